@@ -1,0 +1,78 @@
+#include "core/files.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <memory>
+
+#include "core/error.hpp"
+
+namespace nodulecad {
+
+namespace {
+std::string errno_text() { return std::strerror(errno); }
+
+struct FileCloser {
+    void operator()(std::FILE* f) const {
+        if (f) std::fclose(f);
+    }
+};
+}  // namespace
+
+void write_all(std::FILE* f, const void* data, std::size_t bytes, const std::string& path) {
+    if (bytes > 0 && std::fwrite(data, 1, bytes, f) != bytes) fail(path, "write failed: " + errno_text());
+}
+
+void write_file_atomically(const std::string& path, const std::function<void(std::FILE*)>& write) {
+    static std::atomic<unsigned> counter{0};
+    const std::string tmp = path + ".tmp-" + std::to_string(::getpid()) + "-" + std::to_string(counter++);
+    std::FILE* f = std::fopen(tmp.c_str(), "wb");
+    if (!f) fail(path, "cannot create file: " + errno_text());
+    try {
+        write(f);
+        if (std::fflush(f) != 0) fail(path, "write failed: " + errno_text());
+        const int rc = std::fclose(f);
+        f = nullptr;
+        if (rc != 0) fail(path, "write failed: " + errno_text());
+        std::error_code ec;
+        std::filesystem::rename(tmp, path, ec);
+        if (ec) fail(path, "cannot rename temporary file into place: " + ec.message());
+    } catch (...) {
+        if (f) std::fclose(f);
+        std::error_code ignored;
+        std::filesystem::remove(tmp, ignored);
+        throw;
+    }
+}
+
+void write_file_atomically(const std::string& path, std::string_view contents) {
+    write_file_atomically(path, [&](std::FILE* f) { write_all(f, contents.data(), contents.size(), path); });
+}
+
+std::string read_file(const std::string& path) { return read_file_prefix(path, static_cast<std::size_t>(-1)); }
+
+std::string read_file_prefix(const std::string& path, std::size_t max_bytes) {
+    std::unique_ptr<std::FILE, FileCloser> f(std::fopen(path.c_str(), "rb"));
+    if (!f) fail(path, "cannot open file: " + errno_text());
+    std::string out;
+    char buf[1 << 16];
+    std::size_t n;
+    while (out.size() < max_bytes &&
+           (n = std::fread(buf, 1, std::min(sizeof buf, max_bytes - out.size()), f.get())) > 0)
+        out.append(buf, n);
+    if (std::ferror(f.get())) fail(path, "read failed: " + errno_text());
+    return out;
+}
+
+std::uint64_t file_size(const std::string& path) {
+    std::error_code ec;
+    const auto s = std::filesystem::file_size(path, ec);
+    if (ec) fail(path, "cannot read file size: " + ec.message());
+    return s;
+}
+
+}  // namespace nodulecad
