@@ -1,0 +1,104 @@
+#include "io/csv.hpp"
+
+#include "core/files.hpp"
+#include "core/error.hpp"
+#include "io/text_numbers.hpp"
+
+namespace nodulecad {
+
+std::size_t CsvTable::column(std::string_view name) const {
+    for (std::size_t i = 0; i < header.size(); ++i)
+        if (header[i] == name) return i;
+    std::string have;
+    for (const auto& h : header) have += (have.empty() ? "" : ",") + h;
+    fail(source, "missing column '" + std::string(name) + "' (header: " + have + ")", 1);
+}
+
+CsvTable parse_csv(std::string_view text, const std::string& source, bool has_header) {
+    CsvTable table;
+    table.source = source;
+    if (text.size() >= 3 && text.substr(0, 3) == "\xEF\xBB\xBF") text.remove_prefix(3);
+
+    std::size_t i = 0;
+    long line = 1;
+    const std::size_t n = text.size();
+    while (i < n) {
+        CsvRow row;
+        row.line = line;
+        std::string field;
+        bool any_content = false;
+        for (;;) {
+            // One field.
+            field.clear();
+            if (i < n && text[i] == '"') {
+                const long quote_line = line;
+                ++i;
+                for (;;) {
+                    if (i >= n) fail(source, "unterminated quoted field", quote_line, static_cast<long>(row.fields.size() + 1));
+                    const char c = text[i++];
+                    if (c == '"') {
+                        if (i < n && text[i] == '"') {
+                            field += '"';
+                            ++i;
+                        } else {
+                            break;
+                        }
+                    } else {
+                        if (c == '\n') ++line;
+                        field += c;
+                    }
+                }
+                // Text after the closing quote up to the separator is kept (lenient, like most readers).
+                while (i < n && text[i] != ',' && text[i] != '\n' && text[i] != '\r') field += text[i++];
+                any_content = true;
+            } else {
+                const std::size_t start = i;
+                while (i < n && text[i] != ',' && text[i] != '\n' && text[i] != '\r') ++i;
+                field.assign(text.substr(start, i - start));
+                if (!trim(field).empty()) any_content = true;
+            }
+            row.fields.push_back(std::string(trim(field)));
+            if (i < n && text[i] == ',') {
+                ++i;
+                any_content = true;
+                continue;
+            }
+            // End of record: CRLF, LF, lone CR, or end of text.
+            if (i < n && text[i] == '\r') ++i;
+            if (i < n && text[i] == '\n') ++i;
+            ++line;
+            break;
+        }
+        if (!any_content) continue;  // blank line
+        if (has_header && table.header.empty() && table.rows.empty())
+            table.header = std::move(row.fields);
+        else
+            table.rows.push_back(std::move(row));
+    }
+    if (has_header && table.header.empty()) fail(source, "empty file: expected a header line");
+    return table;
+}
+
+CsvTable read_csv(const std::string& path, bool has_header) { return parse_csv(read_file(path), path, has_header); }
+
+std::string format_csv_row(const std::vector<std::string>& fields) {
+    std::string out;
+    for (std::size_t i = 0; i < fields.size(); ++i) {
+        if (i) out += ',';
+        const std::string& f = fields[i];
+        if (f.find_first_of(",\"\r\n") == std::string::npos) {
+            out += f;
+        } else {
+            out += '"';
+            for (char c : f) {
+                if (c == '"') out += '"';
+                out += c;
+            }
+            out += '"';
+        }
+    }
+    out += '\n';
+    return out;
+}
+
+}  // namespace nodulecad

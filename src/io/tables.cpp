@@ -1,0 +1,117 @@
+#include "io/tables.hpp"
+
+#include <cmath>
+
+#include "core/files.hpp"
+#include "core/error.hpp"
+#include "io/csv.hpp"
+#include "io/text_numbers.hpp"
+
+namespace nodulecad {
+
+namespace {
+
+// Looks up named columns once, then reads typed fields with file:line:column errors.
+class ColumnReader {
+public:
+    ColumnReader(const CsvTable& t, std::initializer_list<const char*> names) : table_(t) {
+        for (const char* n : names) {
+            index_.push_back(t.column(n));
+            names_.push_back(n);
+        }
+    }
+
+    const std::string& text(const CsvRow& row, std::size_t k) const {
+        check_width(row, k);
+        const std::string& v = row.fields[index_[k]];
+        if (v.empty()) fail(table_.source, "column '" + names_[k] + "' is empty", row.line, col(k));
+        return v;
+    }
+
+    double number(const CsvRow& row, std::size_t k) const {
+        const std::string& v = text(row, k);
+        const auto d = parse_double(v);
+        if (!d) fail(table_.source, "column '" + names_[k] + "': '" + v + "' is not a number", row.line, col(k));
+        if (!std::isfinite(*d)) fail(table_.source, "column '" + names_[k] + "': '" + v + "' is not finite", row.line, col(k));
+        return *d;
+    }
+
+private:
+    const CsvTable& table_;
+    std::vector<std::size_t> index_;
+    std::vector<std::string> names_;
+
+    long col(std::size_t k) const { return static_cast<long>(index_[k] + 1); }
+    void check_width(const CsvRow& row, std::size_t k) const {
+        if (index_[k] >= row.fields.size())
+            fail(table_.source,
+                 "row has " + std::to_string(row.fields.size()) + " fields, column '" + names_[k] + "' is field " +
+                     std::to_string(index_[k] + 1) + " of the header",
+                 row.line);
+    }
+};
+
+}  // namespace
+
+std::vector<Annotation> parse_annotations(std::string_view text, const std::string& source) {
+    const CsvTable t = parse_csv(text, source, true);
+    const ColumnReader c(t, {"seriesuid", "coordX", "coordY", "coordZ", "diameter_mm"});
+    std::vector<Annotation> out;
+    out.reserve(t.rows.size());
+    for (const auto& row : t.rows)
+        out.push_back({c.text(row, 0), {c.number(row, 1), c.number(row, 2), c.number(row, 3)}, c.number(row, 4)});
+    return out;
+}
+
+std::vector<Candidate> parse_results(std::string_view text, const std::string& source) {
+    const CsvTable t = parse_csv(text, source, true);
+    const ColumnReader c(t, {"seriesuid", "coordX", "coordY", "coordZ", "probability"});
+    std::vector<Candidate> out;
+    out.reserve(t.rows.size());
+    for (const auto& row : t.rows)
+        out.push_back({c.text(row, 0), {c.number(row, 1), c.number(row, 2), c.number(row, 3)}, c.number(row, 4)});
+    return out;
+}
+
+std::vector<std::string> parse_seriesuids(std::string_view text, const std::string& source) {
+    const CsvTable t = parse_csv(text, source, false);
+    std::vector<std::string> out;
+    out.reserve(t.rows.size());
+    for (const auto& row : t.rows) {
+        if (row.fields.size() != 1 && !(row.fields.size() > 1 && row.fields[1].empty()))
+            fail(source, "expected one seriesuid per line, found " + std::to_string(row.fields.size()) + " fields", row.line);
+        const std::string& uid = row.fields[0];
+        if (uid.empty()) fail(source, "empty seriesuid", row.line, 1);
+        if (out.empty() && row.line == t.rows.front().line && uid == "seriesuid") continue;  // tolerated header
+        out.push_back(uid);
+    }
+    return out;
+}
+
+std::vector<Annotation> read_annotations(const std::string& path) { return parse_annotations(read_file(path), path); }
+std::vector<Candidate> read_results(const std::string& path) { return parse_results(read_file(path), path); }
+std::vector<std::string> read_seriesuids(const std::string& path) { return parse_seriesuids(read_file(path), path); }
+
+void write_annotations(const std::string& path, const std::vector<Annotation>& rows) {
+    std::string out = "seriesuid,coordX,coordY,coordZ,diameter_mm\n";
+    for (const auto& a : rows)
+        out += format_csv_row({a.seriesuid, format_double(a.world[0]), format_double(a.world[1]),
+                               format_double(a.world[2]), format_double(a.diameter_mm)});
+    write_file_atomically(path, out);
+}
+
+void write_results(const std::string& path, const std::vector<Candidate>& rows) {
+    std::string out = "seriesuid,coordX,coordY,coordZ,probability\n";
+    for (const auto& c : rows)
+        out += format_csv_row({c.seriesuid, format_double(c.world[0]), format_double(c.world[1]),
+                               format_double(c.world[2]), format_double(c.probability)});
+    write_file_atomically(path, out);
+}
+
+void write_seriesuids(const std::string& path, const std::vector<std::string>& uids) {
+    std::string out;
+    for (const auto& u : uids) out += format_csv_row({u});
+    write_file_atomically(path, out);
+}
+
+}  // namespace nodulecad
