@@ -1,0 +1,10 @@
+#pragma once
+// Each subcommand registers itself (options + callback) on the top-level app.
+#include <CLI/CLI.hpp>
+
+namespace nodulecad::cli {
+
+void register_info(CLI::App& app);
+void register_phantom(CLI::App& app);
+
+}  // namespace nodulecad::cli
