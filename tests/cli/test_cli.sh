@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# End-to-end checks of the nodulecad command: exit codes, the JSON of `info`, one-line errors, no partial files.
+set -u
+bin=${NODULECAD:?set NODULECAD to the nodulecad binary}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+failures=0
+passes=0
+check() {  # check NAME COMMAND...
+    local name=$1; shift
+    if "$@"; then echo "ok   $name"; passes=$((passes + 1)); else echo "FAIL $name"; failures=$((failures + 1)); fi
+}
+has() { grep -qF -- "$2" "$1"; }  # has FILE FIXED-STRING
+
+"$bin" --version > "$tmp/version.txt"
+check "version" grep -q '^nodulecad [0-9]' "$tmp/version.txt"
+"$bin" --help > "$tmp/help.txt"
+check "help lists info" grep -q 'info' "$tmp/help.txt"
+"$bin" info --help > "$tmp/info_help.txt"
+check "info help explains --world-to-index" grep -q -- '--world-to-index' "$tmp/info_help.txt"
+"$bin" > /dev/null 2>&1; rc=$?
+check "no subcommand exits non-zero" test "$rc" -ne 0
+
+# A flipped phantom: LUNA16's TransformMatrix -1 0 0 0 -1 0 0 0 1.
+"$bin" phantom --out "$tmp/p.mhd" --flip --size 40 30 20 --spacing 0.75 0.75 2 --origin 10 20 -50 \
+    --annotations "$tmp/ann.csv" 2> "$tmp/phantom.err"
+check "phantom writes header" test -f "$tmp/p.mhd"
+check "phantom writes raw" test "$(stat -c %s "$tmp/p.raw")" -eq $((40 * 30 * 20 * 2))
+check "phantom header flipped" grep -q 'TransformMatrix = -1 0 0 0 -1 0 0 0 1' "$tmp/p.mhd"
+
+"$bin" info "$tmp/p.mhd" --index-to-world 2 4 6 --world-to-index 0 0 0 > "$tmp/info.json"
+check "info exit 0" test $? -eq 0
+check "info is one line" test "$(wc -l < "$tmp/info.json")" -eq 1
+check "info size" has "$tmp/info.json" '"size":[40,30,20]'
+check "info direction row-major" has "$tmp/info.json" '"direction":[-1.0,0.0,0.0,0.0,-1.0,0.0,0.0,0.0,1.0]'
+check "info element type" has "$tmp/info.json" '"element_type":"MET_SHORT"'
+check "info min/max" has "$tmp/info.json" '"min":-1000.0,"max":40.0'
+# flip keeps the world field of view: origin moved to the far corner (10 + 39*0.75, 20 + 29*0.75).
+check "info origin" has "$tmp/info.json" '"origin":[39.25,41.75,-50.0]'
+# world = origin + D * diag(s) * (2,4,6) = (39.25 - 1.5, 41.75 - 3, -50 + 12)
+check "index_to_world" has "$tmp/info.json" '"index_to_world":{"index":[2.0,4.0,6.0],"world":[37.75,38.75,-38.0]}'
+# index = diag(1/s) D^T (world - origin) = (39.25/0.75, 41.75/0.75, 50/2)
+check "world_to_index" grep -qE '"world_to_index":\{"world":\[0.0,0.0,0.0\],"index":\[52.33333333[0-9]*,55.66666666[0-9]*,25.0\]\}' "$tmp/info.json"
+
+# Errors: one line on stderr naming the file, non-zero exit, nothing on stdout.
+printf 'NDims = 3\nDimSize = 4 4 4\nElementType = MET_SHORT\nElementDataFile = short.raw\n' > "$tmp/short.mhd"
+head -c 10 /dev/zero > "$tmp/short.raw"
+"$bin" info "$tmp/short.mhd" > "$tmp/out.txt" 2> "$tmp/err.txt"; rc=$?
+check "short data exits 1" test "$rc" -eq 1
+check "short data message" grep -q 'short.raw: data file too short: 4x4x4 MET_SHORT needs 128 bytes, the file holds 10 bytes' "$tmp/err.txt"
+check "error is one line" test "$(wc -l < "$tmp/err.txt")" -eq 1
+check "nothing on stdout" test ! -s "$tmp/out.txt"
+head -c 3000 /dev/urandom > "$tmp/junk.mhd"
+"$bin" info "$tmp/junk.mhd" > /dev/null 2> "$tmp/err.txt"; rc=$?
+check "garbage exits 1" test "$rc" -eq 1
+check "garbage names file" grep -q 'junk.mhd' "$tmp/err.txt"
+printf 'NDims = 3\nDimSize = 100000 100000 100000\nElementType = MET_FLOAT\nElementDataFile = x.raw\n' > "$tmp/huge.mhd"
+"$bin" info "$tmp/huge.mhd" --max-memory-gb 1 > /dev/null 2> "$tmp/err.txt"; rc=$?
+check "huge exits 1 before allocating" test "$rc" -eq 1
+check "huge names memory limit" grep -q 'memory limit' "$tmp/err.txt"
+"$bin" info "$tmp/p.mhd" --index-to-world 1 2 > /dev/null 2>&1; rc=$?
+check "bad option arity exits non-zero" test "$rc" -ne 0
+"$bin" phantom --out "$tmp/new/sub/x.mhd" --size 8 8 4 2> /dev/null
+check "phantom creates output folders" test -f "$tmp/new/sub/x.raw"
+"$bin" phantom --out "$tmp/p.raw/x.mhd" > /dev/null 2> "$tmp/err.txt"; rc=$?
+check "unwritable output exits 1" test "$rc" -eq 1
+check "unwritable output says why" grep -q 'cannot create output folder' "$tmp/err.txt"
+check "no temporaries left" test -z "$(ls "$tmp" | grep tmp- || true)"
+
+echo "$passes passed, $failures failed"
+test "$failures" -eq 0

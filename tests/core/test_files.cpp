@@ -1,0 +1,48 @@
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "core/error.hpp"
+#include "core/files.hpp"
+#include "test_util.hpp"
+
+namespace nodulecad {
+namespace {
+
+TEST(Files, AtomicWriteReplacesAndLeavesNoTemporaries) {
+    test::TempDir dir;
+    const std::string p = dir.path("out.txt");
+    write_file_atomically(p, "first");
+    write_file_atomically(p, "second");
+    EXPECT_EQ(read_file(p), "second");
+    EXPECT_EQ(file_size(p), 6u);
+    int entries = 0;
+    for (const auto& e : std::filesystem::directory_iterator(dir.dir())) (void)e, ++entries;
+    EXPECT_EQ(entries, 1);
+}
+
+TEST(Files, FailedWriteKeepsOldFileAndRemovesTemporary) {
+    test::TempDir dir;
+    const std::string p = dir.path("out.txt");
+    write_file_atomically(p, "old contents");
+    EXPECT_THROW(write_file_atomically(p,
+                                       [&](std::FILE* f) {
+                                           write_all(f, "partial", 7, p);
+                                           throw Error("interrupted");
+                                       }),
+                 Error);
+    EXPECT_EQ(read_file(p), "old contents");
+    int entries = 0;
+    for (const auto& e : std::filesystem::directory_iterator(dir.dir())) (void)e, ++entries;
+    EXPECT_EQ(entries, 1);
+}
+
+TEST(Files, ErrorsNameTheFile) {
+    test::TempDir dir;
+    test::expect_error([&] { (void)read_file(dir.path("missing.csv")); }, {"missing.csv", "cannot open"});
+    test::expect_error([&] { write_file_atomically(dir.path("no/such/dir/x.txt"), "x"); }, {"x.txt", "cannot create"});
+    EXPECT_EQ(read_file_prefix((write_file_atomically(dir.path("p"), "abcdef"), dir.path("p")), 3), "abc");
+}
+
+}  // namespace
+}  // namespace nodulecad

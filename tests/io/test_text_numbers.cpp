@@ -1,0 +1,46 @@
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+
+#include "io/text_numbers.hpp"
+
+namespace nodulecad {
+namespace {
+
+TEST(TextNumbers, WholeTokensOnly) {
+    EXPECT_EQ(parse_double(" -172.899994 "), -172.899994);
+    EXPECT_EQ(parse_double("+2.5"), 2.5);
+    EXPECT_EQ(parse_double("1e-3"), 1e-3);
+    EXPECT_FALSE(parse_double("12abc"));
+    EXPECT_FALSE(parse_double(""));
+    EXPECT_FALSE(parse_double("+-1"));
+    EXPECT_FALSE(parse_double("1,5"));
+    EXPECT_TRUE(std::isnan(*parse_double("nan")));
+    EXPECT_EQ(parse_int("512"), 512);
+    EXPECT_FALSE(parse_int("512.0"));
+    EXPECT_FALSE(parse_int("99999999999999999999"));
+}
+
+TEST(TextNumbers, FormatRoundTripsBitExact) {
+    std::mt19937_64 rng(3);
+    std::uniform_real_distribution<double> u(-1e4, 1e4);
+    for (int i = 0; i < 10000; ++i) {
+        const double v = u(rng);
+        EXPECT_EQ(*parse_double(format_double(v)), v);
+    }
+    EXPECT_EQ(format_double(0.703125), "0.703125");
+    EXPECT_EQ(format_double(-1), "-1");
+}
+
+TEST(TextNumbers, SplitTrimCase) {
+    const auto t = split_whitespace("  1\t2   3 ");
+    ASSERT_EQ(t.size(), 3u);
+    EXPECT_EQ(t[2], "3");
+    EXPECT_EQ(trim(" \r\nabc \t"), "abc");
+    EXPECT_TRUE(iequals("ElementDataFile", "elementdatafile"));
+    EXPECT_FALSE(iequals("abc", "abcd"));
+}
+
+}  // namespace
+}  // namespace nodulecad
