@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs what nodulecad needs from Debian 12 packages (only what is missing), then configures and builds ./build.
+#   scripts/setup.sh           build dependencies only
+#   scripts/setup.sh --tests   also ITK, used by the tests to cross-check our MetaImage reader
+# Extra CMake arguments can be passed in NODULECAD_CMAKE_ARGS (CI sets -DNODULECAD_WERROR=ON).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(build-essential cmake pkg-config zlib1g-dev libcli11-dev nlohmann-json3-dev libgtest-dev libbenchmark-dev)
+if [ "${1:-}" = "--tests" ]; then
+    packages+=(libinsighttoolkit5-dev)
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "setup: installing ${missing[*]}" >&2
+    sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" > /dev/null
+fi
+
+# shellcheck disable=SC2086  # NODULECAD_CMAKE_ARGS is a list of arguments
+cmake -S . -B build -DCMAKE_BUILD_TYPE=Release ${NODULECAD_CMAKE_ARGS:-} > /dev/null
+cmake --build build -j"$(nproc)"
