@@ -38,6 +38,17 @@ template <> struct ElementTypeOf<float> { static constexpr ElementType value = E
 template <> struct ElementTypeOf<double> { static constexpr ElementType value = ElementType::Float64; };
 template <class T> inline constexpr ElementType element_type_of = ElementTypeOf<T>::value;
 
+// Applies MACRO(T) to every voxel type, e.g. for explicit template instantiations.
+#define NODULECAD_FOR_EACH_ELEMENT_TYPE(MACRO) \
+    MACRO(std::int8_t)                          \
+    MACRO(std::uint8_t)                         \
+    MACRO(std::int16_t)                         \
+    MACRO(std::uint16_t)                        \
+    MACRO(std::int32_t)                         \
+    MACRO(std::uint32_t)                        \
+    MACRO(float)                                \
+    MACRO(double)
+
 // Calls f(T{}) with the C++ type matching t.
 template <class F> decltype(auto) dispatch_element_type(ElementType t, F&& f) {
     switch (t) {

@@ -273,14 +273,7 @@ template <class T> void write_metaimage(const std::string& path, const Volume<T>
 
 #define NODULECAD_INSTANTIATE(T) \
     template void write_metaimage<T>(const std::string&, const Volume<T>&, const WriteOptions&);
-NODULECAD_INSTANTIATE(std::int8_t)
-NODULECAD_INSTANTIATE(std::uint8_t)
-NODULECAD_INSTANTIATE(std::int16_t)
-NODULECAD_INSTANTIATE(std::uint16_t)
-NODULECAD_INSTANTIATE(std::int32_t)
-NODULECAD_INSTANTIATE(std::uint32_t)
-NODULECAD_INSTANTIATE(float)
-NODULECAD_INSTANTIATE(double)
+NODULECAD_FOR_EACH_ELEMENT_TYPE(NODULECAD_INSTANTIATE)
 #undef NODULECAD_INSTANTIATE
 
 }  // namespace nodulecad

@@ -281,14 +281,7 @@ void write_npy(const std::string& path, const std::vector<std::int64_t>& shape, 
     template NpyArray<T> parse_npy<T>(std::string_view, const std::string&, std::uint64_t);            \
     template NpyArray<T> read_npy<T>(const std::string&, std::uint64_t);                               \
     template void write_npy<T>(const std::string&, const std::vector<std::int64_t>&, const std::vector<T>&);
-NODULECAD_INSTANTIATE(std::int8_t)
-NODULECAD_INSTANTIATE(std::uint8_t)
-NODULECAD_INSTANTIATE(std::int16_t)
-NODULECAD_INSTANTIATE(std::uint16_t)
-NODULECAD_INSTANTIATE(std::int32_t)
-NODULECAD_INSTANTIATE(std::uint32_t)
-NODULECAD_INSTANTIATE(float)
-NODULECAD_INSTANTIATE(double)
+NODULECAD_FOR_EACH_ELEMENT_TYPE(NODULECAD_INSTANTIATE)
 #undef NODULECAD_INSTANTIATE
 
 }  // namespace nodulecad

@@ -53,24 +53,26 @@ private:
 
 }  // namespace
 
-std::vector<Annotation> parse_annotations(std::string_view text, const std::string& source) {
+namespace {
+// Both tables are "seriesuid, world point, one more number"; only the last column's name differs.
+template <class Row>
+std::vector<Row> parse_point_table(std::string_view text, const std::string& source, const char* value_column) {
     const CsvTable t = parse_csv(text, source, true);
-    const ColumnReader c(t, {"seriesuid", "coordX", "coordY", "coordZ", "diameter_mm"});
-    std::vector<Annotation> out;
+    const ColumnReader c(t, {"seriesuid", "coordX", "coordY", "coordZ", value_column});
+    std::vector<Row> out;
     out.reserve(t.rows.size());
     for (const auto& row : t.rows)
         out.push_back({c.text(row, 0), {c.number(row, 1), c.number(row, 2), c.number(row, 3)}, c.number(row, 4)});
     return out;
 }
+}  // namespace
+
+std::vector<Annotation> parse_annotations(std::string_view text, const std::string& source) {
+    return parse_point_table<Annotation>(text, source, "diameter_mm");
+}
 
 std::vector<Candidate> parse_results(std::string_view text, const std::string& source) {
-    const CsvTable t = parse_csv(text, source, true);
-    const ColumnReader c(t, {"seriesuid", "coordX", "coordY", "coordZ", "probability"});
-    std::vector<Candidate> out;
-    out.reserve(t.rows.size());
-    for (const auto& row : t.rows)
-        out.push_back({c.text(row, 0), {c.number(row, 1), c.number(row, 2), c.number(row, 3)}, c.number(row, 4)});
-    return out;
+    return parse_point_table<Candidate>(text, source, "probability");
 }
 
 std::vector<std::string> parse_seriesuids(std::string_view text, const std::string& source) {
