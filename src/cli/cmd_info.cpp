@@ -29,8 +29,8 @@ void run_info(const InfoArgs& a) {
     ReadOptions opts;
     if (!(a.max_memory_gb > 0)) throw nodulecad::Error("--max-memory-gb must be positive");
     opts.max_bytes = static_cast<std::uint64_t>(a.max_memory_gb * 1024.0 * 1024.0 * 1024.0);
-    const MetaImageHeader header = read_metaimage_header(a.file);
-    const AnyVolume volume = read_metaimage(a.file, opts);
+    MetaImageHeader header;
+    const AnyVolume volume = read_metaimage(a.file, opts, &header);
     const Geometry& g = geometry_of(volume);
     const IntensitySummary s = summarize(volume);
 

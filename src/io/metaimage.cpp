@@ -168,8 +168,9 @@ std::uint64_t voxel_buffer_bytes(const MetaImageHeader& h, const ReadOptions& op
     return total;
 }
 
-AnyVolume read_metaimage(const std::string& path, const ReadOptions& opts) {
+AnyVolume read_metaimage(const std::string& path, const ReadOptions& opts, MetaImageHeader* header) {
     const MetaImageHeader h = read_metaimage_header(path);
+    if (header) *header = h;
     validate(h.geometry, path.c_str());
     const std::uint64_t expected = voxel_buffer_bytes(h, opts, path);
 

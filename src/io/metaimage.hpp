@@ -27,8 +27,8 @@ MetaImageHeader read_metaimage_header(const std::string& path);
 // Bytes the voxel buffer of `h` needs; throws Error (naming `source`) on overflow or above max_bytes.
 std::uint64_t voxel_buffer_bytes(const MetaImageHeader& h, const ReadOptions& opts, const std::string& source);
 
-// Whole image in its stored voxel type.
-AnyVolume read_metaimage(const std::string& path, const ReadOptions& opts = {});
+// Whole image in its stored voxel type; the parsed header is copied to *header when given.
+AnyVolume read_metaimage(const std::string& path, const ReadOptions& opts = {}, MetaImageHeader* header = nullptr);
 
 // Whole image converted to T (static_cast per voxel; no copy when the stored type is T).
 template <class T> Volume<T> read_volume(const std::string& path, const ReadOptions& opts = {}) {

@@ -33,13 +33,15 @@ TYPED_TEST(MetaImageRoundTrip, EveryTypeCompressionAndContainer) {
                 WriteOptions w;
                 w.compress = compress;
                 write_metaimage(path, v, w);
-                const AnyVolume any = read_metaimage(path);
+                MetaImageHeader h;
+                const AnyVolume any = read_metaimage(path, {}, &h);
                 ASSERT_EQ(element_type_of_volume(any), element_type_of<T>);
                 const Volume<T>& back = std::get<Volume<T>>(any);
                 EXPECT_EQ(back.geometry, v.geometry);  // bit-exact: numbers are written shortest-round-trip
                 EXPECT_EQ(back.voxels, v.voxels);
-                const MetaImageHeader h = read_metaimage_header(path);
                 EXPECT_EQ(h.compressed, compress);
+                EXPECT_EQ(h.geometry, v.geometry);
+                EXPECT_EQ(read_metaimage_header(path).compressed, compress);
                 EXPECT_EQ(h.local(), std::string(ext) == ".mha");
             }
     }
