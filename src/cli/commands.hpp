@@ -6,5 +6,7 @@ namespace nodulecad::cli {
 
 void register_info(CLI::App& app);
 void register_phantom(CLI::App& app);
+void register_synth(CLI::App& app);
+void register_slice(CLI::App& app);
 
 }  // namespace nodulecad::cli

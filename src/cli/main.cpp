@@ -4,6 +4,7 @@
 
 #include "cli/commands.hpp"
 #include "core/error.hpp"
+#include "core/progress.hpp"
 
 int main(int argc, char** argv) {
     CLI::App app{
@@ -16,6 +17,9 @@ int main(int argc, char** argv) {
     app.fallthrough(false);
     nodulecad::cli::register_info(app);
     nodulecad::cli::register_phantom(app);
+    nodulecad::cli::register_synth(app);
+    nodulecad::cli::register_slice(app);
+    nodulecad::Progress::set_enabled(true);
 
     try {
         app.parse(argc, argv);

@@ -1,0 +1,136 @@
+#include "synth/cohort.hpp"
+
+#include <cmath>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "core/error.hpp"
+#include "core/files.hpp"
+#include "core/progress.hpp"
+#include "io/metaimage.hpp"
+#include "io/tables.hpp"
+#include "synth/render.hpp"
+
+namespace nodulecad {
+
+namespace fs = std::filesystem;
+using ojson = nlohmann::ordered_json;
+
+std::vector<bool> choose_flipped(int scans, double fraction, std::uint64_t seed) {
+    std::vector<int> order(static_cast<std::size_t>(scans));
+    for (int i = 0; i < scans; ++i) order[static_cast<std::size_t>(i)] = i;
+    Rng rng = Rng::derive(seed, {0xF11Bu});
+    for (int i = scans - 1; i > 0; --i) std::swap(order[static_cast<std::size_t>(i)], order[static_cast<std::size_t>(rng.integer(0, i))]);
+    const auto count = static_cast<int>(std::lround(std::clamp(fraction, 0.0, 1.0) * scans));
+    std::vector<bool> flipped(static_cast<std::size_t>(scans), false);
+    for (int i = 0; i < count; ++i) flipped[static_cast<std::size_t>(order[static_cast<std::size_t>(i)])] = true;
+    return flipped;
+}
+
+namespace {
+
+ojson vec(const Vec3& v) { return ojson::array({v[0], v[1], v[2]}); }
+
+ojson anatomy_json(const Anatomy& a) {
+    return {{"body_centre_xy", {a.cx, a.cy}}, {"body_semi_axes", {a.ax, a.ay}}, {"fat_mm", a.fat}, {"wall_mm", a.wall},
+            {"lung_z_range", {a.z_lo, a.z_hi}}, {"mediastinum_half_width", a.mediastinum},
+            {"diaphragm_dome_heights", {a.dome[0], a.dome[1]}}, {"heart_centre", vec(a.heart)}, {"heart_semi_axes", vec(a.heart_r)},
+            {"aorta", {a.aorta_x, a.aorta_y, a.aorta_r, a.aorta_top}},
+            {"spine", {a.spine_x, a.spine_y, a.spine_r, a.disc_period, a.disc_phase}},
+            {"trachea", {a.trachea_x, a.trachea_y, a.trachea_r}}, {"carina_z", a.carina_z},
+            {"couch", {a.couch_y, a.couch_thickness, a.couch_curvature, a.couch_half_width}},
+            {"hu", {{"air", a.air_hu}, {"fat", a.fat_hu}, {"muscle", a.muscle_hu}, {"lung", a.lung_hu},
+                    {"lung_gradient", a.lung_gradient_hu}, {"heart", a.heart_hu}, {"blood", a.blood_hu},
+                    {"vessel", a.vessel_hu}, {"vertebra", a.vertebra_hu}, {"disc", a.disc_hu},
+                    {"cortical_bone", a.cortical_hu}, {"marrow", a.marrow_hu}, {"couch", a.couch_hu}}}};
+}
+
+ojson scan_json(const ScanSpec& s, const RenderedScan& r) {
+    ojson findings = ojson::array();
+    const auto rendered = [&](int n) -> const RenderedFinding* {
+        for (const auto* list : {&r.annotations, &r.excluded})
+            for (const auto& f : *list)
+                if (f.finding == n) return &f;
+        return nullptr;
+    };
+    for (std::size_t n = 0; n < s.findings.size(); ++n) {
+        const Finding& f = s.findings[n];
+        const RenderedFinding* rf = rendered(static_cast<int>(n));
+        ojson j = {{"kind", finding_kind_name(f.kind)}, {"designed_centre", vec(f.centre)}, {"designed_diameter", f.diameter},
+                   {"axes", vec(f.axes)}, {"rotation", std::vector<double>(f.rotation.begin(), f.rotation.end())},
+                   {"lobulation", f.lobulation}, {"hu", f.hu}};
+        if (f.core_fraction > 0) {
+            j["core_hu"] = f.core_hu;
+            j["core_fraction"] = f.core_fraction;
+        }
+        j["juxtapleural"] = f.juxtapleural;
+        j["juxtavascular"] = f.juxtavascular;
+        if (rf) {
+            j["list"] = rf->label ? "annotations" : "annotations_excluded";
+            j["label"] = rf->label;
+            j["annotated_centre"] = vec(rf->world);
+            j["annotated_diameter"] = rf->diameter;
+            j["label_voxels"] = rf->voxels;
+        }
+        findings.push_back(j);
+    }
+    const Geometry& g = s.geometry;
+    return {{"uid", s.uid}, {"index", s.index}, {"subset", s.subset}, {"scan_seed", s.scan_seed},
+            {"size", {g.size[0], g.size[1], g.size[2]}}, {"spacing", vec(g.spacing)}, {"origin", vec(g.origin)},
+            {"direction", std::vector<double>(g.direction.begin(), g.direction.end())}, {"flipped", s.flipped},
+            {"slice_thickness", s.slice_thickness}, {"padding_hu", s.padding_hu}, {"noise_sigma", s.noise_sigma},
+            {"correlated_noise_sigma", s.correlated_sigma}, {"anatomy", anatomy_json(s.anatomy)},
+            {"vessel_segments", s.vessels.segments.size()}, {"rib_segments", s.ribs.size()}, {"findings", findings}};
+}
+
+void make_dir(const fs::path& p) {
+    std::error_code ec;
+    fs::create_directories(p, ec);
+    if (ec) fail(p.string(), "cannot create folder: " + ec.message());
+}
+
+}  // namespace
+
+CohortSummary write_cohort(const CohortOptions& opts) {
+    if (opts.scans < 1) throw Error("--scans must be at least 1");
+    if (!(opts.flip_fraction >= 0 && opts.flip_fraction <= 1)) throw Error("--flip-fraction must be between 0 and 1");
+    const fs::path root(opts.out_dir);
+    make_dir(root / "truth");
+    const std::vector<bool> flipped = choose_flipped(opts.scans, opts.flip_fraction, opts.seed);
+
+    CohortSummary summary;
+    std::vector<Annotation> annotations, excluded;
+    std::vector<std::string> uids;
+    ojson scans = ojson::array();
+    Progress progress("synth", opts.scans, "scans");
+    for (int n = 0; n < opts.scans; ++n) {
+        const ScanSpec spec = draw_scan_spec(opts.preset, opts.seed, n, flipped[static_cast<std::size_t>(n)]);
+        const RenderedScan r = render_scan(spec, opts.threads);
+        const fs::path subset = root / ("subset" + std::to_string(spec.subset));
+        make_dir(subset);
+        write_metaimage((subset / (spec.uid + ".mhd")).string(), r.scan);
+        write_metaimage((root / "truth" / (spec.uid + "_lungs.mhd")).string(), r.lungs);
+        write_metaimage((root / "truth" / (spec.uid + "_nodules.mhd")).string(), r.nodules);
+        for (const auto& a : r.annotations) annotations.push_back({spec.uid, a.world, a.diameter});
+        for (const auto& e : r.excluded) excluded.push_back({spec.uid, e.world, e.diameter});
+        uids.push_back(spec.uid);
+        scans.push_back(scan_json(spec, r));
+        summary.scans += 1;
+        summary.flipped += spec.flipped ? 1 : 0;
+        summary.nodules += static_cast<int>(r.annotations.size());
+        summary.excluded += static_cast<int>(r.excluded.size());
+        summary.voxels += spec.geometry.voxel_count();
+        progress.advance();
+    }
+    progress.finish();
+    write_annotations((root / "annotations.csv").string(), annotations);
+    write_annotations((root / "annotations_excluded.csv").string(), excluded);
+    write_seriesuids((root / "seriesuids.csv").string(), uids);
+    const ojson manifest = {{"generator", "nodulecad synth"}, {"model_version", 1}, {"preset", preset_name(opts.preset)},
+                            {"seed", opts.seed}, {"scans", opts.scans}, {"flip_fraction", opts.flip_fraction},
+                            {"scan_list", scans}};
+    write_file_atomically((root / "manifest.json").string(), manifest.dump(1) + "\n");
+    return summary;
+}
+
+}  // namespace nodulecad
