@@ -1,0 +1,309 @@
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <filesystem>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "core/files.hpp"
+#include "io/metaimage.hpp"
+#include "io/tables.hpp"
+#include "synth/cohort.hpp"
+#include "synth/render.hpp"
+#include "test_util.hpp"
+
+namespace nodulecad {
+namespace {
+
+constexpr double kPi = 3.14159265358979323846;
+
+// Rendered small-preset scans shared by the tests (rendering is the slow part).
+const std::vector<std::pair<ScanSpec, RenderedScan>>& small_scans() {
+    static const auto scans = [] {
+        std::vector<std::pair<ScanSpec, RenderedScan>> out;
+        for (int n = 0; n < 10; ++n) {
+            ScanSpec s = draw_scan_spec(Preset::Small, 42, n, n % 3 == 0);
+            RenderedScan r = render_scan(s, 2);
+            out.emplace_back(std::move(s), std::move(r));
+        }
+        return out;
+    }();
+    return scans;
+}
+
+std::array<std::int64_t, 3> nearest_voxel(const Geometry& g, const Vec3& w) {
+    const Vec3 idx = world_to_index(g, w);
+    return {std::llround(idx[0]), std::llround(idx[1]), std::llround(idx[2])};
+}
+
+TEST(Synth, SameOutputForAnyThreadCount) {
+    const ScanSpec s = draw_scan_spec(Preset::Small, 7, 3, true);
+    const RenderedScan a = render_scan(s, 1), b = render_scan(s, 2), c = render_scan(s, 5);
+    EXPECT_EQ(a.scan.voxels, b.scan.voxels);
+    EXPECT_EQ(a.scan.voxels, c.scan.voxels);
+    EXPECT_EQ(a.lungs.voxels, c.lungs.voxels);
+    EXPECT_EQ(a.nodules.voxels, c.nodules.voxels);
+    ASSERT_EQ(a.annotations.size(), c.annotations.size());
+    for (std::size_t n = 0; n < a.annotations.size(); ++n) EXPECT_EQ(a.annotations[n].world, c.annotations[n].world);
+    // A different seed gives a different scan.
+    EXPECT_NE(render_scan(draw_scan_spec(Preset::Small, 8, 3, true), 2).scan.voxels, a.scan.voxels);
+}
+
+TEST(Synth, CohortFilesAreByteIdenticalAcrossThreadCounts) {
+    test::TempDir dir;
+    CohortOptions o;
+    o.scans = 3;
+    o.seed = 11;
+    o.preset = Preset::Small;
+    o.flip_fraction = 0.34;
+    o.out_dir = dir.path("one");
+    o.threads = 1;
+    const CohortSummary s1 = write_cohort(o);
+    o.out_dir = dir.path("two");
+    o.threads = 2;
+    write_cohort(o);
+    EXPECT_EQ(s1.scans, 3);
+    EXPECT_EQ(s1.flipped, 1);
+    int files = 0;
+    for (const auto& e : std::filesystem::recursive_directory_iterator(dir.path("one"))) {
+        if (!e.is_regular_file()) continue;
+        ++files;
+        const auto rel = std::filesystem::relative(e.path(), dir.path("one"));
+        EXPECT_EQ(read_file(e.path().string()), read_file((std::filesystem::path(dir.path("two")) / rel).string())) << rel;
+    }
+    EXPECT_EQ(files, 3 * 6 + 4);  // per scan: mhd+raw, lungs mhd+raw, nodules mhd+raw; 3 CSVs and the manifest
+}
+
+TEST(Synth, CohortLayoutMatchesLuna16) {
+    test::TempDir dir;
+    CohortOptions o;
+    o.scans = 4;
+    o.seed = 5;
+    o.preset = Preset::Small;
+    o.flip_fraction = 0.5;
+    o.out_dir = dir.dir();
+    o.threads = 2;
+    const CohortSummary sum = write_cohort(o);
+    const auto uids = read_seriesuids(dir.path("seriesuids.csv"));
+    ASSERT_EQ(uids.size(), 4u);
+    EXPECT_EQ(std::set<std::string>(uids.begin(), uids.end()).size(), 4u);
+    for (std::size_t n = 0; n < uids.size(); ++n) {
+        EXPECT_EQ(uids[n].rfind("1.3.6.1.4.1.14519.5.2.1.6279.6001.", 0), 0u);
+        EXPECT_EQ(uids[n].size(), 34u + 30u);
+        const std::string scan = dir.path("subset" + std::to_string(n % 10) + "/" + uids[n] + ".mhd");
+        MetaImageHeader h;
+        const auto vol = read_metaimage(scan, {}, &h);
+        EXPECT_EQ(h.element_type, ElementType::Int16);
+        EXPECT_FALSE(h.compressed);
+        const auto lungs = read_metaimage(dir.path("truth/" + uids[n] + "_lungs.mhd"), {}, &h);
+        EXPECT_EQ(h.element_type, ElementType::UInt8);
+        EXPECT_EQ(geometry_of(lungs), geometry_of(vol));
+    }
+    const auto ann = read_annotations(dir.path("annotations.csv"));
+    const auto exc = read_annotations(dir.path("annotations_excluded.csv"));
+    EXPECT_EQ(static_cast<int>(ann.size()), sum.nodules);
+    EXPECT_EQ(static_cast<int>(exc.size()), sum.excluded);
+    for (const auto& a : ann) EXPECT_GE(a.diameter_mm, 3.0);
+    for (const auto& e : exc) EXPECT_TRUE(e.diameter_mm == -1 || (e.diameter_mm > 0 && e.diameter_mm < 3.25));
+    const auto manifest = nlohmann::json::parse(read_file(dir.path("manifest.json")));
+    EXPECT_EQ(manifest["preset"], "small");
+    ASSERT_EQ(manifest["scan_list"].size(), 4u);
+    EXPECT_EQ(manifest["scan_list"][0]["uid"], uids[0]);
+    EXPECT_TRUE(manifest["scan_list"][0].contains("noise_sigma"));
+    EXPECT_TRUE(manifest["scan_list"][0]["anatomy"].contains("diaphragm_dome_heights"));
+}
+
+TEST(Synth, EveryAnnotationSitsInsideItsLabelAndTheLungs) {
+    int nodules = 0;
+    for (const auto& [spec, r] : small_scans()) {
+        for (const auto& a : r.annotations) {
+            ++nodules;
+            const auto v = nearest_voxel(spec.geometry, a.world);
+            ASSERT_TRUE(v[0] >= 0 && v[1] >= 0 && v[2] >= 0 && v[0] < spec.geometry.size[0] &&
+                        v[1] < spec.geometry.size[1] && v[2] < spec.geometry.size[2]);
+            EXPECT_EQ(r.nodules.at(v[0], v[1], v[2]), a.label) << spec.uid;
+            EXPECT_EQ(r.lungs.at(v[0], v[1], v[2]), 1) << spec.uid;
+        }
+    }
+    EXPECT_GE(nodules, 5);
+}
+
+TEST(Synth, AnnotatedDiameterIsTheLabelsEquivalentDiameter) {
+    for (const auto& [spec, r] : small_scans()) {
+        std::map<int, std::int64_t> count;
+        for (auto v : r.nodules.voxels)
+            if (v) ++count[v];
+        EXPECT_EQ(count.size(), r.annotations.size());
+        const double voxel = spec.geometry.spacing[0] * spec.geometry.spacing[1] * spec.geometry.spacing[2];
+        for (const auto& a : r.annotations) {
+            const double eq = std::cbrt(6 * static_cast<double>(count[a.label]) * voxel / kPi);
+            EXPECT_NEAR(a.diameter, eq, 0.1 * eq);
+        }
+    }
+}
+
+TEST(Synth, RenderedNodulesMatchTheirDesignAtDemoResolution) {
+    int checked = 0;
+    for (int n = 0; n < 12 && checked < 4; ++n) {
+        const ScanSpec s = draw_scan_spec(Preset::Demo, 99, n, false);
+        bool big = false;
+        for (const auto& f : s.findings) big |= f.annotated() && f.diameter >= 8;
+        if (!big) continue;
+        const RenderedScan r = render_scan(s, 2);
+        for (const auto& a : r.annotations) {
+            const Finding& f = s.findings[static_cast<std::size_t>(a.finding)];
+            if (f.diameter < 8) continue;
+            ++checked;
+            EXPECT_NEAR(a.diameter, f.diameter, 0.15 * f.diameter);
+            for (int ax = 0; ax < 3; ++ax) EXPECT_NEAR(a.world[ax], f.centre[ax], 0.15 * f.diameter);
+        }
+    }
+    EXPECT_GE(checked, 2);
+}
+
+TEST(Synth, NodulesAreBrighterThanTheParenchyma) {
+    for (const auto& [spec, r] : small_scans()) {
+        double lung_sum = 0;
+        std::int64_t lung_n = 0;
+        std::map<int, std::pair<double, std::int64_t>> nod;
+        for (std::size_t n = 0; n < r.scan.voxels.size(); ++n) {
+            if (r.nodules.voxels[n]) {
+                auto& p = nod[r.nodules.voxels[n]];
+                p.first += r.scan.voxels[n];
+                ++p.second;
+            } else if (r.lungs.voxels[n]) {
+                lung_sum += r.scan.voxels[n];
+                ++lung_n;
+            }
+        }
+        ASSERT_GT(lung_n, 0);
+        const double lung_mean = lung_sum / static_cast<double>(lung_n);
+        EXPECT_LT(lung_mean, -700) << spec.uid;
+        for (const auto& [label, p] : nod) EXPECT_GT(p.first / static_cast<double>(p.second), lung_mean + 100) << spec.uid << " label " << label;
+    }
+}
+
+TEST(Synth, AnatomyIsPresentWithRealisticIntensities) {
+    for (const auto& [spec, r] : small_scans()) {
+        const Anatomy& a = spec.anatomy;
+        const Geometry& g = spec.geometry;
+        const auto hu_at = [&](const Vec3& w) {
+            const auto v = nearest_voxel(g, w);
+            return static_cast<double>(r.scan.at(v[0], v[1], v[2]));
+        };
+        const double tol = 5 * spec.noise_sigma;
+        const double z_mid = (a.z_lo + a.z_hi) / 2;
+        // Air in front of the body, soft tissue inside it, padding outside the reconstruction circle.
+        EXPECT_NEAR(hu_at({a.cx, a.cy - a.ay - 12, z_mid}), -1000, tol) << spec.uid;
+        EXPECT_EQ(r.scan.at(0, 0, 0), static_cast<std::int16_t>(spec.padding_hu));
+        EXPECT_TRUE(spec.padding_hu == -2000 || spec.padding_hu == -3024);
+        // Trachea above the carina: air, outside the lung mask.
+        const auto t = nearest_voxel(g, {a.trachea_x, a.trachea_y, a.carina_z + 30});
+        EXPECT_LT(r.scan.at(t[0], t[1], t[2]), -700);
+        EXPECT_EQ(r.lungs.at(t[0], t[1], t[2]), 0);
+        // Bone: the middle of the rib segments is bright.
+        double rib = 0;
+        int ribs = 0;
+        for (std::size_t n = 4; n < spec.ribs.size(); n += 14) {
+            const Capsule& c = spec.ribs[n];
+            rib += hu_at({(c.p0[0] + c.p1[0]) / 2, (c.p0[1] + c.p1[1]) / 2, (c.p0[2] + c.p1[2]) / 2});
+            ++ribs;
+        }
+        EXPECT_GT(rib / ribs, 150) << spec.uid;
+        // Lung volume of an adult (litres), and vessels inside it: voxels well above parenchyma, not nodules.
+        std::int64_t lung = 0, dense = 0;
+        for (std::size_t n = 0; n < r.lungs.voxels.size(); ++n)
+            if (r.lungs.voxels[n] && !r.nodules.voxels[n]) {
+                ++lung;
+                dense += r.scan.voxels[n] > -500 + tol ? 1 : 0;
+            }
+        const double litres = static_cast<double>(lung) * g.spacing[0] * g.spacing[1] * g.spacing[2] / 1e6;
+        EXPECT_GT(litres, 1.5) << spec.uid;
+        EXPECT_LT(litres, 9.0) << spec.uid;
+        EXPECT_GT(static_cast<double>(dense) / static_cast<double>(lung), 0.003) << spec.uid;
+        EXPECT_GT(spec.vessels.segments.size(), 1000u);
+    }
+}
+
+TEST(Synth, FlippedScanIsTheExactMirrorOfItsTwin) {
+    const ScanSpec plain = draw_scan_spec(Preset::Small, 21, 4, false);
+    const ScanSpec flipped = draw_scan_spec(Preset::Small, 21, 4, true);
+    EXPECT_EQ(flipped.geometry.direction, (Mat3{-1, 0, 0, 0, -1, 0, 0, 0, 1}));
+    // The same world field of view: voxel (0,0,k) of the flipped scan is voxel (nx-1, ny-1, k) of the plain one.
+    const Vec3 w0 = index_to_world(flipped.geometry, {0, 0, 0});
+    const Vec3 w1 = index_to_world(plain.geometry, {static_cast<double>(plain.geometry.size[0] - 1), static_cast<double>(plain.geometry.size[1] - 1), 0});
+    for (int a = 0; a < 3; ++a) EXPECT_NEAR(w0[a], w1[a], 1e-9);
+    const RenderedScan a = render_scan(plain, 2), b = render_scan(flipped, 2);
+    const auto& g = plain.geometry;
+    for (std::int64_t k = 0; k < g.size[2]; ++k)
+        for (std::int64_t j = 0; j < g.size[1]; ++j)
+            for (std::int64_t i = 0; i < g.size[0]; ++i) {
+                const std::int64_t mi = g.size[0] - 1 - i, mj = g.size[1] - 1 - j;
+                ASSERT_EQ(b.scan.at(i, j, k), a.scan.at(mi, mj, k));
+                ASSERT_EQ(b.lungs.at(i, j, k), a.lungs.at(mi, mj, k));
+                ASSERT_EQ(b.nodules.at(i, j, k), a.nodules.at(mi, mj, k));
+            }
+    ASSERT_EQ(a.annotations.size(), b.annotations.size());
+    for (std::size_t n = 0; n < a.annotations.size(); ++n)
+        for (int ax = 0; ax < 3; ++ax) EXPECT_NEAR(a.annotations[n].world[ax], b.annotations[n].world[ax], 1e-6);
+}
+
+TEST(Synth, CohortStatisticsFollowLuna16) {
+    int scans = 0, empty = 0, nodules = 0, pleural = 0, vascular = 0;
+    std::map<FindingKind, int> kinds;
+    double diameter_sum = 0;
+    for (int n = 0; n < 160; ++n) {
+        const ScanSpec s = draw_scan_spec(Preset::Small, 1234, n, false);
+        ++scans;
+        int here = 0;
+        for (const auto& f : s.findings) {
+            ++kinds[f.kind];
+            if (!f.annotated()) continue;
+            ++here;
+            diameter_sum += f.diameter;
+            pleural += f.juxtapleural;
+            vascular += f.juxtavascular;
+            EXPECT_GE(f.diameter, 3.25);
+            EXPECT_LE(f.diameter, 32.27);
+            EXPECT_LT(lungs_distance(s.anatomy, f.centre), 0);  // every nodule centre lies in a lung
+        }
+        EXPECT_LE(here, 6);
+        empty += here == 0;
+        nodules += here;
+    }
+    EXPECT_NEAR(static_cast<double>(empty) / scans, 0.26, 0.09);
+    EXPECT_NEAR(static_cast<double>(nodules) / scans, 1.34, 0.35);  // LUNA16: 1,186 / 888
+    EXPECT_NEAR(diameter_sum / nodules, 8.3, 1.2);
+    EXPECT_GE(static_cast<double>(pleural) / nodules, 0.2);
+    EXPECT_GT(vascular, 0);
+    EXPECT_GT(kinds[FindingKind::PartSolid], 0);
+    EXPECT_GT(kinds[FindingKind::GroundGlass], 0);
+    EXPECT_GT(kinds[FindingKind::SmallNodule], 0);
+    EXPECT_GT(kinds[FindingKind::NonNodule], 0);
+}
+
+TEST(Synth, DiameterDistributionFitsLuna16) {
+    Rng rng(3);
+    double sum = 0;
+    std::vector<double> d;
+    for (int n = 0; n < 20000; ++n) d.push_back(draw_nodule_diameter(rng)), sum += d.back();
+    std::sort(d.begin(), d.end());
+    EXPECT_NEAR(sum / 20000, 8.1, 0.3);                // LUNA16 mean 8.3
+    EXPECT_NEAR(d[10000], 6.8, 0.4);                   // LUNA16 median 6.4
+    EXPECT_GE(d.front(), 3.25);
+    EXPECT_LE(d.back(), 32.27);
+}
+
+TEST(Synth, FlipChoiceAndUids) {
+    const auto f = choose_flipped(10, 0.1, 4);
+    EXPECT_EQ(std::count(f.begin(), f.end(), true), 1);
+    const auto all = choose_flipped(7, 1.0, 4);
+    EXPECT_EQ(std::count(all.begin(), all.end(), true), 7);
+    EXPECT_EQ(synthetic_uid(1, 2), synthetic_uid(1, 2));
+    EXPECT_NE(synthetic_uid(1, 2), synthetic_uid(1, 3));
+    EXPECT_NE(synthetic_uid(1, 2), synthetic_uid(2, 2));
+}
+
+}  // namespace
+}  // namespace nodulecad
