@@ -79,27 +79,40 @@ LungSlice lung_slice(const Anatomy& a, double z) {
         s.heart_b = a.heart_r[1] * k;
     }
     s.aorta = z <= a.aorta_top;
+    s.thorax = Ellipse(a.cx, a.cy, s.inner_a, s.inner_b);
+    s.heart = Ellipse(a.heart[0], a.heart[1], s.heart_a, s.heart_b);
+    s.upper_present = z > a.heart[2] && z < a.upper_top;
+    if (s.upper_present) {
+        const double fade = std::min(1.0, (a.upper_top - z) / 20);  // the column rounds off at its top
+        s.upper = Ellipse(a.upper_x, a.upper_y, a.upper_a * fade, a.upper_b * fade);
+    }
+    s.oesophagus = Ellipse(a.trachea_x, (a.trachea_y + a.spine_y) / 2, 14, 0.5 * (a.spine_y - a.trachea_y) + 12);
     return s;
 }
 
 double lung_distance(const Anatomy& a, const LungSlice& s, int side, double x, double y) {
     if (!s.present) return 1e9;
     // Inside the thoracic cavity, a wall's thickness in from the inner body surface...
-    double d = ellipse_distance(x, y, a.cx, a.cy, s.inner_a, s.inner_b) + a.wall;
+    double d = s.thorax.distance(x, y) + a.wall;
     // ...on its own side of the mediastinum...
     const double lateral = side == 0 ? a.cx - x : x - a.cx;
     d = std::max(d, a.mediastinum - lateral);
-    // ...outside the heart, aorta and spine (with pleural margins)...
-    if (s.heart_a > 0)
-        d = std::max(d, -(ellipse_distance(x, y, a.heart[0], a.heart[1], s.heart_a, s.heart_b) - a.pericardial_fat - 2));
-    if (s.aorta) d = std::max(d, -(std::hypot(x - a.aorta_x, y - a.aorta_y) - a.aorta_r - 3));
-    d = std::max(d, -(std::hypot(x - a.spine_x, y - a.spine_y) - a.spine_r - 6));
-    if (s.z > a.heart[2] && s.z < a.upper_top) {
-        const double fade = std::min(1.0, (a.upper_top - s.z) / 20);  // the column rounds off at its top
-        d = std::max(d, -(ellipse_distance(x, y, a.upper_x, a.upper_y, a.upper_a * fade, a.upper_b * fade) - 3));
-    }
+    // ...outside the heart, aorta and spine (with pleural margins). Each term only matters within a few cm of
+    // its organ (far away it is far below any distance the generator or renderer looks at), so a cheap box test
+    // skips it.
+    constexpr double kReach = 40;
+    const auto near = [&](double ox, double oy, double ra, double rb) {
+        return std::fabs(x - ox) < ra + kReach && std::fabs(y - oy) < rb + kReach;
+    };
+    if (s.heart_a > 0 && near(a.heart[0], a.heart[1], s.heart_a, s.heart_b))
+        d = std::max(d, -(s.heart.distance(x, y) - a.pericardial_fat - 2));
+    if (s.aorta && near(a.aorta_x, a.aorta_y, a.aorta_r, a.aorta_r))
+        d = std::max(d, -(std::hypot(x - a.aorta_x, y - a.aorta_y) - a.aorta_r - 3));
+    if (near(a.spine_x, a.spine_y, a.spine_r, a.spine_r))
+        d = std::max(d, -(std::hypot(x - a.spine_x, y - a.spine_y) - a.spine_r - 6));
+    if (s.upper_present && near(a.upper_x, a.upper_y, a.upper_a, a.upper_b)) d = std::max(d, -(s.upper.distance(x, y) - 3));
     // The oesophagus and trachea region between the upper column and the spine.
-    d = std::max(d, -(ellipse_distance(x, y, a.trachea_x, (a.trachea_y + a.spine_y) / 2, 14, 0.5 * (a.spine_y - a.trachea_y) + 12) - 2));
+    if (near(s.oesophagus.x0, s.oesophagus.y0, 14, 1 / s.oesophagus.ib)) d = std::max(d, -(s.oesophagus.distance(x, y) - 2));
     // ...and above the diaphragm dome, which bulges up under the middle of each lung and falls away to the
     // lateral and posterior recesses.
     const double sign = side == 0 ? -1.0 : 1.0;

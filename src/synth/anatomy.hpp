@@ -42,14 +42,26 @@ Anatomy draw_anatomy(Rng& rng, double cx, double cy, double fov_radius, double z
 // Anti-aliased occupancy of a point at signed distance d (mm) for a sampling width w (mm): 1 inside, 0 outside.
 inline double coverage(double d, double w) { return std::clamp(0.5 - d / w, 0.0, 1.0); }
 
-// Approximate signed distance to the ellipse ((x-x0)/a)^2 + ((y-y0)/b)^2 = 1 (first-order: f / |grad f|).
+// Approximate signed distance to the ellipse ((x-x0)/a)^2 + ((y-y0)/b)^2 = 1 (first-order: f / |grad f|), with
+// the reciprocals computed once: the renderer evaluates several ellipses for every voxel.
+struct Ellipse {
+    double x0 = 0, y0 = 0, ia = 0, ib = 0, gmin = 0;
+    bool valid = false;
+    Ellipse() = default;
+    Ellipse(double cx, double cy, double a, double b)
+        : x0(cx), y0(cy), ia(a > 0 ? 1 / a : 0), ib(b > 0 ? 1 / b : 0), gmin(a > 0 && b > 0 ? 2.0 / std::max(a, b) : 0),
+          valid(a > 0 && b > 0) {}
+    double distance(double x, double y) const {
+        if (!valid) return 1e9;
+        const double u = (x - x0) * ia, v = (y - y0) * ib;
+        const double f = u * u + v * v - 1.0;
+        const double gx = 2 * u * ia, gy = 2 * v * ib;
+        return f / std::max(std::sqrt(gx * gx + gy * gy), gmin);
+    }
+};
+
 inline double ellipse_distance(double x, double y, double x0, double y0, double a, double b) {
-    if (a <= 0 || b <= 0) return 1e9;
-    const double u = (x - x0) / a, v = (y - y0) / b;
-    const double f = u * u + v * v - 1.0;
-    const double gx = 2 * u / a, gy = 2 * v / b;
-    const double g = std::sqrt(gx * gx + gy * gy);
-    return f / std::max(g, 2.0 / std::max(a, b));
+    return Ellipse(x0, y0, a, b).distance(x, y);
 }
 
 // Everything about the lungs that depends only on z, computed once per slice.
@@ -59,6 +71,8 @@ struct LungSlice {
     double inner_a = 0, inner_b = 0;  // thoracic cavity ellipse at this z (apex taper applied)
     double heart_a = 0, heart_b = 0;  // heart cross-section semi-axes (0 = none)
     bool aorta = false;
+    Ellipse thorax, heart, upper, oesophagus;  // precomputed cross-sections
+    bool upper_present = false;
 };
 
 LungSlice lung_slice(const Anatomy& a, double z);

@@ -42,6 +42,18 @@ public:
         return (s * (1.0f / 65536.0f) - 2.0f) * 1.7320508f;
     }
 
+    // Two approximate standard normals from one draw: each the sum of four bytes (Irwin-Hall, 1,021 levels),
+    // ample for CT noise that is rounded to whole HU.
+    void fast_normal_pair(float& a, float& b) {
+        const std::uint64_t r = next();
+        const auto sum4 = [](std::uint64_t w) {
+            return static_cast<float>((w & 0xff) + ((w >> 8) & 0xff) + ((w >> 16) & 0xff) + ((w >> 24) & 0xff));
+        };
+        constexpr float kMean = 510.0f, kInvSd = 1.0f / 147.80f;  // sd = sqrt(4 * (256^2 - 1) / 12)
+        a = (sum4(r) - kMean) * kInvSd;
+        b = (sum4(r >> 32) - kMean) * kInvSd;
+    }
+
 private:
     std::uint64_t state_;
 };

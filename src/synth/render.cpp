@@ -46,36 +46,69 @@ Grid make_grid(const Geometry& g) {
             d[0] * g.spacing[0], d[4] * g.spacing[1], g.spacing[2], g.spacing[0]};
 }
 
-// Per-slice occupancy layers of the thin objects, combined by max so the drawing order never matters.
+// Per-slice occupancy layers of the thin objects (0..255 = 0..1), combined by max so the drawing order never
+// matters. finding_hu is only read where `finding` is non-zero, so it is never cleared.
 struct Layers {
-    std::vector<float> vessel, airway_wall, airway_lumen, bone, marrow, finding, finding_hu;
-    std::vector<std::uint8_t> label;
+    std::vector<std::uint8_t> vessel, airway_wall, airway_lumen, bone, marrow, finding, label;
+    std::vector<float> finding_hu;
     void reset(std::size_t n) {
-        for (auto* v : {&vessel, &airway_wall, &airway_lumen, &bone, &marrow, &finding, &finding_hu}) v->assign(n, 0.f);
-        label.assign(n, 0);
+        for (auto* v : {&vessel, &airway_wall, &airway_lumen, &bone, &marrow, &finding, &label}) v->assign(n, 0);
+        finding_hu.resize(n);
     }
 };
 
-// z sub-samples across the slice thickness: partial volume and the slice profile along z.
+inline std::uint8_t to_byte(double occupancy) { return static_cast<std::uint8_t>(occupancy * 255 + 0.5); }
+constexpr float kByte = 1.0f / 255;
+
+// z sub-samples across the slice thickness: partial volume and the slice profile along z. Slices no thicker than
+// 1.5 pixels need only the centre sample (the in-plane anti-aliasing width already spans them).
 constexpr double kSubZ[3] = {-1.0 / 3, 0.0, 1.0 / 3};
 
 template <class Dist>
-void rasterize(const Grid& g, std::int64_t k, double slice_thickness, const Vec3& lo, const Vec3& hi, std::vector<float>& layer,
+void rasterize(const Grid& g, std::int64_t k, double slice_thickness, const Vec3& lo, const Vec3& hi, std::vector<std::uint8_t>& layer,
                Dist&& distance) {
+    const bool thick = slice_thickness > 1.5 * g.px;
     std::int64_t i0, i1, j0, j1;
     Grid::span(lo[0], hi[0], g.ox, g.dx, g.nx, i0, i1);
     Grid::span(lo[1], hi[1], g.oy, g.dy, g.ny, j0, j1);
     const double z = g.z(k);
     for (std::int64_t j = j0; j <= j1; ++j) {
         const double y = g.y(j);
-        float* row = layer.data() + j * g.nx;
+        std::uint8_t* row = layer.data() + j * g.nx;
         for (std::int64_t i = i0; i <= i1; ++i) {
             const double x = g.x(i);
-            double occ = 0;
-            for (double s : kSubZ) occ += coverage(distance(Vec3{x, y, z + s * slice_thickness}), g.px);
-            row[i] = std::max(row[i], static_cast<float>(occ / 3));
+            double occ;
+            if (thick) {
+                occ = 0;
+                for (double s : kSubZ) occ += coverage(distance(Vec3{x, y, z + s * slice_thickness}), g.px);
+                occ /= 3;
+            } else {
+                occ = coverage(distance(Vec3{x, y, z}), g.px);
+            }
+            row[i] = std::max(row[i], to_byte(occ));
         }
     }
+}
+
+// In-plane box of the part of capsule c within the slab [z0, z1] (grown by the radius): oblique vessels cross a
+// slice over a short stretch, so this is much smaller than the whole capsule's box.
+bool capsule_slab_box(const Capsule& c, double z0, double z1, double grow, Vec3& lo, Vec3& hi) {
+    const double r = std::max(c.r0, c.r1) + grow;
+    double t0 = 0, t1 = 1;
+    const double dz = c.p1[2] - c.p0[2];
+    if (std::fabs(dz) > 1e-9) {
+        double ta = (z0 - r - c.p0[2]) / dz, tb = (z1 + r - c.p0[2]) / dz;
+        if (ta > tb) std::swap(ta, tb);
+        t0 = std::max(0.0, ta);
+        t1 = std::min(1.0, tb);
+        if (t0 > t1) return false;
+    }
+    for (int a = 0; a < 3; ++a) {
+        const double pa = c.p0[a] + t0 * (c.p1[a] - c.p0[a]), pb = c.p0[a] + t1 * (c.p1[a] - c.p0[a]);
+        lo[a] = std::min(pa, pb) - r;
+        hi[a] = std::max(pa, pb) + r;
+    }
+    return true;
 }
 
 void capsule_box(const Capsule& c, double grow, Vec3& lo, Vec3& hi) {
@@ -153,9 +186,10 @@ void draw_objects(const SliceContext& c, std::int64_t k, Layers& L) {
     const double th = s.slice_thickness;
     const auto K = static_cast<std::size_t>(k);
     Vec3 lo, hi;
+    const double z0 = c.g.z(k) + kSubZ[0] * th, z1 = c.g.z(k) + kSubZ[2] * th;
     for (int n : c.buckets.vessels[K]) {
         const Capsule& cap = s.vessels.segments[static_cast<std::size_t>(n)];
-        capsule_box(cap, c.g.px, lo, hi);
+        if (!capsule_slab_box(cap, z0, z1, c.g.px, lo, hi)) continue;
         rasterize(c.g, k, th, lo, hi, L.vessel, [&](const Vec3& w) { return capsule_distance(cap, w); });
     }
     for (int n : c.buckets.airways[K]) {
@@ -163,7 +197,7 @@ void draw_objects(const SliceContext& c, std::int64_t k, Layers& L) {
         Capsule wall = cap;
         wall.r0 += 2;
         wall.r1 += 2;
-        capsule_box(wall, c.g.px, lo, hi);
+        if (!capsule_slab_box(wall, z0, z1, c.g.px, lo, hi)) continue;
         rasterize(c.g, k, th, lo, hi, L.airway_wall, [&](const Vec3& w) { return capsule_distance(wall, w); });
         rasterize(c.g, k, th, lo, hi, L.airway_lumen, [&](const Vec3& w) { return capsule_distance(cap, w); });
     }
@@ -172,7 +206,7 @@ void draw_objects(const SliceContext& c, std::int64_t k, Layers& L) {
         Capsule inner = cap;
         inner.r0 = std::max(0.5, cap.r0 - 1.5);
         inner.r1 = std::max(0.5, cap.r1 - 1.5);
-        capsule_box(cap, c.g.px, lo, hi);
+        if (!capsule_slab_box(cap, z0, z1, c.g.px, lo, hi)) continue;
         rasterize(c.g, k, th, lo, hi, L.bone, [&](const Vec3& w) { return capsule_distance(cap, w); });
         rasterize(c.g, k, th, lo, hi, L.marrow, [&](const Vec3& w) { return capsule_distance(inner, w); });
     }
@@ -201,8 +235,9 @@ void draw_objects(const SliceContext& c, std::int64_t k, Layers& L) {
                 occ /= 3;
                 core /= 3;
                 const auto idx = static_cast<std::size_t>(j * c.g.nx + i);
-                if (occ > L.finding[idx]) {
-                    L.finding[idx] = static_cast<float>(occ);
+                const std::uint8_t b = to_byte(occ);
+                if (b > L.finding[idx]) {
+                    L.finding[idx] = b;
                     L.finding_hu[idx] = static_cast<float>(core_r > 0 ? f.hu + (f.core_hu - f.hu) * core : f.hu);
                 }
                 if (label && centre_d < 0) L.label[idx] = label;
@@ -227,6 +262,10 @@ void render_slice(const SliceContext& c, std::int64_t k, Layers& L, float* hu, s
     const double hk = std::fabs(hz) < 1 ? std::sqrt(1 - hz * hz) : 0;
     const double hzi = (z - a.heart[2]) / a.heart_r[2];
     const double hki = std::fabs(hzi) < 1 ? std::sqrt(1 - hzi * hzi) : 0;
+    const Ellipse body_e(a.cx, a.cy, a.ax, a.ay), inner_e(a.cx, a.cy, inner_a, inner_b);
+    const Ellipse heart_fat_e(a.heart[0], a.heart[1], (a.heart_r[0] + a.pericardial_fat) * hk, (a.heart_r[1] + a.pericardial_fat) * hk);
+    const Ellipse heart_e(a.heart[0], a.heart[1], a.heart_r[0] * hki, a.heart_r[1] * hki);
+    const Ellipse posterior_e(a.spine_x, a.spine_y + a.spine_r + 14, 14, 9);
 
     for (std::int64_t j = 0; j < g.ny; ++j) {
         const double y = g.y(j);
@@ -239,29 +278,34 @@ void render_slice(const SliceContext& c, std::int64_t k, Layers& L, float* hu, s
             const double couch_d = std::max({top - y, y - top - a.couch_thickness, std::fabs(x - a.cx) - a.couch_half_width});
             v += (a.couch_hu - v) * coverage(couch_d, px);
             double lung_occ = 0;
-            const double body = coverage(ellipse_distance(x, y, a.cx, a.cy, a.ax, a.ay), px);
+            const double body = coverage(body_e.distance(x, y), px);
             if (body > 0) {
                 v += (a.fat_hu - v) * body;
-                const double inner = coverage(ellipse_distance(x, y, a.cx, a.cy, inner_a, inner_b), px);
+                const double inner = coverage(inner_e.distance(x, y), px);
                 if (inner > 0) {
                     v += (a.muscle_hu - v) * inner;
-                    if (hk > 0) {
-                        v += (a.fat_hu - v) * coverage(ellipse_distance(x, y, a.heart[0], a.heart[1], a.heart_r[0] * hk + a.pericardial_fat * hk, a.heart_r[1] * hk + a.pericardial_fat * hk), px);
-                        if (hki > 0) v += (a.heart_hu - v) * coverage(ellipse_distance(x, y, a.heart[0], a.heart[1], a.heart_r[0] * hki, a.heart_r[1] * hki), px);
+                    if (hk > 0 && std::fabs(x - a.heart[0]) < a.heart_r[0] + 10 && std::fabs(y - a.heart[1]) < a.heart_r[1] + 10) {
+                        v += (a.fat_hu - v) * coverage(heart_fat_e.distance(x, y), px);
+                        if (hki > 0) v += (a.heart_hu - v) * coverage(heart_e.distance(x, y), px);
                     }
-                    if (ls.aorta || z <= a.aorta_top) v += (a.blood_hu - v) * coverage(std::hypot(x - a.aorta_x, y - a.aorta_y) - a.aorta_r, px);
+                    if (z <= a.aorta_top && std::fabs(x - a.aorta_x) < a.aorta_r + 5 && std::fabs(y - a.aorta_y) < a.aorta_r + 5)
+                        v += (a.blood_hu - v) * coverage(std::hypot(x - a.aorta_x, y - a.aorta_y) - a.aorta_r, px);
                     // Spine: vertebral body (discs between), posterior elements, spinal canal.
-                    const double vb = coverage(std::hypot(x - a.spine_x, y - a.spine_y) - a.spine_r, px);
+                    const bool near_spine = std::fabs(x - a.spine_x) < 30 && y > a.spine_y - a.spine_r - 5 && y < a.spine_y + a.spine_r + 30;
+                    const double vb = near_spine ? coverage(std::hypot(x - a.spine_x, y - a.spine_y) - a.spine_r, px) : 0.0;
                     if (vb > 0) {
                         const double cortex = in_disc ? a.disc_hu : a.cortical_hu;
                         v += (cortex - v) * vb;
                         v += ((in_disc ? a.disc_hu : a.vertebra_hu) - v) * coverage(std::hypot(x - a.spine_x, y - a.spine_y) - (a.spine_r - 2), px);
                     }
-                    v += (a.cortical_hu * 0.7 - v) * coverage(ellipse_distance(x, y, a.spine_x, a.spine_y + a.spine_r + 14, 14, 9), px);
-                    v += (a.muscle_hu - 10 - v) * coverage(std::hypot(x - a.spine_x, y - a.spine_y - a.spine_r - 8) - 6.5, px);
+                    if (near_spine) {
+                        v += (a.cortical_hu * 0.7 - v) * coverage(posterior_e.distance(x, y), px);
+                        v += (a.muscle_hu - 10 - v) * coverage(std::hypot(x - a.spine_x, y - a.spine_y - a.spine_r - 8) - 6.5, px);
+                    }
                     // Lungs: parenchyma with a coarse texture and a gravity gradient (posterior denser).
                     if (ls.present) {
-                        lung_occ = std::max(coverage(lung_distance(a, ls, 0, x, y), px), coverage(lung_distance(a, ls, 1, x, y), px));
+                        // Only the lung on this side of the midline can reach the pixel (the mediastinum parts them).
+                        lung_occ = coverage(lung_distance(a, ls, x < a.cx ? 0 : 1, x, y), px);
                         if (lung_occ > 0) {
                             const double dependent = std::clamp((y - (a.cy - inner_b)) / (2 * inner_b), 0.0, 1.0);
                             const double lung_v = a.lung_hu + 22 * c.texture.sample(tex, x, y) + a.lung_gradient_hu * (dependent - 0.5);
@@ -271,15 +315,19 @@ void render_slice(const SliceContext& c, std::int64_t k, Layers& L, float* hu, s
                 }
             }
             // Thin structures and findings on top.
-            v += (a.vessel_hu - v) * L.vessel[idx];
-            v += (a.muscle_hu - v) * L.airway_wall[idx];
-            v += (a.air_hu - v) * L.airway_lumen[idx];
-            v += (a.cortical_hu - v) * L.bone[idx];
-            v += (a.marrow_hu - v) * L.marrow[idx];
-            v += (L.finding_hu[idx] - v) * L.finding[idx];
+            if (L.vessel[idx]) v += (a.vessel_hu - v) * (L.vessel[idx] * kByte);
+            if (L.airway_wall[idx]) {
+                v += (a.muscle_hu - v) * (L.airway_wall[idx] * kByte);
+                v += (a.air_hu - v) * (L.airway_lumen[idx] * kByte);
+            }
+            if (L.bone[idx]) {
+                v += (a.cortical_hu - v) * (L.bone[idx] * kByte);
+                v += (a.marrow_hu - v) * (L.marrow[idx] * kByte);
+            }
+            if (L.finding[idx]) v += (L.finding_hu[idx] - v) * (L.finding[idx] * kByte);
             hu[idx] = static_cast<float>(v);
             labels[idx] = L.label[idx];
-            lungs[idx] = ((lung_occ >= 0.5 || L.label[idx]) && L.airway_lumen[idx] < 0.5) ? 1 : 0;
+            lungs[idx] = ((lung_occ >= 0.5 || L.label[idx]) && L.airway_lumen[idx] < 128) ? 1 : 0;
         }
     }
 }
@@ -362,9 +410,11 @@ RenderedScan render_scan(const ScanSpec& spec, int threads) {
             const double fy = static_cast<double>(jc) / step;
             const auto cy0 = static_cast<std::int64_t>(fy);
             const auto ty = static_cast<float>(fy - static_cast<double>(cy0));
+            float pair[2] = {0, 0};
             for (std::int64_t ic = 0; ic < g.nx; ++ic) {
                 const std::int64_t i = flip_x ? g.nx - 1 - ic : ic;
-                const float white = rng.fast_normal();
+                if ((ic & 1) == 0) rng.fast_normal_pair(pair[0], pair[1]);
+                const float white = pair[ic & 1];
                 const std::size_t idx = off + static_cast<std::size_t>(j * g.nx + i);
                 const double ri = static_cast<double>(ic) - ci, rj = static_cast<double>(jc) - cj;
                 if (ri * ri + rj * rj > radius * radius) {
@@ -376,26 +426,39 @@ RenderedScan render_scan(const ScanSpec& spec, int threads) {
                 const auto tx = static_cast<float>(fx - static_cast<double>(cx0));
                 const float* c0 = coarse.data() + cy0 * cnx + cx0;
                 const float low = mixf(mixf(c0[0], c0[1], tx), mixf(c0[cnx], c0[cnx + 1], tx), ty);
-                const float v = hu[idx] + sigma * white + low;
-                out.scan.voxels[idx] = static_cast<std::int16_t>(std::clamp(std::lround(v), -32768L, 32767L));
+                const float v = std::clamp(hu[idx] + sigma * white + low, -32768.0f, 32767.0f);
+                out.scan.voxels[idx] = static_cast<std::int16_t>(v < 0 ? v - 0.5f : v + 0.5f);  // round half away
             }
         }
     });
 
     // Annotations from the labels: centre of mass and equivalent diameter of each nodule as rendered.
     const IndexWorldTransform t(geo);
-    std::vector<double> sum(static_cast<std::size_t>(next_label + 1) * 3, 0.0);
-    std::vector<std::int64_t> count(static_cast<std::size_t>(next_label + 1), 0);
-    for (std::int64_t k = 0; k < g.nz; ++k)
+    // Per-slice partial sums (in parallel), added up in slice order so the result never depends on threads.
+    const std::size_t nl = static_cast<std::size_t>(next_label + 1);
+    std::vector<double> slice_sum(static_cast<std::size_t>(g.nz) * nl * 3, 0.0);
+    std::vector<std::int64_t> slice_count(static_cast<std::size_t>(g.nz) * nl, 0);
+    parallel_for(g.nz, threads, [&](std::int64_t k) {
+        const std::uint8_t* lab = out.nodules.voxels.data() + static_cast<std::size_t>(k) * plane;
+        double* ssum = slice_sum.data() + static_cast<std::size_t>(k) * nl * 3;
+        std::int64_t* scount = slice_count.data() + static_cast<std::size_t>(k) * nl;
         for (std::int64_t j = 0; j < g.ny; ++j)
             for (std::int64_t i = 0; i < g.nx; ++i) {
-                const std::uint8_t l = out.nodules.at(i, j, k);
+                const std::uint8_t l = lab[j * g.nx + i];
                 if (!l) continue;
-                ++count[l];
-                sum[3 * l] += static_cast<double>(i);
-                sum[3 * l + 1] += static_cast<double>(j);
-                sum[3 * l + 2] += static_cast<double>(k);
+                ++scount[l];
+                ssum[3 * l] += static_cast<double>(i);
+                ssum[3 * l + 1] += static_cast<double>(j);
+                ssum[3 * l + 2] += static_cast<double>(k);
             }
+    });
+    std::vector<double> sum(nl * 3, 0.0);
+    std::vector<std::int64_t> count(nl, 0);
+    for (std::size_t k = 0; k < static_cast<std::size_t>(g.nz); ++k)
+        for (std::size_t l = 0; l < nl; ++l) {
+            count[l] += slice_count[k * nl + l];
+            for (std::size_t a = 0; a < 3; ++a) sum[3 * l + a] += slice_sum[(k * nl + l) * 3 + a];
+        }
     const double voxel_volume = geo.spacing[0] * geo.spacing[1] * geo.spacing[2];
     std::vector<std::uint8_t> relabel(static_cast<std::size_t>(next_label + 1), 0);
     int kept = 0;
