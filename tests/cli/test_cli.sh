@@ -67,5 +67,35 @@ check "unwritable output exits 1" test "$rc" -eq 1
 check "unwritable output says why" grep -q 'cannot create output folder' "$tmp/err.txt"
 check "no temporaries left" test -z "$(ls "$tmp" | grep tmp- || true)"
 
+# synth: a small cohort in the LUNA16 layout; bad arguments rejected before anything is written.
+"$bin" synth --out "$tmp/cohort" --scans 2 --preset small --seed 3 --flip-fraction 0.5 --threads 2 2> "$tmp/synth.err"; rc=$?
+check "synth exit 0" test "$rc" -eq 0
+check "synth reports counts" grep -q 'wrote 2 scans (1 flipped)' "$tmp/synth.err"
+check "synth seriesuids" test "$(wc -l < "$tmp/cohort/seriesuids.csv")" -eq 2
+check "synth annotations header" grep -qx 'seriesuid,coordX,coordY,coordZ,diameter_mm' "$tmp/cohort/annotations.csv"
+check "synth subsets" test -f "$(ls "$tmp"/cohort/subset1/*.mhd | head -1)"
+check "synth truth masks" test "$(ls "$tmp"/cohort/truth/*_lungs.mhd | wc -l)" -eq 2
+check "synth manifest" grep -q '"preset": "small"' "$tmp/cohort/manifest.json"
+scan=$(ls "$tmp"/cohort/subset0/*.mhd | head -1)
+"$bin" info "$scan" > "$tmp/synth_info.json"
+check "synth scan is MET_SHORT 128x128" has "$tmp/synth_info.json" '"element_type":"MET_SHORT"'
+check "synth scan in-plane size" grep -q '"size":\[128,128,' "$tmp/synth_info.json"
+"$bin" synth --out "$tmp/bad" --scans 2 --preset huge > /dev/null 2> "$tmp/err.txt"; rc=$?
+check "synth bad preset exits non-zero" test "$rc" -ne 0
+check "synth bad preset writes nothing" test ! -e "$tmp/bad"
+"$bin" synth --out "$tmp/bad" --scans 0 > /dev/null 2>&1; rc=$?
+check "synth zero scans exits non-zero" test "$rc" -ne 0
+
+# slice: a PNG of the scan, with the nodule labels as overlay.
+uid=$(basename "$scan" .mhd)
+"$bin" slice "$scan" --plane coronal --overlay "$tmp/cohort/truth/${uid}_nodules.mhd" --out "$tmp/cor.png"; rc=$?
+check "slice exit 0" test "$rc" -eq 0
+check "slice writes a PNG" test "$(head -c 4 "$tmp/cor.png" | tail -c 3)" = "PNG"
+"$bin" slice "$scan" --plane oblique --out "$tmp/x.png" > /dev/null 2> "$tmp/err.txt"; rc=$?
+check "slice bad plane exits 1" test "$rc" -eq 1
+"$bin" slice "$scan" --overlay "$tmp/p.mhd" --out "$tmp/x.png" > /dev/null 2> "$tmp/err.txt"; rc=$?
+check "slice overlay geometry mismatch exits 1" test "$rc" -eq 1
+check "slice mismatch says why" grep -q 'geometry differs' "$tmp/err.txt"
+
 echo "$passes passed, $failures failed"
 test "$failures" -eq 0
