@@ -52,16 +52,44 @@ VesselTree grow_vessels(const Anatomy& a, Rng& rng, double min_radius) {
     struct Branch {
         Vec3 p, dir;
         double r;
+        Vec3 target;  // the region of lung this branch heads for
+        int side;
+    };
+    // A random point of lung `side`, optionally within `reach` mm of `near` and within a z band.
+    const auto lung_point = [&](int side, const Vec3* near, double reach, double z_lo, double z_hi, Vec3& out) {
+        for (int attempt = 0; attempt < 40; ++attempt) {
+            Vec3 c;
+            if (near) {
+                c = add(*near, scale(random_unit(rng), reach * std::cbrt(rng.uniform())));
+            } else {
+                const double sign = side == 0 ? -1.0 : 1.0;
+                c = {a.cx + sign * rng.uniform(a.mediastinum, a.ax - a.fat), a.cy + rng.uniform(-1, 1) * (a.ay - a.fat),
+                     rng.uniform(z_lo, z_hi)};
+            }
+            if (lung_distance(a, side, c) < -4) {
+                out = c;
+                return true;
+            }
+        }
+        return false;
     };
     std::vector<Branch> stack;
     for (int side = 0; side < 2; ++side) {
         const double sign = side == 0 ? -1.0 : 1.0;
         const int roots = rng.integer(5, 7);  // lobar pulmonary arteries and veins
         for (int n = 0; n < roots; ++n) {
-            const Vec3 hilum{a.cx + sign * (a.mediastinum + rng.uniform(4, 10)), a.trachea_y + rng.uniform(0, 30),
-                             a.carina_z - rng.uniform(10, 45)};
+            Vec3 hilum{a.cx + sign * (a.mediastinum + rng.uniform(4, 10)), a.trachea_y + rng.uniform(0, 30),
+                       a.carina_z - rng.uniform(10, 45)};
             Vec3 dir = normalized({sign, rng.uniform(-0.6, 0.6), rng.uniform(-0.7, 0.5)});
-            stack.push_back({hilum, dir, rng.uniform(4.0, 6.0)});
+            const double r = rng.uniform(4.0, 6.0);
+            // The heart and great vessels can cover the nominal hilum (on the left above all): move the root
+            // laterally until it is inside the lung.
+            for (int step = 0; step < 40 && lung_distance(a, side, hilum) > -r; ++step) hilum[0] += sign * 2;
+            // Roots aim at different heights of the lung (base, middle, apex in turn) so the trees fill all of it.
+            const double h = a.z_hi - a.z_lo;
+            Vec3 target = hilum;
+            lung_point(side, nullptr, 0, a.z_lo + h * (n % 3) / 3.0, a.z_lo + h * (n % 3 + 1) / 3.0, target);
+            if (lung_distance(a, side, hilum) <= -r) stack.push_back({hilum, dir, r, target, side});
         }
     }
     const std::size_t max_segments = 20000;
@@ -72,6 +100,8 @@ VesselTree grow_vessels(const Anatomy& a, Rng& rng, double min_radius) {
         double len = std::min(30.0, rng.uniform(5, 11) + b.r * rng.uniform(2, 5));
         // Near the pleura, bend away from it (down the gradient of the lung distance) so trees fill the lung.
         Vec3 base_dir = b.dir;
+        const Vec3 to_target = sub(b.target, b.p);
+        if (norm(to_target) > 10) base_dir = normalized(add(base_dir, scale(normalized(to_target), 0.5)));
         const double here = lungs_distance(a, b.p);
         if (here > -12) {
             const double h = 1.0;
@@ -98,7 +128,10 @@ VesselTree grow_vessels(const Anatomy& a, Rng& rng, double min_radius) {
             const double angle = rng.uniform(0.3, 0.75) * (c == 0 ? 1 : -1) * (c == 2 ? 0.2 : 1);
             const Vec3 cd = normalized(add(scale(dir, std::cos(angle)), scale(split, std::sin(angle))));
             const double ratio = c == 0 ? rng.uniform(0.76, 0.9) : rng.uniform(0.6, 0.8);
-            stack.push_back({end, cd, r_end * ratio});
+            // The main child keeps heading for the branch's region; side branches pick a nearby one of their own.
+            Vec3 target = b.target;
+            if (c > 0) lung_point(b.side, &end, 60, 0, 0, target);
+            stack.push_back({end, cd, r_end * ratio, target, b.side});
         }
     }
     return tree;

@@ -226,6 +226,38 @@ TEST(Synth, AnatomyIsPresentWithRealisticIntensities) {
     }
 }
 
+TEST(Synth, VesselsReachEveryPartOfBothLungs) {
+    // Vessel-like voxels (well above parenchyma, not nodules) in each lung's lower, middle and upper third.
+    const ScanSpec s = draw_scan_spec(Preset::Demo, 2026, 3, false);
+    const RenderedScan r = render_scan(s, 2);
+    const Anatomy& a = s.anatomy;
+    std::int64_t lung[2][3] = {}, dense[2][3] = {};
+    const IndexWorldTransform t(s.geometry);
+    const auto& g = s.geometry;
+    for (std::int64_t k = 0; k < g.size[2]; ++k)
+        for (std::int64_t j = 0; j < g.size[1]; ++j)
+            for (std::int64_t i = 0; i < g.size[0]; ++i) {
+                if (!r.lungs.at(i, j, k) || r.nodules.at(i, j, k)) continue;
+                const Vec3 w = t.to_world({double(i), double(j), double(k)});
+                const int side = w[0] < a.cx ? 0 : 1;
+                const int third = std::clamp(static_cast<int>(3 * (w[2] - a.z_lo) / (a.z_hi - a.z_lo)), 0, 2);
+                ++lung[side][third];
+                dense[side][third] += r.scan.at(i, j, k) > -500 ? 1 : 0;
+            }
+    // Trees that only grow around the hila leave the bases (the left above all, behind the heart) empty: every
+    // region must hold at least 2 % vessel voxels and at least a fifth of the density of the richest region.
+    double lo = 1, hi = 0;
+    for (int side = 0; side < 2; ++side)
+        for (int third = 0; third < 3; ++third) {
+            ASSERT_GT(lung[side][third], 0);
+            const double d = static_cast<double>(dense[side][third]) / static_cast<double>(lung[side][third]);
+            EXPECT_GT(d, 0.02) << "side " << side << " third " << third;
+            lo = std::min(lo, d);
+            hi = std::max(hi, d);
+        }
+    EXPECT_GT(lo / hi, 0.2);
+}
+
 TEST(Synth, FlippedScanIsTheExactMirrorOfItsTwin) {
     const ScanSpec plain = draw_scan_spec(Preset::Small, 21, 4, false);
     const ScanSpec flipped = draw_scan_spec(Preset::Small, 21, 4, true);
