@@ -76,12 +76,12 @@ VesselTree grow_vessels(const Anatomy& a, Rng& rng, double min_radius) {
     std::vector<Branch> stack;
     for (int side = 0; side < 2; ++side) {
         const double sign = side == 0 ? -1.0 : 1.0;
-        const int roots = rng.integer(5, 7);  // lobar pulmonary arteries and veins
+        const int roots = rng.integer(7, 9);  // lobar and segmental pulmonary arteries and veins
         for (int n = 0; n < roots; ++n) {
             Vec3 hilum{a.cx + sign * (a.mediastinum + rng.uniform(4, 10)), a.trachea_y + rng.uniform(0, 30),
                        a.carina_z - rng.uniform(10, 45)};
             Vec3 dir = normalized({sign, rng.uniform(-0.6, 0.6), rng.uniform(-0.7, 0.5)});
-            const double r = rng.uniform(4.0, 6.0);
+            const double r = rng.uniform(3.0, 4.5);  // lobar vessels 6-9 mm across, tapering below 1 mm
             // The heart and great vessels can cover the nominal hilum (on the left above all): move the root
             // laterally until it is inside the lung.
             for (int step = 0; step < 40 && lung_distance(a, side, hilum) > -r; ++step) hilum[0] += sign * 2;
@@ -127,7 +127,7 @@ VesselTree grow_vessels(const Anatomy& a, Rng& rng, double min_radius) {
         for (int c = 0; c < children; ++c) {
             const double angle = rng.uniform(0.3, 0.75) * (c == 0 ? 1 : -1) * (c == 2 ? 0.2 : 1);
             const Vec3 cd = normalized(add(scale(dir, std::cos(angle)), scale(split, std::sin(angle))));
-            const double ratio = c == 0 ? rng.uniform(0.76, 0.9) : rng.uniform(0.6, 0.8);
+            const double ratio = c == 0 ? rng.uniform(0.8, 0.92) : rng.uniform(0.65, 0.82);
             // The main child keeps heading for the branch's region; side branches pick a nearby one of their own.
             Vec3 target = b.target;
             if (c > 0) lung_point(b.side, &end, 60, 0, 0, target);

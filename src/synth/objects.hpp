@@ -21,7 +21,7 @@ double capsule_distance(const Capsule& c, const Vec3& w);
 struct VesselTree {
     std::vector<Capsule> segments;
 };
-// Branching vessel trees rooted at each hilum: radii from about 6 mm tapering below min_radius, every segment
+// Branching vessel trees rooted at each hilum: radii from about 6 mm across, tapering below 2 * min_radius, every segment
 // kept inside the lungs.
 VesselTree grow_vessels(const Anatomy& a, Rng& rng, double min_radius = 0.4);
 

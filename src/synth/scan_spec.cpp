@@ -52,7 +52,7 @@ ScanSpec draw_scan_spec(Preset preset, std::uint64_t cohort_seed, int index, boo
 
     // Geometry: full = LUNA16-like 512x512; the smaller presets keep the field of view with coarser pixels.
     // Pixel spacing = a whole-millimetre field of view over 512 pixels, as scanners write it (e.g. 360/512).
-    const double full_pixel = std::round(rng.uniform(0.55, 0.98) * 512) / 512;
+    const double full_pixel = std::round(rng.uniform(0.5, 0.98) * 512) / 512;
     const double full_slice = draw_slice_spacing(rng);
     int n_xy = 512;
     double pixel = full_pixel, slice = full_slice;
