@@ -32,6 +32,17 @@ const std::vector<std::pair<ScanSpec, RenderedScan>>& small_scans() {
     return scans;
 }
 
+CohortOptions small_cohort(const std::string& dir, int scans, std::uint64_t seed, double flip_fraction, int threads) {
+    CohortOptions o;
+    o.out_dir = dir;
+    o.scans = scans;
+    o.seed = seed;
+    o.preset = Preset::Small;
+    o.flip_fraction = flip_fraction;
+    o.threads = threads;
+    return o;
+}
+
 std::array<std::int64_t, 3> nearest_voxel(const Geometry& g, const Vec3& w) {
     const Vec3 idx = world_to_index(g, w);
     return {std::llround(idx[0]), std::llround(idx[1]), std::llround(idx[2])};
@@ -52,17 +63,8 @@ TEST(Synth, SameOutputForAnyThreadCount) {
 
 TEST(Synth, CohortFilesAreByteIdenticalAcrossThreadCounts) {
     test::TempDir dir;
-    CohortOptions o;
-    o.scans = 3;
-    o.seed = 11;
-    o.preset = Preset::Small;
-    o.flip_fraction = 0.34;
-    o.out_dir = dir.path("one");
-    o.threads = 1;
-    const CohortSummary s1 = write_cohort(o);
-    o.out_dir = dir.path("two");
-    o.threads = 2;
-    write_cohort(o);
+    const CohortSummary s1 = write_cohort(small_cohort(dir.path("one"), 3, 11, 0.34, 1));
+    write_cohort(small_cohort(dir.path("two"), 3, 11, 0.34, 2));
     EXPECT_EQ(s1.scans, 3);
     EXPECT_EQ(s1.flipped, 1);
     int files = 0;
@@ -77,14 +79,7 @@ TEST(Synth, CohortFilesAreByteIdenticalAcrossThreadCounts) {
 
 TEST(Synth, CohortLayoutMatchesLuna16) {
     test::TempDir dir;
-    CohortOptions o;
-    o.scans = 4;
-    o.seed = 5;
-    o.preset = Preset::Small;
-    o.flip_fraction = 0.5;
-    o.out_dir = dir.dir();
-    o.threads = 2;
-    const CohortSummary sum = write_cohort(o);
+    const CohortSummary sum = write_cohort(small_cohort(dir.dir(), 4, 5, 0.5, 2));
     const auto uids = read_seriesuids(dir.path("seriesuids.csv"));
     ASSERT_EQ(uids.size(), 4u);
     EXPECT_EQ(std::set<std::string>(uids.begin(), uids.end()).size(), 4u);
