@@ -323,6 +323,15 @@ TEST(Synth, DiameterDistributionFitsLuna16) {
     EXPECT_LE(d.back(), 32.27);
 }
 
+TEST(Synth, CohortBadInputsGiveClearErrors) {
+    test::TempDir dir;
+    test::write_text(dir.path("file"), "x");
+    test::expect_error([&] { write_cohort(small_cohort(dir.path("file/cohort"), 1, 1, 0, 1)); }, {"file/cohort", "cannot create folder"});
+    test::expect_error([&] { write_cohort(small_cohort(dir.path("c"), 0, 1, 0, 1)); }, {"--scans"});
+    test::expect_error([&] { write_cohort(small_cohort(dir.path("c"), 1, 1, 1.5, 1)); }, {"--flip-fraction"});
+    EXPECT_FALSE(std::filesystem::exists(dir.path("c")));
+}
+
 TEST(Synth, FlipChoiceAndUids) {
     const auto f = choose_flipped(10, 0.1, 4);
     EXPECT_EQ(std::count(f.begin(), f.end(), true), 1);
