@@ -1,0 +1,86 @@
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "preprocess/nodule_masks.hpp"
+#include "test_util.hpp"
+
+namespace nodulecad {
+namespace {
+
+constexpr double kPi = 3.14159265358979323846;
+
+Geometry scan_geometry(const Mat3& d) {
+    Geometry g;
+    g.size = {80, 70, 40};
+    g.spacing = {0.7, 0.7, 1.25};
+    g.origin = {-20, 10, -300};
+    g.direction = d;
+    return g;
+}
+
+struct Stats {
+    std::int64_t count = 0;
+    Vec3 centre{};
+};
+
+Stats stats(const Volume<std::uint8_t>& m, std::uint8_t label) {
+    Stats s;
+    const IndexWorldTransform t(m.geometry);
+    for (std::int64_t k = 0; k < m.geometry.size[2]; ++k)
+        for (std::int64_t j = 0; j < m.geometry.size[1]; ++j)
+            for (std::int64_t i = 0; i < m.geometry.size[0]; ++i)
+                if (m.at(i, j, k) == label) {
+                    const Vec3 w = t.to_world({double(i), double(j), double(k)});
+                    for (int a = 0; a < 3; ++a) s.centre[a] += w[a];
+                    ++s.count;
+                }
+    for (double& c : s.centre) c /= static_cast<double>(std::max<std::int64_t>(1, s.count));
+    return s;
+}
+
+TEST(NoduleMasks, BallOfHalfTheDiameterThroughAnyDirection) {
+    for (const auto& [name, d] : test::test_directions()) {
+        SCOPED_TRACE(name);
+        const Geometry g = scan_geometry(d);
+        // Put the nodule at the world position of a known voxel so it is inside the volume for every direction.
+        const Vec3 centre = index_to_world(g, {40.3, 35.6, 20.2});
+        const Annotation a{"u", centre, 10.0};
+        const Volume<std::uint8_t> m = nodule_mask(g, {a});
+        const Stats s = stats(m, 1);
+        const double expected = 4.0 / 3.0 * kPi * 125 / (0.7 * 0.7 * 1.25);
+        EXPECT_NEAR(static_cast<double>(s.count), expected, 0.05 * expected);
+        for (int ax = 0; ax < 3; ++ax) EXPECT_NEAR(s.centre[ax], centre[ax], 0.3);
+        // Voxels just inside and just outside the radius along world x.
+        const Vec3 in = world_to_index(g, {centre[0] + 4.6, centre[1], centre[2]});
+        const Vec3 out = world_to_index(g, {centre[0] + 5.6, centre[1], centre[2]});
+        EXPECT_EQ(m.at(std::llround(in[0]), std::llround(in[1]), std::llround(in[2])), 1);
+        EXPECT_EQ(m.at(std::llround(out[0]), std::llround(out[1]), std::llround(out[2])), 0);
+    }
+}
+
+TEST(NoduleMasks, LegacyRadiusIsTheDiameterAndLabelsAreInstances) {
+    const Geometry g = scan_geometry(Mat3{-1, 0, 0, 0, -1, 0, 0, 0, 1});
+    const Vec3 c1 = index_to_world(g, {20, 20, 20}), c2 = index_to_world(g, {60, 50, 20});
+    const std::vector<Annotation> rows{{"u", c1, 6.0}, {"u", c2, 8.0}};
+    const Volume<std::uint8_t> m = nodule_mask(g, rows);
+    EXPECT_GT(stats(m, 1).count, 0);
+    EXPECT_GT(stats(m, 2).count, 0);
+    NoduleMaskOptions legacy;
+    legacy.legacy_radius = true;
+    legacy.instance_labels = false;
+    const Volume<std::uint8_t> l = nodule_mask(g, {rows[0]}, legacy);
+    // Radius = diameter: eight times the volume.
+    EXPECT_NEAR(static_cast<double>(stats(l, 1).count) / static_cast<double>(stats(m, 1).count), 8.0, 0.8);
+}
+
+TEST(NoduleMasks, NodulesAtTheEdgeAreClippedAndUnknownDiametersSkipped) {
+    const Geometry g = scan_geometry(identity3());
+    const Volume<std::uint8_t> m = nodule_mask(g, {{"u", g.origin, 10.0}, {"u", index_to_world(g, {40, 35, 20}), -1}});
+    const Stats s = stats(m, 1);
+    EXPECT_GT(s.count, 0);  // the part inside the volume
+    EXPECT_EQ(stats(m, 2).count, 0);
+}
+
+}  // namespace
+}  // namespace nodulecad
