@@ -123,13 +123,19 @@ private:
         const char order = d[0];
         if (order != '<' && order != '>' && order != '|' && order != '=') bad("unsupported dtype '" + d + "'");
         const auto bytes = parse_int(std::string_view(d).substr(2));
+        if (d[1] == 'f' && bytes && *bytes == 2) {
+            h.dtype = ElementType::Float32;
+            h.float16 = true;
+            h.big_endian = order == '>';
+            return;
+        }
         for (const auto& t : kDtypes)
             if (t.kind == d[1] && bytes && static_cast<std::size_t>(*bytes) == t.bytes) {
                 h.dtype = t.type;
                 h.big_endian = order == '>' && t.bytes > 1;
                 return;
             }
-        bad("unsupported dtype '" + d + "' (supported: float32, float64, int8..int32, uint8..uint32)");
+        bad("unsupported dtype '" + d + "' (supported: float16, float32, float64, int8..int32, uint8..uint32)");
     }
 };
 
@@ -168,14 +174,68 @@ NpyHeader parse_npy_header(std::string_view bytes, const std::string& source) {
     return h;
 }
 
+std::size_t npy_element_size(const NpyHeader& h) { return h.float16 ? 2 : element_size(h.dtype); }
+
+std::uint16_t float_to_half(float f) {
+    std::uint32_t x;
+    std::memcpy(&x, &f, 4);
+    const std::uint32_t sign = (x >> 16) & 0x8000u;
+    const std::uint32_t exp = (x >> 23) & 0xffu;
+    std::uint32_t mant = x & 0x7fffffu;
+    if (exp == 0xff) return static_cast<std::uint16_t>(sign | 0x7c00u | (mant ? 0x200u : 0));  // inf / NaN
+    const int e = static_cast<int>(exp) - 127 + 15;
+    if (e >= 0x1f) return static_cast<std::uint16_t>(sign | 0x7c00u);  // overflow: inf
+    if (e <= 0) {  // subnormal half (or zero)
+        if (e < -10) return static_cast<std::uint16_t>(sign);
+        mant |= 0x800000u;
+        const int shift = 14 - e;
+        std::uint32_t half = mant >> shift;
+        const std::uint32_t rest = mant & ((1u << shift) - 1), halfway = 1u << (shift - 1);
+        if (rest > halfway || (rest == halfway && (half & 1u))) ++half;
+        return static_cast<std::uint16_t>(sign | half);
+    }
+    std::uint32_t half = (static_cast<std::uint32_t>(e) << 10) | (mant >> 13);
+    const std::uint32_t rest = mant & 0x1fffu;
+    if (rest > 0x1000u || (rest == 0x1000u && (half & 1u))) ++half;  // may carry into the exponent: correct
+    return static_cast<std::uint16_t>(sign | half);
+}
+
+float half_to_float(std::uint16_t h) {
+    const std::uint32_t sign = (static_cast<std::uint32_t>(h) & 0x8000u) << 16;
+    std::uint32_t exp = (h >> 10) & 0x1fu, mant = h & 0x3ffu;
+    std::uint32_t x;
+    if (exp == 0) {
+        if (mant == 0) {
+            x = sign;
+        } else {  // subnormal: normalise
+            int e = -1;
+            do {
+                ++e;
+                mant <<= 1;
+            } while (!(mant & 0x400u));
+            x = sign | (static_cast<std::uint32_t>(127 - 15 - e) << 23) | ((mant & 0x3ffu) << 13);
+        }
+    } else if (exp == 0x1f) {
+        x = sign | 0x7f800000u | (mant << 13);
+    } else {
+        x = sign | ((exp + 127 - 15) << 23) | (mant << 13);
+    }
+    float f;
+    std::memcpy(&f, &x, 4);
+    return f;
+}
+
 std::string format_npy_header(ElementType dtype, const std::vector<std::int64_t>& shape) {
     const DtypeName& d = dtype_info(dtype);
+    return format_npy_header(std::string(1, d.bytes == 1 ? '|' : '<') + d.kind + std::to_string(d.bytes), shape);
+}
+
+std::string format_npy_header(const std::string& descr, const std::vector<std::int64_t>& shape) {
     std::string shape_text = "(";
     for (std::size_t i = 0; i < shape.size(); ++i) shape_text += (i ? ", " : "") + std::to_string(shape[i]);
     if (shape.size() == 1) shape_text += ",";
     shape_text += ")";
-    std::string dict = std::string("{'descr': '") + (d.bytes == 1 ? '|' : '<') + d.kind + std::to_string(d.bytes) +
-                       "', 'fortran_order': False, 'shape': " + shape_text + ", }";
+    std::string dict = "{'descr': '" + descr + "', 'fortran_order': False, 'shape': " + shape_text + ", }";
     // Version 1 stores the header length in 16 bits; longer headers need version 2.
     const bool v2 = dict.size() + 11 + 64 > 65535;
     const std::size_t prefix = v2 ? 12 : 10;
@@ -200,7 +260,7 @@ namespace {
 // Bytes of array data the header promises; Error on overflow or when the converted array would exceed max_bytes.
 std::uint64_t npy_data_bytes(const NpyHeader& h, std::size_t target_width, const std::string& source,
                              std::uint64_t max_bytes) {
-    const std::size_t width = element_size(h.dtype);
+    const std::size_t width = npy_element_size(h);
     std::uint64_t need = width;
     for (auto d : h.shape)
         if (__builtin_mul_overflow(need, static_cast<std::uint64_t>(d), &need))
@@ -215,7 +275,7 @@ std::uint64_t npy_data_bytes(const NpyHeader& h, std::size_t target_width, const
 
 template <class T> NpyArray<T> parse_npy(std::string_view bytes, const std::string& source, std::uint64_t max_bytes) {
     const NpyHeader h = parse_npy_header(bytes, source);
-    const std::size_t width = element_size(h.dtype);
+    const std::size_t width = npy_element_size(h);
     const std::uint64_t need = npy_data_bytes(h, sizeof(T), source, max_bytes);
     const std::uint64_t have = bytes.size() - h.data_offset;
     if (have < need)
@@ -226,6 +286,14 @@ template <class T> NpyArray<T> parse_npy(std::string_view bytes, const std::stri
     const std::size_t count = static_cast<std::size_t>(need / width);
     out.data.resize(count);
     const char* src = bytes.data() + h.data_offset;
+    if (h.float16) {
+        for (std::size_t n = 0; n < count; ++n) {
+            unsigned char b[2] = {static_cast<unsigned char>(src[2 * n]), static_cast<unsigned char>(src[2 * n + 1])};
+            if (h.big_endian) std::swap(b[0], b[1]);
+            out.data[n] = static_cast<T>(half_to_float(static_cast<std::uint16_t>(b[0] | b[1] << 8)));
+        }
+        return out;
+    }
     dispatch_element_type(h.dtype, [&](auto tag) {
         using S = decltype(tag);
         if constexpr (std::is_same_v<S, T>) {

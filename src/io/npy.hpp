@@ -14,6 +14,7 @@ namespace nodulecad {
 struct NpyHeader {
     int major_version = 1;
     ElementType dtype = ElementType::Float32;
+    bool float16 = false;  // '<f2': half floats, read as Float32 (dtype is then Float32, elements are 2 bytes)
     bool big_endian = false;
     std::vector<std::int64_t> shape;  // C order; empty = scalar
     std::size_t data_offset = 0;      // bytes before the array data
@@ -23,6 +24,14 @@ struct NpyHeader {
 
 NpyHeader parse_npy_header(std::string_view bytes, const std::string& source);
 std::string format_npy_header(ElementType dtype, const std::vector<std::int64_t>& shape);  // magic..'\n', 64-aligned
+// The same for a NumPy descr string ('<f4', '|u1', '<f2', ...), for writers that stream data after it.
+std::string format_npy_header(const std::string& descr, const std::vector<std::int64_t>& shape);
+// Bytes per element of a parsed header.
+std::size_t npy_element_size(const NpyHeader& h);
+
+// IEEE 754 half <-> float (round to nearest even; infinities and NaN kept).
+std::uint16_t float_to_half(float f);
+float half_to_float(std::uint16_t h);
 
 template <class T> struct NpyArray {
     std::vector<std::int64_t> shape;

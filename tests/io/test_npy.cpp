@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 
 #include "core/files.hpp"
@@ -90,6 +91,37 @@ TEST(Npy, LongShapeUsesVersionTwo) {
     EXPECT_EQ(h.size() % 64, 0u);
     const NpyHeader back = parse_npy_header(h + std::string(1, '\0'), "v2.npy");
     EXPECT_EQ(back.shape.size(), 30000u);
+}
+
+TEST(Npy, HalfFloatsConvertExactly) {
+    EXPECT_EQ(float_to_half(1.0f), 0x3c00);
+    EXPECT_EQ(float_to_half(-2.0f), 0xc000);
+    EXPECT_EQ(float_to_half(65504.0f), 0x7bff);           // largest half
+    EXPECT_EQ(float_to_half(70000.0f), 0x7c00);           // overflow -> inf
+    EXPECT_EQ(float_to_half(5.9604645e-8f), 0x0001);      // smallest subnormal
+    EXPECT_EQ(float_to_half(1.0f + 1.0f / 2048), 0x3c00);  // halfway, rounds to even
+    EXPECT_EQ(float_to_half(1.0f + 3.0f / 2048), 0x3c02);  // halfway, rounds to even (up)
+    EXPECT_EQ(half_to_float(0x3555), 0.333251953125f);
+    EXPECT_EQ(half_to_float(0x0001), 5.9604645e-8f);
+    EXPECT_TRUE(std::isnan(half_to_float(float_to_half(std::nanf("")))));
+    // Every half value survives half -> float -> half.
+    for (std::uint32_t h = 0; h < 0x10000; ++h) {
+        if ((h & 0x7c00) == 0x7c00 && (h & 0x3ff)) continue;  // NaN payloads
+        ASSERT_EQ(float_to_half(half_to_float(static_cast<std::uint16_t>(h))), h);
+    }
+}
+
+TEST(Npy, ReadsFloat16Arrays) {
+    std::string bytes = format_npy_header(std::string("<f2"), {3});
+    for (float v : {0.5f, -1.25f, 1000.0f}) {
+        const std::uint16_t h = float_to_half(v);
+        bytes += static_cast<char>(h & 0xff);
+        bytes += static_cast<char>(h >> 8);
+    }
+    const NpyHeader hd = parse_npy_header(bytes, "h.npy");
+    EXPECT_TRUE(hd.float16);
+    EXPECT_EQ(npy_element_size(hd), 2u);
+    EXPECT_EQ(parse_npy<float>(bytes, "h.npy").data, (std::vector<float>{0.5f, -1.25f, 1000.0f}));
 }
 
 TEST(Npy, Errors) {
