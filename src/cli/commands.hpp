@@ -9,5 +9,6 @@ void register_phantom(CLI::App& app);
 void register_synth(CLI::App& app);
 void register_slice(CLI::App& app);
 void register_segment_lungs(CLI::App& app);
+void register_preprocess(CLI::App& app);
 
 }  // namespace nodulecad::cli

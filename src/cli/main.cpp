@@ -20,6 +20,7 @@ int main(int argc, char** argv) {
     nodulecad::cli::register_synth(app);
     nodulecad::cli::register_slice(app);
     nodulecad::cli::register_segment_lungs(app);
+    nodulecad::cli::register_preprocess(app);
     nodulecad::Progress::set_enabled(true);
 
     try {

@@ -6,7 +6,7 @@
 #include <cmath>
 
 #include "core/geometry.hpp"
-#include "synth/random.hpp"
+#include "core/random.hpp"
 
 namespace nodulecad {
 

@@ -1,9 +1,10 @@
 #pragma once
-// Seeded randomness for the generator: SplitMix64 streams derived from (seed, stream ids) by hashing, so every
-// scan, slice and object has its own stream and results never depend on thread scheduling.
+// Seeded randomness: SplitMix64 streams derived from (seed, stream ids) by hashing, so every scan, slice and
+// object has its own stream and results never depend on thread scheduling.
 #include <cmath>
 #include <cstdint>
 #include <initializer_list>
+#include <string_view>
 
 namespace nodulecad {
 
@@ -11,6 +12,13 @@ constexpr std::uint64_t mix64(std::uint64_t z) {
     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
     z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
     return z ^ (z >> 31);
+}
+
+// FNV-1a: a string hash that is the same on every platform (std::hash is not), for seeds derived from names.
+constexpr std::uint64_t hash_string(std::string_view s) {
+    std::uint64_t h = 0xcbf29ce484222325ULL;
+    for (char c : s) h = (h ^ static_cast<unsigned char>(c)) * 0x100000001b3ULL;
+    return h;
 }
 
 class Rng {

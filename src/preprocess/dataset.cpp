@@ -1,0 +1,340 @@
+#include "preprocess/dataset.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "core/error.hpp"
+#include "core/files.hpp"
+#include "core/progress.hpp"
+#include "core/threads.hpp"
+#include "io/csv.hpp"
+#include "io/metaimage.hpp"
+#include "io/npy.hpp"
+#include "io/tables.hpp"
+#include "io/text_numbers.hpp"
+#include "preprocess/lung_segmentation.hpp"
+#include "preprocess/nodule_masks.hpp"
+#include "core/random.hpp"
+
+namespace nodulecad {
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+namespace {
+
+struct ScanEntry {
+    std::string uid, path;
+    int subset = -1;
+};
+
+std::vector<ScanEntry> find_scans(const std::string& dir) {
+    std::error_code ec;
+    if (!fs::is_directory(dir, ec)) fail(dir, "data folder not found");
+    std::vector<ScanEntry> out;
+    const auto add_from = [&](const fs::path& folder, int subset) {
+        for (const auto& e : fs::directory_iterator(folder)) {
+            const std::string ext = e.path().extension().string();
+            if (e.is_regular_file() && (ext == ".mhd" || ext == ".mha")) out.push_back({e.path().stem().string(), e.path().string(), subset});
+        }
+    };
+    add_from(dir, -1);
+    for (const auto& e : fs::directory_iterator(dir)) {
+        const std::string name = e.path().filename().string();
+        if (e.is_directory() && name.rfind("subset", 0) == 0) {
+            const auto k = parse_int(std::string_view(name).substr(6));
+            add_from(e.path(), k ? static_cast<int>(*k) : -1);
+        }
+    }
+    std::sort(out.begin(), out.end(), [](const ScanEntry& a, const ScanEntry& b) { return a.uid < b.uid; });
+    for (std::size_t n = 1; n < out.size(); ++n)
+        if (out[n].uid == out[n - 1].uid) fail(out[n].path, "the same seriesuid also at " + out[n - 1].path);
+    if (out.empty()) fail(dir, "no scans (.mhd or .mha) found in subset*/ or directly in the folder");
+    return out;
+}
+
+struct SampleRow {
+    std::int64_t slice = 0;
+    double world_z = 0;
+    int nodules = 0;
+    bool positive = false;
+};
+
+std::string part_path(const DatasetOptions& o, const std::string& uid, const char* what) {
+    return (fs::path(o.out_dir) / "parts" / (uid + what)).string();
+}
+
+// Everything that changes a scan's samples; a part made with other values is redone.
+json part_params(const DatasetOptions& o, double pixel, const std::vector<Annotation>& rows) {
+    std::uint64_t h = 0;
+    for (const auto& a : rows) h = mix64(h ^ hash_string(format_double(a.world[0]) + format_double(a.world[1]) + format_double(a.world[2]) + format_double(a.diameter_mm)));
+    return {{"size", o.size}, {"pixel_mm", pixel}, {"context", o.context}, {"window", {o.window_lo, o.window_hi}},
+            {"mask_lungs", o.mask_lungs}, {"negatives_per_positive", o.negatives_per_positive},
+            {"min_negatives_per_scan", o.min_negatives_per_scan}, {"seed", o.seed}, {"legacy_radius", o.legacy_radius},
+            {"annotations_hash", h}};
+}
+
+bool part_done(const DatasetOptions& o, const std::string& uid, const json& params) {
+    std::error_code ec;
+    const std::string p = part_path(o, uid, ".json");
+    if (!fs::exists(p, ec)) return false;
+    try {
+        return json::parse(read_file(p)).at("params") == params;
+    } catch (const std::exception&) {
+        return false;  // unreadable part: redo it
+    }
+}
+
+void process_scan(const ScanEntry& e, const std::vector<Annotation>& rows, const DatasetOptions& o, double pixel, const json& params) {
+    const Volume<std::int16_t> scan = read_volume<std::int16_t>(e.path);
+    const Geometry& g = scan.geometry;
+    LungSegmentationOptions lo;
+    lo.threads = 1;
+    const LungSegmentation lungs = segment_lungs_robust(scan, lo);
+    json part = {{"uid", e.uid}, {"params", params}};
+    if (lungs.components == 0) {
+        part["status"] = "no-lungs";
+        write_file_atomically(part_path(o, e.uid, ".json"), part.dump() + "\n");
+        return;
+    }
+    NoduleMaskOptions mo;
+    mo.legacy_radius = o.legacy_radius;
+    const Volume<std::uint8_t> nodules = nodule_mask(g, rows, mo);
+
+    // Which slices: those a nodule crosses, and a seeded sample of lung slices without nodules.
+    const std::int64_t nx = g.size[0], ny = g.size[1], nz = g.size[2];
+    const std::size_t plane = static_cast<std::size_t>(nx * ny);
+    std::vector<std::int64_t> positives, candidates;
+    std::vector<int> count(static_cast<std::size_t>(nz), 0);
+    std::int64_t i0 = nx, i1 = -1, j0 = ny, j1 = -1;
+    for (std::int64_t k = 0; k < nz; ++k) {
+        std::set<std::uint8_t> labels;
+        bool lung = false;
+        for (std::int64_t j = 0; j < ny; ++j)
+            for (std::int64_t i = 0; i < nx; ++i) {
+                const std::size_t n = static_cast<std::size_t>(k) * plane + static_cast<std::size_t>(j * nx + i);
+                if (nodules.voxels[n]) labels.insert(nodules.voxels[n]);
+                if (lungs.mask.voxels[n]) {
+                    lung = true;
+                    i0 = std::min(i0, i);
+                    i1 = std::max(i1, i);
+                    j0 = std::min(j0, j);
+                    j1 = std::max(j1, j);
+                }
+            }
+        count[static_cast<std::size_t>(k)] = static_cast<int>(labels.size());
+        if (!labels.empty()) positives.push_back(k);
+        else if (lung) candidates.push_back(k);
+    }
+    const auto wanted = static_cast<std::size_t>(std::max<double>(o.min_negatives_per_scan, std::round(o.negatives_per_positive * static_cast<double>(positives.size()))));
+    Rng rng = Rng::derive(o.seed, {hash_string(e.uid)});
+    for (std::size_t n = 0; n < std::min(wanted, candidates.size()); ++n)
+        std::swap(candidates[n], candidates[n + static_cast<std::size_t>(rng.uniform() * static_cast<double>(candidates.size() - n))]);
+    candidates.resize(std::min(wanted, candidates.size()));
+    std::vector<std::int64_t> slices = positives;
+    slices.insert(slices.end(), candidates.begin(), candidates.end());
+    std::sort(slices.begin(), slices.end());
+
+    // The sample grid: S x S pixels of `pixel` mm centred on the lungs' world bounding box.
+    const IndexWorldTransform t(g);
+    double xlo = 1e300, xhi = -1e300, ylo = 1e300, yhi = -1e300;
+    for (std::int64_t c = 0; c < 4; ++c) {
+        const Vec3 w = t.to_world({static_cast<double>((c & 1) ? i1 : i0), static_cast<double>((c & 2) ? j1 : j0), 0});
+        xlo = std::min(xlo, w[0]);
+        xhi = std::max(xhi, w[0]);
+        ylo = std::min(ylo, w[1]);
+        yhi = std::max(yhi, w[1]);
+    }
+    const double half = (o.size - 1) / 2.0 * pixel;
+    const double x0 = (xlo + xhi) / 2 - half, y0 = (ylo + yhi) / 2 - half;
+    const int channels = 2 * o.context + 1;
+    const auto S = static_cast<std::size_t>(o.size);
+    std::vector<float> images(slices.size() * static_cast<std::size_t>(channels) * S * S);
+    std::vector<std::uint8_t> masks(slices.size() * S * S);
+    const Mat3& inv = t.world_to_index_matrix();
+    const Vec3 du = multiply(inv, Vec3{pixel, 0, 0}), dv = multiply(inv, Vec3{0, pixel, 0});
+    const double scale = 1.0 / (o.window_hi - o.window_lo);
+    json rows_json = json::array();
+    for (std::size_t s = 0; s < slices.size(); ++s) {
+        const std::int64_t k = slices[s];
+        const double z = t.to_world({(static_cast<double>(nx) - 1) / 2, (static_cast<double>(ny) - 1) / 2, static_cast<double>(k)})[2];
+        const Vec3 base = t.to_index({x0, y0, z});
+        for (int c = 0; c < channels; ++c) {
+            const std::int64_t kk = std::clamp<std::int64_t>(k + c - o.context, 0, nz - 1);
+            const std::int16_t* hu = scan.voxels.data() + static_cast<std::size_t>(kk) * plane;
+            const std::uint8_t* lung = lungs.mask.voxels.data() + static_cast<std::size_t>(kk) * plane;
+            float* out = images.data() + (s * static_cast<std::size_t>(channels) + static_cast<std::size_t>(c)) * S * S;
+            for (std::size_t v = 0; v < S; ++v)
+                for (std::size_t u = 0; u < S; ++u) {
+                    const double fi = base[0] + static_cast<double>(u) * du[0] + static_cast<double>(v) * dv[0];
+                    const double fj = base[1] + static_cast<double>(u) * du[1] + static_cast<double>(v) * dv[1];
+                    const auto ii = static_cast<std::int64_t>(std::floor(fi)), jj = static_cast<std::int64_t>(std::floor(fj));
+                    const double ti = fi - static_cast<double>(ii), tj = fj - static_cast<double>(jj);
+                    const auto at = [&](std::int64_t i, std::int64_t j) {
+                        return i < 0 || j < 0 || i >= nx || j >= ny ? -1000.0 : static_cast<double>(hu[j * nx + i]);
+                    };
+                    double value = (1 - tj) * ((1 - ti) * at(ii, jj) + ti * at(ii + 1, jj)) + tj * ((1 - ti) * at(ii, jj + 1) + ti * at(ii + 1, jj + 1));
+                    value = std::clamp((value - o.window_lo) * scale, 0.0, 1.0);
+                    const std::int64_t ni = std::llround(fi), nj = std::llround(fj);
+                    const bool inside = ni >= 0 && nj >= 0 && ni < nx && nj < ny;
+                    if (o.mask_lungs && (!inside || !lung[nj * nx + ni])) value = 0;
+                    out[v * S + u] = static_cast<float>(value);
+                    if (c == o.context && inside)
+                        masks[s * S * S + v * S + u] = nodules.voxels[static_cast<std::size_t>(k) * plane + static_cast<std::size_t>(nj * nx + ni)] ? 1 : 0;
+                }
+        }
+        rows_json.push_back({k, z, count[static_cast<std::size_t>(k)], count[static_cast<std::size_t>(k)] > 0});
+    }
+    write_npy(part_path(o, e.uid, ".images.npy"), {static_cast<std::int64_t>(slices.size()), channels, o.size, o.size}, images);
+    write_npy(part_path(o, e.uid, ".masks.npy"), {static_cast<std::int64_t>(slices.size()), 1, o.size, o.size}, masks);
+    part["status"] = "ok";
+    part["x0_mm"] = x0;
+    part["y0_mm"] = y0;
+    part["rows"] = rows_json;  // [slice, world_z, nodules in slice, positive]
+    write_file_atomically(part_path(o, e.uid, ".json"), part.dump() + "\n");
+}
+
+}  // namespace
+
+DatasetSummary build_dataset(const DatasetOptions& o) {
+    if (o.size < 8 || o.size > 4096) throw Error("--size must be between 8 and 4096");
+    if (o.context < 0 || o.context > 10) throw Error("--context must be between 0 and 10");
+    if (!(o.window_hi > o.window_lo)) throw Error("--window: the upper HU must be above the lower");
+    if (!(o.val_fraction >= 0 && o.val_fraction < 1)) throw Error("--val-fraction must be in [0, 1)");
+    if (!(o.negatives_per_positive >= 0)) throw Error("--negatives must be >= 0");
+    const double pixel = o.pixel_mm > 0 ? o.pixel_mm : 360.0 / o.size;
+    const std::vector<ScanEntry> scans = find_scans(o.data_dir);
+    const std::string ann_path = o.annotations.empty() ? (fs::path(o.data_dir) / "annotations.csv").string() : o.annotations;
+    std::error_code ec;
+    if (!fs::exists(ann_path, ec)) fail(ann_path, "annotations file not found (give --annotations)");
+    std::map<std::string, std::vector<Annotation>> by_uid;
+    for (auto& a : read_annotations(ann_path)) by_uid[a.seriesuid].push_back(a);
+
+    DatasetSummary sum;
+    sum.scans = static_cast<int>(scans.size());
+    std::set<std::string> have;
+    for (const auto& e : scans) have.insert(e.uid);
+    for (const auto& [uid, rows] : by_uid)
+        if (!have.count(uid)) sum.annotations_without_scan.push_back(uid);
+
+    fs::create_directories(fs::path(o.out_dir) / "parts", ec);
+    if (ec) fail(o.out_dir, "cannot create output folder: " + ec.message());
+
+    // Per scan, in parallel (one scan per worker keeps memory bounded); finished parts are kept.
+    std::vector<std::size_t> todo;
+    std::vector<json> params(scans.size());
+    for (std::size_t n = 0; n < scans.size(); ++n) {
+        const auto it = by_uid.find(scans[n].uid);
+        params[n] = part_params(o, pixel, it == by_uid.end() ? std::vector<Annotation>{} : it->second);
+        if (part_done(o, scans[n].uid, params[n])) ++sum.resumed;
+        else todo.push_back(n);
+    }
+    {
+        Progress progress("preprocess", static_cast<std::int64_t>(todo.size()), "scans");
+        parallel_for(static_cast<std::int64_t>(todo.size()), std::max(1, o.threads), [&](std::int64_t t) {
+            const std::size_t n = todo[static_cast<std::size_t>(t)];
+            const auto it = by_uid.find(scans[n].uid);
+            process_scan(scans[n], it == by_uid.end() ? std::vector<Annotation>{} : it->second, o, pixel, params[n]);
+            progress.advance();
+        });
+    }
+    sum.processed = static_cast<int>(todo.size());
+
+    // Patient split: chosen LUNA16 subsets, or a seeded fraction of the seriesuids.
+    std::vector<std::size_t> order(scans.size());
+    for (std::size_t n = 0; n < order.size(); ++n) order[n] = n;
+    std::set<std::string> val;
+    if (!o.val_subsets.empty()) {
+        for (const auto& e : scans)
+            if (std::find(o.val_subsets.begin(), o.val_subsets.end(), e.subset) != o.val_subsets.end()) val.insert(e.uid);
+    } else {
+        std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+            return mix64(o.seed ^ hash_string(scans[a].uid)) < mix64(o.seed ^ hash_string(scans[b].uid));
+        });
+        const auto n_val = static_cast<std::size_t>(std::llround(o.val_fraction * static_cast<double>(scans.size())));
+        for (std::size_t n = 0; n < n_val; ++n) val.insert(scans[order[n]].uid);
+    }
+
+    // Assemble: parts in seriesuid order, streamed into the final arrays (never all in memory).
+    std::vector<json> parts;
+    std::vector<const ScanEntry*> used;
+    std::int64_t total = 0;
+    const int channels = 2 * o.context + 1;
+    for (const auto& e : scans) {
+        json p = json::parse(read_file(part_path(o, e.uid, ".json")));
+        if (p.at("status") != "ok") {
+            sum.skipped_no_lungs.push_back(e.uid);
+            continue;
+        }
+        total += static_cast<std::int64_t>(p.at("rows").size());
+        parts.push_back(std::move(p));
+        used.push_back(&e);
+    }
+    const auto S = static_cast<std::int64_t>(o.size);
+    double s1 = 0, s2 = 0, n_train_pixels = 0;
+    write_file_atomically((fs::path(o.out_dir) / "images.npy").string(), [&](std::FILE* f) {
+        const std::string header = format_npy_header(std::string(o.float16 ? "<f2" : "<f4"), {total, channels, S, S});
+        write_all(f, header.data(), header.size(), o.out_dir);
+        for (std::size_t p = 0; p < parts.size(); ++p) {
+            const auto arr = read_npy<float>(part_path(o, used[p]->uid, ".images.npy"));
+            if (!val.count(used[p]->uid))
+                for (float v : arr.data) s1 += v, s2 += static_cast<double>(v) * v, n_train_pixels += 1;
+            if (o.float16) {
+                std::vector<std::uint16_t> h(arr.data.size());
+                for (std::size_t n = 0; n < h.size(); ++n) h[n] = float_to_half(arr.data[n]);
+                write_all(f, h.data(), h.size() * 2, o.out_dir);
+            } else {
+                write_all(f, arr.data.data(), arr.data.size() * 4, o.out_dir);
+            }
+        }
+    });
+    write_file_atomically((fs::path(o.out_dir) / "masks.npy").string(), [&](std::FILE* f) {
+        const std::string header = format_npy_header(ElementType::UInt8, {total, 1, S, S});
+        write_all(f, header.data(), header.size(), o.out_dir);
+        for (std::size_t p = 0; p < parts.size(); ++p) {
+            const auto arr = read_npy<std::uint8_t>(part_path(o, used[p]->uid, ".masks.npy"));
+            write_all(f, arr.data.data(), arr.data.size(), o.out_dir);
+        }
+    });
+    std::string index = "row,seriesuid,scan,subset,split,slice,world_z,positive,nodules,x0_mm,y0_mm,pixel_mm,size,channels\n";
+    std::int64_t row = 0;
+    for (std::size_t p = 0; p < parts.size(); ++p) {
+        const ScanEntry& e = *used[p];
+        const bool is_val = val.count(e.uid) > 0;
+        for (const auto& r : parts[p].at("rows")) {
+            const bool positive = r[3].get<bool>();
+            index += format_csv_row({std::to_string(row++), e.uid, fs::relative(e.path, o.data_dir).string(), std::to_string(e.subset),
+                                     is_val ? "val" : "train", std::to_string(r[0].get<std::int64_t>()), format_double(r[1].get<double>()),
+                                     positive ? "1" : "0", std::to_string(r[2].get<int>()), format_double(parts[p].at("x0_mm").get<double>()),
+                                     format_double(parts[p].at("y0_mm").get<double>()), format_double(pixel), std::to_string(o.size),
+                                     std::to_string(channels)});
+            sum.positives += positive;
+            (is_val ? sum.val : sum.train) += 1;
+        }
+    }
+    write_file_atomically((fs::path(o.out_dir) / "index.csv").string(), index);
+    sum.samples = total;
+    if (n_train_pixels > 0) {
+        sum.train_mean = s1 / n_train_pixels;
+        sum.train_std = std::sqrt(std::max(0.0, s2 / n_train_pixels - sum.train_mean * sum.train_mean));
+    }
+    const json stats = {{"train_mean", sum.train_mean}, {"train_std", sum.train_std}, {"samples", sum.samples},
+                        {"train", sum.train}, {"val", sum.val}, {"positives", sum.positives},
+                        {"negatives", sum.samples - sum.positives}, {"scans", sum.scans},
+                        {"val_scans", val.size()}, {"skipped_no_lungs", sum.skipped_no_lungs},
+                        {"annotations_without_scan", sum.annotations_without_scan},
+                        {"options", {{"size", o.size}, {"pixel_mm", pixel}, {"context", o.context}, {"channels", channels},
+                                     {"window", {o.window_lo, o.window_hi}}, {"mask_lungs", o.mask_lungs},
+                                     {"negatives_per_positive", o.negatives_per_positive},
+                                     {"min_negatives_per_scan", o.min_negatives_per_scan}, {"val_fraction", o.val_fraction},
+                                     {"val_subsets", o.val_subsets}, {"dtype", o.float16 ? "float16" : "float32"},
+                                     {"legacy_radius", o.legacy_radius}, {"seed", o.seed}, {"annotations", ann_path}}}};
+    write_file_atomically((fs::path(o.out_dir) / "stats.json").string(), stats.dump(1) + "\n");
+    return sum;
+}
+
+}  // namespace nodulecad
