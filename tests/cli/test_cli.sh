@@ -97,5 +97,30 @@ check "slice bad plane exits 1" test "$rc" -eq 1
 check "slice overlay geometry mismatch exits 1" test "$rc" -eq 1
 check "slice mismatch says why" grep -q 'geometry differs' "$tmp/err.txt"
 
+# segment-lungs: mask with the scan's geometry, JSON line with Dice against the truth.
+truth="$tmp/cohort/truth/${uid}_lungs.mhd"
+"$bin" segment-lungs "$scan" --out "$tmp/seg/lungs.mhd" --truth "$truth" > "$tmp/seg.json"; rc=$?
+check "segment-lungs exit 0" test "$rc" -eq 0
+check "segment-lungs writes the mask" test -f "$tmp/seg/lungs.raw"
+check "segment-lungs reports dice" grep -qE '"dice":0\.9[789][0-9]*' "$tmp/seg.json"
+"$bin" segment-lungs "$scan" --out "$tmp/seg/seed.mhd" --method seed --truth "$truth" > "$tmp/seed.json"; rc=$?
+check "segment-lungs seed method exit 0" test "$rc" -eq 0
+check "seed method reports dice" grep -q '"method":"seed"' "$tmp/seed.json"
+"$bin" segment-lungs "$scan" --out "$tmp/seg/x.mhd" --truth "$tmp/p.mhd" > /dev/null 2> "$tmp/err.txt"; rc=$?
+check "segment-lungs truth mismatch exits 1" test "$rc" -eq 1
+check "segment-lungs mismatch says why" grep -q 'geometry differs' "$tmp/err.txt"
+
+# preprocess: the dataset files, then a resumed run.
+"$bin" preprocess --data "$tmp/cohort" --out "$tmp/prep" --size 64 --pixel-mm 5 2> "$tmp/prep.err"; rc=$?
+check "preprocess exit 0" test "$rc" -eq 0
+for f in images.npy masks.npy index.csv stats.json; do check "preprocess writes $f" test -s "$tmp/prep/$f"; done
+check "preprocess index header" grep -q '^row,seriesuid,scan,subset,split,slice,world_z' "$tmp/prep/index.csv"
+"$bin" preprocess --data "$tmp/cohort" --out "$tmp/prep" --size 64 --pixel-mm 5 2> "$tmp/prep2.err"; rc=$?
+check "preprocess resume exit 0" test "$rc" -eq 0
+check "preprocess resume reuses both scans" grep -q '(2 reused' "$tmp/prep2.err"
+"$bin" preprocess --data "$tmp/nothing" --out "$tmp/prep3" > /dev/null 2> "$tmp/err.txt"; rc=$?
+check "preprocess missing data exits 1" test "$rc" -eq 1
+check "preprocess missing data says why" grep -q 'data folder not found' "$tmp/err.txt"
+
 echo "$passes passed, $failures failed"
 test "$failures" -eq 0
