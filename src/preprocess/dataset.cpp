@@ -18,6 +18,7 @@
 #include "io/text_numbers.hpp"
 #include "preprocess/lung_segmentation.hpp"
 #include "preprocess/nodule_masks.hpp"
+#include "preprocess/slice_grid.hpp"
 #include "core/random.hpp"
 
 namespace nodulecad {
@@ -110,22 +111,13 @@ void process_scan(const ScanEntry& e, const std::vector<Annotation>& rows, const
     const std::size_t plane = static_cast<std::size_t>(nx * ny);
     std::vector<std::int64_t> positives, candidates;
     std::vector<int> count(static_cast<std::size_t>(nz), 0);
-    std::int64_t i0 = nx, i1 = -1, j0 = ny, j1 = -1;
     for (std::int64_t k = 0; k < nz; ++k) {
         std::set<std::uint8_t> labels;
         bool lung = false;
-        for (std::int64_t j = 0; j < ny; ++j)
-            for (std::int64_t i = 0; i < nx; ++i) {
-                const std::size_t n = static_cast<std::size_t>(k) * plane + static_cast<std::size_t>(j * nx + i);
-                if (nodules.voxels[n]) labels.insert(nodules.voxels[n]);
-                if (lungs.mask.voxels[n]) {
-                    lung = true;
-                    i0 = std::min(i0, i);
-                    i1 = std::max(i1, i);
-                    j0 = std::min(j0, j);
-                    j1 = std::max(j1, j);
-                }
-            }
+        for (std::size_t n = static_cast<std::size_t>(k) * plane; n < static_cast<std::size_t>(k + 1) * plane; ++n) {
+            if (nodules.voxels[n]) labels.insert(nodules.voxels[n]);
+            lung |= lungs.mask.voxels[n] != 0;
+        }
         count[static_cast<std::size_t>(k)] = static_cast<int>(labels.size());
         if (!labels.empty()) positives.push_back(k);
         else if (lung) candidates.push_back(k);
@@ -139,56 +131,21 @@ void process_scan(const ScanEntry& e, const std::vector<Annotation>& rows, const
     slices.insert(slices.end(), candidates.begin(), candidates.end());
     std::sort(slices.begin(), slices.end());
 
-    // The sample grid: S x S pixels of `pixel` mm centred on the lungs' world bounding box.
-    const IndexWorldTransform t(g);
-    double xlo = 1e300, xhi = -1e300, ylo = 1e300, yhi = -1e300;
-    for (std::int64_t c = 0; c < 4; ++c) {
-        const Vec3 w = t.to_world({static_cast<double>((c & 1) ? i1 : i0), static_cast<double>((c & 2) ? j1 : j0), 0});
-        xlo = std::min(xlo, w[0]);
-        xhi = std::max(xhi, w[0]);
-        ylo = std::min(ylo, w[1]);
-        yhi = std::max(yhi, w[1]);
-    }
-    const double half = (o.size - 1) / 2.0 * pixel;
-    const double x0 = (xlo + xhi) / 2 - half, y0 = (ylo + yhi) / 2 - half;
+    // The sample grid around the lungs (shared with inference: preprocess/slice_grid).
+    const SliceGrid grid = grid_around(lungs.mask, o.size, pixel);
+    const WindowOptions w{o.window_lo, o.window_hi, o.context, o.mask_lungs};
     const int channels = 2 * o.context + 1;
     const auto S = static_cast<std::size_t>(o.size);
     std::vector<float> images(slices.size() * static_cast<std::size_t>(channels) * S * S);
     std::vector<std::uint8_t> masks(slices.size() * S * S);
-    const Mat3& inv = t.world_to_index_matrix();
-    const Vec3 du = multiply(inv, Vec3{pixel, 0, 0}), dv = multiply(inv, Vec3{0, pixel, 0});
-    const double scale = 1.0 / (o.window_hi - o.window_lo);
     json rows_json = json::array();
     for (std::size_t s = 0; s < slices.size(); ++s) {
         const std::int64_t k = slices[s];
-        const double z = t.to_world({(static_cast<double>(nx) - 1) / 2, (static_cast<double>(ny) - 1) / 2, static_cast<double>(k)})[2];
-        const Vec3 base = t.to_index({x0, y0, z});
-        for (int c = 0; c < channels; ++c) {
-            const std::int64_t kk = std::clamp<std::int64_t>(k + c - o.context, 0, nz - 1);
-            const std::int16_t* hu = scan.voxels.data() + static_cast<std::size_t>(kk) * plane;
-            const std::uint8_t* lung = lungs.mask.voxels.data() + static_cast<std::size_t>(kk) * plane;
-            float* out = images.data() + (s * static_cast<std::size_t>(channels) + static_cast<std::size_t>(c)) * S * S;
-            for (std::size_t v = 0; v < S; ++v)
-                for (std::size_t u = 0; u < S; ++u) {
-                    const double fi = base[0] + static_cast<double>(u) * du[0] + static_cast<double>(v) * dv[0];
-                    const double fj = base[1] + static_cast<double>(u) * du[1] + static_cast<double>(v) * dv[1];
-                    const auto ii = static_cast<std::int64_t>(std::floor(fi)), jj = static_cast<std::int64_t>(std::floor(fj));
-                    const double ti = fi - static_cast<double>(ii), tj = fj - static_cast<double>(jj);
-                    const auto at = [&](std::int64_t i, std::int64_t j) {
-                        return i < 0 || j < 0 || i >= nx || j >= ny ? -1000.0 : static_cast<double>(hu[j * nx + i]);
-                    };
-                    double value = (1 - tj) * ((1 - ti) * at(ii, jj) + ti * at(ii + 1, jj)) + tj * ((1 - ti) * at(ii, jj + 1) + ti * at(ii + 1, jj + 1));
-                    value = std::clamp((value - o.window_lo) * scale, 0.0, 1.0);
-                    const std::int64_t ni = std::llround(fi), nj = std::llround(fj);
-                    const bool inside = ni >= 0 && nj >= 0 && ni < nx && nj < ny;
-                    if (o.mask_lungs && (!inside || !lung[nj * nx + ni])) value = 0;
-                    out[v * S + u] = static_cast<float>(value);
-                    if (c == o.context && inside)
-                        masks[s * S * S + v * S + u] = nodules.voxels[static_cast<std::size_t>(k) * plane + static_cast<std::size_t>(nj * nx + ni)] ? 1 : 0;
-                }
-        }
-        rows_json.push_back({k, z, count[static_cast<std::size_t>(k)], count[static_cast<std::size_t>(k)] > 0});
+        sample_image(scan, &lungs.mask, grid, k, w, images.data() + s * static_cast<std::size_t>(channels) * S * S);
+        sample_mask(nodules, grid, k, masks.data() + s * S * S);
+        rows_json.push_back({k, slice_world_z(g, k), count[static_cast<std::size_t>(k)], count[static_cast<std::size_t>(k)] > 0});
     }
+    const double x0 = grid.x0, y0 = grid.y0;
     write_npy(part_path(o, e.uid, ".images.npy"), {static_cast<std::int64_t>(slices.size()), channels, o.size, o.size}, images);
     write_npy(part_path(o, e.uid, ".masks.npy"), {static_cast<std::int64_t>(slices.size()), 1, o.size, o.size}, masks);
     part["status"] = "ok";

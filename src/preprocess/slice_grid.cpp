@@ -1,0 +1,123 @@
+#include "preprocess/slice_grid.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+namespace nodulecad {
+
+SliceGrid grid_around(const Volume<std::uint8_t>& mask, int size, double pixel) {
+    const Geometry& g = mask.geometry;
+    const std::int64_t nx = g.size[0], ny = g.size[1];
+    std::int64_t i0 = nx, i1 = -1, j0 = ny, j1 = -1;
+    for (std::int64_t k = 0; k < g.size[2]; ++k)
+        for (std::int64_t j = 0; j < ny; ++j)
+            for (std::int64_t i = 0; i < nx; ++i)
+                if (mask.at(i, j, k)) {
+                    i0 = std::min(i0, i);
+                    i1 = std::max(i1, i);
+                    j0 = std::min(j0, j);
+                    j1 = std::max(j1, j);
+                }
+    if (i1 < 0) i0 = 0, i1 = nx - 1, j0 = 0, j1 = ny - 1;
+    const IndexWorldTransform t(g);
+    double xlo = 1e300, xhi = -1e300, ylo = 1e300, yhi = -1e300;
+    for (int c = 0; c < 4; ++c) {
+        const Vec3 w = t.to_world({static_cast<double>((c & 1) ? i1 : i0), static_cast<double>((c & 2) ? j1 : j0), 0});
+        xlo = std::min(xlo, w[0]);
+        xhi = std::max(xhi, w[0]);
+        ylo = std::min(ylo, w[1]);
+        yhi = std::max(yhi, w[1]);
+    }
+    const double half = (size - 1) / 2.0 * pixel;
+    return {(xlo + xhi) / 2 - half, (ylo + yhi) / 2 - half, pixel, size};
+}
+
+double slice_world_z(const Geometry& g, std::int64_t k) {
+    return index_to_world(g, {(static_cast<double>(g.size[0]) - 1) / 2, (static_cast<double>(g.size[1]) - 1) / 2, static_cast<double>(k)})[2];
+}
+
+namespace {
+// Continuous in-plane index of grid pixel (u, v) on slice k: base + u * du + v * dv (the map is affine).
+struct GridMap {
+    Vec3 base, du, dv;
+    GridMap(const Geometry& g, const SliceGrid& grid, std::int64_t k) {
+        const IndexWorldTransform t(g);
+        base = t.to_index({grid.x0, grid.y0, slice_world_z(g, k)});
+        du = multiply(t.world_to_index_matrix(), Vec3{grid.pixel, 0, 0});
+        dv = multiply(t.world_to_index_matrix(), Vec3{0, grid.pixel, 0});
+    }
+    void at(std::size_t u, std::size_t v, double& fi, double& fj) const {
+        fi = base[0] + static_cast<double>(u) * du[0] + static_cast<double>(v) * dv[0];
+        fj = base[1] + static_cast<double>(u) * du[1] + static_cast<double>(v) * dv[1];
+    }
+};
+}  // namespace
+
+void sample_image(const Volume<std::int16_t>& scan, const Volume<std::uint8_t>* lungs, const SliceGrid& grid, std::int64_t k,
+                  const WindowOptions& w, float* out) {
+    const Geometry& g = scan.geometry;
+    const std::int64_t nx = g.size[0], ny = g.size[1], nz = g.size[2];
+    const std::size_t plane = static_cast<std::size_t>(nx * ny), S = static_cast<std::size_t>(grid.size);
+    const GridMap map(g, grid, k);
+    const double scale = 1.0 / (w.hi - w.lo);
+    const int channels = 2 * w.context + 1;
+    for (int c = 0; c < channels; ++c) {
+        const std::int64_t kk = std::clamp<std::int64_t>(k + c - w.context, 0, nz - 1);
+        const std::int16_t* hu = scan.voxels.data() + static_cast<std::size_t>(kk) * plane;
+        const std::uint8_t* lung = lungs ? lungs->voxels.data() + static_cast<std::size_t>(kk) * plane : nullptr;
+        float* dst = out + static_cast<std::size_t>(c) * S * S;
+        for (std::size_t v = 0; v < S; ++v)
+            for (std::size_t u = 0; u < S; ++u) {
+                double fi, fj;
+                map.at(u, v, fi, fj);
+                const auto ii = static_cast<std::int64_t>(std::floor(fi)), jj = static_cast<std::int64_t>(std::floor(fj));
+                const double ti = fi - static_cast<double>(ii), tj = fj - static_cast<double>(jj);
+                const auto at = [&](std::int64_t i, std::int64_t j) {
+                    return i < 0 || j < 0 || i >= nx || j >= ny ? -1000.0 : static_cast<double>(hu[j * nx + i]);
+                };
+                double value = (1 - tj) * ((1 - ti) * at(ii, jj) + ti * at(ii + 1, jj)) + tj * ((1 - ti) * at(ii, jj + 1) + ti * at(ii + 1, jj + 1));
+                value = std::clamp((value - w.lo) * scale, 0.0, 1.0);
+                if (w.mask_lungs && lung) {
+                    const std::int64_t ni = std::llround(fi), nj = std::llround(fj);
+                    if (ni < 0 || nj < 0 || ni >= nx || nj >= ny || !lung[nj * nx + ni]) value = 0;
+                }
+                dst[v * S + u] = static_cast<float>(value);
+            }
+    }
+}
+
+void sample_mask(const Volume<std::uint8_t>& mask, const SliceGrid& grid, std::int64_t k, std::uint8_t* out) {
+    const Geometry& g = mask.geometry;
+    const std::int64_t nx = g.size[0], ny = g.size[1];
+    const std::uint8_t* m = mask.voxels.data() + static_cast<std::size_t>(k * nx * ny);
+    const std::size_t S = static_cast<std::size_t>(grid.size);
+    const GridMap map(g, grid, k);
+    for (std::size_t v = 0; v < S; ++v)
+        for (std::size_t u = 0; u < S; ++u) {
+            double fi, fj;
+            map.at(u, v, fi, fj);
+            const std::int64_t ni = std::llround(fi), nj = std::llround(fj);
+            out[v * S + u] = ni >= 0 && nj >= 0 && ni < nx && nj < ny && m[nj * nx + ni] ? 1 : 0;
+        }
+}
+
+void unsample_slice(const float* values, const SliceGrid& grid, const Geometry& g, std::int64_t k, float* out) {
+    const IndexWorldTransform t(g);
+    const std::int64_t nx = g.size[0], ny = g.size[1], S = grid.size;
+    for (std::int64_t j = 0; j < ny; ++j)
+        for (std::int64_t i = 0; i < nx; ++i) {
+            const Vec3 w = t.to_world({static_cast<double>(i), static_cast<double>(j), static_cast<double>(k)});
+            const double fu = (w[0] - grid.x0) / grid.pixel, fv = (w[1] - grid.y0) / grid.pixel;
+            float value = 0;
+            if (fu >= 0 && fv >= 0 && fu <= static_cast<double>(S - 1) && fv <= static_cast<double>(S - 1)) {
+                const auto u = std::min<std::int64_t>(static_cast<std::int64_t>(fu), S - 2), v = std::min<std::int64_t>(static_cast<std::int64_t>(fv), S - 2);
+                const auto tu = static_cast<float>(fu - static_cast<double>(u)), tv = static_cast<float>(fv - static_cast<double>(v));
+                const float* r0 = values + v * S + u;
+                const float* r1 = r0 + S;
+                value = (1 - tv) * ((1 - tu) * r0[0] + tu * r0[1]) + tv * ((1 - tu) * r1[0] + tu * r1[1]);
+            }
+            out[j * nx + i] = value;
+        }
+}
+
+}  // namespace nodulecad
