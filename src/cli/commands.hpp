@@ -2,6 +2,8 @@
 // Each subcommand registers itself (options + callback) on the top-level app.
 #include <CLI/CLI.hpp>
 
+#include "core/error.hpp"
+
 namespace nodulecad::cli {
 
 void register_info(CLI::App& app);
@@ -10,5 +12,9 @@ void register_synth(CLI::App& app);
 void register_slice(CLI::App& app);
 void register_segment_lungs(CLI::App& app);
 void register_preprocess(CLI::App& app);
+// LibTorch builds: the real commands; other builds: stand-ins that say how to get them.
+void register_train(CLI::App& app);
+void register_predict(CLI::App& app);
+void register_bench(CLI::App& app);
 
 }  // namespace nodulecad::cli

@@ -21,6 +21,16 @@ int main(int argc, char** argv) {
     nodulecad::cli::register_slice(app);
     nodulecad::cli::register_segment_lungs(app);
     nodulecad::cli::register_preprocess(app);
+#ifdef NODULECAD_HAVE_TORCH
+    nodulecad::cli::register_train(app);
+    nodulecad::cli::register_predict(app);
+    nodulecad::cli::register_bench(app);
+#else
+    for (const char* name : {"train", "predict", "bench"})
+        app.add_subcommand(name, "(not in this build: needs LibTorch)")->allow_extras()->callback([name] {
+            throw nodulecad::Error(std::string(name) + ": this nodulecad was built without LibTorch (apt-get install libtorch-dev libopenblas0-openmp, then rebuild)");
+        });
+#endif
     nodulecad::Progress::set_enabled(true);
 
     try {

@@ -122,5 +122,25 @@ check "preprocess resume reuses both scans" grep -q '(2 reused' "$tmp/prep2.err"
 check "preprocess missing data exits 1" test "$rc" -eq 1
 check "preprocess missing data says why" grep -q 'data folder not found' "$tmp/err.txt"
 
+# train / predict / bench, when this build has LibTorch.
+if "$bin" train --help > /dev/null 2>&1 && ! "$bin" train --help 2>&1 | grep -q 'not in this build'; then
+    "$bin" train --data "$tmp/prep" --out "$tmp/run" --epochs 1 --filters 4 --depth 3 --batch 4 --threads 2 2> "$tmp/train.err"; rc=$?
+    check "train exit 0" test "$rc" -eq 0
+    for f in last.pt best.pt metrics.csv config.json; do check "train writes $f" test -s "$tmp/run/$f"; done
+    "$bin" predict --model "$tmp/run/best.pt" --data "$scan" --out "$tmp/pred" --threads 2 2> "$tmp/pred.err"; rc=$?
+    check "predict exit 0" test "$rc" -eq 0
+    "$bin" info "$tmp/pred/${uid}_prob.mhd" > "$tmp/pred.json"
+    check "predict output is uint8 on the scan grid" grep -q '"element_type":"MET_UCHAR"' "$tmp/pred.json"
+    check "predict output has the scan's size" grep -q "$(grep -o '"size":\[[0-9,]*\]' "$tmp/synth_info.json" | sed 's/\[/\\[/; s/\]/\\]/')" "$tmp/pred.json"
+    "$bin" predict --model "$scan" --data "$scan" --out "$tmp/pred2" > /dev/null 2> "$tmp/err.txt"; rc=$?
+    check "predict with a bad model exits 1" test "$rc" -eq 1
+    check "predict bad model says why" grep -q 'not a nodulecad checkpoint' "$tmp/err.txt"
+    "$bin" bench infer --size 64 --filters 4 --depth 3 --iterations 2 > "$tmp/bench.txt"; rc=$?
+    check "bench exit 0" test "$rc" -eq 0
+    check "bench prints images/s" grep -q 'images/s' "$tmp/bench.txt"
+else
+    check "train says LibTorch is missing" sh -c "\"$bin\" train 2>&1 | grep -q 'without LibTorch'"
+fi
+
 echo "$passes passed, $failures failed"
 test "$failures" -eq 0

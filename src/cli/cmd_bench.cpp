@@ -1,0 +1,30 @@
+// nodulecad bench train|infer: U-Net images/s on synthetic tensors (LibTorch builds only).
+#include <cstdio>
+
+#include "cli/commands.hpp"
+#include "core/threads.hpp"
+#include "train/train.hpp"
+
+namespace nodulecad::cli {
+
+void register_bench(CLI::App& app) {
+    auto o = std::make_shared<BenchOptions>();
+    o->threads = default_thread_count();
+    CLI::App* cmd = app.add_subcommand("bench", "Measure U-Net training or inference speed (images/s) on synthetic tensors.");
+    cmd->add_option("mode", o->mode, "train or infer")->required()->check(CLI::IsMember({"train", "infer"}));
+    cmd->add_option("--size", o->size, "Image size")->capture_default_str();
+    cmd->add_option("--batch", o->batch, "Batch size")->capture_default_str();
+    cmd->add_option("--iterations", o->iterations, "Timed steps")->capture_default_str();
+    cmd->add_option("--warmup", o->warmup, "Untimed steps first")->capture_default_str();
+    cmd->add_option("--device", o->device, "auto, cpu or cuda[:N]")->capture_default_str();
+    cmd->add_option("--filters", o->unet.base_filters, "Filters at the first level")->capture_default_str();
+    cmd->add_option("--depth", o->unet.depth, "Levels")->capture_default_str();
+    cmd->add_option("--threads", o->threads, "CPU threads")->capture_default_str();
+    cmd->callback([o] {
+        const BenchResult r = bench_unet(*o);
+        std::printf("%s %dx%d batch %d on %s: %.3f images/s (%.3f s per image)\n", o->mode.c_str(), o->size, o->size, o->batch,
+                    r.device.c_str(), r.images_per_second, r.seconds_per_image);
+    });
+}
+
+}  // namespace nodulecad::cli

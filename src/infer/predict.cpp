@@ -1,0 +1,115 @@
+#include "infer/predict.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+
+#include "core/error.hpp"
+#include "core/progress.hpp"
+#include "io/metaimage.hpp"
+#include "io/png.hpp"
+#include "model/unet.hpp"
+#include "preprocess/lung_segmentation.hpp"
+#include "preprocess/slice_grid.hpp"
+#include "report/slice_view.hpp"
+
+namespace nodulecad {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::vector<std::string> scans_in(const std::string& data) {
+    std::error_code ec;
+    const std::string ext = fs::path(data).extension().string();
+    if (fs::is_regular_file(data, ec) && (ext == ".mhd" || ext == ".mha")) return {data};
+    if (!fs::is_directory(data, ec)) fail(data, "not a scan (.mhd/.mha) or a folder of scans");
+    std::vector<std::string> out;
+    const auto add = [&](const fs::path& dir) {
+        for (const auto& e : fs::directory_iterator(dir))
+            if (e.is_regular_file() && (e.path().extension() == ".mhd" || e.path().extension() == ".mha")) out.push_back(e.path().string());
+    };
+    add(data);
+    for (const auto& e : fs::directory_iterator(data))
+        if (e.is_directory() && e.path().filename().string().rfind("subset", 0) == 0) add(e.path());
+    std::sort(out.begin(), out.end());
+    if (out.empty()) fail(data, "no scans (.mhd or .mha) found");
+    return out;
+}
+
+}  // namespace
+
+PredictSummary predict_scans(const PredictOptions& o) {
+    if (o.batch < 1) throw Error("--batch must be positive");
+    torch::set_num_threads(std::max(1, o.threads));
+    const torch::Device device = pick_device(o.device);
+    ModelCard card;
+    UNet model = load_checkpoint(o.model, card, device);
+    model->eval();
+    torch::NoGradGuard no_grad;
+    const std::vector<std::string> scans = scans_in(o.data);
+    fs::create_directories(o.out_dir);
+    PredictSummary sum;
+    const WindowOptions window{card.window_lo, card.window_hi, card.context, card.mask_lungs};
+    const std::int64_t S = card.size, C = card.unet.in_channels;
+    const auto mean = static_cast<float>(card.mean), inv_std = static_cast<float>(1 / card.std);
+
+    Progress progress("predict", static_cast<std::int64_t>(scans.size()), "scans");
+    for (const std::string& path : scans) {
+        const std::string uid = fs::path(path).stem().string();
+        const Volume<std::int16_t> scan = read_volume<std::int16_t>(path);
+        const Geometry& g = scan.geometry;
+        LungSegmentationOptions lo;
+        lo.threads = o.threads;
+        const LungSegmentation lungs = segment_lungs_robust(scan, lo);
+        const SliceGrid grid = grid_around(lungs.mask, card.size, card.pixel_mm);
+        const std::int64_t nz = g.size[2];
+        const std::size_t plane = static_cast<std::size_t>(g.size[0] * g.size[1]);
+        Volume<float> prob(g, 0.f);
+        std::vector<float> input(static_cast<std::size_t>(o.batch * C * S * S));
+        for (std::int64_t k0 = 0; k0 < nz; k0 += o.batch) {
+            const std::int64_t n = std::min<std::int64_t>(o.batch, nz - k0);
+            for (std::int64_t b = 0; b < n; ++b) {
+                float* x = input.data() + static_cast<std::size_t>(b * C * S * S);
+                sample_image(scan, &lungs.mask, grid, k0 + b, window, x);
+                for (std::int64_t i = 0; i < C * S * S; ++i) x[i] = (x[i] - mean) * inv_std;
+            }
+            const torch::Tensor p = model->forward(torch::from_blob(input.data(), {n, C, S, S}).to(device)).to(torch::kCPU).contiguous();
+            const float* pv = p.data_ptr<float>();
+            for (std::int64_t b = 0; b < n; ++b)
+                unsample_slice(pv + b * S * S, grid, g, k0 + b, prob.voxels.data() + static_cast<std::size_t>(k0 + b) * plane);
+        }
+        const std::string out = (fs::path(o.out_dir) / (uid + "_prob.mhd")).string();
+        if (o.float_output) {
+            write_metaimage(out, prob);
+        } else {
+            Volume<std::uint8_t> q(g, 0);
+            for (std::size_t i = 0; i < q.voxels.size(); ++i)
+                q.voxels[i] = static_cast<std::uint8_t>(std::lround(std::clamp(prob.voxels[i], 0.f, 1.f) * 255));
+            write_metaimage(out, q);
+        }
+        if (o.overlays) {
+            // The scan under the mask, like the seed's preds/*.jpg: slices where the model marks something.
+            Volume<std::uint8_t> marked(g, 0);
+            for (std::size_t i = 0; i < marked.voxels.size(); ++i) marked.voxels[i] = prob.voxels[i] >= 0.5f ? 1 : 0;
+            int written = 0;
+            for (std::int64_t k = 0; k < nz && written < 50; ++k) {
+                bool any = false;
+                for (std::size_t i = static_cast<std::size_t>(k) * plane; i < static_cast<std::size_t>(k + 1) * plane && !any; ++i) any = marked.voxels[i] != 0;
+                if (!any) continue;
+                SliceViewOptions v;
+                v.world_point = index_to_world(g, {(static_cast<double>(g.size[0]) - 1) / 2, (static_cast<double>(g.size[1]) - 1) / 2, static_cast<double>(k)});
+                v.overlay = &marked;
+                write_png((fs::path(o.out_dir) / (uid + "_slice" + std::to_string(k) + ".png")).string(), render_slice_view(scan, v));
+                ++written;
+            }
+        }
+        sum.outputs.push_back(out);
+        ++sum.scans;
+        sum.slices += nz;
+        progress.advance();
+    }
+    return sum;
+}
+
+}  // namespace nodulecad

@@ -1,0 +1,28 @@
+#pragma once
+// Whole-scan inference: every slice of every scan through the U-Net with the training preprocessing (lung mask,
+// window, the same sample grid, the train normalisation), mapped back onto the scan grid exactly.
+#include <string>
+#include <vector>
+
+namespace nodulecad {
+
+struct PredictOptions {
+    std::string model;        // RUN/best.pt
+    std::string data;         // a cohort folder (subset*/<uid>.mhd or <uid>.mhd) or one .mhd/.mha
+    std::string out_dir;      // PRED: <uid>_prob.mhd
+    std::string device = "auto";
+    int batch = 4;
+    bool float_output = false;  // float probabilities instead of uint8 0-255
+    bool overlays = false;      // PNGs of slices with probability >= 0.5
+    int threads = 1;
+};
+
+struct PredictSummary {
+    int scans = 0;
+    std::int64_t slices = 0;
+    std::vector<std::string> outputs;
+};
+
+PredictSummary predict_scans(const PredictOptions& opts);
+
+}  // namespace nodulecad

@@ -1,0 +1,55 @@
+#include <nlohmann/json.hpp>
+
+#include "core/error.hpp"
+#include "model/unet_config.hpp"
+
+namespace nodulecad {
+
+std::int64_t unet_parameter_count(const UNetConfig& c) {
+    const auto conv = [&](std::int64_t in, std::int64_t out) { return 9 * in * out + out + (c.batch_norm ? 2 * out : 0); };
+    std::int64_t n = 0, prev = c.in_channels;
+    for (int l = 0; l < c.depth; ++l) {
+        const std::int64_t f = static_cast<std::int64_t>(c.base_filters) << l;
+        n += conv(prev, f) + conv(f, f);
+        prev = f;
+    }
+    for (int l = c.depth - 2; l >= 0; --l) {
+        const std::int64_t f = static_cast<std::int64_t>(c.base_filters) << l;
+        n += conv(2 * f + f, f) + conv(f, f);  // upsampled (2f) concatenated with the skip (f)
+    }
+    return n + c.base_filters + 1;  // 1x1 convolution to one channel
+}
+
+std::string ModelCard::to_json() const {
+    const nlohmann::ordered_json j = {
+        {"unet", {{"in_channels", unet.in_channels}, {"base_filters", unet.base_filters}, {"depth", unet.depth}, {"batch_norm", unet.batch_norm}}},
+        {"size", size}, {"pixel_mm", pixel_mm}, {"window", {window_lo, window_hi}}, {"context", context},
+        {"mask_lungs", mask_lungs}, {"mean", mean}, {"std", std}, {"loss", loss}, {"epoch", epoch}, {"best_val_dice", best_val_dice}};
+    return j.dump();
+}
+
+ModelCard ModelCard::from_json(const std::string& text, const std::string& source) {
+    try {
+        const auto j = nlohmann::json::parse(text);
+        ModelCard m;
+        const auto& u = j.at("unet");
+        m.unet = {u.at("in_channels").get<int>(), u.at("base_filters").get<int>(), u.at("depth").get<int>(), u.at("batch_norm").get<bool>()};
+        m.size = j.at("size").get<int>();
+        m.pixel_mm = j.at("pixel_mm").get<double>();
+        m.window_lo = j.at("window").at(0).get<double>();
+        m.window_hi = j.at("window").at(1).get<double>();
+        m.context = j.at("context").get<int>();
+        m.mask_lungs = j.at("mask_lungs").get<bool>();
+        m.mean = j.at("mean").get<double>();
+        m.std = j.at("std").get<double>();
+        m.loss = j.at("loss").get<std::string>();
+        m.epoch = j.at("epoch").get<int>();
+        m.best_val_dice = j.at("best_val_dice").get<double>();
+        if (m.unet.in_channels != 2 * m.context + 1) throw Error("in_channels does not match context");
+        return m;
+    } catch (const nlohmann::json::exception& e) {
+        fail(source, std::string("not a nodulecad model card: ") + e.what());
+    }
+}
+
+}  // namespace nodulecad

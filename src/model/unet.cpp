@@ -1,0 +1,138 @@
+#include "model/unet.hpp"
+
+#include <cstdio>
+#include <filesystem>
+
+#include "core/error.hpp"
+
+namespace nodulecad {
+
+namespace {
+torch::nn::Sequential double_conv(std::int64_t in, std::int64_t out, bool bn) {
+    torch::nn::Sequential s;
+    for (int n = 0; n < 2; ++n) {
+        s->push_back(torch::nn::Conv2d(torch::nn::Conv2dOptions(n == 0 ? in : out, out, 3).padding(1)));
+        if (bn) s->push_back(torch::nn::BatchNorm2d(out));
+        s->push_back(torch::nn::ReLU(torch::nn::ReLUOptions().inplace(true)));
+    }
+    return s;
+}
+}  // namespace
+
+UNetImpl::UNetImpl(const UNetConfig& c) : config_(c) {
+    if (c.depth < 1 || c.depth > 8 || c.base_filters < 1 || c.in_channels < 1) throw Error("invalid U-Net configuration");
+    std::int64_t prev = c.in_channels;
+    for (int l = 0; l < c.depth; ++l) {
+        const std::int64_t f = static_cast<std::int64_t>(c.base_filters) << l;
+        down_.push_back(register_module("down" + std::to_string(l), double_conv(prev, f, c.batch_norm)));
+        prev = f;
+    }
+    for (int l = c.depth - 2; l >= 0; --l) {
+        const std::int64_t f = static_cast<std::int64_t>(c.base_filters) << l;
+        up_.push_back(register_module("up" + std::to_string(l), double_conv(3 * f, f, c.batch_norm)));
+    }
+    head_ = register_module("head", torch::nn::Conv2d(torch::nn::Conv2dOptions(c.base_filters, 1, 1)));
+}
+
+torch::Tensor UNetImpl::forward(torch::Tensor x) {
+    std::vector<torch::Tensor> skips;
+    for (int l = 0; l < config_.depth; ++l) {
+        if (l > 0) x = torch::max_pool2d(x, 2);
+        x = down_[static_cast<std::size_t>(l)]->forward(x);
+        skips.push_back(x);
+    }
+    for (std::size_t u = 0; u < up_.size(); ++u) {
+        const torch::Tensor& skip = skips[skips.size() - 2 - u];
+        x = torch::upsample_nearest2d(x, {skip.size(2), skip.size(3)});
+        x = up_[u]->forward(torch::cat({x, skip}, 1));
+    }
+    return torch::sigmoid(head_->forward(x));
+}
+
+torch::Device pick_device(const std::string& name) {
+    if (name == "auto") return torch::cuda::is_available() ? torch::Device(torch::kCUDA) : torch::Device(torch::kCPU);
+    if (name == "cpu") return torch::kCPU;
+    if (name.rfind("cuda", 0) == 0) {
+        if (!torch::cuda::is_available()) throw Error("--device " + name + ": no CUDA device (this LibTorch: " +
+                                                      std::string(torch::cuda::is_available() ? "CUDA" : "CPU only") + ")");
+        return torch::Device(name);
+    }
+    throw Error("--device must be auto, cpu or cuda[:N], not '" + name + "'");
+}
+
+void save_checkpoint(const std::string& path, UNet& model, const ModelCard& card, torch::optim::Optimizer* optimizer) {
+    torch::serialize::OutputArchive root, weights, opt;
+    model->save(weights);
+    root.write("model", weights);
+    root.write("card", c10::IValue(card.to_json()));
+    if (optimizer) {
+        optimizer->save(opt);
+        root.write("optimizer", opt);
+    }
+    const std::string tmp = path + ".tmp";
+    root.save_to(tmp);
+    std::error_code ec;
+    std::filesystem::rename(tmp, path, ec);
+    if (ec) fail(path, "cannot move the checkpoint into place: " + ec.message());
+}
+
+namespace {
+void load_archive(const std::string& path, torch::serialize::InputArchive& root) {
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(path, ec)) fail(path, "model file not found");
+    try {
+        root.load_from(path);
+    } catch (const std::exception&) {
+        fail(path, "not a nodulecad checkpoint (cannot be read as a LibTorch archive)");
+    }
+}
+
+ModelCard card_of(torch::serialize::InputArchive& root, const std::string& path) {
+    c10::IValue text;
+    try {
+        root.read("card", text);
+    } catch (const std::exception&) {  // c10::Error, or torch::jit's attribute errors
+        fail(path, "not a nodulecad checkpoint (no model card)");
+    }
+    if (!text.isString()) fail(path, "not a nodulecad checkpoint (model card is not text)");
+    return ModelCard::from_json(text.toStringRef(), path);
+}
+}  // namespace
+
+ModelCard read_model_card(const std::string& path) {
+    torch::serialize::InputArchive root;
+    load_archive(path, root);
+    return card_of(root, path);
+}
+
+UNet load_checkpoint(const std::string& path, ModelCard& card, const torch::Device& device) {
+    torch::serialize::InputArchive root;
+    load_archive(path, root);
+    card = card_of(root, path);
+    UNet model(card.unet);
+    try {
+        torch::serialize::InputArchive weights;
+        root.read("model", weights);
+        model->load(weights);
+        model->to(device);
+    } catch (const c10::Error& e) {
+        fail(path, "checkpoint does not match its model card: " + std::string(e.what_without_backtrace()).substr(0, 200));
+    } catch (const std::exception& e) {
+        fail(path, "checkpoint does not match its model card: " + std::string(e.what()).substr(0, 200));
+    }
+    return model;
+}
+
+void load_optimizer_state(const std::string& path, torch::optim::Optimizer& optimizer) {
+    torch::serialize::InputArchive root;
+    load_archive(path, root);
+    try {
+        torch::serialize::InputArchive opt;
+        root.read("optimizer", opt);
+        optimizer.load(opt);
+    } catch (const std::exception& e) {
+        fail(path, "no usable optimizer state in this checkpoint: " + std::string(e.what()).substr(0, 200));
+    }
+}
+
+}  // namespace nodulecad

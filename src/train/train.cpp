@@ -1,0 +1,359 @@
+#include "train/train.hpp"
+
+#include <chrono>
+#include <condition_variable>
+#include <filesystem>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "core/error.hpp"
+#include "core/files.hpp"
+#include "core/progress.hpp"
+#include "core/random.hpp"
+#include "io/csv.hpp"
+#include "io/npy_map.hpp"
+#include "io/text_numbers.hpp"
+#include "model/unet.hpp"
+
+namespace nodulecad {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+struct Data {
+    std::unique_ptr<NpyMap> images, masks;
+    std::vector<std::int64_t> train, val;
+    int channels = 1, size = 0;
+    double mean = 0, std = 1;
+    nlohmann::json stats;
+};
+
+Data open_dataset(const std::string& dir) {
+    Data d;
+    const std::string stats_path = (fs::path(dir) / "stats.json").string();
+    std::error_code ec;
+    if (!fs::is_directory(dir, ec)) fail(dir, "dataset folder not found (make it with nodulecad preprocess)");
+    try {
+        d.stats = nlohmann::json::parse(read_file(stats_path));
+        d.mean = d.stats.at("train_mean").get<double>();
+        d.std = d.stats.at("train_std").get<double>();
+    } catch (const nlohmann::json::exception& e) {
+        fail(stats_path, std::string("not a preprocessing stats file: ") + e.what());
+    }
+    if (!(d.std > 0)) d.std = 1;
+    d.images = std::make_unique<NpyMap>((fs::path(dir) / "images.npy").string());
+    d.masks = std::make_unique<NpyMap>((fs::path(dir) / "masks.npy").string());
+    const auto& is = d.images->header().shape;
+    const auto& ms = d.masks->header().shape;
+    if (is.size() != 4 || ms.size() != 4 || ms[0] != is[0] || ms[1] != 1 || ms[2] != is[2] || ms[3] != is[3] || is[2] != is[3])
+        fail(dir, "images.npy must be (N,C,S,S) and masks.npy (N,1,S,S) with the same N and S");
+    d.channels = static_cast<int>(is[1]);
+    d.size = static_cast<int>(is[2]);
+    const CsvTable index = read_csv((fs::path(dir) / "index.csv").string(), true);
+    if (static_cast<std::int64_t>(index.rows.size()) != is[0]) fail(dir, "index.csv and images.npy disagree on the number of samples");
+    const std::size_t split = index.column("split");
+    for (std::size_t r = 0; r < index.rows.size(); ++r)
+        (index.rows[r].fields[split] == "val" ? d.val : d.train).push_back(static_cast<std::int64_t>(r));
+    if (d.train.empty()) fail(dir, "no training samples in index.csv");
+    return d;
+}
+
+struct Batch {
+    std::vector<float> x, y;
+    std::int64_t n = 0;
+};
+
+// Sample `row` into x (C,S,S, normalised) and y (1,S,S), with seeded augmentation: flips, 90-degree rotations,
+// shifts of up to 1/16 of the size, intensity jitter.
+void fill_sample(const Data& d, std::int64_t row, bool augment, Rng rng, float* x, float* y) {
+    const std::int64_t S = d.size, C = d.channels, plane = S * S;
+    bool flip_x = false, flip_y = false;
+    int rot = 0;
+    std::int64_t dx = 0, dy = 0;
+    float gain = 1, offset = 0;
+    if (augment) {
+        flip_x = rng.chance(0.5);
+        flip_y = rng.chance(0.5);
+        rot = rng.integer(0, 3);
+        const std::int64_t m = S / 16;
+        dx = rng.integer(static_cast<int>(-m), static_cast<int>(m));
+        dy = rng.integer(static_cast<int>(-m), static_cast<int>(m));
+        gain = static_cast<float>(rng.uniform(0.95, 1.05));
+        offset = static_cast<float>(rng.uniform(-0.03, 0.03));
+    }
+    const auto mean = static_cast<float>(d.mean), inv_std = static_cast<float>(1 / d.std);
+    const std::uint64_t img_base = static_cast<std::uint64_t>(row * C * plane), mask_base = static_cast<std::uint64_t>(row * plane);
+    for (std::int64_t v = 0; v < S; ++v)
+        for (std::int64_t u = 0; u < S; ++u) {
+            // Output pixel (u, v) takes source pixel (su, sv): shift, then rotate, then flip.
+            std::int64_t a = u - dx, b = v - dy;
+            for (int r = 0; r < rot; ++r) {
+                const std::int64_t t = a;
+                a = b;
+                b = S - 1 - t;
+            }
+            if (flip_x) a = S - 1 - a;
+            if (flip_y) b = S - 1 - b;
+            const bool inside = a >= 0 && b >= 0 && a < S && b < S;
+            const std::uint64_t src = static_cast<std::uint64_t>(b * S + a), dst = static_cast<std::uint64_t>(v * S + u);
+            for (std::int64_t c = 0; c < C; ++c) {
+                const float raw = inside ? d.images->value(img_base + static_cast<std::uint64_t>(c * plane) + src) : 0.f;
+                x[static_cast<std::uint64_t>(c * plane) + dst] = (raw * gain + offset - mean) * inv_std;
+            }
+            y[dst] = inside && d.masks->value(mask_base + src) > 0 ? 1.f : 0.f;
+        }
+}
+
+Batch make_batch(const Data& d, const std::vector<std::int64_t>& rows, std::size_t first, std::size_t count, bool augment,
+                 std::uint64_t seed, int epoch) {
+    Batch b;
+    const std::size_t plane = static_cast<std::size_t>(d.size) * static_cast<std::size_t>(d.size);
+    b.n = static_cast<std::int64_t>(count);
+    b.x.resize(count * static_cast<std::size_t>(d.channels) * plane);
+    b.y.resize(count * plane);
+    for (std::size_t i = 0; i < count; ++i)
+        fill_sample(d, rows[first + i], augment, Rng::derive(seed, {static_cast<std::uint64_t>(epoch), first + i, 0xA06ULL}),
+                    b.x.data() + i * static_cast<std::size_t>(d.channels) * plane, b.y.data() + i * plane);
+    return b;
+}
+
+// Prepares the batches of one pass on a background thread, at most `depth` ahead, so the model never waits on I/O.
+class Prefetcher {
+public:
+    Prefetcher(const Data& d, std::vector<std::int64_t> rows, int batch, bool augment, std::uint64_t seed, int epoch, std::size_t depth = 2)
+        : rows_(std::move(rows)) {
+        worker_ = std::thread([=, &d] {
+            for (std::size_t first = 0; first < rows_.size(); first += static_cast<std::size_t>(batch)) {
+                Batch b = make_batch(d, rows_, first, std::min<std::size_t>(static_cast<std::size_t>(batch), rows_.size() - first), augment, seed, epoch);
+                std::unique_lock<std::mutex> lock(m_);
+                cv_.wait(lock, [&] { return queue_.size() < depth || stop_; });
+                if (stop_) return;
+                queue_.push_back(std::move(b));
+                cv_.notify_all();
+            }
+            std::lock_guard<std::mutex> lock(m_);
+            done_ = true;
+            cv_.notify_all();
+        });
+    }
+    ~Prefetcher() {
+        {
+            std::lock_guard<std::mutex> lock(m_);
+            stop_ = true;
+            cv_.notify_all();
+        }
+        worker_.join();
+    }
+    bool next(Batch& out) {
+        std::unique_lock<std::mutex> lock(m_);
+        cv_.wait(lock, [&] { return !queue_.empty() || done_; });
+        if (queue_.empty()) return false;
+        out = std::move(queue_.front());
+        queue_.erase(queue_.begin());
+        cv_.notify_all();
+        return true;
+    }
+
+private:
+    std::vector<std::int64_t> rows_;
+    std::vector<Batch> queue_;
+    std::mutex m_;
+    std::condition_variable cv_;
+    bool done_ = false, stop_ = false;
+    std::thread worker_;
+};
+
+torch::Tensor soft_dice(const torch::Tensor& p, const torch::Tensor& y) {
+    return (2 * (p * y).sum() + 1) / (p.sum() + y.sum() + 1);
+}
+
+void write_metrics(const std::string& path, const std::vector<EpochMetrics>& all) {
+    std::string out = "epoch,train_loss,train_dice,val_dice,images_per_s,seconds\n";
+    for (const auto& m : all)
+        out += format_csv_row({std::to_string(m.epoch), format_double(m.train_loss), format_double(m.train_dice), format_double(m.val_dice),
+                               format_double(m.images_per_second), format_double(m.seconds)});
+    write_file_atomically(path, out);
+}
+
+std::vector<EpochMetrics> read_metrics(const std::string& path) {
+    std::vector<EpochMetrics> out;
+    std::error_code ec;
+    if (!fs::exists(path, ec)) return out;
+    const CsvTable t = read_csv(path, true);
+    for (const auto& r : t.rows) {
+        EpochMetrics m;
+        m.epoch = static_cast<int>(parse_int(r.fields.at(0)).value_or(0));
+        m.train_loss = parse_double(r.fields.at(1)).value_or(0);
+        m.train_dice = parse_double(r.fields.at(2)).value_or(0);
+        m.val_dice = parse_double(r.fields.at(3)).value_or(0);
+        m.images_per_second = parse_double(r.fields.at(4)).value_or(0);
+        m.seconds = parse_double(r.fields.at(5)).value_or(0);
+        out.push_back(m);
+    }
+    return out;
+}
+
+}  // namespace
+
+std::vector<EpochMetrics> train_unet(const TrainOptions& o) {
+    if (o.epochs < 1 || o.batch < 1 || !(o.lr > 0)) throw Error("--epochs, --batch and --lr must be positive");
+    if (o.loss != "dice" && o.loss != "dice_bce") throw Error("--loss must be dice or dice_bce");
+    torch::set_num_threads(std::max(1, o.threads));
+    const torch::Device device = pick_device(o.device);
+    const Data d = open_dataset(o.data_dir);
+    fs::create_directories(o.run_dir);
+    const std::string last = (fs::path(o.run_dir) / "last.pt").string(), best = (fs::path(o.run_dir) / "best.pt").string();
+    const std::string metrics_path = (fs::path(o.run_dir) / "metrics.csv").string();
+
+    ModelCard card;
+    UNet model{nullptr};
+    std::vector<EpochMetrics> history;
+    if (o.resume) {
+        model = load_checkpoint(last, card, device);
+        if (card.unet.in_channels != d.channels)
+            fail(last, "model has " + std::to_string(card.unet.in_channels) + " input channels but the dataset has " + std::to_string(d.channels));
+        if (card.size != d.size) fail(last, "model was trained on " + std::to_string(card.size) + " px samples, the dataset has " + std::to_string(d.size));
+        history = read_metrics(metrics_path);
+        history.resize(std::min<std::size_t>(history.size(), static_cast<std::size_t>(card.epoch)));
+    } else {
+        torch::manual_seed(o.seed);
+        card.unet = o.unet;
+        card.unet.in_channels = d.channels;
+        card.size = d.size;
+        const auto& opt = d.stats.at("options");
+        card.pixel_mm = opt.at("pixel_mm").get<double>();
+        card.window_lo = opt.at("window").at(0).get<double>();
+        card.window_hi = opt.at("window").at(1).get<double>();
+        card.context = opt.at("context").get<int>();
+        card.mask_lungs = opt.at("mask_lungs").get<bool>();
+        card.mean = d.mean;
+        card.std = d.std;
+        card.loss = o.loss;
+        model = UNet(card.unet);
+        model->to(device);
+    }
+    if (d.size % (1 << (card.unet.depth - 1)) != 0)
+        throw Error("sample size " + std::to_string(d.size) + " is not divisible by 2^(depth-1) = " + std::to_string(1 << (card.unet.depth - 1)));
+    torch::optim::Adam optimizer(model->parameters(), torch::optim::AdamOptions(o.lr));
+    if (o.resume) load_optimizer_state(last, optimizer);
+    {
+        nlohmann::ordered_json cfg = nlohmann::json::parse(card.to_json());
+        cfg["data"] = o.data_dir;
+        cfg["epochs"] = o.epochs;
+        cfg["batch"] = o.batch;
+        cfg["lr"] = o.lr;
+        cfg["augment"] = o.augment;
+        cfg["seed"] = o.seed;
+        cfg["device"] = device.str();
+        cfg["threads"] = o.threads;
+        write_file_atomically((fs::path(o.run_dir) / "config.json").string(), cfg.dump(1) + "\n");
+    }
+
+    const std::int64_t S = d.size, C = d.channels;
+    std::vector<EpochMetrics> run;
+    for (int epoch = card.epoch + 1; epoch <= o.epochs; ++epoch) {
+        const auto t0 = Clock::now();
+        std::vector<std::int64_t> order = d.train;
+        Rng shuffle = Rng::derive(o.seed, {static_cast<std::uint64_t>(epoch), 0x5F1ULL});
+        for (std::size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[static_cast<std::size_t>(shuffle.uniform() * static_cast<double>(i))]);
+        if (o.max_samples_per_epoch > 0 && static_cast<std::int64_t>(order.size()) > o.max_samples_per_epoch)
+            order.resize(static_cast<std::size_t>(o.max_samples_per_epoch));
+        model->train();
+        double loss_sum = 0, dice_sum = 0;
+        std::int64_t batches = 0, images = 0;
+        {
+            Progress progress("train epoch " + std::to_string(epoch) + "/" + std::to_string(o.epochs), static_cast<std::int64_t>(order.size()), "images");
+            Prefetcher prefetch(d, order, o.batch, o.augment, o.seed, epoch);
+            Batch b;
+            while (prefetch.next(b)) {
+                const torch::Tensor x = torch::from_blob(b.x.data(), {b.n, C, S, S}).to(device);
+                const torch::Tensor y = torch::from_blob(b.y.data(), {b.n, 1, S, S}).to(device);
+                const torch::Tensor p = model->forward(x);
+                const torch::Tensor dice = soft_dice(p, y);
+                torch::Tensor loss = -dice;
+                if (o.loss == "dice_bce") loss = loss + torch::binary_cross_entropy(p.clamp(1e-6, 1 - 1e-6), y);
+                optimizer.zero_grad();
+                loss.backward();
+                optimizer.step();
+                loss_sum += loss.item<double>();
+                dice_sum += dice.item<double>();
+                ++batches;
+                images += b.n;
+                progress.advance(b.n);
+            }
+        }
+        // Validation Dice over the held-out patients (soft Dice of the whole split).
+        double inter = 0, psum = 0, ysum = 0;
+        if (!d.val.empty()) {
+            torch::NoGradGuard no_grad;
+            model->eval();
+            Prefetcher prefetch(d, d.val, std::max(o.batch, 4), false, o.seed, epoch);
+            Batch b;
+            while (prefetch.next(b)) {
+                const torch::Tensor x = torch::from_blob(b.x.data(), {b.n, C, S, S}).to(device);
+                const torch::Tensor y = torch::from_blob(b.y.data(), {b.n, 1, S, S}).to(device);
+                const torch::Tensor p = model->forward(x);
+                inter += (p * y).sum().item<double>();
+                psum += p.sum().item<double>();
+                ysum += y.sum().item<double>();
+            }
+        }
+        EpochMetrics m;
+        m.epoch = epoch;
+        m.train_loss = loss_sum / static_cast<double>(std::max<std::int64_t>(1, batches));
+        m.train_dice = dice_sum / static_cast<double>(std::max<std::int64_t>(1, batches));
+        m.val_dice = d.val.empty() ? m.train_dice : (2 * inter + 1) / (psum + ysum + 1);
+        m.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+        m.images_per_second = static_cast<double>(images) / std::max(1e-9, m.seconds);
+        card.epoch = epoch;
+        const bool improved = m.val_dice > card.best_val_dice;
+        if (improved) card.best_val_dice = m.val_dice;
+        save_checkpoint(last, model, card, &optimizer);
+        if (improved) save_checkpoint(best, model, card, nullptr);
+        history.push_back(m);
+        run.push_back(m);
+        write_metrics(metrics_path, history);
+    }
+    return run;
+}
+
+BenchResult bench_unet(const BenchOptions& o) {
+    torch::set_num_threads(std::max(1, o.threads));
+    const torch::Device device = pick_device(o.device);
+    torch::manual_seed(0);
+    UNet model(o.unet);
+    model->to(device);
+    torch::optim::Adam optimizer(model->parameters(), torch::optim::AdamOptions(1e-5));
+    const torch::Tensor x = torch::rand({o.batch, o.unet.in_channels, o.size, o.size}, torch::TensorOptions().device(device));
+    const torch::Tensor y = (torch::rand({o.batch, 1, o.size, o.size}, torch::TensorOptions().device(device)) > 0.99).to(torch::kFloat);
+    const auto step = [&] {
+        if (o.mode == "train") {
+            model->train();
+            const torch::Tensor loss = -soft_dice(model->forward(x), y);
+            optimizer.zero_grad();
+            loss.backward();
+            optimizer.step();
+        } else {
+            torch::NoGradGuard no_grad;
+            model->eval();
+            (void)model->forward(x).sum().item<float>();
+        }
+    };
+    if (o.mode != "train" && o.mode != "infer") throw Error("bench: mode must be train or infer");
+    for (int i = 0; i < o.warmup; ++i) step();
+    if (device.is_cuda()) torch::cuda::synchronize();
+    const auto t0 = Clock::now();
+    for (int i = 0; i < o.iterations; ++i) step();
+    if (device.is_cuda()) torch::cuda::synchronize();
+    const double s = std::chrono::duration<double>(Clock::now() - t0).count();
+    BenchResult r;
+    r.images_per_second = o.iterations * o.batch / s;
+    r.seconds_per_image = s / (o.iterations * o.batch);
+    r.device = device.str();
+    return r;
+}
+
+}  // namespace nodulecad

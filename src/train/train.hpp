@@ -1,0 +1,49 @@
+#pragma once
+// U-Net training on a preprocessing dataset folder, and the speed benchmark. Plain C++ interface (torch stays in
+// train.cpp).
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "model/unet_config.hpp"
+
+namespace nodulecad {
+
+struct TrainOptions {
+    std::string data_dir;   // PREP: images.npy, masks.npy, index.csv, stats.json
+    std::string run_dir;    // RUN: last.pt, best.pt, metrics.csv, config.json
+    int epochs = 20;        // total epochs (a resumed run continues up to this)
+    int batch = 2;
+    double lr = 1e-5;
+    std::string device = "auto";
+    UNetConfig unet;        // in_channels is taken from the dataset
+    std::string loss = "dice";  // "dice" (negative soft Dice, smooth 1) or "dice_bce"
+    bool augment = true;    // flips, 90-degree rotations, small shifts, intensity jitter (seeded)
+    std::uint64_t seed = 0;
+    int threads = 1;
+    bool resume = false;    // continue RUN from last.pt (model, optimizer, epoch)
+    std::int64_t max_samples_per_epoch = 0;  // 0 = all training samples
+};
+
+struct EpochMetrics {
+    int epoch = 0;
+    double train_loss = 0, train_dice = 0, val_dice = 0, images_per_second = 0, seconds = 0;
+};
+
+// Trains and returns the metrics of every epoch run now (resumed epochs are in metrics.csv).
+std::vector<EpochMetrics> train_unet(const TrainOptions& opts);
+
+struct BenchOptions {
+    std::string mode = "train";  // "train" or "infer"
+    int size = 512, batch = 1, iterations = 3, warmup = 1;
+    std::string device = "auto";
+    UNetConfig unet;
+    int threads = 1;
+};
+struct BenchResult {
+    double images_per_second = 0, seconds_per_image = 0;
+    std::string device;
+};
+BenchResult bench_unet(const BenchOptions& opts);
+
+}  // namespace nodulecad

@@ -1,0 +1,216 @@
+// LibTorch tests: tiny configurations, seconds on a CPU.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "core/files.hpp"
+#include "infer/predict.hpp"
+#include "io/csv.hpp"
+#include "io/metaimage.hpp"
+#include "io/npy.hpp"
+#include "model/unet.hpp"
+#include "preprocess/lung_segmentation.hpp"
+#include "preprocess/slice_grid.hpp"
+#include "synth/render.hpp"
+#include "test_util.hpp"
+#include "train/train.hpp"
+
+namespace nodulecad {
+namespace {
+
+std::int64_t count_parameters(UNet& m) {
+    std::int64_t n = 0;
+    for (const auto& p : m->parameters()) n += p.numel();
+    return n;
+}
+
+TEST(UNet, SeedNetworkHas7846081Parameters) {
+    UNet seed(UNetConfig{});
+    EXPECT_EQ(count_parameters(seed), 7846081);
+    EXPECT_EQ(unet_parameter_count(UNetConfig{}), 7846081);
+    for (const UNetConfig c : {UNetConfig{3, 32, 5, false}, UNetConfig{1, 8, 3, false}, UNetConfig{5, 4, 4, true}}) {
+        UNet m(c);
+        EXPECT_EQ(count_parameters(m), unet_parameter_count(c));
+    }
+}
+
+TEST(UNet, ForwardGivesProbabilitiesOfTheInputSize) {
+    torch::manual_seed(1);
+    UNet m(UNetConfig{3, 4, 3, false});
+    const torch::Tensor p = m->forward(torch::rand({2, 3, 32, 32}));
+    EXPECT_EQ(p.sizes(), (std::vector<std::int64_t>{2, 1, 32, 32}));
+    EXPECT_GE(p.min().item<float>(), 0.f);
+    EXPECT_LE(p.max().item<float>(), 1.f);
+}
+
+TEST(UNet, CheckpointRoundTripGivesIdenticalOutputs) {
+    test::TempDir dir;
+    torch::manual_seed(2);
+    UNet m(UNetConfig{1, 4, 3, true});
+    m->eval();
+    ModelCard card;
+    card.unet = m->config();
+    card.size = 32;
+    card.mean = 0.3;
+    card.std = 0.2;
+    save_checkpoint(dir.path("m.pt"), m, card, nullptr);
+    ModelCard back;
+    UNet l = load_checkpoint(dir.path("m.pt"), back);
+    l->eval();
+    const torch::Tensor x = torch::rand({1, 1, 32, 32});
+    EXPECT_TRUE(torch::equal(m->forward(x), l->forward(x)));
+    EXPECT_EQ(back.to_json(), card.to_json());
+    EXPECT_EQ(read_model_card(dir.path("m.pt")).mean, 0.3);
+}
+
+TEST(UNet, BadModelFilesGiveClearErrors) {
+    test::TempDir dir;
+    test::expect_error([&] { (void)read_model_card(dir.path("none.pt")); }, {"none.pt", "model file not found"});
+    test::write_text(dir.path("junk.pt"), "this is not a checkpoint");
+    test::expect_error([&] { (void)read_model_card(dir.path("junk.pt")); }, {"junk.pt", "not a nodulecad checkpoint"});
+    // A LibTorch archive without a model card.
+    torch::serialize::OutputArchive a;
+    a.write("something", c10::IValue(std::string("else")));
+    a.save_to(dir.path("other.pt"));
+    test::expect_error([&] { (void)read_model_card(dir.path("other.pt")); }, {"other.pt", "no model card"});
+}
+
+// A toy dataset: bright discs on a dark background, masks = the discs.
+void write_toy_dataset(const std::string& dir, int n, int channels, int size) {
+    std::filesystem::create_directories(dir);
+    std::vector<float> images(static_cast<std::size_t>(n * channels * size * size), 0.1f);
+    std::vector<std::uint8_t> masks(static_cast<std::size_t>(n * size * size), 0);
+    std::string index = "row,seriesuid,scan,subset,split,slice,world_z,positive,nodules,x0_mm,y0_mm,pixel_mm,size,channels\n";
+    for (int s = 0; s < n; ++s) {
+        const double cx = 8 + (s * 7) % 16, cy = 8 + (s * 11) % 16, r = 3 + s % 4;
+        for (int y = 0; y < size; ++y)
+            for (int x = 0; x < size; ++x)
+                if (std::hypot(x - cx, y - cy) <= r) {
+                    masks[static_cast<std::size_t>((s * size + y) * size + x)] = 1;
+                    for (int c = 0; c < channels; ++c) images[static_cast<std::size_t>(((s * channels + c) * size + y) * size + x)] = 0.8f;
+                }
+        index += format_csv_row({std::to_string(s), "p" + std::to_string(s % 5), "p.mhd", "0", s % 5 == 4 ? "val" : "train", "0", "0", "1", "1", "0", "0", "1",
+                                 std::to_string(size), std::to_string(channels)});
+    }
+    write_npy(dir + "/images.npy", {n, channels, size, size}, images);
+    write_npy(dir + "/masks.npy", {n, 1, size, size}, masks);
+    write_file_atomically(dir + "/index.csv", index);
+    const nlohmann::json stats = {{"train_mean", 0.15}, {"train_std", 0.2},
+                                  {"options", {{"pixel_mm", 1.0}, {"window", {-1000, 400}}, {"context", (channels - 1) / 2}, {"mask_lungs", false}}}};
+    write_file_atomically(dir + "/stats.json", stats.dump());
+}
+
+TrainOptions toy_options(const std::string& data, const std::string& run, int epochs) {
+    TrainOptions o;
+    o.data_dir = data;
+    o.run_dir = run;
+    o.epochs = epochs;
+    o.batch = 4;
+    o.lr = 3e-3;
+    o.device = "cpu";
+    o.unet = {1, 4, 3, false};
+    o.threads = 1;
+    o.seed = 3;
+    return o;
+}
+
+TEST(Train, LossGoesDownOnAToySet) {
+    test::TempDir dir;
+    write_toy_dataset(dir.path("toy"), 20, 1, 32);
+    const auto m = train_unet(toy_options(dir.path("toy"), dir.path("run"), 12));
+    ASSERT_EQ(m.size(), 12u);
+    EXPECT_LT(m.back().train_loss, m.front().train_loss - 0.2);
+    EXPECT_GT(m.back().val_dice, 0.5);
+    for (const char* f : {"last.pt", "best.pt", "metrics.csv", "config.json"}) EXPECT_TRUE(std::filesystem::exists(dir.path("run/") + f)) << f;
+    const CsvTable metrics = read_csv(dir.path("run/metrics.csv"), true);
+    EXPECT_EQ(metrics.header, (std::vector<std::string>{"epoch", "train_loss", "train_dice", "val_dice", "images_per_s", "seconds"}));
+    EXPECT_EQ(metrics.rows.size(), 12u);
+    // best.pt holds the best validation Dice seen.
+    double best = -1;
+    for (const auto& e : m) best = std::max(best, e.val_dice);
+    EXPECT_DOUBLE_EQ(read_model_card(dir.path("run/best.pt")).best_val_dice, best);
+}
+
+TEST(Train, ResumeGivesTheSameResultAsAnUninterruptedRun) {
+    test::TempDir dir;
+    write_toy_dataset(dir.path("toy"), 12, 1, 32);
+    const auto straight = train_unet(toy_options(dir.path("toy"), dir.path("a"), 3));
+    train_unet(toy_options(dir.path("toy"), dir.path("b"), 2));
+    TrainOptions resume = toy_options(dir.path("toy"), dir.path("b"), 3);
+    resume.resume = true;
+    const auto rest = train_unet(resume);
+    ASSERT_EQ(rest.size(), 1u);
+    EXPECT_EQ(rest[0].epoch, 3);
+    EXPECT_DOUBLE_EQ(rest[0].train_loss, straight[2].train_loss);
+    EXPECT_DOUBLE_EQ(rest[0].val_dice, straight[2].val_dice);
+    ModelCard ca, cb;
+    UNet a = load_checkpoint(dir.path("a/last.pt"), ca), b = load_checkpoint(dir.path("b/last.pt"), cb);
+    const auto pa = a->parameters(), pb = b->parameters();
+    for (std::size_t i = 0; i < pa.size(); ++i) ASSERT_TRUE(torch::equal(pa[i], pb[i])) << "parameter " << i;
+    EXPECT_EQ(read_csv(dir.path("b/metrics.csv"), true).rows.size(), 3u);
+}
+
+TEST(Train, MismatchedChannelsOnResumeIsAClearError) {
+    test::TempDir dir;
+    write_toy_dataset(dir.path("one"), 8, 1, 32);
+    write_toy_dataset(dir.path("three"), 8, 3, 32);
+    train_unet(toy_options(dir.path("one"), dir.path("run"), 1));
+    TrainOptions o = toy_options(dir.path("three"), dir.path("run"), 2);
+    o.resume = true;
+    test::expect_error([&] { train_unet(o); }, {"last.pt", "1 input channels", "dataset has 3"});
+    test::expect_error([&] { train_unet(toy_options(dir.path("missing"), dir.path("r2"), 1)); }, {"missing", "dataset folder not found"});
+}
+
+TEST(Predict, ProbabilitiesLandOnTheScanThroughTheInverseMap) {
+    // A flipped synthetic scan, an untrained tiny model: the written volume equals sample -> model -> unsample.
+    test::TempDir dir;
+    const ScanSpec spec = draw_scan_spec(Preset::Small, 5, 1, true);
+    const RenderedScan r = render_scan(spec, 2);
+    write_metaimage(dir.path("scan.mhd"), r.scan);
+    torch::manual_seed(4);
+    UNet m(UNetConfig{1, 4, 3, false});
+    ModelCard card;
+    card.unet = m->config();
+    card.size = 64;
+    card.pixel_mm = 5;
+    card.mean = 0.2;
+    card.std = 0.3;
+    save_checkpoint(dir.path("m.pt"), m, card, nullptr);
+    PredictOptions o;
+    o.model = dir.path("m.pt");
+    o.data = dir.path("scan.mhd");
+    o.out_dir = dir.path("pred");
+    o.device = "cpu";
+    o.float_output = true;
+    o.threads = 2;
+    const PredictSummary s = predict_scans(o);
+    ASSERT_EQ(s.scans, 1);
+    const Volume<float> prob = read_volume<float>(dir.path("pred/scan_prob.mhd"));
+    ASSERT_EQ(prob.geometry, r.scan.geometry);
+    // Recompute one slice by hand.
+    LungSegmentationOptions lo;
+    lo.threads = 2;
+    const LungSegmentation lungs = segment_lungs_robust(r.scan, lo);
+    const SliceGrid grid = grid_around(lungs.mask, 64, 5);
+    const std::int64_t k = r.scan.geometry.size[2] / 2;
+    std::vector<float> x(64 * 64);
+    sample_image(r.scan, &lungs.mask, grid, k, {}, x.data());
+    for (float& v : x) v = (v - 0.2f) / 0.3f;
+    m->eval();
+    torch::NoGradGuard no_grad;
+    const torch::Tensor p = m->forward(torch::from_blob(x.data(), {1, 1, 64, 64})).contiguous();
+    std::vector<float> expected(static_cast<std::size_t>(r.scan.geometry.size[0] * r.scan.geometry.size[1]));
+    unsample_slice(p.data_ptr<float>(), grid, r.scan.geometry, k, expected.data());
+    const std::size_t plane = expected.size();
+    for (std::size_t n = 0; n < plane; n += 7) ASSERT_NEAR(prob.voxels[static_cast<std::size_t>(k) * plane + n], expected[n], 1e-5);
+    test::expect_error([&] {
+        PredictOptions bad = o;
+        bad.model = dir.path("scan.mhd");
+        (void)predict_scans(bad);
+    }, {"scan.mhd", "not a nodulecad checkpoint"});
+}
+
+}  // namespace
+}  // namespace nodulecad
