@@ -6,6 +6,7 @@
 
 #include "core/error.hpp"
 #include "core/progress.hpp"
+#include "io/cohort_layout.hpp"
 #include "io/metaimage.hpp"
 #include "io/png.hpp"
 #include "model/unet.hpp"
@@ -17,28 +18,6 @@ namespace nodulecad {
 
 namespace fs = std::filesystem;
 
-namespace {
-
-std::vector<std::string> scans_in(const std::string& data) {
-    std::error_code ec;
-    const std::string ext = fs::path(data).extension().string();
-    if (fs::is_regular_file(data, ec) && (ext == ".mhd" || ext == ".mha")) return {data};
-    if (!fs::is_directory(data, ec)) fail(data, "not a scan (.mhd/.mha) or a folder of scans");
-    std::vector<std::string> out;
-    const auto add = [&](const fs::path& dir) {
-        for (const auto& e : fs::directory_iterator(dir))
-            if (e.is_regular_file() && (e.path().extension() == ".mhd" || e.path().extension() == ".mha")) out.push_back(e.path().string());
-    };
-    add(data);
-    for (const auto& e : fs::directory_iterator(data))
-        if (e.is_directory() && e.path().filename().string().rfind("subset", 0) == 0) add(e.path());
-    std::sort(out.begin(), out.end());
-    if (out.empty()) fail(data, "no scans (.mhd or .mha) found");
-    return out;
-}
-
-}  // namespace
-
 PredictSummary predict_scans(const PredictOptions& o) {
     if (o.batch < 1) throw Error("--batch must be positive");
     torch::set_num_threads(std::max(1, o.threads));
@@ -47,7 +26,7 @@ PredictSummary predict_scans(const PredictOptions& o) {
     UNet model = load_checkpoint(o.model, card, device);
     model->eval();
     torch::NoGradGuard no_grad;
-    const std::vector<std::string> scans = scans_in(o.data);
+    const std::vector<ScanFile> scans = find_scans(o.data);
     fs::create_directories(o.out_dir);
     PredictSummary sum;
     const WindowOptions window{card.window_lo, card.window_hi, card.context, card.mask_lungs};
@@ -55,8 +34,9 @@ PredictSummary predict_scans(const PredictOptions& o) {
     const auto mean = static_cast<float>(card.mean), inv_std = static_cast<float>(1 / card.std);
 
     Progress progress("predict", static_cast<std::int64_t>(scans.size()), "scans");
-    for (const std::string& path : scans) {
-        const std::string uid = fs::path(path).stem().string();
+    for (const ScanFile& file : scans) {
+        const std::string& uid = file.uid;
+        const std::string& path = file.path;
         const Volume<std::int16_t> scan = read_volume<std::int16_t>(path);
         const Geometry& g = scan.geometry;
         LungSegmentationOptions lo;

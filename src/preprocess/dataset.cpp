@@ -11,6 +11,7 @@
 #include "core/files.hpp"
 #include "core/progress.hpp"
 #include "core/threads.hpp"
+#include "io/cohort_layout.hpp"
 #include "io/csv.hpp"
 #include "io/metaimage.hpp"
 #include "io/npy.hpp"
@@ -28,35 +29,7 @@ using json = nlohmann::json;
 
 namespace {
 
-struct ScanEntry {
-    std::string uid, path;
-    int subset = -1;
-};
-
-std::vector<ScanEntry> find_scans(const std::string& dir) {
-    std::error_code ec;
-    if (!fs::is_directory(dir, ec)) fail(dir, "data folder not found");
-    std::vector<ScanEntry> out;
-    const auto add_from = [&](const fs::path& folder, int subset) {
-        for (const auto& e : fs::directory_iterator(folder)) {
-            const std::string ext = e.path().extension().string();
-            if (e.is_regular_file() && (ext == ".mhd" || ext == ".mha")) out.push_back({e.path().stem().string(), e.path().string(), subset});
-        }
-    };
-    add_from(dir, -1);
-    for (const auto& e : fs::directory_iterator(dir)) {
-        const std::string name = e.path().filename().string();
-        if (e.is_directory() && name.rfind("subset", 0) == 0) {
-            const auto k = parse_int(std::string_view(name).substr(6));
-            add_from(e.path(), k ? static_cast<int>(*k) : -1);
-        }
-    }
-    std::sort(out.begin(), out.end(), [](const ScanEntry& a, const ScanEntry& b) { return a.uid < b.uid; });
-    for (std::size_t n = 1; n < out.size(); ++n)
-        if (out[n].uid == out[n - 1].uid) fail(out[n].path, "the same seriesuid also at " + out[n - 1].path);
-    if (out.empty()) fail(dir, "no scans (.mhd or .mha) found in subset*/ or directly in the folder");
-    return out;
-}
+using ScanEntry = ScanFile;
 
 struct SampleRow {
     std::int64_t slice = 0;

@@ -1,0 +1,17 @@
+#pragma once
+// Finding the scans of a cohort laid out like LUNA16: DIR/subset<k>/<uid>.mhd (or .mha), or scans directly in DIR.
+#include <string>
+#include <vector>
+
+namespace nodulecad {
+
+struct ScanFile {
+    std::string uid;   // file name without extension (the seriesuid in LUNA16)
+    std::string path;
+    int subset = -1;   // k of subset<k>, -1 when not in a subset folder
+};
+
+// Sorted by uid. Errors: folder missing, no scans, the same uid twice. A path to one .mhd/.mha gives that scan.
+std::vector<ScanFile> find_scans(const std::string& dir_or_scan);
+
+}  // namespace nodulecad
