@@ -46,6 +46,11 @@ void Progress::advance(std::int64_t n) {
     }
 }
 
+void Progress::set_status(std::string status) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    status_ = std::move(status);
+}
+
 void Progress::finish() {
     std::lock_guard<std::mutex> lock(mutex_);
     if (finished_) return;
@@ -62,15 +67,15 @@ void Progress::draw(bool final) {
     bar.append(static_cast<std::size_t>(kWidth - filled), '.');
     char line[256];
     if (final) {
-        std::snprintf(line, sizeof line, "%s [%s] %lld/%lld %s done in %s", label_.c_str(), bar.c_str(),
+        std::snprintf(line, sizeof line, "%s [%s] %lld/%lld %s done in %s %s", label_.c_str(), bar.c_str(),
                       static_cast<long long>(done_), static_cast<long long>(total_), unit_.c_str(),
-                      format_duration(elapsed).c_str());
+                      format_duration(elapsed).c_str(), status_.c_str());
     } else {
         const double eta = done_ > 0 ? elapsed * static_cast<double>(total_ - done_) / static_cast<double>(done_) : NAN;
         const double rate = elapsed > 0 ? static_cast<double>(done_) / elapsed : 0;
-        std::snprintf(line, sizeof line, "%s [%s] %lld/%lld %s %.2f/s ETA %s", label_.c_str(), bar.c_str(),
+        std::snprintf(line, sizeof line, "%s [%s] %lld/%lld %s %.2f/s ETA %s %s", label_.c_str(), bar.c_str(),
                       static_cast<long long>(done_), static_cast<long long>(total_), unit_.c_str(), rate,
-                      format_duration(eta).c_str());
+                      format_duration(eta).c_str(), status_.c_str());
     }
     if (tty_)
         std::fprintf(stderr, "\r%s\033[K%s", line, final ? "\n" : "");

@@ -16,6 +16,8 @@ public:
     Progress& operator=(const Progress&) = delete;
 
     void advance(std::int64_t n = 1);
+    // Extra text shown after the rate, e.g. "loss -0.41 Dice 0.42" (thread-safe).
+    void set_status(std::string status);
     void finish();  // final line with the elapsed time (also called by the destructor)
 
     // Off by default in tests; the CLI turns it on.
@@ -23,7 +25,7 @@ public:
 
 private:
     using Clock = std::chrono::steady_clock;
-    std::string label_, unit_;
+    std::string label_, unit_, status_;
     std::int64_t total_, done_ = 0;
     Clock::time_point start_, last_draw_;
     int last_decile_ = -1;

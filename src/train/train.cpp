@@ -1,6 +1,7 @@
 #include "train/train.hpp"
 
 #include <chrono>
+#include <cstdio>
 #include <condition_variable>
 #include <filesystem>
 #include <mutex>
@@ -282,6 +283,9 @@ std::vector<EpochMetrics> train_unet(const TrainOptions& o) {
                 dice_sum += dice.item<double>();
                 ++batches;
                 images += b.n;
+                char status[96];
+                std::snprintf(status, sizeof status, "loss %.4f Dice %.4f", loss_sum / static_cast<double>(batches), dice_sum / static_cast<double>(batches));
+                progress.set_status(status);
                 progress.advance(b.n);
             }
         }

@@ -1,6 +1,11 @@
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <atomic>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
 #include <stdexcept>
 #include <vector>
 
@@ -26,6 +31,35 @@ TEST(Threads, FirstExceptionIsRethrown) {
                      if (i == 37) throw std::runtime_error("boom");
                  }),
                  std::runtime_error);
+}
+
+TEST(Progress, PrintsCountsRateAndStatusOnStderr) {
+    // Capture stderr in a temporary file.
+    std::fflush(stderr);
+    char path[] = "/tmp/nodulecad-progress-XXXXXX";
+    const int fd = ::mkstemp(path);
+    ASSERT_GE(fd, 0);
+    const int saved = ::dup(STDERR_FILENO);
+    ::dup2(fd, STDERR_FILENO);
+    Progress::set_enabled(true);
+    {
+        Progress p("train epoch 1/2", 10, "images");
+        p.set_status("loss -0.5000 Dice 0.5000");
+        p.advance(10);
+    }
+    Progress::set_enabled(false);
+    std::fflush(stderr);
+    ::dup2(saved, STDERR_FILENO);
+    ::close(saved);
+    ::close(fd);
+    std::FILE* f = std::fopen(path, "r");
+    std::string text;
+    char buf[512];
+    while (std::fgets(buf, sizeof buf, f)) text += buf;
+    std::fclose(f);
+    std::remove(path);
+    EXPECT_NE(text.find("train epoch 1/2 ["), std::string::npos) << text;
+    EXPECT_NE(text.find("10/10 images done in 0:00 loss -0.5000 Dice 0.5000"), std::string::npos) << text;
 }
 
 TEST(Progress, DurationFormat) {
