@@ -1,0 +1,96 @@
+// nodulecad evaluate: LUNA16 FROC / CPM, exactly the official rules, with a bootstrap interval and plots.
+#include <chrono>
+#include <filesystem>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "cli/commands.hpp"
+#include "core/files.hpp"
+#include "evaluate/froc.hpp"
+#include "io/csv.hpp"
+#include "io/png.hpp"
+#include "io/tables.hpp"
+#include "io/text_numbers.hpp"
+#include "report/froc_plot.hpp"
+
+namespace nodulecad::cli {
+
+namespace {
+
+struct EvaluateArgs {
+    std::string annotations, excluded, seriesuids, results, out;
+    int bootstrap = 1000;
+    std::uint64_t seed = 0;
+    int max_marks = 100;
+};
+
+void run_evaluate(const EvaluateArgs& a) {
+    const auto t0 = std::chrono::steady_clock::now();
+    const auto ann = read_annotations(a.annotations);
+    const auto exc = a.excluded.empty() ? std::vector<Annotation>{} : read_annotations(a.excluded);
+    const auto uids = read_seriesuids(a.seriesuids);
+    const auto res = read_results(a.results);
+    const FrocResult r = evaluate_froc(ann, exc, uids, res, a.max_marks);
+    const FrocBootstrap b = bootstrap_froc(r, a.bootstrap, a.seed);
+    namespace fs = std::filesystem;
+    fs::create_directories(a.out);
+
+    nlohmann::ordered_json j;
+    j["cpm"] = r.cpm;
+    j["sensitivities"] = r.sensitivities;
+    j["fps_per_scan"] = kFrocPoints;
+    if (a.bootstrap > 0) {
+        j["cpm_ci"] = {b.cpm_lo, b.cpm_hi};
+        nlohmann::json ci = nlohmann::json::array();
+        for (std::size_t k = 0; k < 7; ++k) ci.push_back({b.lo[k], b.hi[k]});
+        j["sensitivities_ci"] = ci;
+        j["bootstrap"] = {{"samples", a.bootstrap}, {"seed", a.seed}, {"confidence", 0.95}};
+    }
+    j["tp"] = r.detected;
+    j["fp"] = r.false_positives;
+    j["fn"] = r.missed;
+    j["double_detections"] = r.double_detections;
+    j["ignored_on_excluded"] = r.ignored_on_excluded;
+    j["marks_dropped_by_cap"] = r.marks_dropped_by_cap;
+    j["marks_on_unlisted_scans"] = r.marks_on_unlisted_scans;
+    j["scans"] = r.scans;
+    j["nodules"] = r.nodules;
+    j["inputs"] = {{"annotations", a.annotations}, {"excluded", a.excluded}, {"seriesuids", a.seriesuids}, {"results", a.results}};
+    write_file_atomically((fs::path(a.out) / "summary.json").string(), j.dump(1) + "\n");
+
+    std::string froc = "fps_per_scan,sensitivity,threshold\n";
+    for (std::size_t i = 0; i < r.curve.fps.size(); ++i)
+        froc += format_csv_row({format_double(r.curve.fps[i]), format_double(r.curve.sensitivity[i]),
+                                std::isinf(r.curve.threshold[i]) ? "inf" : format_double(r.curve.threshold[i])});
+    write_file_atomically((fs::path(a.out) / "froc.csv").string(), froc);
+    write_annotations((fs::path(a.out) / "missed_nodules.csv").string(), r.missed_nodules);
+    write_file_atomically((fs::path(a.out) / "froc.svg").string(), froc_svg(r, a.bootstrap > 0 ? &b : nullptr, "FROC"));
+    write_png((fs::path(a.out) / "froc.png").string(), froc_png(r, a.bootstrap > 0 ? &b : nullptr));
+
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    std::printf("CPM %.4f", r.cpm);
+    if (a.bootstrap > 0) std::printf(" (95%% CI %.4f-%.4f)", b.cpm_lo, b.cpm_hi);
+    std::printf(" — %lld/%lld nodules found, %lld false positives over %lld scans (%.2f s) -> %s\n", static_cast<long long>(r.detected),
+                static_cast<long long>(r.nodules), static_cast<long long>(r.false_positives), static_cast<long long>(r.scans), seconds, a.out.c_str());
+}
+
+}  // namespace
+
+void register_evaluate(CLI::App& app) {
+    auto a = std::make_shared<EvaluateArgs>();
+    CLI::App* cmd = app.add_subcommand(
+        "evaluate",
+        "Score candidates with the official LUNA16 protocol: FROC, sensitivities at 1/8..8 FPs per scan and the CPM,\n"
+        "with a bootstrap 95% interval over scans. Writes DIR/summary.json, froc.csv, missed_nodules.csv, froc.svg, froc.png.");
+    cmd->add_option("--annotations", a->annotations, "Reference nodules: seriesuid,coordX,coordY,coordZ,diameter_mm")->required();
+    cmd->add_option("--excluded", a->excluded, "Findings that count neither way (annotations_excluded.csv; diameter -1 = 10 mm)");
+    cmd->add_option("--seriesuids", a->seriesuids, "The scans that count (one uid a line)")->required();
+    cmd->add_option("--results", a->results, "Candidates: seriesuid,coordX,coordY,coordZ,probability (other columns ignored)")->required();
+    cmd->add_option("--out", a->out, "Output folder")->required();
+    cmd->add_option("--bootstrap", a->bootstrap, "Bootstrap resamples (0 = none)")->capture_default_str()->check(CLI::NonNegativeNumber);
+    cmd->add_option("--seed", a->seed, "Bootstrap seed")->capture_default_str();
+    cmd->add_option("--max-marks", a->max_marks, "Marks kept per scan (LUNA16: 100; 0 = no cap)")->capture_default_str();
+    cmd->callback([a] { run_evaluate(*a); });
+}
+
+}  // namespace nodulecad::cli
