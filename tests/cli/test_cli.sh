@@ -122,6 +122,21 @@ check "preprocess resume reuses both scans" grep -q '(2 reused' "$tmp/prep2.err"
 check "preprocess missing data exits 1" test "$rc" -eq 1
 check "preprocess missing data says why" grep -q 'data folder not found' "$tmp/err.txt"
 
+# evaluate: the official protocol on a tiny case (CPM 6/7), outputs, and malformed input.
+printf 'seriesuid,coordX,coordY,coordZ,diameter_mm\na,0,0,0,10\nb,0,0,0,10\n' > "$tmp/ann.csv"
+printf 'a\nb\n' > "$tmp/uids.csv"
+printf 'seriesuid,coordX,coordY,coordZ,probability\na,1,0,0,0.9\na,50,0,0,0.8\nb,0,2,0,0.7\nb,0,60,0,0.6\n' > "$tmp/res.csv"
+"$bin" evaluate --annotations "$tmp/ann.csv" --seriesuids "$tmp/uids.csv" --results "$tmp/res.csv" --out "$tmp/eval" --bootstrap 200 > "$tmp/eval.txt"; rc=$?
+check "evaluate exit 0" test "$rc" -eq 0
+check "evaluate prints the CPM" grep -q '^CPM 0.8571' "$tmp/eval.txt"
+for f in summary.json froc.csv missed_nodules.csv froc.svg froc.png; do check "evaluate writes $f" test -s "$tmp/eval/$f"; done
+check "summary has the cpm" grep -q '"cpm": 0.857142857142857' "$tmp/eval/summary.json"
+check "summary has the interval" grep -q '"cpm_ci"' "$tmp/eval/summary.json"
+printf 'seriesuid,coordX,coordY,coordZ,probability\na,1,0,0,0.9\nb,0,two,0,0.7\n' > "$tmp/bad.csv"
+"$bin" evaluate --annotations "$tmp/ann.csv" --seriesuids "$tmp/uids.csv" --results "$tmp/bad.csv" --out "$tmp/eval2" > /dev/null 2> "$tmp/err.txt"; rc=$?
+check "evaluate malformed CSV exits 1" test "$rc" -eq 1
+check "evaluate names file, line and column" grep -q "bad.csv:3:3: column 'coordY': 'two' is not a number" "$tmp/err.txt"
+
 # train / predict / bench, when this build has LibTorch.
 if "$bin" train --help > /dev/null 2>&1 && ! "$bin" train --help 2>&1 | grep -q 'not in this build'; then
     "$bin" train --data "$tmp/prep" --out "$tmp/run" --epochs 1 --filters 4 --depth 3 --batch 4 --threads 2 2> "$tmp/train.err"; rc=$?

@@ -1,6 +1,8 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <filesystem>
+#include <set>
 
 #include "evaluate/froc.hpp"
 
@@ -118,6 +120,30 @@ TEST(Froc, WeightedScansEqualPooledCopies) {
     const FrocCurve one = froc_curve_weighted(r, {1, 1, 1});
     EXPECT_EQ(one.fps, r.curve.fps);
     EXPECT_EQ(one.sensitivity, r.curve.sensitivity);
+}
+
+TEST(Froc, RealLuna16TablesPerfectSystem) {
+    const std::string dir = NODULECAD_LUNA16_DIR;
+    if (!std::filesystem::exists(dir + "/annotations.csv")) GTEST_SKIP() << "shared/data/luna16 not present";
+    const auto ann = read_annotations(dir + "/annotations.csv");
+    const auto exc = read_annotations(dir + "/annotations_excluded.csv");
+    const auto uids = read_seriesuids(dir + "/seriesuids.csv");
+    // A mark on every nodule (0.9) and on the first excluded finding of each scan (0.5): all found, nothing false.
+    std::vector<Candidate> res;
+    for (const auto& a : ann) res.push_back({a.seriesuid, a.world, 0.9});
+    std::set<std::string> seen;
+    for (const auto& e : exc)
+        if (seen.insert(e.seriesuid).second) res.push_back({e.seriesuid, e.world, 0.5});
+    const FrocResult r = evaluate_froc(ann, exc, uids, res);
+    EXPECT_EQ(r.scans, 888);
+    EXPECT_EQ(r.nodules, 1186);
+    EXPECT_EQ(r.detected, 1186);
+    EXPECT_EQ(r.false_positives, 0);
+    EXPECT_DOUBLE_EQ(r.cpm, 1.0);
+    // Each mark on an excluded finding is either ignored or falls on a nodule that already has its own mark (a
+    // double detection) — never a false positive.
+    EXPECT_EQ(r.ignored_on_excluded + r.double_detections, static_cast<std::int64_t>(seen.size()));
+    EXPECT_GT(r.ignored_on_excluded, 400);
 }
 
 TEST(Froc, BootstrapIsSeededAndBracketsTheEstimate) {
