@@ -1,5 +1,6 @@
 // nodulecad evaluate: LUNA16 FROC / CPM, exactly the official rules, with a bootstrap interval and plots.
 #include <chrono>
+#include <cmath>
 #include <filesystem>
 #include <iostream>
 #include <nlohmann/json.hpp>
@@ -11,6 +12,8 @@
 #include "io/png.hpp"
 #include "io/tables.hpp"
 #include "io/text_numbers.hpp"
+#include "evaluate/localisation.hpp"
+#include "report/error_plot.hpp"
 #include "report/froc_plot.hpp"
 
 namespace nodulecad::cli {
@@ -22,6 +25,7 @@ struct EvaluateArgs {
     int bootstrap = 1000;
     std::uint64_t seed = 0;
     int max_marks = 100;
+    double max_distance = 0;
 };
 
 void run_evaluate(const EvaluateArgs& a) {
@@ -55,6 +59,15 @@ void run_evaluate(const EvaluateArgs& a) {
     j["marks_on_unlisted_scans"] = r.marks_on_unlisted_scans;
     j["scans"] = r.scans;
     j["nodules"] = r.nodules;
+    // Localisation and size errors of the nearest candidate within each nodule's radius (or --max-distance).
+    const std::vector<NoduleError> errors = pair_nodules(ann, res, a.max_distance);
+    const ErrorSummary es = summarize_errors(errors);
+    nlohmann::ordered_json loc = {{"nodules", es.nodules}, {"matched", es.matched},
+                                  {"max_distance_mm", a.max_distance > 0 ? nlohmann::json(a.max_distance) : nlohmann::json("radius")}};
+    const char* names[] = {"x", "y", "z", "diameter"};
+    for (std::size_t k = 0; k < 4; ++k)
+        loc[names[k]] = {{"count", es.stats[k].count}, {"mean", es.stats[k].mean}, {"sd", es.stats[k].sd}, {"mse", es.stats[k].mse}};
+    j["localisation"] = loc;
     j["inputs"] = {{"annotations", a.annotations}, {"excluded", a.excluded}, {"seriesuids", a.seriesuids}, {"results", a.results}};
     write_file_atomically((fs::path(a.out) / "summary.json").string(), j.dump(1) + "\n");
 
@@ -64,6 +77,18 @@ void run_evaluate(const EvaluateArgs& a) {
                                 std::isinf(r.curve.threshold[i]) ? "inf" : format_double(r.curve.threshold[i])});
     write_file_atomically((fs::path(a.out) / "froc.csv").string(), froc);
     write_annotations((fs::path(a.out) / "missed_nodules.csv").string(), r.missed_nodules);
+    std::string table = "seriesuid,coordX,coordY,coordZ,diameter_mm,matched,cand_x,cand_y,cand_z,cand_diameter_mm,probability,error_x,error_y,error_z,error_diameter,distance\n";
+    const auto numstr = [](double v) { return std::isfinite(v) ? format_double(v) : std::string(); };
+    for (const auto& e : errors)
+        table += format_csv_row({e.nodule.seriesuid, format_double(e.nodule.world[0]), format_double(e.nodule.world[1]), format_double(e.nodule.world[2]),
+                                 format_double(e.nodule.diameter_mm), e.matched ? "1" : "0", e.matched ? format_double(e.candidate.world[0]) : "",
+                                 e.matched ? format_double(e.candidate.world[1]) : "", e.matched ? format_double(e.candidate.world[2]) : "",
+                                 e.matched ? numstr(e.candidate.diameter_mm) : "", e.matched ? format_double(e.candidate.probability) : "",
+                                 e.matched ? format_double(e.error[0]) : "", e.matched ? format_double(e.error[1]) : "",
+                                 e.matched ? format_double(e.error[2]) : "", numstr(e.diameter_error), numstr(e.distance)});
+    write_file_atomically((fs::path(a.out) / "errors.csv").string(), table);
+    write_file_atomically((fs::path(a.out) / "errors.svg").string(), error_plot_svg(errors));
+    write_png((fs::path(a.out) / "errors.png").string(), error_plot_png(errors));
     write_file_atomically((fs::path(a.out) / "froc.svg").string(), froc_svg(r, a.bootstrap > 0 ? &b : nullptr, "FROC"));
     write_png((fs::path(a.out) / "froc.png").string(), froc_png(r, a.bootstrap > 0 ? &b : nullptr));
 
@@ -81,7 +106,8 @@ void register_evaluate(CLI::App& app) {
     CLI::App* cmd = app.add_subcommand(
         "evaluate",
         "Score candidates with the official LUNA16 protocol: FROC, sensitivities at 1/8..8 FPs per scan and the CPM,\n"
-        "with a bootstrap 95% interval over scans. Writes DIR/summary.json, froc.csv, missed_nodules.csv, froc.svg, froc.png.");
+        "with a bootstrap 95% interval over scans; localisation and size errors of the nearest candidate per nodule.\n"
+        "Writes DIR/summary.json, froc.csv, missed_nodules.csv, froc.svg/png, errors.csv, errors.svg/png.");
     cmd->add_option("--annotations", a->annotations, "Reference nodules: seriesuid,coordX,coordY,coordZ,diameter_mm")->required();
     cmd->add_option("--excluded", a->excluded, "Findings that count neither way (annotations_excluded.csv; diameter -1 = 10 mm)");
     cmd->add_option("--seriesuids", a->seriesuids, "The scans that count (one uid a line)")->required();
@@ -90,6 +116,7 @@ void register_evaluate(CLI::App& app) {
     cmd->add_option("--bootstrap", a->bootstrap, "Bootstrap resamples (0 = none)")->capture_default_str()->check(CLI::NonNegativeNumber);
     cmd->add_option("--seed", a->seed, "Bootstrap seed")->capture_default_str();
     cmd->add_option("--max-marks", a->max_marks, "Marks kept per scan (LUNA16: 100; 0 = no cap)")->capture_default_str();
+    cmd->add_option("--max-distance", a->max_distance, "Error table: pair a nodule with candidates within this many mm (default: its radius)");
     cmd->callback([a] { run_evaluate(*a); });
 }
 

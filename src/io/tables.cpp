@@ -1,5 +1,6 @@
 #include "io/tables.hpp"
 
+#include <algorithm>
 #include <cmath>
 
 #include "core/files.hpp"
@@ -72,7 +73,14 @@ std::vector<Annotation> parse_annotations(std::string_view text, const std::stri
 }
 
 std::vector<Candidate> parse_results(std::string_view text, const std::string& source) {
-    return parse_point_table<Candidate>(text, source, "probability");
+    std::vector<Candidate> out = parse_point_table<Candidate>(text, source, "probability");
+    // Optional diameter (detect writes one): read it when the header has the column.
+    const CsvTable t = parse_csv(text, source, true);
+    if (std::find(t.header.begin(), t.header.end(), "diameter_mm") != t.header.end()) {
+        const ColumnReader c(t, {"diameter_mm"});
+        for (std::size_t r = 0; r < t.rows.size(); ++r) out[r].diameter_mm = c.number(t.rows[r], 0);
+    }
+    return out;
 }
 
 std::vector<std::string> parse_seriesuids(std::string_view text, const std::string& source) {

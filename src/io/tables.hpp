@@ -4,6 +4,7 @@
 //   annotations (and annotations_excluded): seriesuid,coordX,coordY,coordZ,diameter_mm  (world mm; -1 = unknown)
 //   results / candidates:                   seriesuid,coordX,coordY,coordZ,probability
 //   seriesuids:                             one uid a line, no header
+#include <limits>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -22,6 +23,7 @@ struct Candidate {
     std::string seriesuid;
     Vec3 world{};  // mm
     double probability;
+    double diameter_mm = std::numeric_limits<double>::quiet_NaN();  // when the file has a diameter_mm column
 };
 
 std::vector<Annotation> parse_annotations(std::string_view text, const std::string& source);

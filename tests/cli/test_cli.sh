@@ -129,7 +129,7 @@ printf 'seriesuid,coordX,coordY,coordZ,probability\na,1,0,0,0.9\na,50,0,0,0.8\nb
 "$bin" evaluate --annotations "$tmp/ann.csv" --seriesuids "$tmp/uids.csv" --results "$tmp/res.csv" --out "$tmp/eval" --bootstrap 200 > "$tmp/eval.txt"; rc=$?
 check "evaluate exit 0" test "$rc" -eq 0
 check "evaluate prints the CPM" grep -q '^CPM 0.8571' "$tmp/eval.txt"
-for f in summary.json froc.csv missed_nodules.csv froc.svg froc.png; do check "evaluate writes $f" test -s "$tmp/eval/$f"; done
+for f in summary.json froc.csv missed_nodules.csv froc.svg froc.png errors.csv errors.svg errors.png; do check "evaluate writes $f" test -s "$tmp/eval/$f"; done
 check "summary has the cpm" grep -q '"cpm": 0.857142857142857' "$tmp/eval/summary.json"
 check "summary has the interval" grep -q '"cpm_ci"' "$tmp/eval/summary.json"
 printf 'seriesuid,coordX,coordY,coordZ,probability\na,1,0,0,0.9\nb,0,two,0,0.7\n' > "$tmp/bad.csv"
