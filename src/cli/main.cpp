@@ -22,6 +22,7 @@ int main(int argc, char** argv) {
     nodulecad::cli::register_segment_lungs(app);
     nodulecad::cli::register_preprocess(app);
     nodulecad::cli::register_evaluate(app);
+    nodulecad::cli::register_evaluate_seg(app);
 #ifdef NODULECAD_HAVE_TORCH
     nodulecad::cli::register_train(app);
     nodulecad::cli::register_predict(app);

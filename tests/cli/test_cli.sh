@@ -137,6 +137,10 @@ printf 'seriesuid,coordX,coordY,coordZ,probability\na,1,0,0,0.9\nb,0,two,0,0.7\n
 check "evaluate malformed CSV exits 1" test "$rc" -eq 1
 check "evaluate names file, line and column" grep -q "bad.csv:3:3: column 'coordY': 'two' is not a number" "$tmp/err.txt"
 
+"$bin" evaluate-seg --pred "$tmp/cohort" --truth "$tmp/cohort/truth" --out "$tmp/seg_x" > /dev/null 2> "$tmp/err.txt"; rc=$?
+check "evaluate-seg without predictions exits 1" test "$rc" -eq 1
+check "evaluate-seg says why" grep -q 'no <uid>_prob.mhd' "$tmp/err.txt"
+
 # train / predict / bench, when this build has LibTorch.
 if "$bin" train --help > /dev/null 2>&1 && ! "$bin" train --help 2>&1 | grep -q 'not in this build'; then
     "$bin" train --data "$tmp/prep" --out "$tmp/run" --epochs 1 --filters 4 --depth 3 --batch 4 --threads 2 2> "$tmp/train.err"; rc=$?
@@ -147,6 +151,10 @@ if "$bin" train --help > /dev/null 2>&1 && ! "$bin" train --help 2>&1 | grep -q 
     "$bin" info "$tmp/pred/${uid}_prob.mhd" > "$tmp/pred.json"
     check "predict output is uint8 on the scan grid" grep -q '"element_type":"MET_UCHAR"' "$tmp/pred.json"
     check "predict output has the scan's size" grep -q "$(grep -o '"size":\[[0-9,]*\]' "$tmp/synth_info.json" | sed 's/\[/\\[/; s/\]/\\]/')" "$tmp/pred.json"
+    "$bin" evaluate-seg --pred "$tmp/pred" --truth "$tmp/cohort/truth" --out "$tmp/seg_eval" > "$tmp/seg_eval.txt"; rc=$?
+    check "evaluate-seg exit 0" test "$rc" -eq 0
+    for f in seg_scans.csv seg_nodules.csv seg_summary.json; do check "evaluate-seg writes $f" test -s "$tmp/seg_eval/$f"; done
+    check "evaluate-seg prints Dice" grep -q '^Dice ' "$tmp/seg_eval.txt"
     "$bin" predict --model "$scan" --data "$scan" --out "$tmp/pred2" > /dev/null 2> "$tmp/err.txt"; rc=$?
     check "predict with a bad model exits 1" test "$rc" -eq 1
     check "predict bad model says why" grep -q 'not a nodulecad checkpoint' "$tmp/err.txt"
