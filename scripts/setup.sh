@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what nodulecad needs from Debian 12 packages (only what is missing), then configures and builds ./build.
 #   scripts/setup.sh           build dependencies only
-#   scripts/setup.sh --tests   also ITK, used by the tests to cross-check our MetaImage reader
+#   scripts/setup.sh --tests   also ITK (cross-checks our MetaImage reader) and Chromium (renders the HTML report)
 # Extra CMake arguments can be passed in NODULECAD_CMAKE_ARGS (CI sets -DNODULECAD_WERROR=ON).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,6 +13,9 @@ fi
 # LibTorch (CPU) for train/predict/bench, with OpenBLAS: without it transposed and 1x1 convolutions fall back to
 # the reference BLAS, 4-8x slower. Installed without recommends (they pull in a desktop toolkit).
 torch_packages=(libtorch-dev libopenblas0-openmp)
+if [ "${1:-}" = "--tests" ]; then
+    torch_packages+=(chromium)  # headless, for the report test; also without recommends
+fi
 
 missing_of() {
     local p

@@ -132,6 +132,10 @@ check "evaluate prints the CPM" grep -q '^CPM 0.8571' "$tmp/eval.txt"
 for f in summary.json froc.csv missed_nodules.csv froc.svg froc.png errors.csv errors.svg errors.png; do check "evaluate writes $f" test -s "$tmp/eval/$f"; done
 check "summary has the cpm" grep -q '"cpm": 0.857142857142857' "$tmp/eval/summary.json"
 check "summary has the interval" grep -q '"cpm_ci"' "$tmp/eval/summary.json"
+"$bin" report --eval "$tmp/eval" --out "$tmp/report/report.html" 2> /dev/null; rc=$?
+check "report exit 0" test "$rc" -eq 0
+check "report has the CPM" grep -q 'CPM 0.857' "$tmp/report/report.html"
+check "report is self-contained" sh -c "! grep -qE '(src|href)=\"(https?:|//)' \"$tmp/report/report.html\""
 printf 'seriesuid,coordX,coordY,coordZ,probability\na,1,0,0,0.9\nb,0,two,0,0.7\n' > "$tmp/bad.csv"
 "$bin" evaluate --annotations "$tmp/ann.csv" --seriesuids "$tmp/uids.csv" --results "$tmp/bad.csv" --out "$tmp/eval2" > /dev/null 2> "$tmp/err.txt"; rc=$?
 check "evaluate malformed CSV exits 1" test "$rc" -eq 1
@@ -155,6 +159,25 @@ if "$bin" train --help > /dev/null 2>&1 && ! "$bin" train --help 2>&1 | grep -q 
     check "evaluate-seg exit 0" test "$rc" -eq 0
     for f in seg_scans.csv seg_nodules.csv seg_summary.json; do check "evaluate-seg writes $f" test -s "$tmp/seg_eval/$f"; done
     check "evaluate-seg prints Dice" grep -q '^Dice ' "$tmp/seg_eval.txt"
+    # The full report (training curves, gallery over the predictions), rendered in headless Chromium when present.
+    sed '1s/diameter_mm/probability/' "$tmp/cohort/annotations.csv" > "$tmp/cohort_results.csv"  # marks on every nodule
+    "$bin" evaluate --annotations "$tmp/cohort/annotations.csv" --seriesuids "$tmp/cohort/seriesuids.csv" --results "$tmp/cohort_results.csv" \
+        --out "$tmp/eval_cohort" --bootstrap 50 > /dev/null 2>&1
+    check "evaluate on the cohort: every nodule found" grep -q '"cpm": 1.0' "$tmp/eval_cohort/summary.json"
+    "$bin" report --eval "$tmp/eval_cohort" --run "$tmp/run" --data "$tmp/cohort" --pred "$tmp/pred" --out "$tmp/full_report.html" 2> /dev/null; rc=$?
+    check "full report exit 0" test "$rc" -eq 0
+    if command -v chromium > /dev/null 2>&1; then
+        flags="--headless --no-sandbox --disable-gpu --no-first-run --disable-background-networking --disable-component-update --disable-sync --user-data-dir=$tmp/chromium"
+        # shellcheck disable=SC2086
+        timeout 120 chromium $flags --virtual-time-budget=5000 --dump-dom "file://$tmp/full_report.html" 2> /dev/null > "$tmp/dom.html"
+        images=$(grep -o 'data-images="[0-9]*/[0-9]*"' "$tmp/dom.html" | head -1 | tr -dc '0-9/')
+        loaded=${images%/*}
+        total=${images#*/}
+        check "chromium loaded every image ($images)" test -n "$images" -a "$loaded" = "$total" -a "${total:-0}" -gt 0
+        # shellcheck disable=SC2086
+        timeout 120 chromium $flags --window-size=1200,1600 --screenshot="$tmp/report.png" "file://$tmp/full_report.html" > /dev/null 2>&1
+        check "report screenshot is not blank" test "$(stat -c %s "$tmp/report.png" 2> /dev/null || echo 0)" -gt 20000
+    fi
     "$bin" predict --model "$scan" --data "$scan" --out "$tmp/pred2" > /dev/null 2> "$tmp/err.txt"; rc=$?
     check "predict with a bad model exits 1" test "$rc" -eq 1
     check "predict bad model says why" grep -q 'not a nodulecad checkpoint' "$tmp/err.txt"
