@@ -84,7 +84,7 @@ Components label_slice(const std::uint8_t* mask, std::int64_t nx, std::int64_t n
     return finish(std::move(c), uf);
 }
 
-Components label_volume(const Volume<std::uint8_t>& mask, int threads) {
+Components label_volume(const Volume<std::uint8_t>& mask, int threads, bool full_connectivity) {
     const auto& g = mask.geometry;
     Components c;
     c.nx = g.size[0];
@@ -110,12 +110,19 @@ Components label_volume(const Volume<std::uint8_t>& mask, int threads) {
     for (std::size_t row = rows; row-- > 0;)
         if (start[row] > start[row + 1]) start[row] = start[row + 1];
     UnionFind uf(c.runs.size());
+    const std::int32_t diagonal = full_connectivity ? 1 : 0;
+    const auto ny = static_cast<std::size_t>(c.ny);
     for (std::size_t row = 0; row < rows; ++row) {
-        const std::size_t j = row % static_cast<std::size_t>(c.ny);
-        if (j > 0) join(c.runs, start[row - 1], start[row], start[row], start[row + 1], uf);
-        if (row >= static_cast<std::size_t>(c.ny)) {
-            const std::size_t below = row - static_cast<std::size_t>(c.ny);
-            join(c.runs, start[below], start[below + 1], start[row], start[row + 1], uf);
+        const std::size_t j = row % ny;
+        if (j > 0) join(c.runs, start[row - 1], start[row], start[row], start[row + 1], uf, diagonal);
+        if (row >= ny) {
+            // The slice below: the same row, and with 26-connectivity the rows on either side of it too.
+            const std::size_t below = row - ny;
+            join(c.runs, start[below], start[below + 1], start[row], start[row + 1], uf, diagonal);
+            if (full_connectivity) {
+                if (j > 0) join(c.runs, start[below - 1], start[below], start[row], start[row + 1], uf, 1);
+                if (j + 1 < ny) join(c.runs, start[below + 1], start[below + 2], start[row], start[row + 1], uf, 1);
+            }
         }
     }
     return finish(std::move(c), uf);

@@ -24,8 +24,8 @@ struct Components {
 
 // 4-connected (or 8-connected) components of one slice (nx * ny mask, x fastest).
 Components label_slice(const std::uint8_t* mask, std::int64_t nx, std::int64_t ny, bool eight_connected = false);
-// 6-connected components of a volume; runs are found slice by slice on `threads` workers.
-Components label_volume(const Volume<std::uint8_t>& mask, int threads);
+// 6-connected (or 26-connected) components of a volume; runs are found slice by slice on `threads` workers.
+Components label_volume(const Volume<std::uint8_t>& mask, int threads, bool full_connectivity = false);
 
 // Sets out[voxel] = value for every voxel of the components where keep[label] is true.
 void paint(const Components& c, const std::vector<bool>& keep, std::uint8_t* out, std::uint8_t value);

@@ -145,6 +145,23 @@ check "evaluate names file, line and column" grep -q "bad.csv:3:3: column 'coord
 check "evaluate-seg without predictions exits 1" test "$rc" -eq 1
 check "evaluate-seg says why" grep -q 'no <uid>_prob.mhd' "$tmp/err.txt"
 
+# detect: the truth label volumes as "probabilities" give back every nodule; evaluate scores that CPM 1.
+mkdir -p "$tmp/truthpred"
+for f in "$tmp"/cohort/truth/*_nodules.mhd; do
+    u=$(basename "$f" _nodules.mhd)
+    cp "$f" "$tmp/truthpred/${u}_prob.mhd"
+    cp "${f%.mhd}.raw" "$tmp/truthpred/"
+done
+"$bin" detect --pred "$tmp/truthpred" --out "$tmp/cands.csv" --threshold 0.001 2> "$tmp/detect.err"; rc=$?
+check "detect exit 0" test "$rc" -eq 0
+check "detect header" grep -qx 'seriesuid,coordX,coordY,coordZ,probability,diameter_mm' "$tmp/cands.csv"
+check "detect finds one candidate per nodule" test "$(($(wc -l < "$tmp/cands.csv") - 1))" -eq "$(($(wc -l < "$tmp/cohort/annotations.csv") - 1))"
+"$bin" evaluate --annotations "$tmp/cohort/annotations.csv" --seriesuids "$tmp/cohort/seriesuids.csv" --results "$tmp/cands.csv" --out "$tmp/eval_detect" --bootstrap 0 > "$tmp/eval_detect.txt"; rc=$?
+check "detect -> evaluate: CPM 1" grep -q '^CPM 1.0000' "$tmp/eval_detect.txt"
+check "detect diameters reach the error table" sh -c "grep -A1 '\"diameter\": {' '$tmp/eval_detect/summary.json' | grep -q '\"count\": [1-9]'"
+"$bin" detect --pred "$tmp/cohort" --out "$tmp/x.csv" > /dev/null 2> "$tmp/err.txt"; rc=$?
+check "detect without predictions exits 1" test "$rc" -eq 1
+
 # train / predict / bench, when this build has LibTorch.
 if "$bin" train --help > /dev/null 2>&1 && ! "$bin" train --help 2>&1 | grep -q 'not in this build'; then
     "$bin" train --data "$tmp/prep" --out "$tmp/run" --epochs 1 --filters 4 --depth 3 --batch 4 --threads 2 2> "$tmp/train.err"; rc=$?
@@ -155,6 +172,8 @@ if "$bin" train --help > /dev/null 2>&1 && ! "$bin" train --help 2>&1 | grep -q 
     "$bin" info "$tmp/pred/${uid}_prob.mhd" > "$tmp/pred.json"
     check "predict output is uint8 on the scan grid" grep -q '"element_type":"MET_UCHAR"' "$tmp/pred.json"
     check "predict output has the scan's size" grep -q "$(grep -o '"size":\[[0-9,]*\]' "$tmp/synth_info.json" | sed 's/\[/\\[/; s/\]/\\]/')" "$tmp/pred.json"
+    "$bin" detect --pred "$tmp/pred" --out "$tmp/pred_cands.csv" 2> /dev/null; rc=$?
+    check "detect on predictions exit 0" test "$rc" -eq 0
     "$bin" evaluate-seg --pred "$tmp/pred" --truth "$tmp/cohort/truth" --out "$tmp/seg_eval" > "$tmp/seg_eval.txt"; rc=$?
     check "evaluate-seg exit 0" test "$rc" -eq 0
     for f in seg_scans.csv seg_nodules.csv seg_summary.json; do check "evaluate-seg writes $f" test -s "$tmp/seg_eval/$f"; done

@@ -1,0 +1,65 @@
+// nodulecad detect --pred PRED --out candidates.csv: nodule candidates in world mm from probability volumes.
+#include <algorithm>
+#include <filesystem>
+#include <iostream>
+
+#include "cli/commands.hpp"
+#include "core/files.hpp"
+#include "core/threads.hpp"
+#include "detect/candidates.hpp"
+#include "io/csv.hpp"
+#include "io/metaimage.hpp"
+#include "io/text_numbers.hpp"
+
+namespace nodulecad::cli {
+
+void register_detect(CLI::App& app) {
+    auto o = std::make_shared<DetectOptions>();
+    o->threads = default_thread_count();
+    auto pred = std::make_shared<std::string>();
+    auto out = std::make_shared<std::string>();
+    CLI::App* cmd = app.add_subcommand(
+        "detect",
+        "Turn probability volumes (PRED/<uid>_prob.mhd from predict) into candidates: threshold, 26-connected components,\n"
+        "probability-weighted centroid in world mm, equivalent-sphere diameter, probability = max (or --mean) in the\n"
+        "component, size filters, at most --max-per-scan by probability. Writes seriesuid,coordX,coordY,coordZ,probability,diameter_mm.");
+    cmd->add_option("--pred", *pred, "Folder of <uid>_prob.mhd")->required();
+    cmd->add_option("--out", *out, "Output candidates CSV")->required();
+    cmd->add_option("--threshold", o->threshold, "Probability threshold")->capture_default_str()->check(CLI::Range(0.0, 1.0));
+    cmd->add_flag("--mean", o->mean_probability, "Candidate probability = mean in the component instead of max");
+    cmd->add_option("--min-voxels", o->min_voxels, "Drop smaller components")->capture_default_str();
+    cmd->add_option("--min-diameter", o->min_diameter_mm, "Drop candidates under this equivalent diameter (mm)")->capture_default_str();
+    cmd->add_option("--max-diameter", o->max_diameter_mm, "Drop candidates over this equivalent diameter (mm; 0 = none)")->capture_default_str();
+    cmd->add_option("--max-per-scan", o->max_per_scan, "At most this many per scan, by probability (LUNA16: 100; 0 = all)")->capture_default_str();
+    cmd->add_option("--threads", o->threads, "Threads")->capture_default_str()->check(CLI::PositiveNumber);
+    cmd->callback([o, pred, out] {
+        namespace fs = std::filesystem;
+        std::error_code ec;
+        if (!fs::is_directory(*pred, ec)) throw nodulecad::Error(*pred + ": prediction folder not found");
+        std::vector<std::pair<std::string, std::string>> files;
+        const std::string suffix = "_prob.mhd";
+        for (const auto& e : fs::directory_iterator(*pred)) {
+            const std::string name = e.path().filename().string();
+            if (name.size() > suffix.size() && name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0)
+                files.emplace_back(name.substr(0, name.size() - suffix.size()), e.path().string());
+        }
+        std::sort(files.begin(), files.end());
+        if (files.empty()) throw nodulecad::Error(*pred + ": no <uid>_prob.mhd files (make them with nodulecad predict)");
+        std::string csv = "seriesuid,coordX,coordY,coordZ,probability,diameter_mm\n";
+        std::size_t total = 0;
+        for (const auto& [uid, path] : files) {
+            for (const auto& d : detect_candidates(uid, probability_volume(read_metaimage(path)), *o)) {
+                const Candidate& c = d.candidate;
+                csv += format_csv_row({uid, format_double(c.world[0]), format_double(c.world[1]), format_double(c.world[2]), format_double(c.probability),
+                                       format_double(c.diameter_mm)});
+                ++total;
+            }
+        }
+        const fs::path parent = fs::path(*out).parent_path();
+        if (!parent.empty()) fs::create_directories(parent);
+        write_file_atomically(*out, csv);
+        std::cerr << "detect: " << total << " candidates from " << files.size() << " scans -> " << *out << "\n";
+    });
+}
+
+}  // namespace nodulecad::cli

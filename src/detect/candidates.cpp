@@ -1,0 +1,65 @@
+#include "detect/candidates.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include "preprocess/components.hpp"
+
+namespace nodulecad {
+
+Volume<float> probability_volume(AnyVolume&& v) {
+    const bool bytes = element_type_of_volume(v) == ElementType::UInt8;
+    Volume<float> p = convert_volume<float>(std::move(v));
+    if (bytes)
+        for (float& x : p.voxels) x /= 255.0f;
+    return p;
+}
+
+std::vector<DetectedCandidate> detect_candidates(const std::string& uid, const Volume<float>& prob, const DetectOptions& o) {
+    const Geometry& g = prob.geometry;
+    Volume<std::uint8_t> mask(g, 0);
+    for (std::size_t n = 0; n < prob.voxels.size(); ++n) mask.voxels[n] = prob.voxels[n] >= o.threshold ? 1 : 0;
+    const Components c = label_volume(mask, o.threads, true);
+    struct Acc {
+        double w = 0, wi = 0, wj = 0, wk = 0, pmax = 0, psum = 0;
+        std::int64_t n = 0;
+    };
+    std::vector<Acc> acc(static_cast<std::size_t>(c.count));
+    for (std::size_t r = 0; r < c.runs.size(); ++r) {
+        Acc& a = acc[static_cast<std::size_t>(c.label[r])];
+        const std::int64_t j = c.runs[r].row % g.size[1], k = c.runs[r].row / g.size[1];
+        for (std::int64_t i = c.runs[r].x0; i < c.runs[r].x1; ++i) {
+            const double p = prob.voxels[prob.offset(i, j, k)];
+            a.w += p;
+            a.wi += p * static_cast<double>(i);
+            a.wj += p * static_cast<double>(j);
+            a.wk += p * static_cast<double>(k);
+            a.pmax = std::max(a.pmax, p);
+            a.psum += p;
+            ++a.n;
+        }
+    }
+    const IndexWorldTransform t(g);
+    const double voxel_mm3 = g.spacing[0] * g.spacing[1] * g.spacing[2];
+    std::vector<DetectedCandidate> out;
+    for (const Acc& a : acc) {
+        if (a.n < o.min_voxels || !(a.w > 0)) continue;
+        const double diameter = std::cbrt(6.0 * static_cast<double>(a.n) * voxel_mm3 / 3.14159265358979323846);
+        if (o.min_diameter_mm > 0 && diameter < o.min_diameter_mm) continue;
+        if (o.max_diameter_mm > 0 && diameter > o.max_diameter_mm) continue;
+        DetectedCandidate d;
+        d.candidate.seriesuid = uid;
+        d.candidate.world = t.to_world({a.wi / a.w, a.wj / a.w, a.wk / a.w});
+        d.candidate.probability = o.mean_probability ? a.psum / static_cast<double>(a.n) : a.pmax;
+        d.candidate.diameter_mm = diameter;
+        d.voxels = a.n;
+        out.push_back(d);
+    }
+    std::stable_sort(out.begin(), out.end(), [](const DetectedCandidate& x, const DetectedCandidate& y) {
+        return x.candidate.probability > y.candidate.probability;
+    });
+    if (o.max_per_scan > 0 && static_cast<int>(out.size()) > o.max_per_scan) out.resize(static_cast<std::size_t>(o.max_per_scan));
+    return out;
+}
+
+}  // namespace nodulecad

@@ -1,0 +1,33 @@
+#pragma once
+// Candidates from a probability volume: threshold, 3D connected components (26-connected), one candidate per
+// component — probability-weighted centroid in world mm through the direction matrix, equivalent-sphere diameter,
+// probability (max in the component, or mean) — size filters, and at most `max_per_scan` by probability.
+#include <string>
+#include <vector>
+
+#include "core/volume.hpp"
+#include "io/tables.hpp"
+
+namespace nodulecad {
+
+struct DetectOptions {
+    double threshold = 0.5;
+    bool mean_probability = false;  // candidate probability: max in the component (default) or mean
+    std::int64_t min_voxels = 1;
+    double min_diameter_mm = 0, max_diameter_mm = 0;  // 0 = no limit
+    int max_per_scan = 100;         // the LUNA16 cap; 0 = all
+    int threads = 1;
+};
+
+struct DetectedCandidate {
+    Candidate candidate;  // seriesuid, world, probability, diameter_mm
+    std::int64_t voxels = 0;
+};
+
+// `probability` in [0, 1] per voxel (see probability_volume for files written by predict).
+std::vector<DetectedCandidate> detect_candidates(const std::string& uid, const Volume<float>& probability, const DetectOptions& opts);
+
+// uint8 volumes hold p * 255; float volumes hold p.
+Volume<float> probability_volume(AnyVolume&& v);
+
+}  // namespace nodulecad

@@ -1,0 +1,100 @@
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "detect/candidates.hpp"
+#include "preprocess/components.hpp"
+#include "test_util.hpp"
+
+namespace nodulecad {
+namespace {
+
+constexpr double kPi = 3.14159265358979323846;
+
+TEST(Detect, CentroidsInWorldOnEveryDirectionAndAnisotropicSpacing) {
+    for (const auto& [name, d] : test::test_directions()) {
+        SCOPED_TRACE(name);
+        Geometry g;
+        g.size = {30, 24, 12};
+        g.spacing = {0.7, 0.9, 2.5};
+        g.origin = {-40, 15, -200};
+        g.direction = d;
+        Volume<float> p(g, 0.f);
+        // A 3x3x3 block of 0.9 around voxel (10, 8, 5), one voxel at 0.6 making the weighted centroid shift.
+        for (std::int64_t k = 4; k <= 6; ++k)
+            for (std::int64_t j = 7; j <= 9; ++j)
+                for (std::int64_t i = 9; i <= 11; ++i) p.at(i, j, k) = 0.9f;
+        p.at(12, 8, 5) = 0.6f;
+        // A second, smaller blob elsewhere.
+        p.at(25, 20, 10) = 0.7f;
+        const auto c = detect_candidates("u", p, {});
+        ASSERT_EQ(c.size(), 2u);
+        EXPECT_FLOAT_EQ(static_cast<float>(c[0].candidate.probability), 0.9f);  // max in the component, sorted first
+        EXPECT_EQ(c[0].voxels, 28);
+        const double pa = static_cast<double>(0.9f), pb = static_cast<double>(0.6f);  // as stored
+        const double w = 27 * pa + pb;
+        const Vec3 idx{(27 * pa * 10 + pb * 12) / w, 8, 5};
+        const Vec3 expected = index_to_world(g, idx);
+        for (int a = 0; a < 3; ++a) EXPECT_NEAR(c[0].candidate.world[a], expected[a], 1e-9);
+        EXPECT_NEAR(c[0].candidate.diameter_mm, std::cbrt(6 * 28 * 0.7 * 0.9 * 2.5 / kPi), 1e-9);
+        const Vec3 second = index_to_world(g, {25, 20, 10});
+        for (int a = 0; a < 3; ++a) EXPECT_NEAR(c[1].candidate.world[a], second[a], 1e-9);
+    }
+}
+
+TEST(Detect, EquivalentDiameterOfARasterisedSphere) {
+    Geometry g;
+    g.size = {60, 60, 40};
+    g.spacing = {0.6, 0.6, 1.0};
+    Volume<float> p(g, 0.f);
+    const Vec3 c{18, 18, 20};
+    for (std::int64_t k = 0; k < 40; ++k)
+        for (std::int64_t j = 0; j < 60; ++j)
+            for (std::int64_t i = 0; i < 60; ++i) {
+                const Vec3 w = index_to_world(g, {double(i), double(j), double(k)});
+                if (std::pow(w[0] - c[0], 2) + std::pow(w[1] - c[1], 2) + std::pow(w[2] - c[2], 2) <= 36) p.at(i, j, k) = 1;
+            }
+    const auto d = detect_candidates("u", p, {});
+    ASSERT_EQ(d.size(), 1u);
+    EXPECT_NEAR(d[0].candidate.diameter_mm, 12, 1.2);  // within 10 %
+    for (int a = 0; a < 3; ++a) EXPECT_NEAR(d[0].candidate.world[a], c[a], 0.05);
+}
+
+TEST(Detect, DiagonalNeighboursJoinAndFiltersAndCap) {
+    Geometry g;
+    g.size = {50, 50, 10};
+    Volume<float> p(g, 0.f);
+    p.at(1, 1, 1) = p.at(2, 2, 2) = 0.8f;  // touching only at a corner: one component (26-connectivity)
+    EXPECT_EQ(detect_candidates("u", p, {}).size(), 1u);
+    Volume<std::uint8_t> m(g, 0);
+    m.at(1, 1, 1) = m.at(2, 2, 2) = 1;
+    EXPECT_EQ(label_volume(m, 1, false).count, 2);  // 6-connectivity keeps them apart
+    // 150 separate blobs: the cap keeps the 100 most probable.
+    Volume<float> many(g, 0.f);
+    for (int n = 0; n < 150; ++n) many.at(2 * (n % 25), 2 * ((n / 25) % 25), 2 * (n / 25 % 5)) = 0.5f + 0.003f * static_cast<float>(n);
+    const auto capped = detect_candidates("u", many, {});
+    ASSERT_EQ(capped.size(), 100u);
+    EXPECT_FLOAT_EQ(static_cast<float>(capped.front().candidate.probability), 0.5f + 0.003f * 149);
+    DetectOptions big;
+    big.min_diameter_mm = 1.5;
+    EXPECT_EQ(detect_candidates("u", many, big).size(), 0u);  // single voxels are 1.24 mm
+    DetectOptions mean;
+    mean.mean_probability = true;
+    Volume<float> two(g, 0.f);
+    two.at(5, 5, 5) = 1.0f;
+    two.at(6, 5, 5) = 0.6f;
+    EXPECT_NEAR(detect_candidates("u", two, mean)[0].candidate.probability, 0.8, 1e-7);
+}
+
+TEST(Detect, Uint8VolumesHoldProbabilityTimes255) {
+    Geometry g;
+    g.size = {2, 1, 1};
+    Volume<std::uint8_t> q(g);
+    q.voxels = {255, 51};
+    const Volume<float> p = probability_volume(AnyVolume(q));
+    EXPECT_FLOAT_EQ(p.voxels[0], 1.0f);
+    EXPECT_FLOAT_EQ(p.voxels[1], 0.2f);
+}
+
+}  // namespace
+}  // namespace nodulecad
