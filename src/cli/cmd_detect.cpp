@@ -18,6 +18,7 @@ void register_detect(CLI::App& app) {
     o->threads = default_thread_count();
     auto pred = std::make_shared<std::string>();
     auto out = std::make_shared<std::string>();
+    auto submission = std::make_shared<bool>(false);
     CLI::App* cmd = app.add_subcommand(
         "detect",
         "Turn probability volumes (PRED/<uid>_prob.mhd from predict) into candidates: threshold, 26-connected components,\n"
@@ -32,7 +33,8 @@ void register_detect(CLI::App& app) {
     cmd->add_option("--max-diameter", o->max_diameter_mm, "Drop candidates over this equivalent diameter (mm; 0 = none)")->capture_default_str();
     cmd->add_option("--max-per-scan", o->max_per_scan, "At most this many per scan, by probability (LUNA16: 100; 0 = all)")->capture_default_str();
     cmd->add_option("--threads", o->threads, "Threads")->capture_default_str()->check(CLI::PositiveNumber);
-    cmd->callback([o, pred, out] {
+    cmd->add_flag("--submission", *submission, "LUNA16 / Tianchi submission: exactly seriesuid,coordX,coordY,coordZ,probability");
+    cmd->callback([o, pred, out, submission] {
         namespace fs = std::filesystem;
         std::error_code ec;
         if (!fs::is_directory(*pred, ec)) throw nodulecad::Error(*pred + ": prediction folder not found");
@@ -45,13 +47,14 @@ void register_detect(CLI::App& app) {
         }
         std::sort(files.begin(), files.end());
         if (files.empty()) throw nodulecad::Error(*pred + ": no <uid>_prob.mhd files (make them with nodulecad predict)");
-        std::string csv = "seriesuid,coordX,coordY,coordZ,probability,diameter_mm\n";
+        std::string csv = *submission ? "seriesuid,coordX,coordY,coordZ,probability\n" : "seriesuid,coordX,coordY,coordZ,probability,diameter_mm\n";
         std::size_t total = 0;
         for (const auto& [uid, path] : files) {
             for (const auto& d : detect_candidates(uid, probability_volume(read_metaimage(path)), *o)) {
                 const Candidate& c = d.candidate;
-                csv += format_csv_row({uid, format_double(c.world[0]), format_double(c.world[1]), format_double(c.world[2]), format_double(c.probability),
-                                       format_double(c.diameter_mm)});
+                std::vector<std::string> row{uid, format_double(c.world[0]), format_double(c.world[1]), format_double(c.world[2]), format_double(c.probability)};
+                if (!*submission) row.push_back(format_double(c.diameter_mm));
+                csv += format_csv_row(row);
                 ++total;
             }
         }

@@ -16,6 +16,7 @@ void register_evaluate(CLI::App& app);
 void register_evaluate_seg(CLI::App& app);
 void register_report(CLI::App& app);
 void register_detect(CLI::App& app);
+void register_rle(CLI::App& app);
 // LibTorch builds: the real commands; other builds: stand-ins that say how to get them.
 void register_train(CLI::App& app);
 void register_predict(CLI::App& app);

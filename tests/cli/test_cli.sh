@@ -159,8 +159,23 @@ check "detect finds one candidate per nodule" test "$(($(wc -l < "$tmp/cands.csv
 "$bin" evaluate --annotations "$tmp/cohort/annotations.csv" --seriesuids "$tmp/cohort/seriesuids.csv" --results "$tmp/cands.csv" --out "$tmp/eval_detect" --bootstrap 0 > "$tmp/eval_detect.txt"; rc=$?
 check "detect -> evaluate: CPM 1" grep -q '^CPM 1.0000' "$tmp/eval_detect.txt"
 check "detect diameters reach the error table" sh -c "grep -A1 '\"diameter\": {' '$tmp/eval_detect/summary.json' | grep -q '\"count\": [1-9]'"
+"$bin" detect --pred "$tmp/truthpred" --out "$tmp/sub.csv" --threshold 0.001 --submission 2> /dev/null
+check "detect submission has exactly the LUNA16 columns" grep -qx 'seriesuid,coordX,coordY,coordZ,probability' <(head -1 "$tmp/sub.csv")
+check "detect submission rows have 5 fields" test "$(awk -F, 'NR > 1 && NF != 5' "$tmp/sub.csv" | wc -l)" -eq 0
 "$bin" detect --pred "$tmp/cohort" --out "$tmp/x.csv" > /dev/null 2> "$tmp/err.txt"; rc=$?
 check "detect without predictions exits 1" test "$rc" -eq 1
+
+# rle: encode the preprocessing masks, decode them back: identical bytes.
+"$bin" rle encode "$tmp/prep/masks.npy" --out "$tmp/rle.csv" --min-pixels 0 2> /dev/null; rc=$?
+check "rle encode exit 0" test "$rc" -eq 0
+check "rle header" grep -qx 'img,pixels' <(head -1 "$tmp/rle.csv")
+"$bin" rle decode "$tmp/rle.csv" --size 64 64 --out "$tmp/rle_back.npy" 2> /dev/null; rc=$?
+check "rle decode exit 0" test "$rc" -eq 0
+check "rle round trip is exact" cmp -s "$tmp/prep/masks.npy" "$tmp/rle_back.npy"
+printf 'img,pixels\n1,1 2 3\n' > "$tmp/badrle.csv"
+"$bin" rle decode "$tmp/badrle.csv" --size 4 4 --out "$tmp/x.npy" > /dev/null 2> "$tmp/err.txt"; rc=$?
+check "rle bad string exits 1" test "$rc" -eq 1
+check "rle bad string names file and line" grep -q 'badrle.csv:2' "$tmp/err.txt"
 
 # train / predict / bench, when this build has LibTorch.
 if "$bin" train --help > /dev/null 2>&1 && ! "$bin" train --help 2>&1 | grep -q 'not in this build'; then
