@@ -7,6 +7,7 @@
 #include "core/files.hpp"
 #include "core/threads.hpp"
 #include "detect/candidates.hpp"
+#include "io/cohort_layout.hpp"
 #include "io/csv.hpp"
 #include "io/metaimage.hpp"
 #include "io/text_numbers.hpp"
@@ -36,21 +37,12 @@ void register_detect(CLI::App& app) {
     cmd->add_flag("--submission", *submission, "LUNA16 / Tianchi submission: exactly seriesuid,coordX,coordY,coordZ,probability");
     cmd->callback([o, pred, out, submission] {
         namespace fs = std::filesystem;
-        std::error_code ec;
-        if (!fs::is_directory(*pred, ec)) throw nodulecad::Error(*pred + ": prediction folder not found");
-        std::vector<std::pair<std::string, std::string>> files;
-        const std::string suffix = "_prob.mhd";
-        for (const auto& e : fs::directory_iterator(*pred)) {
-            const std::string name = e.path().filename().string();
-            if (name.size() > suffix.size() && name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0)
-                files.emplace_back(name.substr(0, name.size() - suffix.size()), e.path().string());
-        }
-        std::sort(files.begin(), files.end());
-        if (files.empty()) throw nodulecad::Error(*pred + ": no <uid>_prob.mhd files (make them with nodulecad predict)");
+        const std::vector<ScanFile> files = find_predictions(*pred);
         std::string csv = *submission ? "seriesuid,coordX,coordY,coordZ,probability\n" : "seriesuid,coordX,coordY,coordZ,probability,diameter_mm\n";
         std::size_t total = 0;
-        for (const auto& [uid, path] : files) {
-            for (const auto& d : detect_candidates(uid, probability_volume(read_metaimage(path)), *o)) {
+        for (const ScanFile& f : files) {
+            const std::string& uid = f.uid;
+            for (const auto& d : detect_candidates(uid, probability_volume(read_metaimage(f.path)), *o)) {
                 const Candidate& c = d.candidate;
                 std::vector<std::string> row{uid, format_double(c.world[0]), format_double(c.world[1]), format_double(c.world[2]), format_double(c.probability)};
                 if (!*submission) row.push_back(format_double(c.diameter_mm));

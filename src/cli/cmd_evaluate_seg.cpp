@@ -7,6 +7,7 @@
 #include "cli/commands.hpp"
 #include "core/files.hpp"
 #include "evaluate/segmentation_scores.hpp"
+#include "io/cohort_layout.hpp"
 #include "io/csv.hpp"
 #include "io/metaimage.hpp"
 #include "io/tables.hpp"
@@ -25,17 +26,7 @@ struct SegArgs {
 void run_evaluate_seg(const SegArgs& a) {
     namespace fs = std::filesystem;
     if (a.truth.empty() == a.annotations.empty()) throw nodulecad::Error("give exactly one of --truth (a folder of <uid>_nodules.mhd) and --annotations");
-    std::error_code ec;
-    if (!fs::is_directory(a.pred, ec)) throw nodulecad::Error(a.pred + ": prediction folder not found");
-    std::vector<std::pair<std::string, std::string>> preds;  // uid, path
-    for (const auto& e : fs::directory_iterator(a.pred)) {
-        const std::string name = e.path().filename().string();
-        const std::string suffix = "_prob.mhd";
-        if (name.size() > suffix.size() && name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0)
-            preds.emplace_back(name.substr(0, name.size() - suffix.size()), e.path().string());
-    }
-    std::sort(preds.begin(), preds.end());
-    if (preds.empty()) throw nodulecad::Error(a.pred + ": no <uid>_prob.mhd files (make them with nodulecad predict)");
+    const std::vector<ScanFile> preds = find_predictions(a.pred);
     std::map<std::string, std::vector<Annotation>> by_uid;
     if (!a.annotations.empty())
         for (auto& r : read_annotations(a.annotations)) by_uid[r.seriesuid].push_back(r);
@@ -45,8 +36,9 @@ void run_evaluate_seg(const SegArgs& a) {
     std::int64_t nodules = 0;
     std::string scans_csv = "seriesuid,dice,iou,reference_voxels,predicted_voxels\n";
     std::string nodules_csv = "seriesuid,label,coordX,coordY,coordZ,voxels,dice,iou\n";
-    for (const auto& [uid, path] : preds) {
-        const AnyVolume prob = read_metaimage(path);
+    for (const ScanFile& f : preds) {
+        const std::string& uid = f.uid;
+        const AnyVolume prob = read_metaimage(f.path);
         const Volume<std::uint8_t> predicted = threshold_probability(prob, a.threshold);
         Volume<std::uint8_t> reference;
         if (!a.truth.empty()) {

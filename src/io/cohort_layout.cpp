@@ -38,4 +38,19 @@ std::vector<ScanFile> find_scans(const std::string& dir) {
     return out;
 }
 
+std::vector<ScanFile> find_predictions(const std::string& dir) {
+    std::error_code ec;
+    if (!fs::is_directory(dir, ec)) fail(dir, "prediction folder not found");
+    const std::string suffix = "_prob.mhd";
+    std::vector<ScanFile> out;
+    for (const auto& e : fs::directory_iterator(dir)) {
+        const std::string name = e.path().filename().string();
+        if (e.is_regular_file() && name.size() > suffix.size() && name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0)
+            out.push_back({name.substr(0, name.size() - suffix.size()), e.path().string(), -1});
+    }
+    std::sort(out.begin(), out.end(), [](const ScanFile& a, const ScanFile& b) { return a.uid < b.uid; });
+    if (out.empty()) fail(dir, "no <uid>_prob.mhd files (make them with nodulecad predict)");
+    return out;
+}
+
 }  // namespace nodulecad

@@ -14,4 +14,7 @@ struct ScanFile {
 // Sorted by uid. Errors: folder missing, no scans, the same uid twice. A path to one .mhd/.mha gives that scan.
 std::vector<ScanFile> find_scans(const std::string& dir_or_scan);
 
+// The probability volumes `predict` wrote: DIR/<uid>_prob.mhd, sorted by uid. Errors: folder missing, none found.
+std::vector<ScanFile> find_predictions(const std::string& dir);
+
 }  // namespace nodulecad
