@@ -45,7 +45,12 @@ PredictSummary predict_scans(const PredictOptions& o) {
         const SliceGrid grid = grid_around(lungs.mask, card.size, card.pixel_mm);
         const std::int64_t nz = g.size[2];
         const std::size_t plane = static_cast<std::size_t>(g.size[0] * g.size[1]);
-        Volume<float> prob(g, 0.f);
+        // Only what is written is kept: float probabilities with --float, else p * 255 as uint8 (a quarter).
+        Volume<float> prob;
+        Volume<std::uint8_t> quantised;
+        if (o.float_output) prob = Volume<float>(g, 0.f);
+        else quantised = Volume<std::uint8_t>(g, 0);
+        std::vector<float> slice(plane);
         std::vector<float> input(static_cast<std::size_t>(o.batch * C * S * S));
         for (std::int64_t k0 = 0; k0 < nz; k0 += o.batch) {
             const std::int64_t n = std::min<std::int64_t>(o.batch, nz - k0);
@@ -56,22 +61,25 @@ PredictSummary predict_scans(const PredictOptions& o) {
             }
             const torch::Tensor p = model->forward(torch::from_blob(input.data(), {n, C, S, S}).to(device)).to(torch::kCPU).contiguous();
             const float* pv = p.data_ptr<float>();
-            for (std::int64_t b = 0; b < n; ++b)
-                unsample_slice(pv + b * S * S, grid, g, k0 + b, prob.voxels.data() + static_cast<std::size_t>(k0 + b) * plane);
+            for (std::int64_t b = 0; b < n; ++b) {
+                const std::size_t off = static_cast<std::size_t>(k0 + b) * plane;
+                if (o.float_output) {
+                    unsample_slice(pv + b * S * S, grid, g, k0 + b, prob.voxels.data() + off);
+                } else {
+                    unsample_slice(pv + b * S * S, grid, g, k0 + b, slice.data());
+                    for (std::size_t i = 0; i < plane; ++i)
+                        quantised.voxels[off + i] = static_cast<std::uint8_t>(std::lround(std::clamp(slice[i], 0.f, 1.f) * 255));
+                }
+            }
         }
         const std::string out = (fs::path(o.out_dir) / (uid + "_prob.mhd")).string();
-        if (o.float_output) {
-            write_metaimage(out, prob);
-        } else {
-            Volume<std::uint8_t> q(g, 0);
-            for (std::size_t i = 0; i < q.voxels.size(); ++i)
-                q.voxels[i] = static_cast<std::uint8_t>(std::lround(std::clamp(prob.voxels[i], 0.f, 1.f) * 255));
-            write_metaimage(out, q);
-        }
+        if (o.float_output) write_metaimage(out, prob);
+        else write_metaimage(out, quantised);
         if (o.overlays) {
             // The scan under the mask, like the seed's preds/*.jpg: slices where the model marks something.
             Volume<std::uint8_t> marked(g, 0);
-            for (std::size_t i = 0; i < marked.voxels.size(); ++i) marked.voxels[i] = prob.voxels[i] >= 0.5f ? 1 : 0;
+            for (std::size_t i = 0; i < marked.voxels.size(); ++i)
+                marked.voxels[i] = (o.float_output ? prob.voxels[i] >= 0.5f : quantised.voxels[i] >= 128) ? 1 : 0;
             int written = 0;
             for (std::int64_t k = 0; k < nz && written < 50; ++k) {
                 bool any = false;
