@@ -13,6 +13,7 @@
 #include "io/tables.hpp"
 #include "preprocess/dataset.hpp"
 #include "synth/cohort.hpp"
+#include "synth/cohort_fixture.hpp"
 #include "test_util.hpp"
 
 namespace nodulecad {
@@ -22,13 +23,7 @@ namespace {
 const std::string& cohort() {
     static test::TempDir dir;
     static const std::string path = [] {
-        CohortOptions o;
-        o.out_dir = dir.path("cohort");
-        o.scans = 6;
-        o.seed = 8;
-        o.preset = Preset::Small;
-        o.flip_fraction = 0.5;
-        o.threads = 2;
+        const CohortOptions o = test::small_cohort(dir.path("cohort"), 6, 8, 0.5, 2);
         write_cohort(o);
         return o.out_dir;
     }();

@@ -11,6 +11,7 @@
 #include "report/froc_plot.hpp"
 #include "report/html_report.hpp"
 #include "synth/cohort.hpp"
+#include "synth/cohort_fixture.hpp"
 #include "test_util.hpp"
 
 namespace nodulecad {
@@ -26,13 +27,7 @@ TEST(HtmlReport, Base64) {
 
 TEST(HtmlReport, SelfContainedWithScoreCurvesAndGallery) {
     test::TempDir dir;
-    CohortOptions c;
-    c.out_dir = dir.path("cohort");
-    c.scans = 3;
-    c.seed = 12;
-    c.preset = Preset::Small;
-    c.threads = 2;
-    write_cohort(c);
+    write_cohort(test::small_cohort(dir.path("cohort"), 3, 12, 0.1, 2));
     const auto ann = read_annotations(dir.path("cohort/annotations.csv"));
     const auto uids = read_seriesuids(dir.path("cohort/seriesuids.csv"));
     ASSERT_FALSE(ann.empty());

@@ -10,6 +10,7 @@
 #include "io/metaimage.hpp"
 #include "io/tables.hpp"
 #include "synth/cohort.hpp"
+#include "synth/cohort_fixture.hpp"
 #include "synth/render.hpp"
 #include "test_util.hpp"
 
@@ -32,16 +33,7 @@ const std::vector<std::pair<ScanSpec, RenderedScan>>& small_scans() {
     return scans;
 }
 
-CohortOptions small_cohort(const std::string& dir, int scans, std::uint64_t seed, double flip_fraction, int threads) {
-    CohortOptions o;
-    o.out_dir = dir;
-    o.scans = scans;
-    o.seed = seed;
-    o.preset = Preset::Small;
-    o.flip_fraction = flip_fraction;
-    o.threads = threads;
-    return o;
-}
+using test::small_cohort;
 
 std::array<std::int64_t, 3> nearest_voxel(const Geometry& g, const Vec3& w) {
     const Vec3 idx = world_to_index(g, w);
