@@ -1,5 +1,7 @@
-// nodulecad detect --pred PRED --out candidates.csv: nodule candidates in world mm from probability volumes.
+// nodulecad detect --pred PRED --out candidates.csv: nodule candidates in world mm from probability volumes, with
+// optional false-positive reduction (--fpr MODEL --data COHORT).
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <iostream>
 
@@ -7,6 +9,7 @@
 #include "core/files.hpp"
 #include "core/threads.hpp"
 #include "detect/candidates.hpp"
+#include "detect/fpr_score.hpp"
 #include "io/cohort_layout.hpp"
 #include "io/csv.hpp"
 #include "io/metaimage.hpp"
@@ -18,14 +21,21 @@ void register_detect(CLI::App& app) {
     auto o = std::make_shared<DetectOptions>();
     o->threads = default_thread_count();
     auto pred = std::make_shared<std::string>();
+    auto in = std::make_shared<std::string>();
     auto out = std::make_shared<std::string>();
     auto submission = std::make_shared<bool>(false);
+    auto fpr = std::make_shared<FprApplyOptions>();
+    auto combine = std::make_shared<std::string>("replace");
     CLI::App* cmd = app.add_subcommand(
         "detect",
         "Turn probability volumes (PRED/<uid>_prob.mhd from predict) into candidates: threshold, 26-connected components,\n"
         "probability-weighted centroid in world mm, equivalent-sphere diameter, probability = max (or --mean) in the\n"
-        "component, size filters, at most --max-per-scan by probability. Writes seriesuid,coordX,coordY,coordZ,probability,diameter_mm.");
-    cmd->add_option("--pred", *pred, "Folder of <uid>_prob.mhd")->required();
+        "component, size filters, at most --max-per-scan by probability. Writes seriesuid,coordX,coordY,coordZ,probability,diameter_mm.\n"
+        "With --fpr MODEL --data COHORT each candidate is rescored by the false-positive-reduction network (train-fpr):\n"
+        "--combine replace (p = p_fpr), product (p_unet * p_fpr) or mean; --candidates rescores an existing CSV instead.");
+    auto* pred_opt = cmd->add_option("--pred", *pred, "Folder of <uid>_prob.mhd");
+    auto* cand_opt = cmd->add_option("--candidates", *in, "Rescore this candidates CSV (needs --fpr) instead of reading --pred");
+    pred_opt->excludes(cand_opt);
     cmd->add_option("--out", *out, "Output candidates CSV")->required();
     cmd->add_option("--threshold", o->threshold, "Probability threshold")->capture_default_str()->check(CLI::Range(0.0, 1.0));
     cmd->add_flag("--mean", o->mean_probability, "Candidate probability = mean in the component instead of max");
@@ -33,27 +43,55 @@ void register_detect(CLI::App& app) {
     cmd->add_option("--min-diameter", o->min_diameter_mm, "Drop candidates under this equivalent diameter (mm)")->capture_default_str();
     cmd->add_option("--max-diameter", o->max_diameter_mm, "Drop candidates over this equivalent diameter (mm; 0 = none)")->capture_default_str();
     cmd->add_option("--max-per-scan", o->max_per_scan, "At most this many per scan, by probability (LUNA16: 100; 0 = all)")->capture_default_str();
+    cmd->add_option("--fpr", fpr->model, "False-positive-reduction model (FPR/best.pt from train-fpr)");
+    cmd->add_option("--data", fpr->data, "Cohort folder with the candidates' scans (for --fpr)");
+    cmd->add_option("--combine", *combine, "How --fpr combines: replace, product or mean")->capture_default_str()->check(CLI::IsMember({"replace", "product", "mean"}));
+    cmd->add_option("--device", fpr->device, "Device for --fpr: auto, cpu or cuda[:N]")->capture_default_str();
     cmd->add_option("--threads", o->threads, "Threads")->capture_default_str()->check(CLI::PositiveNumber);
     cmd->add_flag("--submission", *submission, "LUNA16 / Tianchi submission: exactly seriesuid,coordX,coordY,coordZ,probability");
-    cmd->callback([o, pred, out, submission] {
+    cmd->callback([o, pred, in, out, submission, fpr, combine] {
         namespace fs = std::filesystem;
-        const std::vector<ScanFile> files = find_predictions(*pred);
-        std::string csv = *submission ? "seriesuid,coordX,coordY,coordZ,probability\n" : "seriesuid,coordX,coordY,coordZ,probability,diameter_mm\n";
-        std::size_t total = 0;
-        for (const ScanFile& f : files) {
-            const std::string& uid = f.uid;
-            for (const auto& d : detect_candidates(uid, probability_volume(read_metaimage(f.path)), *o)) {
-                const Candidate& c = d.candidate;
-                std::vector<std::string> row{uid, format_double(c.world[0]), format_double(c.world[1]), format_double(c.world[2]), format_double(c.probability)};
-                if (!*submission) row.push_back(format_double(c.diameter_mm));
-                csv += format_csv_row(row);
-                ++total;
-            }
+        if (pred->empty() && in->empty()) throw Error("detect needs --pred (probability volumes) or --candidates with --fpr");
+        if (!in->empty() && fpr->model.empty()) throw Error("--candidates only makes sense with --fpr (rescoring)");
+        if (!fpr->model.empty() && fpr->data.empty()) throw Error("--fpr needs --data, the cohort folder holding the candidates' scans");
+        std::vector<Candidate> candidates;
+        std::size_t scans = 0;
+        if (!in->empty()) {
+            candidates = read_results(*in);
+        } else {
+            const std::vector<ScanFile> files = find_predictions(*pred);
+            scans = files.size();
+            for (const ScanFile& f : files)
+                for (auto& d : detect_candidates(f.uid, probability_volume(read_metaimage(f.path)), *o)) candidates.push_back(std::move(d.candidate));
+        }
+        if (!fpr->model.empty()) {
+#ifdef NODULECAD_HAVE_TORCH
+            fpr->combine = parse_fpr_combine(*combine);
+            fpr->threads = o->threads;
+            apply_fpr(candidates, *fpr);
+            // Keep each scan's candidates ordered by their new probability, as detect writes them.
+            std::stable_sort(candidates.begin(), candidates.end(), [](const Candidate& a, const Candidate& b) {
+                return a.seriesuid != b.seriesuid ? a.seriesuid < b.seriesuid : a.probability > b.probability;
+            });
+#else
+            throw Error("--fpr: this nodulecad was built without LibTorch (apt-get install libtorch-dev libopenblas0-openmp, then rebuild)");
+#endif
+        }
+        // A rescored table that had no diameter_mm column is written without one.
+        const bool diameters = !*submission && (in->empty() || std::any_of(candidates.begin(), candidates.end(), [](const Candidate& c) {
+                                                     return !std::isnan(c.diameter_mm);
+                                                 }));
+        std::string csv = diameters ? "seriesuid,coordX,coordY,coordZ,probability,diameter_mm\n" : "seriesuid,coordX,coordY,coordZ,probability\n";
+        for (const Candidate& c : candidates) {
+            std::vector<std::string> row{c.seriesuid, format_double(c.world[0]), format_double(c.world[1]), format_double(c.world[2]), format_double(c.probability)};
+            if (diameters) row.push_back(format_double(c.diameter_mm));
+            csv += format_csv_row(row);
         }
         const fs::path parent = fs::path(*out).parent_path();
         if (!parent.empty()) fs::create_directories(parent);
         write_file_atomically(*out, csv);
-        std::cerr << "detect: " << total << " candidates from " << files.size() << " scans -> " << *out << "\n";
+        std::cerr << "detect: " << candidates.size() << " candidates" << (in->empty() ? " from " + std::to_string(scans) + " scans" : "")
+                  << (fpr->model.empty() ? "" : ", rescored by " + fpr->model) << " -> " << *out << "\n";
     });
 }
 

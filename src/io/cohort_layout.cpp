@@ -1,9 +1,11 @@
 #include "io/cohort_layout.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 
 #include "core/error.hpp"
+#include "core/random.hpp"
 #include "io/text_numbers.hpp"
 
 namespace nodulecad {
@@ -51,6 +53,25 @@ std::vector<ScanFile> find_predictions(const std::string& dir) {
     std::sort(out.begin(), out.end(), [](const ScanFile& a, const ScanFile& b) { return a.uid < b.uid; });
     if (out.empty()) fail(dir, "no <uid>_prob.mhd files (make them with nodulecad predict)");
     return out;
+}
+
+std::set<std::string> validation_uids(const std::vector<ScanFile>& scans, double fraction, const std::vector<int>& subsets,
+                                      std::uint64_t seed) {
+    std::set<std::string> val;
+    if (!subsets.empty()) {
+        for (const auto& e : scans)
+            if (std::find(subsets.begin(), subsets.end(), e.subset) != subsets.end()) val.insert(e.uid);
+        return val;
+    }
+    std::vector<std::size_t> order(scans.size());
+    for (std::size_t n = 0; n < order.size(); ++n) order[n] = n;
+    std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+        const std::uint64_t ha = mix64(seed ^ hash_string(scans[a].uid)), hb = mix64(seed ^ hash_string(scans[b].uid));
+        return ha != hb ? ha < hb : scans[a].uid < scans[b].uid;
+    });
+    const auto n_val = static_cast<std::size_t>(std::llround(fraction * static_cast<double>(scans.size())));
+    for (std::size_t n = 0; n < n_val && n < order.size(); ++n) val.insert(scans[order[n]].uid);
+    return val;
 }
 
 }  // namespace nodulecad

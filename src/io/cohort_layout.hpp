@@ -1,5 +1,7 @@
 #pragma once
 // Finding the scans of a cohort laid out like LUNA16: DIR/subset<k>/<uid>.mhd (or .mha), or scans directly in DIR.
+#include <cstdint>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -16,5 +18,11 @@ std::vector<ScanFile> find_scans(const std::string& dir_or_scan);
 
 // The probability volumes `predict` wrote: DIR/<uid>_prob.mhd, sorted by uid. Errors: folder missing, none found.
 std::vector<ScanFile> find_predictions(const std::string& dir);
+
+// The patient split every trainer uses: the scans of the given LUNA16 subsets when `subsets` is not empty, otherwise
+// round(fraction * scans) seriesuids chosen by the seed (the same uids for the same seed and cohort, whatever the
+// order of `scans`). Returns the validation uids.
+std::set<std::string> validation_uids(const std::vector<ScanFile>& scans, double fraction, const std::vector<int>& subsets,
+                                      std::uint64_t seed);
 
 }  // namespace nodulecad

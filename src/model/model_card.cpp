@@ -31,6 +31,7 @@ std::string ModelCard::to_json() const {
 ModelCard ModelCard::from_json(const std::string& text, const std::string& source) {
     try {
         const auto j = nlohmann::json::parse(text);
+        if (j.value("kind", std::string("unet")) != "unet") fail(source, "this is a " + j.value("kind", std::string()) + " model, not a U-Net");
         ModelCard m;
         const auto& u = j.at("unet");
         m.unet = {u.at("in_channels").get<int>(), u.at("base_filters").get<int>(), u.at("depth").get<int>(), u.at("batch_norm").get<bool>()};

@@ -4,6 +4,7 @@
 #include <filesystem>
 
 #include "core/error.hpp"
+#include "model/checkpoint.hpp"
 
 namespace nodulecad {
 
@@ -61,78 +62,16 @@ torch::Device pick_device(const std::string& name) {
 }
 
 void save_checkpoint(const std::string& path, UNet& model, const ModelCard& card, torch::optim::Optimizer* optimizer) {
-    torch::serialize::OutputArchive root, weights, opt;
-    model->save(weights);
-    root.write("model", weights);
-    root.write("card", c10::IValue(card.to_json()));
-    if (optimizer) {
-        optimizer->save(opt);
-        root.write("optimizer", opt);
-    }
-    const std::string tmp = path + ".tmp";
-    root.save_to(tmp);
-    std::error_code ec;
-    std::filesystem::rename(tmp, path, ec);
-    if (ec) fail(path, "cannot move the checkpoint into place: " + ec.message());
+    save_module_checkpoint(path, *model, card.to_json(), optimizer);
 }
 
-namespace {
-void load_archive(const std::string& path, torch::serialize::InputArchive& root) {
-    std::error_code ec;
-    if (!std::filesystem::is_regular_file(path, ec)) fail(path, "model file not found");
-    try {
-        root.load_from(path);
-    } catch (const std::exception&) {
-        fail(path, "not a nodulecad checkpoint (cannot be read as a LibTorch archive)");
-    }
-}
-
-ModelCard card_of(torch::serialize::InputArchive& root, const std::string& path) {
-    c10::IValue text;
-    try {
-        root.read("card", text);
-    } catch (const std::exception&) {  // c10::Error, or torch::jit's attribute errors
-        fail(path, "not a nodulecad checkpoint (no model card)");
-    }
-    if (!text.isString()) fail(path, "not a nodulecad checkpoint (model card is not text)");
-    return ModelCard::from_json(text.toStringRef(), path);
-}
-}  // namespace
-
-ModelCard read_model_card(const std::string& path) {
-    torch::serialize::InputArchive root;
-    load_archive(path, root);
-    return card_of(root, path);
-}
+ModelCard read_model_card(const std::string& path) { return ModelCard::from_json(read_card_text(path), path); }
 
 UNet load_checkpoint(const std::string& path, ModelCard& card, const torch::Device& device) {
-    torch::serialize::InputArchive root;
-    load_archive(path, root);
-    card = card_of(root, path);
+    card = read_model_card(path);
     UNet model(card.unet);
-    try {
-        torch::serialize::InputArchive weights;
-        root.read("model", weights);
-        model->load(weights);
-        model->to(device);
-    } catch (const c10::Error& e) {
-        fail(path, "checkpoint does not match its model card: " + std::string(e.what_without_backtrace()).substr(0, 200));
-    } catch (const std::exception& e) {
-        fail(path, "checkpoint does not match its model card: " + std::string(e.what()).substr(0, 200));
-    }
+    load_module_weights(path, *model, device);
     return model;
-}
-
-void load_optimizer_state(const std::string& path, torch::optim::Optimizer& optimizer) {
-    torch::serialize::InputArchive root;
-    load_archive(path, root);
-    try {
-        torch::serialize::InputArchive opt;
-        root.read("optimizer", opt);
-        optimizer.load(opt);
-    } catch (const std::exception& e) {
-        fail(path, "no usable optimizer state in this checkpoint: " + std::string(e.what()).substr(0, 200));
-    }
 }
 
 }  // namespace nodulecad

@@ -4,6 +4,7 @@
 
 #include <string>
 
+#include "model/checkpoint.hpp"
 #include "model/unet_config.hpp"
 
 namespace nodulecad {
@@ -27,8 +28,6 @@ TORCH_MODULE(UNet);
 void save_checkpoint(const std::string& path, UNet& model, const ModelCard& card, torch::optim::Optimizer* optimizer);
 // Loads the card and builds the model from it. Error naming the file for anything that is not a nodulecad checkpoint.
 UNet load_checkpoint(const std::string& path, ModelCard& card, const torch::Device& device = torch::kCPU);
-// Restores optimizer state saved with the checkpoint (the optimizer must hold the loaded model's parameters).
-void load_optimizer_state(const std::string& path, torch::optim::Optimizer& optimizer);
 // The card alone (cheap enough: reads the archive).
 ModelCard read_model_card(const std::string& path);
 

@@ -175,19 +175,7 @@ DatasetSummary build_dataset(const DatasetOptions& o) {
     sum.processed = static_cast<int>(todo.size());
 
     // Patient split: chosen LUNA16 subsets, or a seeded fraction of the seriesuids.
-    std::vector<std::size_t> order(scans.size());
-    for (std::size_t n = 0; n < order.size(); ++n) order[n] = n;
-    std::set<std::string> val;
-    if (!o.val_subsets.empty()) {
-        for (const auto& e : scans)
-            if (std::find(o.val_subsets.begin(), o.val_subsets.end(), e.subset) != o.val_subsets.end()) val.insert(e.uid);
-    } else {
-        std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
-            return mix64(o.seed ^ hash_string(scans[a].uid)) < mix64(o.seed ^ hash_string(scans[b].uid));
-        });
-        const auto n_val = static_cast<std::size_t>(std::llround(o.val_fraction * static_cast<double>(scans.size())));
-        for (std::size_t n = 0; n < n_val; ++n) val.insert(scans[order[n]].uid);
-    }
+    const std::set<std::string> val = validation_uids(scans, o.val_fraction, o.val_subsets, o.seed);
 
     // Assemble: parts in seriesuid order, streamed into the final arrays (never all in memory).
     std::vector<json> parts;

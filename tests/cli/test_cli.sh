@@ -212,6 +212,31 @@ if "$bin" train --help > /dev/null 2>&1 && ! "$bin" train --help 2>&1 | grep -q 
         timeout 120 chromium $flags --window-size=1200,1600 --screenshot="$tmp/report.png" "file://$tmp/full_report.html" > /dev/null 2>&1
         check "report screenshot is not blank" test "$(stat -c %s "$tmp/report.png" 2> /dev/null || echo 0)" -gt 20000
     fi
+    # train-fpr / detect --fpr: the truth candidates (all positive) plus copies 40 mm away (negatives).
+    "$bin" train-fpr --data "$tmp/cohort" --candidates "$tmp/cands.csv" --out "$tmp/fpr0" --epochs 1 > /dev/null 2> "$tmp/err.txt"; rc=$?
+    check "train-fpr with only positives exits 1" test "$rc" -eq 1
+    check "train-fpr says it needs both classes" grep -q 'needs positive and negative' "$tmp/err.txt"
+    awk -F, 'BEGIN { OFS = "," } NR == 1 { print; next } { print; $4 = $4 + 40; $5 = 0.3; print }' "$tmp/cands.csv" > "$tmp/fpr_cands.csv"
+    "$bin" train-fpr --data "$tmp/cohort" --candidates "$tmp/fpr_cands.csv" --out "$tmp/fpr" --epochs 2 --patch 16 --width 4 --val-fraction 0.5 \
+        --threads 2 2> "$tmp/fpr.err"; rc=$?
+    check "train-fpr exit 0" test "$rc" -eq 0
+    for f in last.pt best.pt metrics.csv config.json patches.npy patches.csv patches.json; do check "train-fpr writes $f" test -s "$tmp/fpr/$f"; done
+    check "train-fpr metrics has AUC and CPM columns" grep -q '^epoch,train_loss,val_loss,val_auc,val_precision,val_recall,val_f1,cpm_before,cpm_after' "$tmp/fpr/metrics.csv"
+    check "train-fpr reports each epoch" grep -q '^epoch 2: .*val AUC .*CPM ' "$tmp/fpr.err"
+    "$bin" train-fpr --resume "$tmp/fpr" --epochs 3 --threads 2 2> "$tmp/fpr_resume.err"; rc=$?
+    check "train-fpr resume exit 0" test "$rc" -eq 0
+    check "train-fpr resume runs epoch 3 only" sh -c "grep -c '^epoch ' '$tmp/fpr_resume.err' | grep -qx 1 && grep -q '^epoch 3:' '$tmp/fpr_resume.err'"
+    check "train-fpr resume reuses the patches" grep -q 'reused' "$tmp/fpr_resume.err"
+    "$bin" detect --candidates "$tmp/fpr_cands.csv" --fpr "$tmp/fpr/best.pt" --data "$tmp/cohort" --out "$tmp/fpr_out.csv" --threads 2 2> /dev/null; rc=$?
+    check "detect --fpr exit 0" test "$rc" -eq 0
+    check "detect --fpr keeps every candidate" test "$(wc -l < "$tmp/fpr_out.csv")" -eq "$(wc -l < "$tmp/fpr_cands.csv")"
+    check "detect --fpr keeps the columns" grep -qx 'seriesuid,coordX,coordY,coordZ,probability,diameter_mm' <(head -1 "$tmp/fpr_out.csv")
+    "$bin" detect --candidates "$tmp/fpr_cands.csv" --fpr "$tmp/fpr/best.pt" --out "$tmp/x.csv" > /dev/null 2> "$tmp/err.txt"; rc=$?
+    check "detect --fpr without --data exits 1" test "$rc" -eq 1
+    check "detect --fpr without --data says why" grep -q 'needs --data' "$tmp/err.txt"
+    "$bin" detect --candidates "$tmp/fpr_cands.csv" --fpr "$tmp/run/best.pt" --data "$tmp/cohort" --out "$tmp/x.csv" > /dev/null 2> "$tmp/err.txt"; rc=$?
+    check "detect --fpr with a U-Net exits 1" test "$rc" -eq 1
+    check "detect --fpr with a U-Net says why" grep -q 'not a false-positive-reduction model' "$tmp/err.txt"
     "$bin" predict --model "$scan" --data "$scan" --out "$tmp/pred2" > /dev/null 2> "$tmp/err.txt"; rc=$?
     check "predict with a bad model exits 1" test "$rc" -eq 1
     check "predict bad model says why" grep -q 'not a nodulecad checkpoint' "$tmp/err.txt"
@@ -220,6 +245,7 @@ if "$bin" train --help > /dev/null 2>&1 && ! "$bin" train --help 2>&1 | grep -q 
     check "bench prints images/s" grep -q 'images/s' "$tmp/bench.txt"
 else
     check "train says LibTorch is missing" sh -c "\"$bin\" train 2>&1 | grep -q 'without LibTorch'"
+    check "train-fpr says LibTorch is missing" sh -c "\"$bin\" train-fpr 2>&1 | grep -q 'without LibTorch'"
 fi
 
 echo "$passes passed, $failures failed"

@@ -1,0 +1,72 @@
+// nodulecad train-fpr --data COHORT --candidates CANDS --out FPR: the false-positive-reduction network (LibTorch).
+#include <cmath>
+#include <iostream>
+
+#include "cli/commands.hpp"
+#include "core/threads.hpp"
+#include "train/train_fpr.hpp"
+
+namespace nodulecad::cli {
+
+void register_train_fpr(CLI::App& app) {
+    auto o = std::make_shared<FprTrainOptions>();
+    o->threads = default_thread_count();
+    o->set.threads = o->threads;
+    auto resume = std::make_shared<std::string>();
+    auto no_centres = std::make_shared<bool>(false);
+    CLI::App* cmd = app.add_subcommand(
+        "train-fpr",
+        "Train the false-positive-reduction network on candidates from detect (run on the training scans):\n"
+        "a candidate within a nodule's radius is positive, within an excluded finding's radius left out, otherwise\n"
+        "negative; annotated nodule centres are added as positives. 2.5D patches (axial, coronal, sagittal, 3 planes\n"
+        "each) cut along the world axes; class-balanced epochs; flips, quarter turns and shifts; patient split.\n"
+        "Each epoch: validation ROC AUC, precision, recall, F1 and the candidate FROC (CPM) before and after.\n"
+        "Writes FPR/patches.npy|csv|json, last.pt, best.pt (best validation AUC), metrics.csv, config.json.");
+    cmd->add_option("--data", o->set.data_dir, "Cohort folder (subset*/<uid>.mhd, annotations.csv)");
+    cmd->add_option("--candidates", o->set.candidates, "Candidates CSV from nodulecad detect on these scans");
+    cmd->add_option("--out", o->set.out_dir, "Run folder");
+    cmd->add_option("--resume", *resume, "Continue this run folder from last.pt (options from its config.json)");
+    cmd->add_option("--annotations", o->set.annotations, "Nodule table (default DATA/annotations.csv)");
+    cmd->add_option("--excluded", o->set.excluded, "Excluded findings (default DATA/annotations_excluded.csv when present)");
+    cmd->add_flag("--no-centres", *no_centres, "Do not add the annotated nodule centres as extra positives");
+    cmd->add_option("--val-fraction", o->set.val_fraction, "Share of patients held out for validation")->capture_default_str();
+    cmd->add_option("--val-subsets", o->set.val_subsets, "These LUNA16 subsets are the validation patients instead");
+    cmd->add_option("--patch", o->set.patch.patch, "View side in voxels (even)")->capture_default_str();
+    cmd->add_option("--patch-mm", o->set.patch.patch_mm, "Patch voxel size in mm")->capture_default_str();
+    cmd->add_option("--epochs", o->epochs, "Total epochs")->capture_default_str();
+    cmd->add_option("--batch", o->batch, "Batch size")->capture_default_str();
+    cmd->add_option("--lr", o->lr, "Adam learning rate")->capture_default_str();
+    cmd->add_option("--width", o->net.width, "Filters of the first level (x2, x4 after)")->capture_default_str();
+    cmd->add_option("--positive-ratio", o->positive_ratio, "Positives drawn per negative each epoch (copies augmented)")->capture_default_str();
+    cmd->add_option("--max-samples", o->max_samples_per_epoch, "At most this many patches per epoch (0 = all)")->capture_default_str();
+    cmd->add_flag("!--no-augment", o->augment, "Switch off augmentation");
+    cmd->add_option("--device", o->device, "auto, cpu or cuda[:N]")->capture_default_str();
+    cmd->add_option("--seed", o->set.seed, "Seed (split, weights, order, augmentation)")->capture_default_str();
+    cmd->add_option("--threads", o->threads, "CPU threads")->capture_default_str()->check(CLI::PositiveNumber);
+    cmd->callback([o, resume, no_centres, cmd] {
+        FprTrainOptions t = *o;
+        if (!resume->empty()) {
+            t = fpr_resume_options(*resume);
+            if (cmd->count("--epochs")) t.epochs = o->epochs;
+            t.device = o->device;
+        } else {
+            if (t.set.data_dir.empty() || t.set.candidates.empty() || t.set.out_dir.empty())
+                throw Error("train-fpr needs --data, --candidates and --out (or --resume RUN)");
+            t.set.add_annotations = !*no_centres;
+        }
+        t.threads = o->threads;
+        t.set.threads = o->threads;
+        const FprTrainResult r = train_fpr(t);
+        std::cerr << "train-fpr: " << r.set.rows << " patches (" << r.set.positives << " positive, " << r.set.negatives << " negative, "
+                  << r.set.added_centres << " annotated centres added, " << r.set.ignored << " near excluded findings left out"
+                  << (r.set.reused ? ", reused" : "") << "); " << r.set.val << " validation patches on " << r.set.val_uids.size() << " scans\n";
+        if (r.set.candidates_without_scan)
+            std::cerr << "train-fpr: note: " << r.set.candidates_without_scan << " candidates are on scans not under --data (not used)\n";
+        for (const auto& m : r.epochs)
+            std::cerr << "epoch " << m.epoch << ": loss " << m.train_loss << ", val AUC " << m.val_auc << ", precision " << m.val_precision
+                      << ", recall " << m.val_recall << ", F1 " << m.val_f1 << ", CPM " << m.cpm_before << " -> " << m.cpm_after << ", "
+                      << std::lround(m.samples_per_second) << " patches/s\n";
+    });
+}
+
+}  // namespace nodulecad::cli

@@ -1,0 +1,95 @@
+#pragma once
+// The false-positive-reduction data: labels for candidates and the patches the FPR network sees. No torch here.
+//
+// Each candidate gets a cube of side D = patch + 2 * max_shift + 1 voxels, `patch_mm` apart along the *world* axes
+// (x, y, z), centred on the candidate, trilinear from the scan, HU window mapped to 0..255 — so a patch looks the
+// same whatever the scan's direction matrix and spacing. The network sees 2.5D views cut from the cube: the axial,
+// coronal and sagittal planes through the centre, each with the planes `slab` voxels either side as 3 channels
+// (9 channels of patch x patch). Augmentation moves the cut, not the scan: flips of each axis, 90-degree rotations
+// about z, shifts of up to max_shift voxels — exact integer maps, so there is no interpolation at training time.
+#include <array>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/random.hpp"
+#include "core/volume.hpp"
+#include "io/tables.hpp"
+
+namespace nodulecad {
+
+// How candidates are cut; an FPR model remembers it in its card.
+struct PatchOptions {
+    int patch = 32;          // view side in voxels
+    double patch_mm = 1.0;   // voxel size of the cube (isotropic)
+    int slab = 2;            // channel planes at -slab, 0, +slab voxels
+    int max_shift = 3;       // largest augmentation shift (voxels), also the cube margin
+    double window_lo = -1000, window_hi = 400;
+
+    int cube() const { return patch + 2 * max_shift + 1; }
+    int channels() const { return 9; }
+    void check() const;  // Error for values the views cannot be cut with
+};
+
+// Cube centred on `world`: D^3 bytes, index (a, b, c) -> world + ((a, b, c) - (D-1)/2) * patch_mm along x, y, z.
+// Outside the scan counts as air (window_lo).
+void extract_cube(const Volume<std::int16_t>& scan, const Vec3& world, const PatchOptions& o, std::uint8_t* cube);
+
+struct Augment {
+    std::array<bool, 3> flip{};     // mirror x, y, z
+    int rotate = 0;                 // quarter turns about z
+    std::array<int, 3> shift{};     // voxels
+};
+Augment draw_augment(Rng& rng, int max_shift);
+
+// The 9 views of a cube as floats in [0, 1]: out[(view * 3 + plane) * P * P + v * P + u], views axial (u = x,
+// v = y), coronal (u = x, v = z), sagittal (u = y, v = z); planes at -slab, 0, +slab along the view's normal.
+void cube_views(const std::uint8_t* cube, const PatchOptions& o, const Augment& aug, float* out);
+
+// LUNA16's rule: positive within a nodule's radius (squared distance < (d/2)^2); otherwise left out (Ignored)
+// within an excluded finding's radius (diameter -1 counts as 10 mm); otherwise negative.
+enum class FprLabel : int { Ignored = -1, Negative = 0, Positive = 1 };
+FprLabel label_candidate(const Vec3& world, const std::vector<Annotation>& nodules, const std::vector<Annotation>& excluded);
+
+// One row of the FPR set (FPR/patches.csv); row n is cube n of FPR/patches.npy (N, D, D, D) uint8.
+struct FprRow {
+    std::string seriesuid;
+    Vec3 world{};
+    int label = 0;              // 0 or 1
+    bool val = false;           // patient split
+    bool from_candidates = true;  // false: an annotated nodule centre added as a positive (training split only)
+    double probability = 0;     // the candidate's probability before reduction (1 for added centres)
+};
+
+struct FprSetOptions {
+    std::string data_dir;      // cohort: subset*/<uid>.mhd or <uid>.mhd
+    std::string candidates;    // detect's output on these scans
+    std::string annotations;   // default data_dir/annotations.csv
+    std::string excluded;      // default data_dir/annotations_excluded.csv when present
+    std::string out_dir;
+    PatchOptions patch;
+    bool add_annotations = true;
+    double val_fraction = 0.2;
+    std::vector<int> val_subsets;
+    std::uint64_t seed = 0;
+    int threads = 1;
+};
+
+struct FprSetSummary {
+    int scans = 0;
+    std::int64_t rows = 0, positives = 0, negatives = 0, ignored = 0, added_centres = 0, train = 0, val = 0;
+    std::int64_t candidates_without_scan = 0;
+    bool reused = false;  // an identical set was already in out_dir
+    std::vector<std::string> val_uids;
+};
+
+// Labels every candidate, adds annotated centres, splits by patient, and writes FPR/patches.npy, patches.csv and
+// patches.json (the inputs' fingerprint: an identical request reuses the set). Scans are read one at a time.
+FprSetSummary build_fpr_set(const FprSetOptions& opts);
+
+std::vector<FprRow> read_fpr_rows(const std::string& path);
+// Default file names of a cohort's tables (annotations_excluded.csv only when it exists; "" otherwise).
+std::string default_annotations(const std::string& data_dir);
+std::string default_excluded(const std::string& data_dir);
+
+}  // namespace nodulecad

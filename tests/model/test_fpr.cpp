@@ -1,0 +1,180 @@
+// The false-positive-reduction network: shape, checkpoints, training on a toy set, rescoring candidates.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <filesystem>
+
+#include "core/files.hpp"
+#include "detect/fpr_score.hpp"
+#include "io/csv.hpp"
+#include "model/fpr_net.hpp"
+#include "model/unet.hpp"
+#include "synth/cohort.hpp"
+#include "synth/cohort_fixture.hpp"
+#include "test_util.hpp"
+#include "train/train_fpr.hpp"
+
+namespace nodulecad {
+namespace {
+
+TEST(FprNet, ParametersAndShapes) {
+    for (int w : {4, 16}) {
+        FprNetConfig c;
+        c.width = w;
+        FprNet m(c);
+        std::int64_t n = 0;
+        for (const auto& p : m->parameters()) n += p.numel();
+        EXPECT_EQ(n, fpr_parameter_count(c));
+    }
+    FprNet m(FprNetConfig{4, 0.3});
+    m->eval();
+    const torch::Tensor y = m->forward(torch::rand({5, 9, 16, 16}));
+    EXPECT_EQ(y.sizes(), (std::vector<std::int64_t>{5}));
+}
+
+TEST(FprNet, CheckpointRoundTripAndWrongKinds) {
+    test::TempDir dir;
+    torch::manual_seed(4);
+    FprNet m(FprNetConfig{4, 0.2});
+    m->eval();
+    FprCard card;
+    card.net = m->config();
+    card.patch.patch = 16;
+    card.epoch = 3;
+    save_fpr_checkpoint(dir.path("f.pt"), m, card, nullptr);
+    FprCard back;
+    FprNet l = load_fpr_checkpoint(dir.path("f.pt"), back);
+    l->eval();
+    EXPECT_EQ(back.patch.patch, 16);
+    EXPECT_EQ(back.epoch, 3);
+    const torch::Tensor x = torch::rand({2, 9, 16, 16});
+    EXPECT_TRUE(torch::equal(m->forward(x), l->forward(x)));
+    // A U-Net is not an FPR model, and the other way round.
+    UNet u(UNetConfig{1, 2, 2, false});
+    save_checkpoint(dir.path("u.pt"), u, ModelCard{}, nullptr);
+    test::expect_error([&] { load_fpr_checkpoint(dir.path("u.pt"), back); }, {"u.pt", "not a false-positive-reduction model"});
+    ModelCard mc;
+    test::expect_error([&] { load_checkpoint(dir.path("f.pt"), mc); }, {"f.pt", "fpr model, not a U-Net"});
+}
+
+// A small cohort; candidates: each nodule centre (jittered) and points 15-25 mm away from it.
+struct Toy {
+    test::TempDir dir;
+    std::string cohort, candidates;
+    Toy() {
+        const CohortOptions co = test::small_cohort(dir.path("cohort"), 4, 21, 0.5, 2);
+        write_cohort(co);
+        cohort = co.out_dir;
+        std::vector<Candidate> c;
+        Rng rng(5);
+        for (const auto& a : read_annotations(dir.path("cohort/annotations.csv"))) {
+            c.push_back({a.seriesuid, {a.world[0] + rng.uniform(-1, 1), a.world[1], a.world[2]}, 0.9});
+            for (int n = 0; n < 4; ++n)
+                c.push_back({a.seriesuid, {a.world[0] + rng.uniform(15, 25) * (n % 2 ? 1 : -1), a.world[1] + rng.uniform(-10, 10), a.world[2] + rng.uniform(-5, 5)}, 0.8});
+        }
+        candidates = dir.path("cands.csv");
+        write_results(candidates, c);
+    }
+};
+const Toy& toy() {
+    static Toy t;
+    return t;
+}
+
+FprTrainOptions toy_options(const std::string& out, int epochs) {
+    FprTrainOptions o;
+    o.set.data_dir = toy().cohort;
+    o.set.candidates = toy().candidates;
+    o.set.out_dir = out;
+    o.set.patch.patch = 16;
+    o.set.patch.patch_mm = 1.5;
+    o.set.patch.max_shift = 2;
+    o.set.val_fraction = 0.25;
+    o.set.seed = 3;
+    o.set.threads = 2;
+    o.net.width = 4;
+    o.epochs = epochs;
+    o.batch = 16;
+    o.lr = 3e-3;
+    o.device = "cpu";
+    o.threads = 2;
+    return o;
+}
+
+TEST(TrainFpr, LossGoesDownAndEveryEpochIsScored) {
+    test::TempDir dir;
+    const FprTrainResult r = train_fpr(toy_options(dir.path("run"), 20));
+    ASSERT_EQ(r.epochs.size(), 20u);
+    EXPECT_GT(r.set.positives, 0);
+    EXPECT_GT(r.set.negatives, r.set.positives / 2);
+    EXPECT_LT(r.epochs.back().train_loss, 0.8 * r.epochs.front().train_loss);
+    for (const auto& m : r.epochs) {
+        EXPECT_GE(m.val_auc, 0.0);
+        EXPECT_LE(m.val_auc, 1.0);
+        EXPECT_GE(m.cpm_before, 0.0);
+        EXPECT_GE(m.cpm_after, 0.0);
+        EXPECT_EQ(m.cpm_before, r.epochs.front().cpm_before);
+    }
+    for (const char* f : {"last.pt", "best.pt", "metrics.csv", "config.json", "patches.npy", "patches.csv", "patches.json"})
+        EXPECT_TRUE(std::filesystem::exists(dir.path("run/") + f)) << f;
+    EXPECT_EQ(read_csv(dir.path("run/metrics.csv"), true).rows.size(), 20u);
+}
+
+TEST(TrainFpr, ResumeGivesTheSameResultAsAnUninterruptedRun) {
+    test::TempDir dir;
+    train_fpr(toy_options(dir.path("a"), 2));
+    train_fpr(toy_options(dir.path("b"), 1));
+    FprTrainOptions more = fpr_resume_options(dir.path("b"));
+    more.epochs = 2;
+    more.device = "cpu";
+    more.threads = 2;
+    const auto rest = train_fpr(more);
+    ASSERT_EQ(rest.epochs.size(), 1u);
+    EXPECT_EQ(rest.epochs[0].epoch, 2);
+    EXPECT_TRUE(rest.set.reused);
+    FprCard ca, cb;
+    FprNet a = load_fpr_checkpoint(dir.path("a/last.pt"), ca), b = load_fpr_checkpoint(dir.path("b/last.pt"), cb);
+    const auto pa = a->parameters(), pb = b->parameters();
+    ASSERT_EQ(pa.size(), pb.size());
+    for (std::size_t i = 0; i < pa.size(); ++i) ASSERT_TRUE(torch::equal(pa[i], pb[i])) << "parameter " << i;
+    const CsvTable ma = read_csv(dir.path("a/metrics.csv"), true), mb = read_csv(dir.path("b/metrics.csv"), true);
+    ASSERT_EQ(mb.rows.size(), 2u);
+    for (std::size_t r = 0; r < 2; ++r)
+        for (std::size_t c = 0; c < 9; ++c) EXPECT_EQ(ma.rows[r].fields[c], mb.rows[r].fields[c]) << ma.header[c];  // all but timings
+}
+
+TEST(ApplyFpr, RescoresWithTheDocumentedRules) {
+    test::TempDir dir;
+    train_fpr(toy_options(dir.path("run"), 1));
+    const std::vector<Candidate> original = read_results(toy().candidates);
+    FprApplyOptions o;
+    o.model = dir.path("run/best.pt");
+    o.data = toy().cohort;
+    o.device = "cpu";
+    o.threads = 2;
+    std::vector<Candidate> replaced = original, product = original, mean = original;
+    apply_fpr(replaced, o);
+    o.combine = FprCombine::Product;
+    apply_fpr(product, o);
+    o.combine = FprCombine::Mean;
+    apply_fpr(mean, o);
+    ASSERT_EQ(replaced.size(), original.size());
+    bool differs = false;
+    for (std::size_t n = 0; n < original.size(); ++n) {
+        EXPECT_EQ(replaced[n].seriesuid, original[n].seriesuid);
+        EXPECT_EQ(replaced[n].world, original[n].world);
+        EXPECT_GT(replaced[n].probability, 0.0);
+        EXPECT_LT(replaced[n].probability, 1.0);
+        EXPECT_DOUBLE_EQ(product[n].probability, original[n].probability * replaced[n].probability);
+        EXPECT_DOUBLE_EQ(mean[n].probability, (original[n].probability + replaced[n].probability) / 2);
+        differs |= std::abs(replaced[n].probability - replaced[0].probability) > 1e-6;
+    }
+    EXPECT_TRUE(differs);  // the network looks at the patches
+
+    std::vector<Candidate> stray{{"no.such.scan", {0, 0, 0}, 0.5}};
+    test::expect_error([&] { apply_fpr(stray, o); }, {"no scan no.such.scan"});
+    EXPECT_THROW(parse_fpr_combine("max"), Error);
+}
+
+}  // namespace
+}  // namespace nodulecad

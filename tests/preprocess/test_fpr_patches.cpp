@@ -1,0 +1,270 @@
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <filesystem>
+#include <set>
+
+#include "core/files.hpp"
+#include "io/cohort_layout.hpp"
+#include "io/npy.hpp"
+#include "preprocess/fpr_patches.hpp"
+#include "synth/cohort.hpp"
+#include "synth/cohort_fixture.hpp"
+#include "test_util.hpp"
+
+namespace nodulecad {
+namespace {
+
+// A linear HU field is reproduced exactly by trilinear interpolation, so every cube voxel can be predicted from
+// its world position: this checks the cube's world axes, spacing and centre on every direction matrix.
+TEST(FprPatches, CubeSamplesTheWorldAxesOnEveryDirection) {
+    for (const auto& [name, d] : test::test_directions()) {
+        SCOPED_TRACE(name);
+        Geometry g;
+        g.size = {64, 64, 30};
+        g.spacing = {1.1, 1.2, 2.5};
+        g.origin = {-30, 12, -180};
+        g.direction = d;
+        const Vec3 centre = index_to_world(g, {31.5, 31.5, 14.5});
+        const auto field = [&](const Vec3& w) { return -300 + 10 * (w[0] - centre[0]) - 7 * (w[1] - centre[1]) + 4 * (w[2] - centre[2]); };
+        Volume<std::int16_t> scan(g, 0);
+        for (std::int64_t k = 0; k < g.size[2]; ++k)
+            for (std::int64_t j = 0; j < g.size[1]; ++j)
+                for (std::int64_t i = 0; i < g.size[0]; ++i)
+                    scan.at(i, j, k) = static_cast<std::int16_t>(std::lround(field(index_to_world(g, {double(i), double(j), double(k)}))));
+        PatchOptions o;
+        o.patch = 16;
+        o.patch_mm = 1.5;
+        o.max_shift = 2;
+        const int D = o.cube();
+        ASSERT_EQ(D, 21);
+        const Vec3 w{centre[0] + 0.3, centre[1] - 0.2, centre[2] + 0.7};
+        std::vector<std::uint8_t> cube(static_cast<std::size_t>(D * D * D));
+        extract_cube(scan, w, o, cube.data());
+        int worst = 0;
+        for (int c = 0; c < D; ++c)
+            for (int b = 0; b < D; ++b)
+                for (int a = 0; a < D; ++a) {
+                    const Vec3 p{w[0] + (a - 10) * 1.5, w[1] + (b - 10) * 1.5, w[2] + (c - 10) * 1.5};
+                    const double expected = std::clamp(255.0 * (field(p) + 1000) / 1400, 0.0, 255.0);
+                    worst = std::max(worst, std::abs(int(cube[static_cast<std::size_t>((c * D + b) * D + a)]) - int(std::lround(expected))));
+                }
+        EXPECT_LE(worst, 1);  // int16 rounding of the field
+    }
+}
+
+TEST(FprPatches, OutsideTheScanIsAir) {
+    Geometry g;
+    g.size = {8, 8, 8};
+    Volume<std::int16_t> scan(g, 400);
+    PatchOptions o;
+    o.patch = 8;
+    o.max_shift = 0;
+    std::vector<std::uint8_t> cube(9 * 9 * 9);
+    extract_cube(scan, {100, 100, 100}, o, cube.data());
+    for (auto v : cube) EXPECT_EQ(v, 0);
+    extract_cube(scan, {3.5, 3.5, 3.5}, o, cube.data());
+    EXPECT_EQ(cube[(4 * 9 + 4) * 9 + 4], 255);  // inside: window top
+}
+
+// One bright voxel at offset (dx, dy, dz) from the cube centre: where each view shows it, with and without
+// augmentation (positions worked out by hand).
+struct Hit {
+    int view, plane, u, v;
+};
+std::vector<Hit> bright(const std::vector<float>& views, int P) {
+    std::vector<Hit> out;
+    for (std::size_t n = 0; n < views.size(); ++n)
+        if (views[n] > 0.5f) {
+            const int idx = static_cast<int>(n);
+            out.push_back({idx / (3 * P * P), (idx / (P * P)) % 3, idx % P, (idx / P) % P});
+        }
+    return out;
+}
+
+TEST(FprPatches, ViewsCutTheRightPlanesAndAugmentationMovesThem) {
+    PatchOptions o;
+    o.patch = 8;
+    o.slab = 1;
+    o.max_shift = 2;
+    const int D = o.cube(), h = (D - 1) / 2, P = 8, half = 4;
+    std::vector<std::uint8_t> cube(static_cast<std::size_t>(D * D * D), 0);
+    const int dx = 2, dy = -1, dz = 1;  // offset of the bright voxel along x, y, z
+    cube[static_cast<std::size_t>(((h + dz) * D + (h + dy)) * D + (h + dx))] = 255;
+    std::vector<float> views(static_cast<std::size_t>(9 * P * P));
+
+    cube_views(cube.data(), o, Augment{}, views.data());
+    auto hits = bright(views, P);
+    // axial: plane z = +1 (index 2), u = x, v = y; coronal: plane y = -1 (index 0), u = x, v = z;
+    // sagittal: plane x = +2 is outside the +-1 slab, so it is not seen.
+    ASSERT_EQ(hits.size(), 2u);
+    EXPECT_EQ(hits[0].view, 0);
+    EXPECT_EQ(hits[0].plane, 2);
+    EXPECT_EQ(hits[0].u, half + dx);
+    EXPECT_EQ(hits[0].v, half + dy);
+    EXPECT_EQ(hits[1].view, 1);
+    EXPECT_EQ(hits[1].plane, 0);
+    EXPECT_EQ(hits[1].u, half + dx);
+    EXPECT_EQ(hits[1].v, half + dz);
+
+    Augment flip;
+    flip.flip = {true, false, true};  // output (x, y, z) shows source (-x, y, -z)
+    cube_views(cube.data(), o, flip, views.data());
+    hits = bright(views, P);
+    ASSERT_EQ(hits.size(), 2u);
+    EXPECT_EQ(hits[0].plane, 0);  // z mirrored: plane -1
+    EXPECT_EQ(hits[0].u, half - dx);
+    EXPECT_EQ(hits[1].u, half - dx);
+    EXPECT_EQ(hits[1].v, half - dz);
+
+    Augment turn;
+    turn.rotate = 1;  // output q shows source (-q.y, q.x): the voxel is seen at q = (dy, -dx) = (-1, -2)
+    cube_views(cube.data(), o, turn, views.data());
+    hits = bright(views, P);
+    ASSERT_EQ(hits.size(), 2u);
+    EXPECT_EQ(hits[0].view, 0);
+    EXPECT_EQ(hits[0].u, half + dy);
+    EXPECT_EQ(hits[0].v, half - dx);
+    EXPECT_EQ(hits[1].view, 2);  // sagittal plane x = -1, u = y = -2, v = z
+    EXPECT_EQ(hits[1].plane, 0);
+    EXPECT_EQ(hits[1].u, half - dx);
+    EXPECT_EQ(hits[1].v, half + dz);
+
+    Augment shift;
+    shift.shift = {2, 0, 0};  // output q shows source q + (2, 0, 0): seen at x = 0
+    cube_views(cube.data(), o, shift, views.data());
+    hits = bright(views, P);
+    ASSERT_EQ(hits.size(), 3u);  // now the sagittal plane x = 0 sees it too
+    EXPECT_EQ(hits[0].u, half);
+    EXPECT_EQ(hits[2].view, 2);
+    EXPECT_EQ(hits[2].plane, 1);
+    EXPECT_EQ(hits[2].u, half + dy);
+    EXPECT_EQ(hits[2].v, half + dz);
+}
+
+TEST(FprPatches, AugmentationStaysInsideTheCube) {
+    PatchOptions o;
+    o.patch = 6;
+    o.slab = 3;
+    o.max_shift = 3;
+    const int D = o.cube();
+    std::vector<std::uint8_t> cube(static_cast<std::size_t>(D * D * D), 7);
+    std::vector<float> views(static_cast<std::size_t>(9 * 36));
+    Rng rng(3);
+    for (int n = 0; n < 200; ++n) {
+        Augment a = draw_augment(rng, o.max_shift);
+        for (int s : a.shift) ASSERT_LE(std::abs(s), 3);
+        a.shift = {3, -3, 3};
+        cube_views(cube.data(), o, a, views.data());  // ASan / the bounds of `cube` would catch a stray index
+        for (float v : views) ASSERT_FLOAT_EQ(v, 7.0f / 255);
+    }
+}
+
+TEST(FprPatches, LabelsFollowLuna16Radii) {
+    const std::vector<Annotation> nodules{{"s", {0, 0, 0}, 6}, {"s", {60, 0, 0}, 8}};
+    const std::vector<Annotation> excluded{{"s", {20, 0, 0}, -1}, {"s", {40, 0, 0}, 4}, {"s", {61, 0, 0}, 20}};
+    EXPECT_EQ(label_candidate({2.9, 0, 0}, nodules, excluded), FprLabel::Positive);
+    EXPECT_EQ(label_candidate({3.0, 0, 0}, nodules, excluded), FprLabel::Negative);  // strictly inside the radius
+    EXPECT_EQ(label_candidate({24.9, 0, 0}, nodules, excluded), FprLabel::Ignored);  // unknown diameter = 10 mm
+    EXPECT_EQ(label_candidate({25.1, 0, 0}, nodules, excluded), FprLabel::Negative);
+    EXPECT_EQ(label_candidate({41.9, 0, 0}, nodules, excluded), FprLabel::Ignored);
+    EXPECT_EQ(label_candidate({60, 3.9, 0}, nodules, excluded), FprLabel::Positive);  // nodules before exclusions
+    EXPECT_EQ(label_candidate({60, 4.5, 0}, nodules, excluded), FprLabel::Ignored);
+    EXPECT_EQ(label_candidate({0, 0, 0}, {}, {}), FprLabel::Negative);
+}
+
+TEST(FprPatches, ValidationSplitIsByPatientAndStable) {
+    std::vector<ScanFile> scans;
+    for (int n = 0; n < 20; ++n) scans.push_back({"uid" + std::to_string(n), "", n % 10});
+    const auto a = validation_uids(scans, 0.25, {}, 7);
+    EXPECT_EQ(a.size(), 5u);
+    std::vector<ScanFile> reversed(scans.rbegin(), scans.rend());
+    EXPECT_EQ(validation_uids(reversed, 0.25, {}, 7), a);
+    EXPECT_NE(validation_uids(scans, 0.25, {}, 8), a);
+    EXPECT_TRUE(validation_uids(scans, 0, {}, 7).empty());
+    EXPECT_EQ(validation_uids(scans, 0.9, {3}, 7), (std::set<std::string>{"uid13", "uid3"}));
+}
+
+TEST(FprPatches, SetLabelsSplitsAndReuses) {
+    test::TempDir dir;
+    const CohortOptions co = test::small_cohort(dir.path("cohort"), 3, 5, 0.5, 2);
+    write_cohort(co);
+    const auto nodules = read_annotations(dir.path("cohort/annotations.csv"));
+    const auto excluded = read_annotations(dir.path("cohort/annotations_excluded.csv"));
+    ASSERT_FALSE(nodules.empty());
+    std::vector<Candidate> cands;
+    for (const auto& a : nodules) {
+        cands.push_back({a.seriesuid, {a.world[0] + 0.5, a.world[1], a.world[2]}, 0.9});  // hit
+        cands.push_back({a.seriesuid, {a.world[0], a.world[1], a.world[2] + 40}, 0.4});   // far from it
+    }
+    for (const auto& a : excluded) cands.push_back({a.seriesuid, a.world, 0.7});
+    cands.push_back({"not.a.scan.here", {0, 0, 0}, 0.5});
+    write_results(dir.path("cands.csv"), cands);
+
+    FprSetOptions o;
+    o.data_dir = co.out_dir;
+    o.candidates = dir.path("cands.csv");
+    o.out_dir = dir.path("fpr");
+    o.patch.patch = 8;
+    o.patch.max_shift = 1;
+    o.val_fraction = 0.34;
+    o.seed = 2;
+    o.threads = 2;
+    const FprSetSummary s = build_fpr_set(o);
+    EXPECT_FALSE(s.reused);
+    EXPECT_EQ(s.val_uids.size(), 1u);
+    EXPECT_EQ(s.candidates_without_scan, 1);
+    const auto rows = read_fpr_rows(dir.path("fpr/patches.csv"));
+    ASSERT_EQ(static_cast<std::int64_t>(rows.size()), s.rows);
+    std::int64_t centres = 0;
+    for (const auto& a : nodules) centres += a.seriesuid != s.val_uids[0];
+    EXPECT_EQ(s.added_centres, centres);
+    // The plumbing: each candidate on a known scan is labelled by label_candidate (tested above) with its scan's tables.
+    std::int64_t ignored = 0, labelled_positive = 0;
+    for (const auto& c : cands) {
+        if (c.seriesuid == "not.a.scan.here") continue;
+        std::vector<Annotation> n, e;
+        for (const auto& a : nodules)
+            if (a.seriesuid == c.seriesuid) n.push_back(a);
+        for (const auto& a : excluded)
+            if (a.seriesuid == c.seriesuid) e.push_back(a);
+        const FprLabel l = label_candidate(c.world, n, e);
+        ignored += l == FprLabel::Ignored;
+        labelled_positive += l == FprLabel::Positive;
+    }
+    EXPECT_EQ(s.ignored, ignored);
+    EXPECT_GT(ignored, 0);
+    EXPECT_EQ(s.positives, labelled_positive + centres);
+    for (const auto& r : rows) {
+        EXPECT_EQ(r.val, r.seriesuid == s.val_uids[0]);
+        if (!r.from_candidates) {
+            EXPECT_FALSE(r.val);
+            EXPECT_EQ(r.label, 1);
+        }
+    }
+    std::int64_t positives = 0;
+    for (const auto& r : rows) positives += r.label;
+    EXPECT_EQ(positives, s.positives);
+    EXPECT_GE(labelled_positive, static_cast<std::int64_t>(nodules.size()));
+    const auto cubes = read_npy<std::uint8_t>(dir.path("fpr/patches.npy"));
+    EXPECT_EQ(cubes.shape, (std::vector<std::int64_t>{s.rows, 11, 11, 11}));
+    EXPECT_EQ(parse_npy_header(read_file(dir.path("fpr/patches.npy")), "patches.npy").dtype, ElementType::UInt8);
+
+    EXPECT_TRUE(build_fpr_set(o).reused);
+    o.patch.patch = 10;
+    EXPECT_FALSE(build_fpr_set(o).reused);
+}
+
+TEST(FprPatches, BadInputsAreClearErrors) {
+    test::TempDir dir;
+    FprSetOptions o;
+    o.data_dir = dir.path("nothing");
+    o.candidates = dir.path("c.csv");
+    o.out_dir = dir.path("out");
+    test::expect_error([&] { build_fpr_set(o); }, {"nothing", "not found"});
+    o.patch.patch = 7;
+    test::expect_error([&] { build_fpr_set(o); }, {"--patch", "even"});
+}
+
+}  // namespace
+}  // namespace nodulecad
