@@ -21,6 +21,8 @@ void register_predict(CLI::App& app) {
     cmd->add_option("--batch", o->batch, "Slices per forward pass")->capture_default_str()->check(CLI::PositiveNumber);
     cmd->add_flag("--float", o->float_output, "Write float probabilities instead of uint8");
     cmd->add_flag("--overlays", o->overlays, "Also write PNGs of the slices where the model marks nodules");
+    cmd->add_flag("!--full-grid", o->lungs_only, "Run every slice on the training grid instead of a grid fitted to the lungs\n"
+                                                 "(+10 mm) on the slices within 2 of a lung voxel (others get 0)");
     cmd->add_option("--threads", o->threads, "CPU threads")->capture_default_str()->check(CLI::PositiveNumber);
     cmd->callback([o] {
         const PredictSummary s = predict_scans(*o);

@@ -22,6 +22,7 @@ void register_train(CLI::App& app) {
     cmd->add_option("--epochs", o->epochs, "Total epochs")->capture_default_str();
     cmd->add_option("--batch", o->batch, "Batch size")->capture_default_str();
     cmd->add_option("--lr", o->lr, "Adam learning rate")->capture_default_str();
+    cmd->add_option("--lr-schedule", o->lr_schedule, "constant, or cosine (lr down to lr/100 over the epochs)")->capture_default_str()->check(CLI::IsMember({"constant", "cosine"}));
     cmd->add_option("--device", o->device, "auto, cpu or cuda[:N]")->capture_default_str();
     cmd->add_option("--filters", o->unet.base_filters, "Filters at the first level (doubled per level)")->capture_default_str();
     cmd->add_option("--depth", o->unet.depth, "Levels")->capture_default_str();
@@ -29,6 +30,9 @@ void register_train(CLI::App& app) {
     cmd->add_option("--loss", o->loss, "dice or dice_bce")->capture_default_str()->check(CLI::IsMember({"dice", "dice_bce"}));
     cmd->add_flag("!--no-augment", o->augment, "Switch off augmentation (flips, rotations, shifts, intensity jitter)");
     cmd->add_option("--max-samples", o->max_samples_per_epoch, "At most this many training samples per epoch (0 = all)")->capture_default_str();
+    cmd->add_option("--crop", o->crop, "Train on CROP x CROP windows (one around a nodule pixel on nodule samples, random\n"
+                                       "elsewhere); 0 = whole samples. Validation and predict still see whole slices")->capture_default_str();
+    cmd->add_option("--epoch-samples", o->epoch_samples, "Samples per epoch, cycling through reshuffled passes (0 = one pass)")->capture_default_str();
     cmd->add_option("--seed", o->seed, "Seed (initial weights, order, augmentation)")->capture_default_str();
     cmd->add_option("--threads", o->threads, "CPU threads")->capture_default_str()->check(CLI::PositiveNumber);
     cmd->callback([o, resume] {

@@ -30,21 +30,46 @@ PredictSummary predict_scans(const PredictOptions& o) {
     fs::create_directories(o.out_dir);
     PredictSummary sum;
     const WindowOptions window{card.window_lo, card.window_hi, card.context, card.mask_lungs};
-    const std::int64_t S = card.size, C = card.unet.in_channels;
+    const std::int64_t C = card.unet.in_channels;
     const auto mean = static_cast<float>(card.mean), inv_std = static_cast<float>(1 / card.std);
 
     Progress progress("predict", static_cast<std::int64_t>(scans.size()), "scans");
     for (const ScanFile& file : scans) {
         const std::string& uid = file.uid;
         const std::string& path = file.path;
+        const std::string out = (fs::path(o.out_dir) / (uid + "_prob.mhd")).string();
+        std::error_code ec;
+        if (o.skip_existing && fs::exists(out, ec)) {
+            sum.outputs.push_back(out);
+            ++sum.skipped;
+            progress.advance();
+            continue;
+        }
         const Volume<std::int16_t> scan = read_volume<std::int16_t>(path);
         const Geometry& g = scan.geometry;
         LungSegmentationOptions lo;
         lo.threads = o.threads;
         const LungSegmentation lungs = segment_lungs_robust(scan, lo);
-        const SliceGrid grid = grid_around(lungs.mask, card.size, card.pixel_mm);
+        const SliceGrid grid = o.lungs_only ? grid_fitted(lungs.mask, card.pixel_mm, 1 << (card.unet.depth - 1), 10.0)
+                                            : grid_around(lungs.mask, card.size, card.pixel_mm);
+        const std::int64_t S = grid.size;
         const std::int64_t nz = g.size[2];
         const std::size_t plane = static_cast<std::size_t>(g.size[0] * g.size[1]);
+        // The slices to run: all, or those within 2 of a slice with lung voxels.
+        std::vector<std::int64_t> todo;
+        {
+            std::vector<bool> has(static_cast<std::size_t>(nz), !o.lungs_only);
+            if (o.lungs_only)
+                for (std::int64_t k = 0; k < nz; ++k)
+                    has[static_cast<std::size_t>(k)] = std::any_of(lungs.mask.voxels.begin() + static_cast<std::ptrdiff_t>(static_cast<std::size_t>(k) * plane),
+                                                                   lungs.mask.voxels.begin() + static_cast<std::ptrdiff_t>(static_cast<std::size_t>(k + 1) * plane),
+                                                                   [](std::uint8_t v) { return v != 0; });
+            for (std::int64_t k = 0; k < nz; ++k) {
+                bool near = false;
+                for (std::int64_t d = -2; d <= 2 && !near; ++d) near = k + d >= 0 && k + d < nz && has[static_cast<std::size_t>(k + d)];
+                if (near) todo.push_back(k);
+            }
+        }
         // Only what is written is kept: float probabilities with --float, else p * 255 as uint8 (a quarter).
         Volume<float> prob;
         Volume<std::uint8_t> quantised;
@@ -52,27 +77,27 @@ PredictSummary predict_scans(const PredictOptions& o) {
         else quantised = Volume<std::uint8_t>(g, 0);
         std::vector<float> slice(plane);
         std::vector<float> input(static_cast<std::size_t>(o.batch * C * S * S));
-        for (std::int64_t k0 = 0; k0 < nz; k0 += o.batch) {
-            const std::int64_t n = std::min<std::int64_t>(o.batch, nz - k0);
+        for (std::size_t t0 = 0; t0 < todo.size(); t0 += static_cast<std::size_t>(o.batch)) {
+            const auto n = static_cast<std::int64_t>(std::min<std::size_t>(static_cast<std::size_t>(o.batch), todo.size() - t0));
             for (std::int64_t b = 0; b < n; ++b) {
                 float* x = input.data() + static_cast<std::size_t>(b * C * S * S);
-                sample_image(scan, &lungs.mask, grid, k0 + b, window, x);
+                sample_image(scan, &lungs.mask, grid, todo[t0 + static_cast<std::size_t>(b)], window, x);
                 for (std::int64_t i = 0; i < C * S * S; ++i) x[i] = (x[i] - mean) * inv_std;
             }
             const torch::Tensor p = model->forward(torch::from_blob(input.data(), {n, C, S, S}).to(device)).to(torch::kCPU).contiguous();
             const float* pv = p.data_ptr<float>();
             for (std::int64_t b = 0; b < n; ++b) {
-                const std::size_t off = static_cast<std::size_t>(k0 + b) * plane;
+                const std::int64_t k = todo[t0 + static_cast<std::size_t>(b)];
+                const std::size_t off = static_cast<std::size_t>(k) * plane;
                 if (o.float_output) {
-                    unsample_slice(pv + b * S * S, grid, g, k0 + b, prob.voxels.data() + off);
+                    unsample_slice(pv + b * S * S, grid, g, k, prob.voxels.data() + off);
                 } else {
-                    unsample_slice(pv + b * S * S, grid, g, k0 + b, slice.data());
+                    unsample_slice(pv + b * S * S, grid, g, k, slice.data());
                     for (std::size_t i = 0; i < plane; ++i)
                         quantised.voxels[off + i] = static_cast<std::uint8_t>(std::lround(std::clamp(slice[i], 0.f, 1.f) * 255));
                 }
             }
         }
-        const std::string out = (fs::path(o.out_dir) / (uid + "_prob.mhd")).string();
         if (o.float_output) write_metaimage(out, prob);
         else write_metaimage(out, quantised);
         if (o.overlays) {
@@ -94,7 +119,7 @@ PredictSummary predict_scans(const PredictOptions& o) {
         }
         sum.outputs.push_back(out);
         ++sum.scans;
-        sum.slices += nz;
+        sum.slices += static_cast<std::int64_t>(todo.size());
         progress.advance();
     }
     return sum;

@@ -14,11 +14,15 @@ struct PredictOptions {
     int batch = 4;
     bool float_output = false;  // float probabilities instead of uint8 0-255
     bool overlays = false;      // PNGs of slices with probability >= 0.5
+    // Run the network on a square grid fitted to each scan's lungs (+10 mm) and only on slices within 2 of a lung
+    // voxel (elsewhere the probability is 0); false: the training grid (card size) on every slice.
+    bool lungs_only = true;
+    bool skip_existing = false;  // leave scans whose <uid>_prob.mhd exists (outputs are written atomically)
     int threads = 1;
 };
 
 struct PredictSummary {
-    int scans = 0;
+    int scans = 0, skipped = 0;
     std::int64_t slices = 0;
     std::vector<std::string> outputs;
 };

@@ -1,8 +1,5 @@
 #include "model/unet.hpp"
 
-#include <cstdio>
-#include <filesystem>
-
 #include "core/error.hpp"
 #include "model/checkpoint.hpp"
 

@@ -5,7 +5,12 @@
 
 namespace nodulecad {
 
-SliceGrid grid_around(const Volume<std::uint8_t>& mask, int size, double pixel) {
+namespace {
+struct WorldBox {
+    double xlo, xhi, ylo, yhi;
+};
+// In-plane world bounding box of the mask's voxels (of the whole slice when the mask is empty).
+WorldBox mask_box(const Volume<std::uint8_t>& mask) {
     const Geometry& g = mask.geometry;
     const std::int64_t nx = g.size[0], ny = g.size[1];
     std::int64_t i0 = nx, i1 = -1, j0 = ny, j1 = -1;
@@ -20,16 +25,31 @@ SliceGrid grid_around(const Volume<std::uint8_t>& mask, int size, double pixel) 
                 }
     if (i1 < 0) i0 = 0, i1 = nx - 1, j0 = 0, j1 = ny - 1;
     const IndexWorldTransform t(g);
-    double xlo = 1e300, xhi = -1e300, ylo = 1e300, yhi = -1e300;
+    WorldBox b{1e300, -1e300, 1e300, -1e300};
     for (int c = 0; c < 4; ++c) {
         const Vec3 w = t.to_world({static_cast<double>((c & 1) ? i1 : i0), static_cast<double>((c & 2) ? j1 : j0), 0});
-        xlo = std::min(xlo, w[0]);
-        xhi = std::max(xhi, w[0]);
-        ylo = std::min(ylo, w[1]);
-        yhi = std::max(yhi, w[1]);
+        b.xlo = std::min(b.xlo, w[0]);
+        b.xhi = std::max(b.xhi, w[0]);
+        b.ylo = std::min(b.ylo, w[1]);
+        b.yhi = std::max(b.yhi, w[1]);
     }
+    return b;
+}
+}  // namespace
+
+SliceGrid grid_around(const Volume<std::uint8_t>& mask, int size, double pixel) {
+    const WorldBox b = mask_box(mask);
     const double half = (size - 1) / 2.0 * pixel;
-    return {(xlo + xhi) / 2 - half, (ylo + yhi) / 2 - half, pixel, size};
+    return {(b.xlo + b.xhi) / 2 - half, (b.ylo + b.yhi) / 2 - half, pixel, size};
+}
+
+SliceGrid grid_fitted(const Volume<std::uint8_t>& mask, double pixel, int multiple, double margin_mm) {
+    const WorldBox b = mask_box(mask);
+    const double extent = std::max(b.xhi - b.xlo, b.yhi - b.ylo) + 2 * margin_mm;
+    const int m = std::max(1, multiple);
+    const int size = std::max(m, static_cast<int>(std::ceil(extent / pixel / m)) * m);
+    const double half = (size - 1) / 2.0 * pixel;
+    return {(b.xlo + b.xhi) / 2 - half, (b.ylo + b.yhi) / 2 - half, pixel, size};
 }
 
 double slice_world_z(const Geometry& g, std::int64_t k) {

@@ -24,6 +24,11 @@ struct WindowOptions {
 // Centred on the world bounding box of the mask's voxels (in-plane); the volume's centre if the mask is empty.
 SliceGrid grid_around(const Volume<std::uint8_t>& mask, int size, double pixel);
 
+// The smallest square grid of `pixel` mm holding the mask's bounding box plus `margin_mm` on each side, its side
+// rounded up to a multiple of `multiple` (a U-Net's 2^(depth-1)); for inference on just the lungs. The volume's
+// whole slice if the mask is empty.
+SliceGrid grid_fitted(const Volume<std::uint8_t>& mask, double pixel, int multiple, double margin_mm);
+
 // World z of slice k (at the slice's centre voxel).
 double slice_world_z(const Geometry& g, std::int64_t k);
 

@@ -1,6 +1,7 @@
 #include "train/train.hpp"
 
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <condition_variable>
 #include <filesystem>
@@ -16,6 +17,7 @@
 #include "io/npy_map.hpp"
 #include "io/text_numbers.hpp"
 #include "model/unet.hpp"
+#include "preprocess/components.hpp"
 
 namespace nodulecad {
 
@@ -67,10 +69,36 @@ struct Batch {
     std::int64_t n = 0;
 };
 
-// Sample `row` into x (C,S,S, normalised) and y (1,S,S), with seeded augmentation: flips, 90-degree rotations,
-// shifts of up to 1/16 of the size, intensity jitter.
-void fill_sample(const Data& d, std::int64_t row, bool augment, Rng rng, float* x, float* y) {
+// Sample `row` into x (C,W,W, normalised) and y (1,W,W), W = crop or the sample size, with seeded augmentation:
+// flips, 90-degree rotations, shifts of up to 1/16 of the size, intensity jitter. With a crop, the window is taken
+// around a pixel of one of the sample's nodules (anywhere inside the window), or at random when there is none.
+void fill_sample(const Data& d, std::int64_t row, bool augment, int crop, Rng rng, float* x, float* y) {
     const std::int64_t S = d.size, C = d.channels, plane = S * S;
+    const std::int64_t W = crop > 0 ? crop : S;
+    const std::uint64_t img_base = static_cast<std::uint64_t>(row * C * plane), mask_base = static_cast<std::uint64_t>(row * plane);
+    std::int64_t x0 = 0, y0 = 0;
+    if (crop > 0) {
+        // A nodule of the slice chosen uniformly (not a pixel: small nodules would hardly ever be picked next to a
+        // large one), then one of its pixels.
+        std::vector<std::uint8_t> fg(static_cast<std::size_t>(plane));
+        bool any = false;
+        for (std::int64_t n = 0; n < plane; ++n) any |= (fg[static_cast<std::size_t>(n)] = d.masks->value(mask_base + static_cast<std::uint64_t>(n)) > 0 ? 1 : 0) != 0;
+        if (any) {
+            const Components c = label_slice(fg.data(), S, S, true);
+            const auto pick = static_cast<std::int32_t>(rng.uniform() * c.count);
+            std::vector<std::int64_t> pixels;
+            for (std::size_t r = 0; r < c.runs.size(); ++r)
+                if (c.label[r] == pick)
+                    for (std::int64_t px = c.runs[r].x0; px < c.runs[r].x1; ++px) pixels.push_back(c.runs[r].row * S + px);
+            const std::int64_t n = pixels[static_cast<std::size_t>(rng.uniform() * static_cast<double>(pixels.size()))];
+            const std::int64_t margin = std::min<std::int64_t>(4, W / 4);
+            x0 = n % S - rng.integer(static_cast<int>(margin), static_cast<int>(W - 1 - margin));
+            y0 = n / S - rng.integer(static_cast<int>(margin), static_cast<int>(W - 1 - margin));
+        } else {
+            x0 = rng.integer(0, static_cast<int>(S - W));
+            y0 = rng.integer(0, static_cast<int>(S - W));
+        }
+    }
     bool flip_x = false, flip_y = false;
     int rot = 0;
     std::int64_t dx = 0, dy = 0;
@@ -79,44 +107,46 @@ void fill_sample(const Data& d, std::int64_t row, bool augment, Rng rng, float* 
         flip_x = rng.chance(0.5);
         flip_y = rng.chance(0.5);
         rot = rng.integer(0, 3);
-        const std::int64_t m = S / 16;
+        const std::int64_t m = W / 16;
         dx = rng.integer(static_cast<int>(-m), static_cast<int>(m));
         dy = rng.integer(static_cast<int>(-m), static_cast<int>(m));
         gain = static_cast<float>(rng.uniform(0.95, 1.05));
         offset = static_cast<float>(rng.uniform(-0.03, 0.03));
     }
     const auto mean = static_cast<float>(d.mean), inv_std = static_cast<float>(1 / d.std);
-    const std::uint64_t img_base = static_cast<std::uint64_t>(row * C * plane), mask_base = static_cast<std::uint64_t>(row * plane);
-    for (std::int64_t v = 0; v < S; ++v)
-        for (std::int64_t u = 0; u < S; ++u) {
-            // Output pixel (u, v) takes source pixel (su, sv): shift, then rotate, then flip.
+    const std::int64_t out_plane = W * W;
+    for (std::int64_t v = 0; v < W; ++v)
+        for (std::int64_t u = 0; u < W; ++u) {
+            // Output pixel (u, v) takes window pixel (a, b): shift, then rotate, then flip; then the window's place.
             std::int64_t a = u - dx, b = v - dy;
             for (int r = 0; r < rot; ++r) {
                 const std::int64_t t = a;
                 a = b;
-                b = S - 1 - t;
+                b = W - 1 - t;
             }
-            if (flip_x) a = S - 1 - a;
-            if (flip_y) b = S - 1 - b;
+            if (flip_x) a = W - 1 - a;
+            if (flip_y) b = W - 1 - b;
+            a += x0;
+            b += y0;
             const bool inside = a >= 0 && b >= 0 && a < S && b < S;
-            const std::uint64_t src = static_cast<std::uint64_t>(b * S + a), dst = static_cast<std::uint64_t>(v * S + u);
+            const std::uint64_t src = static_cast<std::uint64_t>(b * S + a), dst = static_cast<std::uint64_t>(v * W + u);
             for (std::int64_t c = 0; c < C; ++c) {
                 const float raw = inside ? d.images->value(img_base + static_cast<std::uint64_t>(c * plane) + src) : 0.f;
-                x[static_cast<std::uint64_t>(c * plane) + dst] = (raw * gain + offset - mean) * inv_std;
+                x[static_cast<std::uint64_t>(c * out_plane) + dst] = (raw * gain + offset - mean) * inv_std;
             }
             y[dst] = inside && d.masks->value(mask_base + src) > 0 ? 1.f : 0.f;
         }
 }
 
-Batch make_batch(const Data& d, const std::vector<std::int64_t>& rows, std::size_t first, std::size_t count, bool augment,
+Batch make_batch(const Data& d, const std::vector<std::int64_t>& rows, std::size_t first, std::size_t count, bool augment, int crop,
                  std::uint64_t seed, int epoch) {
     Batch b;
-    const std::size_t plane = static_cast<std::size_t>(d.size) * static_cast<std::size_t>(d.size);
+    const std::size_t side = static_cast<std::size_t>(crop > 0 ? crop : d.size), plane = side * side;
     b.n = static_cast<std::int64_t>(count);
     b.x.resize(count * static_cast<std::size_t>(d.channels) * plane);
     b.y.resize(count * plane);
     for (std::size_t i = 0; i < count; ++i)
-        fill_sample(d, rows[first + i], augment, Rng::derive(seed, {static_cast<std::uint64_t>(epoch), first + i, 0xA06ULL}),
+        fill_sample(d, rows[first + i], augment, crop, Rng::derive(seed, {static_cast<std::uint64_t>(epoch), first + i, 0xA06ULL}),
                     b.x.data() + i * static_cast<std::size_t>(d.channels) * plane, b.y.data() + i * plane);
     return b;
 }
@@ -124,11 +154,11 @@ Batch make_batch(const Data& d, const std::vector<std::int64_t>& rows, std::size
 // Prepares the batches of one pass on a background thread, at most `depth` ahead, so the model never waits on I/O.
 class Prefetcher {
 public:
-    Prefetcher(const Data& d, std::vector<std::int64_t> rows, int batch, bool augment, std::uint64_t seed, int epoch, std::size_t depth = 2)
+    Prefetcher(const Data& d, std::vector<std::int64_t> rows, int batch, bool augment, int crop, std::uint64_t seed, int epoch, std::size_t depth = 2)
         : rows_(std::move(rows)) {
         worker_ = std::thread([=, &d] {
             for (std::size_t first = 0; first < rows_.size(); first += static_cast<std::size_t>(batch)) {
-                Batch b = make_batch(d, rows_, first, std::min<std::size_t>(static_cast<std::size_t>(batch), rows_.size() - first), augment, seed, epoch);
+                Batch b = make_batch(d, rows_, first, std::min<std::size_t>(static_cast<std::size_t>(batch), rows_.size() - first), augment, crop, seed, epoch);
                 std::unique_lock<std::mutex> lock(m_);
                 cv_.wait(lock, [&] { return queue_.size() < depth || stop_; });
                 if (stop_) return;
@@ -202,6 +232,8 @@ std::vector<EpochMetrics> read_metrics(const std::string& path) {
 std::vector<EpochMetrics> train_unet(const TrainOptions& o) {
     if (o.epochs < 1 || o.batch < 1 || !(o.lr > 0)) throw Error("--epochs, --batch and --lr must be positive");
     if (o.loss != "dice" && o.loss != "dice_bce") throw Error("--loss must be dice or dice_bce");
+    if (o.epoch_samples < 0) throw Error("--epoch-samples must be >= 0");
+    if (o.lr_schedule != "constant" && o.lr_schedule != "cosine") throw Error("--lr-schedule must be constant or cosine");
     torch::set_num_threads(std::max(1, o.threads));
     const torch::Device device = pick_device(o.device);
     const Data d = open_dataset(o.data_dir);
@@ -250,28 +282,47 @@ std::vector<EpochMetrics> train_unet(const TrainOptions& o) {
         cfg["seed"] = o.seed;
         cfg["device"] = device.str();
         cfg["threads"] = o.threads;
+        cfg["crop"] = o.crop;
+        cfg["max_samples_per_epoch"] = o.max_samples_per_epoch;
+        cfg["epoch_samples"] = o.epoch_samples;
+        cfg["lr_schedule"] = o.lr_schedule;
         write_file_atomically((fs::path(o.run_dir) / "config.json").string(), cfg.dump(1) + "\n");
     }
 
-    const std::int64_t S = d.size, C = d.channels;
+    const std::int64_t S = d.size, C = d.channels, W = o.crop > 0 ? o.crop : S;
+    if (o.crop < 0 || o.crop > S) throw Error("--crop must be between 0 and the sample size " + std::to_string(S));
+    if (W % (1 << (card.unet.depth - 1)) != 0)
+        throw Error("--crop " + std::to_string(W) + " is not divisible by 2^(depth-1) = " + std::to_string(1 << (card.unet.depth - 1)));
     std::vector<EpochMetrics> run;
     for (int epoch = card.epoch + 1; epoch <= o.epochs; ++epoch) {
         const auto t0 = Clock::now();
-        std::vector<std::int64_t> order = d.train;
+        // One shuffled pass over the training samples, or (epoch_samples) as many shuffled passes as it takes.
+        std::vector<std::int64_t> order;
         Rng shuffle = Rng::derive(o.seed, {static_cast<std::uint64_t>(epoch), 0x5F1ULL});
-        for (std::size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[static_cast<std::size_t>(shuffle.uniform() * static_cast<double>(i))]);
+        do {
+            std::vector<std::int64_t> pass = d.train;
+            for (std::size_t i = pass.size(); i > 1; --i) std::swap(pass[i - 1], pass[static_cast<std::size_t>(shuffle.uniform() * static_cast<double>(i))]);
+            order.insert(order.end(), pass.begin(), pass.end());
+        } while (static_cast<std::int64_t>(order.size()) < o.epoch_samples);
+        if (o.epoch_samples > 0) order.resize(static_cast<std::size_t>(o.epoch_samples));
         if (o.max_samples_per_epoch > 0 && static_cast<std::int64_t>(order.size()) > o.max_samples_per_epoch)
             order.resize(static_cast<std::size_t>(o.max_samples_per_epoch));
+        // Learning rate of this epoch: constant, or cosine from lr down to lr / 100 over the run (set from the epoch
+        // alone, so a resumed run follows the same schedule).
+        const double lr = o.lr_schedule == "cosine"
+                              ? o.lr * (0.01 + 0.99 * 0.5 * (1 + std::cos(3.14159265358979323846 * (epoch - 1) / std::max(1, o.epochs - 1))))
+                              : o.lr;
+        for (auto& group : optimizer.param_groups()) static_cast<torch::optim::AdamOptions&>(group.options()).lr(lr);
         model->train();
         double loss_sum = 0, dice_sum = 0;
         std::int64_t batches = 0, images = 0;
         {
             Progress progress("train epoch " + std::to_string(epoch) + "/" + std::to_string(o.epochs), static_cast<std::int64_t>(order.size()), "images");
-            Prefetcher prefetch(d, order, o.batch, o.augment, o.seed, epoch);
+            Prefetcher prefetch(d, order, o.batch, o.augment, o.crop, o.seed, epoch);
             Batch b;
             while (prefetch.next(b)) {
-                const torch::Tensor x = torch::from_blob(b.x.data(), {b.n, C, S, S}).to(device);
-                const torch::Tensor y = torch::from_blob(b.y.data(), {b.n, 1, S, S}).to(device);
+                const torch::Tensor x = torch::from_blob(b.x.data(), {b.n, C, W, W}).to(device);
+                const torch::Tensor y = torch::from_blob(b.y.data(), {b.n, 1, W, W}).to(device);
                 const torch::Tensor p = model->forward(x);
                 const torch::Tensor dice = soft_dice(p, y);
                 torch::Tensor loss = -dice;
@@ -294,7 +345,7 @@ std::vector<EpochMetrics> train_unet(const TrainOptions& o) {
         if (!d.val.empty()) {
             torch::NoGradGuard no_grad;
             model->eval();
-            Prefetcher prefetch(d, d.val, std::max(o.batch, 4), false, o.seed, epoch);
+            Prefetcher prefetch(d, d.val, std::max(o.batch, 4), false, 0, o.seed, epoch);
             Batch b;
             while (prefetch.next(b)) {
                 const torch::Tensor x = torch::from_blob(b.x.data(), {b.n, C, S, S}).to(device);
@@ -323,6 +374,8 @@ std::vector<EpochMetrics> train_unet(const TrainOptions& o) {
     }
     return run;
 }
+
+bool cuda_available() { return torch::cuda::is_available(); }
 
 BenchResult bench_unet(const BenchOptions& o) {
     torch::set_num_threads(std::max(1, o.threads));

@@ -15,6 +15,7 @@ struct TrainOptions {
     int epochs = 20;        // total epochs (a resumed run continues up to this)
     int batch = 2;
     double lr = 1e-5;
+    std::string lr_schedule = "constant";  // or "cosine": from lr down to lr/100 over the epochs
     std::string device = "auto";
     UNetConfig unet;        // in_channels is taken from the dataset
     std::string loss = "dice";  // "dice" (negative soft Dice, smooth 1) or "dice_bce"
@@ -23,6 +24,13 @@ struct TrainOptions {
     int threads = 1;
     bool resume = false;    // continue RUN from last.pt (model, optimizer, epoch)
     std::int64_t max_samples_per_epoch = 0;  // 0 = all training samples
+    // Samples per epoch, cycling through reshuffled passes when larger than the training set (0 = one pass): with
+    // crops, many more windows than slices per epoch, so the per-epoch validation costs less of the time.
+    std::int64_t epoch_samples = 0;
+    // Train on crop x crop windows instead of whole samples (0 = whole): on samples with nodule pixels the window
+    // holds a random nodule pixel, elsewhere it is placed at random. Many more, cheaper steps on the rare
+    // foreground; the network stays fully convolutional, so validation and predict run on whole slices.
+    int crop = 0;
 };
 
 struct EpochMetrics {
@@ -45,5 +53,8 @@ struct BenchResult {
     std::string device;
 };
 BenchResult bench_unet(const BenchOptions& opts);
+
+// Whether this LibTorch sees a CUDA device.
+bool cuda_available();
 
 }  // namespace nodulecad

@@ -133,6 +133,22 @@ TEST(Train, LossGoesDownOnAToySet) {
     EXPECT_DOUBLE_EQ(read_model_card(dir.path("run/best.pt")).best_val_dice, best);
 }
 
+TEST(Train, CropsLearnWholeSlices) {
+    // 16 x 16 windows around the discs of 48 x 48 samples; validation runs on the whole samples.
+    test::TempDir dir;
+    write_toy_dataset(dir.path("toy"), 20, 1, 48);
+    TrainOptions o = toy_options(dir.path("toy"), dir.path("run"), 30);
+    o.crop = 16;
+    const auto m = train_unet(o);
+    EXPECT_GT(m.back().val_dice, 0.5);
+    EXPECT_LT(m.back().train_loss, m.front().train_loss - 0.2);
+    o.crop = 18;
+    o.run_dir = dir.path("bad");
+    test::expect_error([&] { train_unet(o); }, {"--crop 18", "not divisible by"});
+    o.crop = 64;
+    test::expect_error([&] { train_unet(o); }, {"--crop", "sample size 48"});
+}
+
 TEST(Train, ResumeGivesTheSameResultAsAnUninterruptedRun) {
     test::TempDir dir;
     write_toy_dataset(dir.path("toy"), 12, 1, 32);
@@ -181,30 +197,62 @@ TEST(Predict, ProbabilitiesLandOnTheScanThroughTheInverseMap) {
     PredictOptions o;
     o.model = dir.path("m.pt");
     o.data = dir.path("scan.mhd");
-    o.out_dir = dir.path("pred");
     o.device = "cpu";
     o.float_output = true;
     o.threads = 2;
-    const PredictSummary s = predict_scans(o);
-    ASSERT_EQ(s.scans, 1);
-    const Volume<float> prob = read_volume<float>(dir.path("pred/scan_prob.mhd"));
-    ASSERT_EQ(prob.geometry, r.scan.geometry);
-    // Recompute one slice by hand.
     LungSegmentationOptions lo;
     lo.threads = 2;
     const LungSegmentation lungs = segment_lungs_robust(r.scan, lo);
-    const SliceGrid grid = grid_around(lungs.mask, 64, 5);
-    const std::int64_t k = r.scan.geometry.size[2] / 2;
-    std::vector<float> x(64 * 64);
-    sample_image(r.scan, &lungs.mask, grid, k, {}, x.data());
-    for (float& v : x) v = (v - 0.2f) / 0.3f;
-    m->eval();
-    torch::NoGradGuard no_grad;
-    const torch::Tensor p = m->forward(torch::from_blob(x.data(), {1, 1, 64, 64})).contiguous();
-    std::vector<float> expected(static_cast<std::size_t>(r.scan.geometry.size[0] * r.scan.geometry.size[1]));
-    unsample_slice(p.data_ptr<float>(), grid, r.scan.geometry, k, expected.data());
-    const std::size_t plane = expected.size();
-    for (std::size_t n = 0; n < plane; n += 7) ASSERT_NEAR(prob.voxels[static_cast<std::size_t>(k) * plane + n], expected[n], 1e-5);
+    const std::size_t plane = static_cast<std::size_t>(r.scan.geometry.size[0] * r.scan.geometry.size[1]);
+    for (const bool lungs_only : {false, true}) {
+        SCOPED_TRACE(lungs_only ? "grid fitted to the lungs" : "training grid");
+        o.lungs_only = lungs_only;
+        o.out_dir = dir.path(lungs_only ? "pred_lungs" : "pred");
+        const PredictSummary s = predict_scans(o);
+        ASSERT_EQ(s.scans, 1);
+        const Volume<float> prob = read_volume<float>(o.out_dir + "/scan_prob.mhd");
+        ASSERT_EQ(prob.geometry, r.scan.geometry);
+        // Recompute one slice by hand.
+        const SliceGrid grid = lungs_only ? grid_fitted(lungs.mask, 5, 4, 10) : grid_around(lungs.mask, 64, 5);
+        const int S = grid.size;
+        if (lungs_only) {
+            EXPECT_LT(S, 64);  // the lungs need less than the training field of view
+        }
+        const std::int64_t k = r.scan.geometry.size[2] / 2;
+        std::vector<float> x(static_cast<std::size_t>(S * S));
+        sample_image(r.scan, &lungs.mask, grid, k, {}, x.data());
+        for (float& v : x) v = (v - 0.2f) / 0.3f;
+        m->eval();
+        torch::NoGradGuard no_grad;
+        const torch::Tensor p = m->forward(torch::from_blob(x.data(), {1, 1, S, S})).contiguous();
+        std::vector<float> expected(plane);
+        unsample_slice(p.data_ptr<float>(), grid, r.scan.geometry, k, expected.data());
+        for (std::size_t n = 0; n < plane; n += 7) ASSERT_NEAR(prob.voxels[static_cast<std::size_t>(k) * plane + n], expected[n], 1e-5);
+        // Slices more than 2 away from any lung voxel are skipped (0) when fitting to the lungs, run otherwise.
+        std::int64_t first_lung = -1;
+        for (std::int64_t z = 0; z < r.scan.geometry.size[2] && first_lung < 0; ++z)
+            for (std::size_t n = 0; n < plane; ++n)
+                if (lungs.mask.voxels[static_cast<std::size_t>(z) * plane + n]) {
+                    first_lung = z;
+                    break;
+                }
+        ASSERT_GT(first_lung, 3);
+        double below = 0;
+        for (std::size_t n = 0; n < plane; ++n) below += prob.voxels[n];
+        if (lungs_only) {
+            EXPECT_EQ(below, 0.0);
+            EXPECT_EQ(s.slices, std::min(r.scan.geometry.size[2], [&] {
+                          std::int64_t last = 0;
+                          for (std::int64_t z = 0; z < r.scan.geometry.size[2]; ++z)
+                              for (std::size_t n = 0; n < plane; ++n)
+                                  if (lungs.mask.voxels[static_cast<std::size_t>(z) * plane + n]) last = z;
+                          return last + 3;
+                      }()) - (first_lung - 2));
+        } else {
+            EXPECT_GT(below, 0.0);
+            EXPECT_EQ(s.slices, r.scan.geometry.size[2]);
+        }
+    }
     test::expect_error([&] {
         PredictOptions bad = o;
         bad.model = dir.path("scan.mhd");
