@@ -10,10 +10,7 @@
 #include "core/threads.hpp"
 #include "detect/candidates.hpp"
 #include "detect/fpr_score.hpp"
-#include "io/cohort_layout.hpp"
-#include "io/csv.hpp"
-#include "io/metaimage.hpp"
-#include "io/text_numbers.hpp"
+#include "io/tables.hpp"
 
 namespace nodulecad::cli {
 
@@ -55,24 +52,14 @@ void register_detect(CLI::App& app) {
         if (!in->empty() && fpr->model.empty()) throw Error("--candidates only makes sense with --fpr (rescoring)");
         if (!fpr->model.empty() && fpr->data.empty()) throw Error("--fpr needs --data, the cohort folder holding the candidates' scans");
         std::vector<Candidate> candidates;
-        std::size_t scans = 0;
-        if (!in->empty()) {
-            candidates = read_results(*in);
-        } else {
-            const std::vector<ScanFile> files = find_predictions(*pred);
-            scans = files.size();
-            for (const ScanFile& f : files)
-                for (auto& d : detect_candidates(f.uid, probability_volume(read_metaimage(f.path)), *o)) candidates.push_back(std::move(d.candidate));
-        }
+        int scans = 0;
+        candidates = in->empty() ? detect_predictions(*pred, *o, &scans) : read_results(*in);
         if (!fpr->model.empty()) {
 #ifdef NODULECAD_HAVE_TORCH
             fpr->combine = parse_fpr_combine(*combine);
             fpr->threads = o->threads;
             apply_fpr(candidates, *fpr);
-            // Keep each scan's candidates ordered by their new probability, as detect writes them.
-            std::stable_sort(candidates.begin(), candidates.end(), [](const Candidate& a, const Candidate& b) {
-                return a.seriesuid != b.seriesuid ? a.seriesuid < b.seriesuid : a.probability > b.probability;
-            });
+            sort_candidates(candidates);
 #else
             throw Error("--fpr: this nodulecad was built without LibTorch (apt-get install libtorch-dev libopenblas0-openmp, then rebuild)");
 #endif
@@ -81,15 +68,9 @@ void register_detect(CLI::App& app) {
         const bool diameters = !*submission && (in->empty() || std::any_of(candidates.begin(), candidates.end(), [](const Candidate& c) {
                                                      return !std::isnan(c.diameter_mm);
                                                  }));
-        std::string csv = diameters ? "seriesuid,coordX,coordY,coordZ,probability,diameter_mm\n" : "seriesuid,coordX,coordY,coordZ,probability\n";
-        for (const Candidate& c : candidates) {
-            std::vector<std::string> row{c.seriesuid, format_double(c.world[0]), format_double(c.world[1]), format_double(c.world[2]), format_double(c.probability)};
-            if (diameters) row.push_back(format_double(c.diameter_mm));
-            csv += format_csv_row(row);
-        }
         const fs::path parent = fs::path(*out).parent_path();
         if (!parent.empty()) fs::create_directories(parent);
-        write_file_atomically(*out, csv);
+        write_candidates(*out, candidates, diameters);
         std::cerr << "detect: " << candidates.size() << " candidates" << (in->empty() ? " from " + std::to_string(scans) + " scans" : "")
                   << (fpr->model.empty() ? "" : ", rescored by " + fpr->model) << " -> " << *out << "\n";
     });

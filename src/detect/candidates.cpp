@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "io/cohort_layout.hpp"
+#include "io/metaimage.hpp"
 #include "preprocess/components.hpp"
 
 namespace nodulecad {
@@ -60,6 +62,21 @@ std::vector<DetectedCandidate> detect_candidates(const std::string& uid, const V
     });
     if (o.max_per_scan > 0 && static_cast<int>(out.size()) > o.max_per_scan) out.resize(static_cast<std::size_t>(o.max_per_scan));
     return out;
+}
+
+std::vector<Candidate> detect_predictions(const std::string& pred_dir, const DetectOptions& opts, int* scans) {
+    const std::vector<ScanFile> files = find_predictions(pred_dir);
+    if (scans) *scans = static_cast<int>(files.size());
+    std::vector<Candidate> out;
+    for (const ScanFile& f : files)
+        for (auto& d : detect_candidates(f.uid, probability_volume(read_metaimage(f.path)), opts)) out.push_back(std::move(d.candidate));
+    return out;
+}
+
+void sort_candidates(std::vector<Candidate>& candidates) {
+    std::stable_sort(candidates.begin(), candidates.end(), [](const Candidate& a, const Candidate& b) {
+        return a.seriesuid != b.seriesuid ? a.seriesuid < b.seriesuid : a.probability > b.probability;
+    });
 }
 
 }  // namespace nodulecad

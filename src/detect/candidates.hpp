@@ -27,6 +27,12 @@ struct DetectedCandidate {
 // `probability` in [0, 1] per voxel (see probability_volume for files written by predict).
 std::vector<DetectedCandidate> detect_candidates(const std::string& uid, const Volume<float>& probability, const DetectOptions& opts);
 
+// Every PRED/<uid>_prob.mhd of a predict folder, in uid order; each scan's candidates by probability.
+std::vector<Candidate> detect_predictions(const std::string& pred_dir, const DetectOptions& opts, int* scans = nullptr);
+
+// Scans in uid order, each scan's candidates by decreasing probability (stable), as detect writes them.
+void sort_candidates(std::vector<Candidate>& candidates);
+
 // uint8 volumes hold p * 255; float volumes hold p.
 Volume<float> probability_volume(AnyVolume&& v);
 

@@ -110,11 +110,15 @@ void write_annotations(const std::string& path, const std::vector<Annotation>& r
     write_file_atomically(path, out);
 }
 
-void write_results(const std::string& path, const std::vector<Candidate>& rows) {
-    std::string out = "seriesuid,coordX,coordY,coordZ,probability\n";
-    for (const auto& c : rows)
-        out += format_csv_row({c.seriesuid, format_double(c.world[0]), format_double(c.world[1]),
-                               format_double(c.world[2]), format_double(c.probability)});
+void write_results(const std::string& path, const std::vector<Candidate>& rows) { write_candidates(path, rows, false); }
+
+void write_candidates(const std::string& path, const std::vector<Candidate>& rows, bool with_diameter) {
+    std::string out = with_diameter ? "seriesuid,coordX,coordY,coordZ,probability,diameter_mm\n" : "seriesuid,coordX,coordY,coordZ,probability\n";
+    for (const auto& c : rows) {
+        std::vector<std::string> row{c.seriesuid, format_double(c.world[0]), format_double(c.world[1]), format_double(c.world[2]), format_double(c.probability)};
+        if (with_diameter) row.push_back(format_double(c.diameter_mm));
+        out += format_csv_row(row);
+    }
     write_file_atomically(path, out);
 }
 

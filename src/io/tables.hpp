@@ -38,6 +38,8 @@ std::vector<std::string> read_seriesuids(const std::string& path);
 // Atomic writers; numbers printed so they read back bit-exact.
 void write_annotations(const std::string& path, const std::vector<Annotation>& rows);
 void write_results(const std::string& path, const std::vector<Candidate>& rows);
+// Candidates as detect writes them: the results columns, plus diameter_mm when `with_diameter`.
+void write_candidates(const std::string& path, const std::vector<Candidate>& rows, bool with_diameter);
 void write_seriesuids(const std::string& path, const std::vector<std::string>& uids);
 
 }  // namespace nodulecad
