@@ -20,6 +20,8 @@ void register_rle(CLI::App& app);
 // LibTorch builds: the real commands; other builds: stand-ins that say how to get them.
 void register_train(CLI::App& app);
 void register_train_fpr(CLI::App& app);
+void register_run(CLI::App& app);
+void register_demo(CLI::App& app);
 void register_predict(CLI::App& app);
 void register_bench(CLI::App& app);
 

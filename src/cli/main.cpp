@@ -29,10 +29,12 @@ int main(int argc, char** argv) {
 #ifdef NODULECAD_HAVE_TORCH
     nodulecad::cli::register_train(app);
     nodulecad::cli::register_train_fpr(app);
+    nodulecad::cli::register_run(app);
+    nodulecad::cli::register_demo(app);
     nodulecad::cli::register_predict(app);
     nodulecad::cli::register_bench(app);
 #else
-    for (const char* name : {"train", "train-fpr", "predict", "bench"})
+    for (const char* name : {"demo", "run", "train", "train-fpr", "predict", "bench"})
         app.add_subcommand(name, "(not in this build: needs LibTorch)")->allow_extras()->callback([name] {
             throw nodulecad::Error(std::string(name) + ": this nodulecad was built without LibTorch (apt-get install libtorch-dev libopenblas0-openmp, then rebuild)");
         });

@@ -217,6 +217,7 @@ FprSetSummary build_fpr_set(const FprSetOptions& o) {
     for (const auto& r : rows) {
         (r.label ? sum.positives : sum.negatives) += 1;
         (r.val ? sum.val : sum.train) += 1;
+        if (!r.val) (r.label ? sum.train_positives : sum.train_negatives) += 1;
     }
     sum.rows = static_cast<std::int64_t>(rows.size());
     if (rows.empty()) fail(o.candidates, "no usable candidates on the scans of " + o.data_dir);

@@ -78,6 +78,7 @@ struct FprSetOptions {
 struct FprSetSummary {
     int scans = 0;
     std::int64_t rows = 0, positives = 0, negatives = 0, ignored = 0, added_centres = 0, train = 0, val = 0;
+    std::int64_t train_positives = 0, train_negatives = 0;
     std::int64_t candidates_without_scan = 0;
     bool reused = false;  // an identical set was already in out_dir
     std::vector<std::string> val_uids;

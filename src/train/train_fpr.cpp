@@ -27,6 +27,8 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
+constexpr std::int64_t kMinPerClass = 20;
+
 const char* kMetricsHeader = "epoch,train_loss,val_loss,val_auc,val_precision,val_recall,val_f1,cpm_before,cpm_after,samples_per_s,seconds";
 
 void write_metrics(const std::string& path, const std::vector<FprEpochMetrics>& all) {
@@ -177,6 +179,8 @@ FprTrainResult train_fpr(const FprTrainOptions& o) {
         before.push_back({row.seriesuid, row.world, row.probability});
         val_labels.push_back(row.label);
     }
+    std::int64_t val_positives = 0, val_negatives = 0;
+    for (const int l : val_labels) (l ? val_positives : val_negatives) += 1;
     const double cpm_before = result.set.val_uids.empty() ? std::numeric_limits<double>::quiet_NaN()
                                                           : evaluate_froc(nodules, excluded, result.set.val_uids, before).cpm;
 
@@ -245,8 +249,11 @@ FprTrainResult train_fpr(const FprTrainOptions& o) {
         m.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
         m.samples_per_second = static_cast<double>(seen) / std::max(1e-9, m.seconds);
         card.epoch = epoch;
-        // Best by validation AUC (smooth, unlike a CPM over few scans); without a usable validation set, the latest.
-        const bool improved = std::isnan(m.val_auc) || m.val_auc > card.best_val_auc;
+        // Best by validation AUC (smooth, unlike a CPM over few scans) when the validation candidates hold at least
+        // kMinPerClass of each class; with fewer, an AUC picks noise (often an early, barely trained epoch), so the
+        // latest epoch is kept.
+        const bool choosable = val_positives >= kMinPerClass && val_negatives >= kMinPerClass;
+        const bool improved = !choosable || std::isnan(m.val_auc) || m.val_auc > card.best_val_auc;
         if (improved && !std::isnan(m.val_auc)) card.best_val_auc = m.val_auc;
         save_fpr_checkpoint(last, model, card, &optimizer);
         if (improved) save_fpr_checkpoint(best, model, card, nullptr);

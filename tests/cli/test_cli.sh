@@ -237,6 +237,24 @@ if "$bin" train --help > /dev/null 2>&1 && ! "$bin" train --help 2>&1 | grep -q 
     "$bin" detect --candidates "$tmp/fpr_cands.csv" --fpr "$tmp/run/best.pt" --data "$tmp/cohort" --out "$tmp/x.csv" > /dev/null 2> "$tmp/err.txt"; rc=$?
     check "detect --fpr with a U-Net exits 1" test "$rc" -eq 1
     check "detect --fpr with a U-Net says why" grep -q 'not a false-positive-reduction model' "$tmp/err.txt"
+    # demo --quick: the whole pipeline in its tiny configuration; a second run skips every stage.
+    "$bin" demo --quick --out "$tmp/demo" --threads 2 > "$tmp/demo.out" 2> "$tmp/demo.err"; rc=$?
+    check "demo --quick exit 0" test "$rc" -eq 0
+    check "demo prints the CPM line last" grep -qE "^CPM [0-9.]+ \(2 held-out scans\) — report: $tmp/demo/work/report.html\$" <(tail -1 "$tmp/demo.out")
+    check "demo prints its stages" grep -q '^\[8/8\] candidates-test' "$tmp/demo.err"
+    for f in report.html submission.csv candidates_unet.csv summary.json eval/summary.json eval_unet/summary.json unet/best.pt fpr/patches.json; do
+        check "demo writes $f" test -s "$tmp/demo/work/$f"
+    done
+    check "demo submission has the LUNA16 columns" grep -qx 'seriesuid,coordX,coordY,coordZ,probability' <(head -1 "$tmp/demo/work/submission.csv")
+    "$bin" demo --quick --out "$tmp/demo" --threads 2 > "$tmp/demo2.out" 2> "$tmp/demo2.err"; rc=$?
+    check "demo re-run exit 0" test "$rc" -eq 0
+    check "demo re-run skips all 10 stages" test "$(grep -c 'done earlier, skipped' "$tmp/demo2.err")" -eq 10
+    check "demo re-run gives the same CPM line" cmp -s <(tail -1 "$tmp/demo.out") <(tail -1 "$tmp/demo2.out")
+    "$bin" run --data "$tmp/nowhere" --out "$tmp/w" > /dev/null 2> "$tmp/err.txt"; rc=$?
+    check "run without data exits 1" test "$rc" -eq 1
+    check "run without data says why" grep -q 'nowhere' "$tmp/err.txt"
+    "$bin" run --data "$tmp/cohort" --out "$tmp/w" --folds 2 --val-subsets 1 > /dev/null 2>&1; rc=$?
+    check "run --folds with --val-subsets is refused" test "$rc" -ne 0
     "$bin" predict --model "$scan" --data "$scan" --out "$tmp/pred2" > /dev/null 2> "$tmp/err.txt"; rc=$?
     check "predict with a bad model exits 1" test "$rc" -eq 1
     check "predict bad model says why" grep -q 'not a nodulecad checkpoint' "$tmp/err.txt"
@@ -246,6 +264,7 @@ if "$bin" train --help > /dev/null 2>&1 && ! "$bin" train --help 2>&1 | grep -q 
 else
     check "train says LibTorch is missing" sh -c "\"$bin\" train 2>&1 | grep -q 'without LibTorch'"
     check "train-fpr says LibTorch is missing" sh -c "\"$bin\" train-fpr 2>&1 | grep -q 'without LibTorch'"
+    check "demo says LibTorch is missing" sh -c "\"$bin\" demo 2>&1 | grep -q 'without LibTorch'"
 fi
 
 echo "$passes passed, $failures failed"

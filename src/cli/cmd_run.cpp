@@ -1,0 +1,65 @@
+// nodulecad run --data DIR --out WORK: the whole pipeline on a cohort laid out like LUNA16, resumable.
+#include <cstdio>
+#include <iostream>
+
+#include "cli/commands.hpp"
+#include "core/threads.hpp"
+#include "pipeline/pipeline.hpp"
+
+namespace nodulecad::cli {
+
+void print_pipeline_summary(const PipelineSummary& s) {
+    double total = 0;
+    for (const auto& t : s.stages) total += t.seconds;
+    std::cerr << "stages:";
+    for (const auto& t : s.stages) {
+        char buf[96];
+        std::snprintf(buf, sizeof buf, " %s %s", t.name.c_str(), t.skipped ? "(skipped)" : (std::to_string(static_cast<long>(t.seconds + 0.5)) + " s").c_str());
+        std::cerr << buf << ";";
+    }
+    std::cerr << " total " << static_cast<long>(total + 0.5) << " s\n";
+    std::cerr << "U-Net alone: CPM " << s.cpm_unet << "; " << s.detected << "/" << s.nodules << " nodules found; submission: " << s.submission << "\n";
+    std::printf("CPM %.4f (%d held-out scans) — report: %s\n", s.cpm, s.test_scans, s.report.c_str());
+}
+
+void register_run(CLI::App& app) {
+    auto o = std::make_shared<PipelineOptions>(cpu_pipeline_defaults());
+    o->threads = default_thread_count();
+    auto combine = std::make_shared<std::string>("replace");
+    CLI::App* cmd = app.add_subcommand(
+        "run",
+        "The whole pipeline on a cohort laid out like LUNA16 (DATA/subset*/<uid>.mhd, annotations.csv, optional\n"
+        "annotations_excluded.csv): split by patient -> preprocess -> train the U-Net -> predict -> candidates ->\n"
+        "train and apply the false-positive reduction -> evaluate (CPM before and after) -> report. One folder per\n"
+        "stage under WORK; a stage whose outputs exist is skipped and interrupted training resumes, so a large cohort\n"
+        "can be processed over several sittings. Last line: CPM <value> (<n> held-out scans) — report: <path>.");
+    cmd->add_option("--data", o->data_dir, "Cohort folder")->required();
+    cmd->add_option("--out", o->work_dir, "Work folder")->required();
+    cmd->add_option("--annotations", o->annotations, "Nodule table (default DATA/annotations.csv)");
+    cmd->add_option("--excluded", o->excluded, "Excluded findings (default DATA/annotations_excluded.csv when present)");
+    auto* folds = cmd->add_option("--folds", o->folds, "Cross-validation by subset: fold f tests subsets s with s % folds == f (LUNA16: 10)");
+    auto* subsets = cmd->add_option("--val-subsets", o->test_subsets, "One split: these subsets are held out for testing");
+    folds->excludes(subsets);
+    cmd->add_option("--test-fraction", o->test_fraction, "One split without --val-subsets: this share of patients is held out")->capture_default_str();
+    cmd->add_option("--epochs", o->unet.epochs, "U-Net epochs")->capture_default_str();
+    cmd->add_option("--crop", o->unet.crop, "U-Net training window (0 = whole slices)")->capture_default_str();
+    cmd->add_option("--filters", o->unet.unet.base_filters, "U-Net filters at the first level")->capture_default_str();
+    cmd->add_option("--depth", o->unet.unet.depth, "U-Net levels")->capture_default_str();
+    cmd->add_option("--size", o->prep.size, "Sample size in pixels")->capture_default_str();
+    cmd->add_option("--pixel-mm", o->prep.pixel_mm, "Sample pixel in mm")->capture_default_str();
+    cmd->add_option("--fpr-epochs", o->fpr.epochs, "False-positive-reduction epochs")->capture_default_str();
+    cmd->add_option("--fpr-scans", o->fpr_scans, "Predict at most this many training scans for FPR candidates (0 = all)")->capture_default_str();
+    cmd->add_option("--combine", *combine, "How the FPR probability is used: replace, product or mean")->capture_default_str()->check(CLI::IsMember({"replace", "product", "mean"}));
+    cmd->add_option("--bootstrap", o->bootstrap, "Bootstrap resamples for the CPM interval")->capture_default_str();
+    cmd->add_option("--device", o->device, "auto, cpu or cuda[:N]")->capture_default_str();
+    cmd->add_option("--seed", o->seed, "Seed (splits, weights, sampling)")->capture_default_str();
+    cmd->add_option("--threads", o->threads, "CPU threads")->capture_default_str()->check(CLI::PositiveNumber);
+    cmd->callback([o, combine] {
+        PipelineOptions p = *o;
+        p.prep.context = (p.unet.unet.in_channels - 1) / 2;
+        p.combine = parse_fpr_combine(*combine);
+        print_pipeline_summary(run_pipeline(p));
+    });
+}
+
+}  // namespace nodulecad::cli

@@ -1,0 +1,120 @@
+// The whole pipeline in its quick configuration: every stage's outputs exist and parse; a re-run skips what is
+// done; deleted outputs are rebuilt, and only what depends on them.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <map>
+#include <nlohmann/json.hpp>
+
+#include "core/files.hpp"
+#include "io/cohort_layout.hpp"
+#include "io/csv.hpp"
+#include "io/metaimage.hpp"
+#include "io/tables.hpp"
+#include "pipeline/pipeline.hpp"
+#include "synth/cohort.hpp"
+#include "test_util.hpp"
+
+namespace nodulecad {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::map<std::string, bool> skipped(const PipelineSummary& s) {
+    std::map<std::string, bool> m;
+    for (const auto& t : s.stages) m[t.name] = t.skipped;
+    return m;
+}
+
+TEST(Pipeline, QuickRunWritesEveryStageAndResumesAfterDeletions) {
+    test::TempDir dir;
+    CohortOptions cohort;
+    PipelineOptions o = demo_pipeline_options(DemoSize::Quick, cohort);
+    cohort.out_dir = dir.path("cohort");
+    cohort.seed = 4;
+    cohort.threads = 2;
+    write_cohort(cohort);
+    o.data_dir = cohort.out_dir;
+    o.work_dir = dir.path("work");
+    o.device = "cpu";
+    o.threads = 2;
+    const PipelineSummary first = run_pipeline(o);
+    const auto w = [&](const std::string& p) { return dir.path("work/" + p); };
+
+    // Split: 4 training scans, 2 held out (subsets 4 and 5), as links that read like the cohort.
+    EXPECT_EQ(find_scans(w("split/train")).size(), 4u);
+    const auto test_scans = find_scans(w("split/test"));
+    ASSERT_EQ(test_scans.size(), 2u);
+    for (const auto& s : test_scans) EXPECT_TRUE(s.subset == 4 || s.subset == 5) << s.path;
+    EXPECT_EQ(read_seriesuids(w("test_uids.csv")).size(), 2u);
+    EXPECT_EQ(first.test_scans, 2);
+    // Every stage wrote what it should, and it parses.
+    EXPECT_GT(nlohmann::json::parse(read_file(w("prep/stats.json"))).at("samples").get<int>(), 0);
+    EXPECT_EQ(read_csv(w("unet/metrics.csv"), true).rows.size(), 1u);
+    for (const auto& s : test_scans) {
+        const auto p = read_metaimage_header(w("pred_test/" + s.uid + "_prob.mhd"));
+        EXPECT_EQ(p.geometry.size, read_metaimage_header(s.path).geometry.size);
+    }
+    EXPECT_EQ(find_predictions(w("pred_train")).size(), 4u);
+    (void)read_results(w("candidates_train.csv"));
+    EXPECT_TRUE(fs::exists(w("fpr/patches.json")));
+    EXPECT_TRUE(fs::exists(w("fpr/best.pt")) || fs::exists(w("fpr/skipped.txt")));
+    const auto unet = read_results(w("candidates_unet.csv"));
+    const auto sub = read_results(w("submission.csv"));
+    EXPECT_EQ(unet.size(), sub.size());  // reduction rescores, it never drops
+    EXPECT_EQ(read_csv(w("submission.csv"), true).header, (std::vector<std::string>{"seriesuid", "coordX", "coordY", "coordZ", "probability"}));
+    const auto summary = nlohmann::json::parse(read_file(w("summary.json")));
+    EXPECT_DOUBLE_EQ(summary.at("cpm").get<double>(), first.cpm);
+    EXPECT_DOUBLE_EQ(nlohmann::json::parse(read_file(w("eval/summary.json"))).at("cpm").get<double>(), first.cpm);
+    EXPECT_DOUBLE_EQ(nlohmann::json::parse(read_file(w("eval_unet/summary.json"))).at("cpm").get<double>(), first.cpm_unet);
+    EXPECT_NE(read_file(first.report).find("<html"), std::string::npos);
+    EXPECT_EQ(first.stages.size(), 10u);
+    for (const auto& t : first.stages) EXPECT_FALSE(t.skipped) << t.name;
+
+    // Again: everything is done.
+    const PipelineSummary again = run_pipeline(o);
+    for (const auto& t : again.stages) EXPECT_TRUE(t.skipped) << t.name;
+    EXPECT_DOUBLE_EQ(again.cpm, first.cpm);
+
+    // One held-out prediction and the evaluation deleted: that prediction, the test candidates, the evaluation and
+    // the report are redone; training is not.
+    fs::remove(w("pred_test/" + test_scans[0].uid + "_prob.mhd"));
+    fs::remove(w("pred_test/" + test_scans[0].uid + "_prob.raw"));
+    fs::remove_all(w("eval"));
+    const auto third = skipped(run_pipeline(o));
+    for (const char* s : {"split", "preprocess", "unet", "predict-train", "candidates-train", "fpr"}) EXPECT_TRUE(third.at(s)) << s;
+    for (const char* s : {"predict-test", "candidates-test", "evaluate", "report"}) EXPECT_FALSE(third.at(s)) << s;
+    EXPECT_EQ(read_results(w("submission.csv")).size(), sub.size());
+
+    // The U-Net's best checkpoint deleted: the U-Net and everything after it run again.
+    fs::remove(w("unet/best.pt"));
+    const auto fourth = skipped(run_pipeline(o));
+    for (const char* s : {"split", "preprocess"}) EXPECT_TRUE(fourth.at(s)) << s;
+    for (const char* s : {"unet", "predict-train", "candidates-train", "fpr", "predict-test", "candidates-test", "evaluate", "report"})
+        EXPECT_FALSE(fourth.at(s)) << s;
+    EXPECT_TRUE(fs::exists(w("unet/best.pt")));
+}
+
+TEST(Pipeline, BadSplitsAreClearErrors) {
+    test::TempDir dir;
+    CohortOptions cohort;
+    PipelineOptions o = demo_pipeline_options(DemoSize::Quick, cohort);
+    cohort.out_dir = dir.path("cohort");
+    cohort.scans = 3;
+    write_cohort(cohort);
+    o.data_dir = cohort.out_dir;
+    o.work_dir = dir.path("work");
+    o.test_subsets = {7};
+    test::expect_error([&] { run_pipeline(o); }, {"leaves no test scans"});
+    o.test_subsets = {0, 1, 2};
+    test::expect_error([&] { run_pipeline(o); }, {"leaves no training scans"});
+    o.test_subsets.clear();
+    o.folds = 1;
+    test::expect_error([&] { run_pipeline(o); }, {"--folds"});
+    o.folds = 0;
+    o.data_dir = dir.path("missing");
+    test::expect_error([&] { run_pipeline(o); }, {"missing"});
+}
+
+}  // namespace
+}  // namespace nodulecad
