@@ -18,14 +18,14 @@ void print_pipeline_summary(const PipelineSummary& s) {
         std::cerr << buf << ";";
     }
     std::cerr << " total " << static_cast<long>(total + 0.5) << " s\n";
-    std::cerr << "U-Net alone: CPM " << s.cpm_unet << "; " << s.detected << "/" << s.nodules << " nodules found; submission: " << s.submission << "\n";
+    std::cerr << "U-Net alone: CPM " << s.cpm_unet << "; FP reduction rule: " << s.combine << "; " << s.detected << "/" << s.nodules << " nodules found; submission: " << s.submission << "\n";
     std::printf("CPM %.4f (%d held-out scans) — report: %s\n", s.cpm, s.test_scans, s.report.c_str());
 }
 
 void register_run(CLI::App& app) {
     auto o = std::make_shared<PipelineOptions>(cpu_pipeline_defaults());
     o->threads = default_thread_count();
-    auto combine = std::make_shared<std::string>("replace");
+    auto combine = std::make_shared<std::string>("auto");
     CLI::App* cmd = app.add_subcommand(
         "run",
         "The whole pipeline on a cohort laid out like LUNA16 (DATA/subset*/<uid>.mhd, annotations.csv, optional\n"
@@ -49,7 +49,8 @@ void register_run(CLI::App& app) {
     cmd->add_option("--pixel-mm", o->prep.pixel_mm, "Sample pixel in mm")->capture_default_str();
     cmd->add_option("--fpr-epochs", o->fpr.epochs, "False-positive-reduction epochs")->capture_default_str();
     cmd->add_option("--fpr-scans", o->fpr_scans, "Predict at most this many training scans for FPR candidates (0 = all)")->capture_default_str();
-    cmd->add_option("--combine", *combine, "How the FPR probability is used: replace, product or mean")->capture_default_str()->check(CLI::IsMember({"replace", "product", "mean"}));
+    cmd->add_option("--combine", *combine, "How the FPR probability is used: replace, product, mean, or auto (the best of them on\n"
+                                           "the FP reduction's validation patients)")->capture_default_str()->check(CLI::IsMember({"auto", "replace", "product", "mean"}));
     cmd->add_option("--bootstrap", o->bootstrap, "Bootstrap resamples for the CPM interval")->capture_default_str();
     cmd->add_option("--device", o->device, "auto, cpu or cuda[:N]")->capture_default_str();
     cmd->add_option("--seed", o->seed, "Seed (splits, weights, sampling)")->capture_default_str();
@@ -57,7 +58,8 @@ void register_run(CLI::App& app) {
     cmd->callback([o, combine] {
         PipelineOptions p = *o;
         p.prep.context = (p.unet.unet.in_channels - 1) / 2;
-        p.combine = parse_fpr_combine(*combine);
+        p.combine_auto = *combine == "auto";
+        if (!p.combine_auto) p.combine = parse_fpr_combine(*combine);
         print_pipeline_summary(run_pipeline(p));
     });
 }

@@ -1,6 +1,7 @@
 #include "pipeline/pipeline.hpp"
 
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <functional>
@@ -37,7 +38,7 @@ PipelineOptions cpu_pipeline_defaults() {
     o.unet.lr_schedule = "cosine";
     o.unet.batch = 16;
     o.unet.crop = 64;
-    o.unet.epochs = 20;
+    o.unet.epochs = 30;
     o.unet.epoch_samples = 1000;
     o.fpr.epochs = 20;
     o.fpr.batch = 64;
@@ -199,6 +200,25 @@ json options_json(const FprTrainOptions& f) {
             {"add_annotations", f.set.add_annotations}, {"max_samples", f.max_samples_per_epoch}};
 }
 
+const char* combine_name(FprCombine c) { return c == FprCombine::Product ? "product" : c == FprCombine::Mean ? "mean" : "replace"; }
+
+// The rule with the best validation CPM at the epoch of FPR/best.pt (replace on ties or without validation).
+FprCombine choose_combine(const std::string& fpr_dir) {
+    const FprEpochMetrics m = fpr_metrics_of(fpr_dir, fpr_checkpoint_epoch((fs::path(fpr_dir) / "best.pt").string()));
+    FprCombine best = FprCombine::Replace;
+    double best_cpm = m.cpm_after;
+    const std::pair<FprCombine, double> others[] = {{FprCombine::Product, m.cpm_product}, {FprCombine::Mean, m.cpm_mean}};
+    for (const auto& [rule, cpm] : others)
+        if (cpm > best_cpm || (std::isnan(best_cpm) && !std::isnan(cpm))) {
+            best = rule;
+            best_cpm = cpm;
+        }
+    std::cerr << "  combination rule by validation CPM (epoch " << m.epoch << "): replace " << m.cpm_after << ", product " << m.cpm_product
+              << ", mean " << m.cpm_mean << " -> " << combine_name(best) << "\n";
+    write_file_atomically((fs::path(fpr_dir) / "combine.txt").string(), std::string(combine_name(best)) + "\n");
+    return best;
+}
+
 struct SplitResult {
     std::string candidates_unet, candidates, unet_run, pred_test, test_dir;
     json key;          // of its final stage
@@ -327,7 +347,7 @@ SplitResult run_split(const PipelineOptions& o, const std::string& dir, const st
     });
     st.run("predict-test", {"split", "unet"}, json::object(), predictions(test, path("pred_test")), [&](bool fresh) { predict(path("split/test"), path("pred_test"), fresh); });
     json test_options = options_json(o.detect);
-    test_options["combine"] = static_cast<int>(o.combine);
+    test_options["combine"] = o.combine_auto ? -1 : static_cast<int>(o.combine);
     st.run("candidates-test", {"predict-test", "fpr"}, test_options, {r.candidates_unet, r.candidates}, [&](bool) {
         std::vector<Candidate> c = detect_predictions(path("pred_test"), o.detect);
         write_candidates(r.candidates_unet, c, true);
@@ -336,7 +356,7 @@ SplitResult run_split(const PipelineOptions& o, const std::string& dir, const st
             FprApplyOptions a;
             a.model = path("fpr/best.pt");
             a.data = path("split/test");
-            a.combine = o.combine;
+            a.combine = o.combine_auto ? choose_combine(path("fpr")) : o.combine;
             a.device = o.device;
             a.threads = o.threads;
             apply_fpr(c, a);
@@ -460,7 +480,16 @@ PipelineSummary run_pipeline(const PipelineOptions& o) {
     sum.test_scans = static_cast<int>(test_uids.size());
     sum.nodules = after.at("nodules").get<std::int64_t>();
     sum.detected = after.at("tp").get<std::int64_t>();
-    nlohmann::ordered_json s = {{"cpm", sum.cpm}, {"cpm_unet_alone", sum.cpm_unet}, {"test_scans", sum.test_scans}, {"nodules", sum.nodules},
+    sum.combine = "none";
+    if (fs::exists(fs::path(results.front().candidates).parent_path() / "fpr" / "best.pt", ec)) {
+        sum.combine = combine_name(o.combine);
+        const fs::path chosen = fs::path(results.front().candidates).parent_path() / "fpr" / "combine.txt";
+        if (o.combine_auto && fs::exists(chosen, ec)) {
+            sum.combine = read_file(chosen.string());
+            while (!sum.combine.empty() && (sum.combine.back() == '\n' || sum.combine.back() == '\r')) sum.combine.pop_back();
+        }
+    }
+    nlohmann::ordered_json s = {{"cpm", sum.cpm}, {"cpm_unet_alone", sum.cpm_unet}, {"combine", sum.combine}, {"test_scans", sum.test_scans}, {"nodules", sum.nodules},
                                 {"detected", sum.detected}, {"submission", sum.submission}, {"report", sum.report}, {"folds", splits.size()}};
     json stages = json::array();
     for (const auto& t : sum.stages) stages.push_back({{"stage", t.name}, {"seconds", t.seconds}, {"skipped", t.skipped}});

@@ -29,6 +29,9 @@ struct PipelineOptions {
     DetectOptions detect;
     FprTrainOptions fpr;             // set/out set by the pipeline
     FprCombine combine = FprCombine::Replace;
+    // Choose the combination rule by the FP reduction's validation CPM (its own held-out training patients, at the
+    // epoch of its best.pt) instead of `combine`; ties and missing validation keep replace.
+    bool combine_auto = true;
     int fpr_scans = 0;               // predict at most this many training scans for FPR candidates (0 = all)
     int bootstrap = 1000;
     std::string device = "auto";
@@ -48,6 +51,7 @@ struct PipelineSummary {
     int test_scans = 0;
     std::int64_t nodules = 0, detected = 0;
     std::string report, submission;
+    std::string combine;             // the rule used (of the first split when there are folds)
     std::vector<StageTime> stages;
 };
 

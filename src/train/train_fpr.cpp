@@ -29,14 +29,16 @@ namespace {
 
 constexpr std::int64_t kMinPerClass = 20;
 
-const char* kMetricsHeader = "epoch,train_loss,val_loss,val_auc,val_precision,val_recall,val_f1,cpm_before,cpm_after,samples_per_s,seconds";
+const char* kMetricsHeader =
+    "epoch,train_loss,val_loss,val_auc,val_precision,val_recall,val_f1,cpm_before,cpm_after,samples_per_s,seconds,cpm_product,cpm_mean";
 
 void write_metrics(const std::string& path, const std::vector<FprEpochMetrics>& all) {
     std::string out = std::string(kMetricsHeader) + "\n";
     for (const auto& m : all)
         out += format_csv_row({std::to_string(m.epoch), format_double(m.train_loss), format_double(m.val_loss), format_double(m.val_auc),
                                format_double(m.val_precision), format_double(m.val_recall), format_double(m.val_f1), format_double(m.cpm_before),
-                               format_double(m.cpm_after), format_double(m.samples_per_second), format_double(m.seconds)});
+                               format_double(m.cpm_after), format_double(m.samples_per_second), format_double(m.seconds),
+                               format_double(m.cpm_product), format_double(m.cpm_mean)});
     write_file_atomically(path, out);
 }
 
@@ -46,10 +48,25 @@ std::vector<FprEpochMetrics> read_metrics(const std::string& path) {
     if (!fs::exists(path, ec)) return out;
     const CsvTable t = read_csv(path, true);
     for (const auto& r : t.rows) {
-        if (r.fields.size() < 11) fail(path, "expected 11 columns", r.line);
-        double v[11];
-        for (std::size_t k = 0; k < 11; ++k) v[k] = parse_double(r.fields[k]).value_or(std::numeric_limits<double>::quiet_NaN());
-        out.push_back({static_cast<int>(v[0]), v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10]});
+        if (r.fields.size() < 11) fail(path, "expected at least 11 columns", r.line);
+        double v[13];
+        for (std::size_t k = 0; k < 13; ++k)
+            v[k] = k < r.fields.size() ? parse_double(r.fields[k]).value_or(std::numeric_limits<double>::quiet_NaN()) : std::numeric_limits<double>::quiet_NaN();
+        FprEpochMetrics m;
+        m.epoch = static_cast<int>(v[0]);
+        m.train_loss = v[1];
+        m.val_loss = v[2];
+        m.val_auc = v[3];
+        m.val_precision = v[4];
+        m.val_recall = v[5];
+        m.val_f1 = v[6];
+        m.cpm_before = v[7];
+        m.cpm_after = v[8];
+        m.samples_per_second = v[9];
+        m.seconds = v[10];
+        m.cpm_product = v[11];
+        m.cpm_mean = v[12];
+        out.push_back(m);
     }
     return out;
 }
@@ -225,7 +242,8 @@ FprTrainResult train_fpr(const FprTrainOptions& o) {
         FprEpochMetrics m;
         m.epoch = epoch;
         m.train_loss = loss_sum / static_cast<double>(std::max<std::int64_t>(1, seen));
-        m.val_loss = m.val_auc = m.val_precision = m.val_recall = m.val_f1 = m.cpm_after = std::numeric_limits<double>::quiet_NaN();
+        m.val_loss = m.val_auc = m.val_precision = m.val_recall = m.val_f1 = m.cpm_after = m.cpm_product = m.cpm_mean =
+            std::numeric_limits<double>::quiet_NaN();
         m.cpm_before = cpm_before;
         if (!val.empty()) {
             std::vector<std::uint8_t> val_cubes(val.size() * cube_bytes);
@@ -245,6 +263,10 @@ FprTrainResult train_fpr(const FprTrainOptions& o) {
             m.val_recall = s.recall;
             m.val_f1 = s.f1;
             m.cpm_after = evaluate_froc(nodules, excluded, result.set.val_uids, after).cpm;
+            for (std::size_t i = 0; i < val.size(); ++i) after[i].probability = before[i].probability * p[i];
+            m.cpm_product = evaluate_froc(nodules, excluded, result.set.val_uids, after).cpm;
+            for (std::size_t i = 0; i < val.size(); ++i) after[i].probability = (before[i].probability + p[i]) / 2;
+            m.cpm_mean = evaluate_froc(nodules, excluded, result.set.val_uids, after).cpm;
         }
         m.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
         m.samples_per_second = static_cast<double>(seen) / std::max(1e-9, m.seconds);
@@ -262,6 +284,14 @@ FprTrainResult train_fpr(const FprTrainOptions& o) {
         write_metrics(metrics_path, history);
     }
     return result;
+}
+
+int fpr_checkpoint_epoch(const std::string& model_path) { return FprCard::from_json(read_card_text(model_path), model_path).epoch; }
+
+FprEpochMetrics fpr_metrics_of(const std::string& run_dir, int epoch) {
+    for (const auto& m : read_metrics((fs::path(run_dir) / "metrics.csv").string()))
+        if (m.epoch == epoch) return m;
+    fail(run_dir, "no metrics for epoch " + std::to_string(epoch));
 }
 
 FprTrainOptions fpr_resume_options(const std::string& run_dir) {

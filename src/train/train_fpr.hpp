@@ -28,6 +28,7 @@ struct FprEpochMetrics {
     int epoch = 0;
     double train_loss = 0, val_loss = 0, val_auc = 0, val_precision = 0, val_recall = 0, val_f1 = 0;
     double cpm_before = 0, cpm_after = 0;  // candidate-level FROC on the validation scans, before / after reduction
+    double cpm_product = 0, cpm_mean = 0;  // after, with the other combination rules (detect --combine)
     double samples_per_second = 0, seconds = 0;
 };
 
@@ -37,6 +38,12 @@ struct FprTrainResult {
 };
 
 FprTrainResult train_fpr(const FprTrainOptions& opts);
+
+// The epoch a checkpoint of train-fpr was saved at (from its card).
+int fpr_checkpoint_epoch(const std::string& model_path);
+
+// The metrics.csv row of one epoch of a run (Error if missing).
+FprEpochMetrics fpr_metrics_of(const std::string& run_dir, int epoch);
 
 // The options a run was started with (RUN/config.json), set to resume it.
 FprTrainOptions fpr_resume_options(const std::string& run_dir);

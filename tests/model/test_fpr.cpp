@@ -113,11 +113,20 @@ TEST(TrainFpr, LossGoesDownAndEveryEpochIsScored) {
         EXPECT_LE(m.val_auc, 1.0);
         EXPECT_GE(m.cpm_before, 0.0);
         EXPECT_GE(m.cpm_after, 0.0);
+        EXPECT_GE(m.cpm_product, 0.0);
+        EXPECT_LE(m.cpm_mean, 1.0);
         EXPECT_EQ(m.cpm_before, r.epochs.front().cpm_before);
     }
     for (const char* f : {"last.pt", "best.pt", "metrics.csv", "config.json", "patches.npy", "patches.csv", "patches.json"})
         EXPECT_TRUE(std::filesystem::exists(dir.path("run/") + f)) << f;
     EXPECT_EQ(read_csv(dir.path("run/metrics.csv"), true).rows.size(), 20u);
+    // The pipeline reads a checkpoint's epoch and that epoch's metrics back to choose the combination rule.
+    const int best_epoch = fpr_checkpoint_epoch(dir.path("run/best.pt"));
+    EXPECT_GE(best_epoch, 1);
+    const FprEpochMetrics back = fpr_metrics_of(dir.path("run"), best_epoch);
+    EXPECT_EQ(back.epoch, best_epoch);
+    EXPECT_DOUBLE_EQ(back.cpm_product, r.epochs[static_cast<std::size_t>(best_epoch - 1)].cpm_product);
+    test::expect_error([&] { (void)fpr_metrics_of(dir.path("run"), 99); }, {"no metrics for epoch 99"});
 }
 
 TEST(TrainFpr, ResumeGivesTheSameResultAsAnUninterruptedRun) {

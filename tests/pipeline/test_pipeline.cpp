@@ -26,11 +26,12 @@ std::map<std::string, bool> skipped(const PipelineSummary& s) {
     return m;
 }
 
-TEST(Pipeline, QuickRunWritesEveryStageAndResumesAfterDeletions) {
-    test::TempDir dir;
+// The demo's quick configuration on a freshly generated cohort of `scans` small scans under dir.
+PipelineOptions quick_pipeline(const test::TempDir& dir, int scans) {
     CohortOptions cohort;
     PipelineOptions o = demo_pipeline_options(DemoSize::Quick, cohort);
     cohort.out_dir = dir.path("cohort");
+    cohort.scans = scans;
     cohort.seed = 4;
     cohort.threads = 2;
     write_cohort(cohort);
@@ -38,6 +39,12 @@ TEST(Pipeline, QuickRunWritesEveryStageAndResumesAfterDeletions) {
     o.work_dir = dir.path("work");
     o.device = "cpu";
     o.threads = 2;
+    return o;
+}
+
+TEST(Pipeline, QuickRunWritesEveryStageAndResumesAfterDeletions) {
+    test::TempDir dir;
+    PipelineOptions o = quick_pipeline(dir, 6);
     const PipelineSummary first = run_pipeline(o);
     const auto w = [&](const std::string& p) { return dir.path("work/" + p); };
 
@@ -59,6 +66,11 @@ TEST(Pipeline, QuickRunWritesEveryStageAndResumesAfterDeletions) {
     (void)read_results(w("candidates_train.csv"));
     EXPECT_TRUE(fs::exists(w("fpr/patches.json")));
     EXPECT_TRUE(fs::exists(w("fpr/best.pt")) || fs::exists(w("fpr/skipped.txt")));
+    if (fs::exists(w("fpr/best.pt"))) {
+        const std::string rule = read_file(w("fpr/combine.txt"));
+        EXPECT_TRUE(rule == "replace\n" || rule == "product\n" || rule == "mean\n") << rule;
+        EXPECT_EQ(first.combine + "\n", rule);
+    }
     const auto unet = read_results(w("candidates_unet.csv"));
     const auto sub = read_results(w("submission.csv"));
     EXPECT_EQ(unet.size(), sub.size());  // reduction rescores, it never drops
@@ -97,13 +109,7 @@ TEST(Pipeline, QuickRunWritesEveryStageAndResumesAfterDeletions) {
 
 TEST(Pipeline, BadSplitsAreClearErrors) {
     test::TempDir dir;
-    CohortOptions cohort;
-    PipelineOptions o = demo_pipeline_options(DemoSize::Quick, cohort);
-    cohort.out_dir = dir.path("cohort");
-    cohort.scans = 3;
-    write_cohort(cohort);
-    o.data_dir = cohort.out_dir;
-    o.work_dir = dir.path("work");
+    PipelineOptions o = quick_pipeline(dir, 3);
     o.test_subsets = {7};
     test::expect_error([&] { run_pipeline(o); }, {"leaves no test scans"});
     o.test_subsets = {0, 1, 2};
