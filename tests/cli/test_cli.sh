@@ -250,6 +250,13 @@ if "$bin" train --help > /dev/null 2>&1 && ! "$bin" train --help 2>&1 | grep -q 
     check "demo re-run exit 0" test "$rc" -eq 0
     check "demo re-run skips all 10 stages" test "$(grep -c 'done earlier, skipped' "$tmp/demo2.err")" -eq 10
     check "demo re-run gives the same CPM line" cmp -s <(tail -1 "$tmp/demo.out") <(tail -1 "$tmp/demo2.out")
+    # run --folds 2 on the 2-scan cohort: each fold trains on one scan and tests the other; one pooled evaluation.
+    "$bin" run --data "$tmp/cohort" --out "$tmp/folds" --folds 2 --epochs 1 --crop 32 --filters 4 --depth 3 --size 128 --pixel-mm 2.8 \
+        --fpr-epochs 1 --bootstrap 10 --threads 2 > "$tmp/folds.out" 2> "$tmp/folds.err"; rc=$?
+    check "run --folds 2 exit 0" test "$rc" -eq 0
+    check "run --folds 2 runs both folds" sh -c "grep -q '^\[8/8\] fold 0: candidates-test' '$tmp/folds.err' && grep -q '^\[8/8\] fold 1: candidates-test' '$tmp/folds.err'"
+    check "run --folds 2 pools both held-out scans" grep -qE '^CPM [0-9.]+ \(2 held-out scans\)' "$tmp/folds.out"
+    check "run --folds 2 lists both scans for the evaluation" test "$(wc -l < "$tmp/folds/test_uids.csv")" -eq 2
     "$bin" run --data "$tmp/nowhere" --out "$tmp/w" > /dev/null 2> "$tmp/err.txt"; rc=$?
     check "run without data exits 1" test "$rc" -eq 1
     check "run without data says why" grep -q 'nowhere' "$tmp/err.txt"
