@@ -201,6 +201,10 @@ FprTrainResult train_fpr(const FprTrainOptions& o) {
     const double cpm_before = result.set.val_uids.empty() ? std::numeric_limits<double>::quiet_NaN()
                                                           : evaluate_froc(nodules, excluded, result.set.val_uids, before).cpm;
 
+    // The validation cubes side by side, gathered once (they are scattered among the training rows of the file).
+    std::vector<std::uint8_t> val_cubes(val.size() * cube_bytes);
+    for (std::size_t i = 0; i < val.size(); ++i) std::copy_n(cube(val[i]), cube_bytes, val_cubes.data() + i * cube_bytes);
+
     const std::int64_t P = patch.patch, C = patch.channels();
     const std::size_t view_floats = static_cast<std::size_t>(C * P * P);
     for (int epoch = card.epoch + 1; epoch <= o.epochs; ++epoch) {
@@ -246,8 +250,6 @@ FprTrainResult train_fpr(const FprTrainOptions& o) {
             std::numeric_limits<double>::quiet_NaN();
         m.cpm_before = cpm_before;
         if (!val.empty()) {
-            std::vector<std::uint8_t> val_cubes(val.size() * cube_bytes);
-            for (std::size_t i = 0; i < val.size(); ++i) std::copy_n(cube(val[i]), cube_bytes, val_cubes.data() + i * cube_bytes);
             const std::vector<double> p = fpr_probabilities(model, val_cubes.data(), static_cast<std::int64_t>(val.size()), patch, device);
             double bce = 0;
             std::vector<Candidate> after = before;
