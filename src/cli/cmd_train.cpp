@@ -33,6 +33,8 @@ void register_train(CLI::App& app) {
     cmd->add_option("--crop", o->crop, "Train on CROP x CROP windows (one around a nodule pixel on nodule samples, random\n"
                                        "elsewhere); 0 = whole samples. Validation and predict still see whole slices")->capture_default_str();
     cmd->add_option("--epoch-samples", o->epoch_samples, "Samples per epoch, cycling through reshuffled passes (0 = one pass)")->capture_default_str();
+    cmd->add_option("--sampling", o->sampling, "slices (every sample equally often) or nodules (every nodule equally often,\n"
+                                               "whatever its size; negatives keep their share)")->capture_default_str()->check(CLI::IsMember({"slices", "nodules"}));
     cmd->add_option("--seed", o->seed, "Seed (initial weights, order, augmentation)")->capture_default_str();
     cmd->add_option("--threads", o->threads, "CPU threads")->capture_default_str()->check(CLI::PositiveNumber);
     cmd->callback([o, resume] {

@@ -49,7 +49,7 @@ json part_params(const DatasetOptions& o, double pixel, const std::vector<Annota
     return {{"size", o.size}, {"pixel_mm", pixel}, {"context", o.context}, {"window", {o.window_lo, o.window_hi}},
             {"mask_lungs", o.mask_lungs}, {"negatives_per_positive", o.negatives_per_positive},
             {"min_negatives_per_scan", o.min_negatives_per_scan}, {"seed", o.seed}, {"legacy_radius", o.legacy_radius},
-            {"annotations_hash", h}};
+            {"annotations_hash", h}, {"rows_format", 2}};
 }
 
 bool part_done(const DatasetOptions& o, const std::string& uid, const json& params) {
@@ -84,17 +84,27 @@ void process_scan(const ScanEntry& e, const std::vector<Annotation>& rows, const
     const std::size_t plane = static_cast<std::size_t>(nx * ny);
     std::vector<std::int64_t> positives, candidates;
     std::vector<int> count(static_cast<std::size_t>(nz), 0);
+    std::vector<std::set<std::uint8_t>> labels(static_cast<std::size_t>(nz));
+    std::vector<int> slices_of(256, 0);  // slices each nodule label crosses
     for (std::int64_t k = 0; k < nz; ++k) {
-        std::set<std::uint8_t> labels;
+        auto& here = labels[static_cast<std::size_t>(k)];
         bool lung = false;
         for (std::size_t n = static_cast<std::size_t>(k) * plane; n < static_cast<std::size_t>(k + 1) * plane; ++n) {
-            if (nodules.voxels[n]) labels.insert(nodules.voxels[n]);
+            if (nodules.voxels[n]) here.insert(nodules.voxels[n]);
             lung |= lungs.mask.voxels[n] != 0;
         }
-        count[static_cast<std::size_t>(k)] = static_cast<int>(labels.size());
-        if (!labels.empty()) positives.push_back(k);
+        for (const std::uint8_t l : here) ++slices_of[l];
+        count[static_cast<std::size_t>(k)] = static_cast<int>(here.size());
+        if (!here.empty()) positives.push_back(k);
         else if (lung) candidates.push_back(k);
     }
+    // Each nodule's share of the slice: 1 / the slices it crosses, so a sampler weighting slices by the sum over their
+    // nodules draws every nodule equally often, whatever its size or the slice spacing.
+    const auto nodule_weight = [&](std::int64_t k) {
+        double w = 0;
+        for (const std::uint8_t l : labels[static_cast<std::size_t>(k)]) w += 1.0 / slices_of[l];
+        return w;
+    };
     const auto wanted = static_cast<std::size_t>(std::max<double>(o.min_negatives_per_scan, std::round(o.negatives_per_positive * static_cast<double>(positives.size()))));
     Rng rng = Rng::derive(o.seed, {hash_string(e.uid)});
     for (std::size_t n = 0; n < std::min(wanted, candidates.size()); ++n)
@@ -116,7 +126,7 @@ void process_scan(const ScanEntry& e, const std::vector<Annotation>& rows, const
         const std::int64_t k = slices[s];
         sample_image(scan, &lungs.mask, grid, k, w, images.data() + s * static_cast<std::size_t>(channels) * S * S);
         sample_mask(nodules, grid, k, masks.data() + s * S * S);
-        rows_json.push_back({k, slice_world_z(g, k), count[static_cast<std::size_t>(k)], count[static_cast<std::size_t>(k)] > 0});
+        rows_json.push_back({k, slice_world_z(g, k), count[static_cast<std::size_t>(k)], count[static_cast<std::size_t>(k)] > 0, nodule_weight(k)});
     }
     const double x0 = grid.x0, y0 = grid.y0;
     write_npy(part_path(o, e.uid, ".images.npy"), {static_cast<std::int64_t>(slices.size()), channels, o.size, o.size}, images);
@@ -124,7 +134,7 @@ void process_scan(const ScanEntry& e, const std::vector<Annotation>& rows, const
     part["status"] = "ok";
     part["x0_mm"] = x0;
     part["y0_mm"] = y0;
-    part["rows"] = rows_json;  // [slice, world_z, nodules in slice, positive]
+    part["rows"] = rows_json;  // [slice, world_z, nodules in slice, positive, nodule weight]
     write_file_atomically(part_path(o, e.uid, ".json"), part.dump() + "\n");
 }
 
@@ -218,7 +228,7 @@ DatasetSummary build_dataset(const DatasetOptions& o) {
             write_all(f, arr.data.data(), arr.data.size(), o.out_dir);
         }
     });
-    std::string index = "row,seriesuid,scan,subset,split,slice,world_z,positive,nodules,x0_mm,y0_mm,pixel_mm,size,channels\n";
+    std::string index = "row,seriesuid,scan,subset,split,slice,world_z,positive,nodules,nodule_weight,x0_mm,y0_mm,pixel_mm,size,channels\n";
     std::int64_t row = 0;
     for (std::size_t p = 0; p < parts.size(); ++p) {
         const ScanEntry& e = *used[p];
@@ -227,7 +237,8 @@ DatasetSummary build_dataset(const DatasetOptions& o) {
             const bool positive = r[3].get<bool>();
             index += format_csv_row({std::to_string(row++), e.uid, fs::relative(e.path, o.data_dir).string(), std::to_string(e.subset),
                                      is_val ? "val" : "train", std::to_string(r[0].get<std::int64_t>()), format_double(r[1].get<double>()),
-                                     positive ? "1" : "0", std::to_string(r[2].get<int>()), format_double(parts[p].at("x0_mm").get<double>()),
+                                     positive ? "1" : "0", std::to_string(r[2].get<int>()), format_double(r[4].get<double>()),
+                                     format_double(parts[p].at("x0_mm").get<double>()),
                                      format_double(parts[p].at("y0_mm").get<double>()), format_double(pixel), std::to_string(o.size),
                                      std::to_string(channels)});
             sum.positives += positive;

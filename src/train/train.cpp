@@ -1,5 +1,6 @@
 #include "train/train.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -18,6 +19,8 @@
 #include "io/text_numbers.hpp"
 #include "model/unet.hpp"
 #include "preprocess/components.hpp"
+#include "train/sampling.hpp"
+#include "train/schedule.hpp"
 
 namespace nodulecad {
 
@@ -28,7 +31,8 @@ namespace {
 
 struct Data {
     std::unique_ptr<NpyMap> images, masks;
-    std::vector<std::int64_t> train, val;
+    std::vector<std::int64_t> val;
+    SamplePool pool;  // training rows; nodule weights empty when the dataset predates the column
     int channels = 1, size = 0;
     double mean = 0, std = 1;
     nlohmann::json stats;
@@ -59,8 +63,19 @@ Data open_dataset(const std::string& dir) {
     if (static_cast<std::int64_t>(index.rows.size()) != is[0]) fail(dir, "index.csv and images.npy disagree on the number of samples");
     const std::size_t split = index.column("split");
     for (std::size_t r = 0; r < index.rows.size(); ++r)
-        (index.rows[r].fields[split] == "val" ? d.val : d.train).push_back(static_cast<std::int64_t>(r));
-    if (d.train.empty()) fail(dir, "no training samples in index.csv");
+        (index.rows[r].fields[split] == "val" ? d.val : d.pool.rows).push_back(static_cast<std::int64_t>(r));
+    if (d.pool.rows.empty()) fail(dir, "no training samples in index.csv");
+    const auto& names = index.header;
+    if (std::find(names.begin(), names.end(), "nodule_weight") != names.end()) {
+        const std::size_t wcol = index.column("nodule_weight"), pcol = index.column("positive");
+        const std::string index_path = (fs::path(dir) / "index.csv").string();
+        for (std::size_t r = 0; r < index.rows.size(); ++r) {
+            const auto w = parse_double(index.rows[r].fields[wcol]);
+            if (!w || !(*w >= 0)) fail(index_path, "nodule_weight must be a number >= 0", index.rows[r].line);
+            d.pool.nodule_weight.push_back(*w);
+            d.pool.positive.push_back(index.rows[r].fields[pcol] == "1");
+        }
+    }
     return d;
 }
 
@@ -136,6 +151,16 @@ void fill_sample(const Data& d, std::int64_t row, bool augment, int crop, Rng rn
             }
             y[dst] = inside && d.masks->value(mask_base + src) > 0 ? 1.f : 0.f;
         }
+}
+
+// The samples of one epoch (train/sampling), capped by max_samples_per_epoch.
+std::vector<std::int64_t> epoch_order(const Data& d, const TrainOptions& o, int epoch) {
+    Rng rng = Rng::derive(o.seed, {static_cast<std::uint64_t>(epoch), 0x5F1ULL});
+    std::vector<std::int64_t> order =
+        sample_epoch(d.pool, o.epoch_samples > 0 ? static_cast<std::size_t>(o.epoch_samples) : d.pool.rows.size(), o.sampling, rng);
+    if (o.max_samples_per_epoch > 0 && static_cast<std::int64_t>(order.size()) > o.max_samples_per_epoch)
+        order.resize(static_cast<std::size_t>(o.max_samples_per_epoch));
+    return order;
 }
 
 Batch make_batch(const Data& d, const std::vector<std::int64_t>& rows, std::size_t first, std::size_t count, bool augment, int crop,
@@ -237,6 +262,9 @@ std::vector<EpochMetrics> train_unet(const TrainOptions& o) {
     torch::set_num_threads(std::max(1, o.threads));
     const torch::Device device = pick_device(o.device);
     const Data d = open_dataset(o.data_dir);
+    if (o.sampling != "slices" && o.sampling != "nodules") throw Error("--sampling must be slices or nodules, not " + o.sampling);
+    if (o.sampling == "nodules" && d.pool.nodule_weight.empty())
+        fail((fs::path(o.data_dir) / "index.csv").string(), "no nodule_weight column for --sampling nodules (made by an older preprocess: run it again)");
     fs::create_directories(o.run_dir);
     const std::string last = (fs::path(o.run_dir) / "last.pt").string(), best = (fs::path(o.run_dir) / "best.pt").string();
     const std::string metrics_path = (fs::path(o.run_dir) / "metrics.csv").string();
@@ -286,6 +314,7 @@ std::vector<EpochMetrics> train_unet(const TrainOptions& o) {
         cfg["max_samples_per_epoch"] = o.max_samples_per_epoch;
         cfg["epoch_samples"] = o.epoch_samples;
         cfg["lr_schedule"] = o.lr_schedule;
+        cfg["sampling"] = o.sampling;
         write_file_atomically((fs::path(o.run_dir) / "config.json").string(), cfg.dump(1) + "\n");
     }
 
@@ -296,22 +325,8 @@ std::vector<EpochMetrics> train_unet(const TrainOptions& o) {
     std::vector<EpochMetrics> run;
     for (int epoch = card.epoch + 1; epoch <= o.epochs; ++epoch) {
         const auto t0 = Clock::now();
-        // One shuffled pass over the training samples, or (epoch_samples) as many shuffled passes as it takes.
-        std::vector<std::int64_t> order;
-        Rng shuffle = Rng::derive(o.seed, {static_cast<std::uint64_t>(epoch), 0x5F1ULL});
-        do {
-            std::vector<std::int64_t> pass = d.train;
-            for (std::size_t i = pass.size(); i > 1; --i) std::swap(pass[i - 1], pass[static_cast<std::size_t>(shuffle.uniform() * static_cast<double>(i))]);
-            order.insert(order.end(), pass.begin(), pass.end());
-        } while (static_cast<std::int64_t>(order.size()) < o.epoch_samples);
-        if (o.epoch_samples > 0) order.resize(static_cast<std::size_t>(o.epoch_samples));
-        if (o.max_samples_per_epoch > 0 && static_cast<std::int64_t>(order.size()) > o.max_samples_per_epoch)
-            order.resize(static_cast<std::size_t>(o.max_samples_per_epoch));
-        // Learning rate of this epoch: constant, or cosine from lr down to lr / 100 over the run (set from the epoch
-        // alone, so a resumed run follows the same schedule).
-        const double lr = o.lr_schedule == "cosine"
-                              ? o.lr * (0.01 + 0.99 * 0.5 * (1 + std::cos(3.14159265358979323846 * (epoch - 1) / std::max(1, o.epochs - 1))))
-                              : o.lr;
+        const std::vector<std::int64_t> order = epoch_order(d, o, epoch);
+        const double lr = scheduled_lr(o.lr, o.lr_schedule, epoch, o.epochs);
         for (auto& group : optimizer.param_groups()) static_cast<torch::optim::AdamOptions&>(group.options()).lr(lr);
         model->train();
         double loss_sum = 0, dice_sum = 0;

@@ -31,6 +31,9 @@ struct TrainOptions {
     // holds a random nodule pixel, elsewhere it is placed at random. Many more, cheaper steps on the rare
     // foreground; the network stays fully convolutional, so validation and predict run on whole slices.
     int crop = 0;
+    // How an epoch draws its samples: "slices" (each sample equally often) or "nodules" (each nodule equally often,
+    // by the nodule_weight column preprocess writes; negatives keep their share).
+    std::string sampling = "nodules";
 };
 
 struct EpochMetrics {

@@ -79,6 +79,37 @@ TEST(Dataset, ShapesSplitAndCounts) {
     for (float v : d.images.data) ASSERT_TRUE(v >= 0 && v <= 1);
 }
 
+// nodule_weight: each nodule's 1 / (slices it crosses) summed over the nodules of the slice, so a scan's weights add
+// up to its number of nodules and a sampler by weight draws every nodule equally often.
+TEST(Dataset, NoduleWeightsAddUpToTheNodulesOfEachScan) {
+    test::TempDir dir;
+    build_dataset(options(dir.path("prep")));
+    const CsvTable ix = read_csv(dir.path("prep/index.csv"), true);
+    const std::size_t c_uid = ix.column("seriesuid"), c_w = ix.column("nodule_weight"), c_pos = ix.column("positive"), c_n = ix.column("nodules");
+    std::map<std::string, double> sum;
+    std::map<std::string, int> slices;
+    for (const auto& r : ix.rows) {
+        const double w = std::stod(r.fields[c_w]);
+        EXPECT_EQ(w > 0, r.fields[c_pos] == "1");
+        // At most one full share per nodule on the slice, at least 1 / (slices of the scan) each.
+        EXPECT_LE(w, std::stod(r.fields[c_n]) + 1e-12);
+        sum[r.fields[c_uid]] += w;
+        slices[r.fields[c_uid]] += r.fields[c_pos] == "1";
+    }
+    std::map<std::string, int> nodules;
+    for (const auto& a : read_annotations(cohort() + "/annotations.csv")) ++nodules[a.seriesuid];
+    int scans_with_nodules = 0, fractions = 0;
+    for (const auto& [uid, n] : nodules) {
+        if (!sum.count(uid)) continue;  // a scan the dataset left out
+        EXPECT_NEAR(sum[uid], n, 1e-9) << uid;
+        EXPECT_GE(slices[uid], n) << uid;  // every nodule crosses at least one slice
+        fractions += slices[uid] > n;      // most cross several, and their weights are fractions
+        ++scans_with_nodules;
+    }
+    EXPECT_GE(scans_with_nodules, 3);
+    EXPECT_GE(fractions, 2);
+}
+
 TEST(Dataset, IndexMapsSamplesBackToWorldCoordinates) {
     test::TempDir dir;
     build_dataset(options(dir.path("prep")));

@@ -1,0 +1,62 @@
+#include "train/sampling.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include "core/error.hpp"
+
+namespace nodulecad {
+
+namespace {
+
+void shuffle(std::vector<std::int64_t>& v, Rng& rng) {
+    for (std::size_t i = v.size(); i > 1; --i) std::swap(v[i - 1], v[static_cast<std::size_t>(rng.uniform() * static_cast<double>(i))]);
+}
+
+// Shuffled passes over `rows` appended to `order` until it holds `wanted`.
+void cycle(const std::vector<std::int64_t>& rows, std::size_t wanted, std::vector<std::int64_t>& order, Rng& rng) {
+    while (!rows.empty() && order.size() < wanted) {
+        std::vector<std::int64_t> pass = rows;
+        shuffle(pass, rng);
+        pass.resize(std::min(pass.size(), wanted - order.size()));
+        order.insert(order.end(), pass.begin(), pass.end());
+    }
+}
+
+}  // namespace
+
+std::vector<std::int64_t> sample_epoch(const SamplePool& pool, std::size_t wanted, const std::string& sampling, Rng& rng) {
+    std::vector<std::int64_t> order;
+    if (sampling == "slices") {
+        cycle(pool.rows, wanted, order, rng);
+        return order;
+    }
+    if (sampling != "nodules") throw Error("sampling must be slices or nodules, not " + sampling);
+    std::vector<std::int64_t> negatives, positives;
+    std::vector<double> cumulative;
+    for (const std::int64_t r : pool.rows) {
+        const auto u = static_cast<std::size_t>(r);
+        if (u >= pool.positive.size() || u >= pool.nodule_weight.size()) throw Error("sample " + std::to_string(r) + " has no nodule weight");
+        if (pool.positive[u] && pool.nodule_weight[u] > 0) {
+            positives.push_back(r);
+            cumulative.push_back((cumulative.empty() ? 0.0 : cumulative.back()) + pool.nodule_weight[u]);
+        } else {
+            negatives.push_back(r);
+        }
+    }
+    const std::size_t n_pos = negatives.empty() ? wanted
+                              : positives.empty()
+                                  ? 0
+                                  : static_cast<std::size_t>(std::llround(static_cast<double>(wanted) * static_cast<double>(positives.size()) /
+                                                                          static_cast<double>(pool.rows.size())));
+    for (std::size_t i = 0; i < n_pos; ++i) {
+        const double u = rng.uniform() * cumulative.back();
+        const auto at = static_cast<std::size_t>(std::upper_bound(cumulative.begin(), cumulative.end(), u) - cumulative.begin());
+        order.push_back(positives[std::min(at, positives.size() - 1)]);
+    }
+    cycle(negatives, wanted, order, rng);
+    shuffle(order, rng);
+    return order;
+}
+
+}  // namespace nodulecad

@@ -1,0 +1,83 @@
+// The epoch sampler of U-Net training (train/sampling): slice-uniform passes and nodule-balanced draws.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <map>
+
+#include "core/error.hpp"
+#include "train/sampling.hpp"
+
+namespace nodulecad {
+namespace {
+
+// Rows 0-9: a large nodule over 10 slices (weight 0.1 each); rows 10-11: a small one over 2 slices (0.5 each);
+// row 12: both nodules on one slice is not possible here, so rows 12-19 are negatives; row 20 is validation only.
+SamplePool two_nodules() {
+    SamplePool p;
+    for (std::int64_t r = 0; r < 20; ++r) p.rows.push_back(r);
+    for (int r = 0; r < 21; ++r) {
+        p.positive.push_back(r < 12);
+        p.nodule_weight.push_back(r < 10 ? 0.1 : r < 12 ? 0.5 : 0.0);
+    }
+    return p;
+}
+
+TEST(Sampling, SlicesVisitsEverySampleOncePerPass) {
+    const SamplePool p = two_nodules();
+    Rng rng(7);
+    std::vector<std::int64_t> order = sample_epoch(p, 50, "slices", rng);
+    ASSERT_EQ(order.size(), 50u);
+    // Two full passes, then 10 of a third: each pass a permutation of the training rows.
+    for (int pass = 0; pass < 2; ++pass) {
+        std::vector<std::int64_t> one(order.begin() + pass * 20, order.begin() + (pass + 1) * 20);
+        std::sort(one.begin(), one.end());
+        EXPECT_EQ(one, p.rows);
+    }
+    std::vector<std::int64_t> tail(order.begin() + 40, order.end());
+    std::sort(tail.begin(), tail.end());
+    EXPECT_TRUE(std::adjacent_find(tail.begin(), tail.end()) == tail.end());
+    EXPECT_TRUE(std::none_of(order.begin(), order.end(), [](std::int64_t r) { return r == 20; }));
+}
+
+TEST(Sampling, NodulesDrawsEachNoduleEquallyAndKeepsTheNegativeShare) {
+    const SamplePool p = two_nodules();
+    Rng rng(11);
+    std::map<std::string, int> seen;
+    const int epochs = 200;
+    for (int e = 0; e < epochs; ++e)
+        for (const std::int64_t r : sample_epoch(p, 100, "nodules", rng)) ++seen[r < 10 ? "large" : r < 12 ? "small" : "negative"];
+    // 12 of 20 rows are positive: 60 positive draws and 40 negatives an epoch; by slice the large nodule would get
+    // 50 of the 60, by nodule each gets 30.
+    EXPECT_EQ(seen["negative"], 40 * epochs);
+    EXPECT_EQ(seen["large"] + seen["small"], 60 * epochs);
+    EXPECT_NEAR(seen["small"] / double(epochs), 30.0, 1.5);
+    EXPECT_NEAR(seen["large"] / double(epochs), 30.0, 1.5);
+}
+
+TEST(Sampling, NodulesWithoutNegativesOrPositives) {
+    SamplePool p = two_nodules();
+    p.rows = {0, 1, 10};  // positives only: every draw by weight (0.1 + 0.1 + 0.5)
+    Rng rng(3);
+    int small = 0;
+    const int n = 7000;
+    for (const std::int64_t r : sample_epoch(p, n, "nodules", rng)) small += r == 10;
+    EXPECT_NEAR(small / double(n), 0.5 / 0.7, 0.02);
+    p.rows = {13, 14, 15};  // negatives only: plain passes
+    const std::vector<std::int64_t> order = sample_epoch(p, 6, "nodules", rng);
+    EXPECT_EQ(std::count(order.begin(), order.end(), 13), 2);
+    EXPECT_EQ(std::count(order.begin(), order.end(), 15), 2);
+}
+
+TEST(Sampling, SameSeedSameOrderAndBadInputs) {
+    const SamplePool p = two_nodules();
+    Rng a(5), b(5);
+    EXPECT_EQ(sample_epoch(p, 64, "nodules", a), sample_epoch(p, 64, "nodules", b));
+    Rng c(5);
+    EXPECT_THROW((void)sample_epoch(p, 10, "pixels", c), Error);
+    SamplePool bad = p;
+    bad.nodule_weight.clear();
+    EXPECT_THROW((void)sample_epoch(bad, 10, "nodules", c), Error);
+}
+
+}  // namespace
+}  // namespace nodulecad
