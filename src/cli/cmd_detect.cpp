@@ -43,6 +43,8 @@ void register_detect(CLI::App& app) {
     cmd->add_option("--fpr", fpr->model, "False-positive-reduction model (FPR/best.pt from train-fpr)");
     cmd->add_option("--data", fpr->data, "Cohort folder with the candidates' scans (for --fpr)");
     cmd->add_option("--combine", *combine, "How --fpr combines: replace, product or mean")->capture_default_str()->check(CLI::IsMember({"replace", "product", "mean"}));
+    cmd->add_option("--symmetries", fpr->symmetries, "For --fpr: mean over this many turns and mirrors of each candidate's axial plane\n"
+                                                     "(1 = none, up to 8; 0 = as the model was validated)")->capture_default_str()->check(CLI::Range(0, 8));
     cmd->add_option("--device", fpr->device, "Device for --fpr: auto, cpu or cuda[:N]")->capture_default_str();
     cmd->add_option("--threads", o->threads, "Threads")->capture_default_str()->check(CLI::PositiveNumber);
     cmd->add_flag("--submission", *submission, "LUNA16 / Tianchi submission: exactly seriesuid,coordX,coordY,coordZ,probability");

@@ -36,6 +36,9 @@ void register_train_fpr(CLI::App& app) {
     cmd->add_option("--epochs", o->epochs, "Total epochs")->capture_default_str();
     cmd->add_option("--batch", o->batch, "Batch size")->capture_default_str();
     cmd->add_option("--lr", o->lr, "Adam learning rate")->capture_default_str();
+    cmd->add_option("--lr-schedule", o->lr_schedule, "constant, or cosine (lr down to lr/100 over the epochs)")->capture_default_str()->check(CLI::IsMember({"constant", "cosine"}));
+    cmd->add_option("--symmetries", o->symmetries, "Validation scores: mean over this many turns and mirrors of the axial plane\n"
+                                                   "(1-8; the model remembers it and detect --fpr does the same)")->capture_default_str()->check(CLI::Range(1, 8));
     cmd->add_option("--width", o->net.width, "Filters of the first level (x2, x4 after)")->capture_default_str();
     cmd->add_option("--positive-ratio", o->positive_ratio, "Positives drawn per negative each epoch (copies augmented)")->capture_default_str();
     cmd->add_option("--max-samples", o->max_samples_per_epoch, "At most this many patches per epoch (0 = all)")->capture_default_str();

@@ -36,7 +36,7 @@ void apply_fpr(std::vector<Candidate>& candidates, const FprApplyOptions& o) {
         parallel_for(static_cast<std::int64_t>(idx.size()), std::max(1, o.threads), [&](std::int64_t i) {
             extract_cube(scan, candidates[idx[static_cast<std::size_t>(i)]].world, card.patch, cubes.data() + static_cast<std::size_t>(i) * cube_bytes);
         });
-        const std::vector<double> p = fpr_probabilities(model, cubes.data(), static_cast<std::int64_t>(idx.size()), card.patch, device, o.batch);
+        const std::vector<double> p = fpr_probabilities(model, cubes.data(), static_cast<std::int64_t>(idx.size()), card.patch, device, o.batch, o.symmetries > 0 ? o.symmetries : card.symmetries);
         for (std::size_t i = 0; i < idx.size(); ++i) {
             Candidate& c = candidates[idx[i]];
             c.probability = combine_probability(c.probability, p[i], o.combine);

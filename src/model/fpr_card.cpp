@@ -20,7 +20,7 @@ std::string FprCard::to_json() const {
         {"net", {{"width", net.width}, {"dropout", net.dropout}}},
         {"patch", {{"patch", patch.patch}, {"patch_mm", patch.patch_mm}, {"slab", patch.slab}, {"max_shift", patch.max_shift},
                    {"window", {patch.window_lo, patch.window_hi}}}},
-        {"epoch", epoch}, {"best_val_auc", best_val_auc},
+        {"epoch", epoch}, {"best_val_auc", best_val_auc}, {"symmetries", symmetries},
         {"train_positives", train_positives}, {"train_negatives", train_negatives}};
     return j.dump();
 }
@@ -42,6 +42,8 @@ FprCard FprCard::from_json(const std::string& text, const std::string& source) {
         c.patch.window_hi = p.at("window").at(1).get<double>();
         c.epoch = j.at("epoch").get<int>();
         c.best_val_auc = j.at("best_val_auc").get<double>();
+        c.symmetries = j.value("symmetries", 1);  // models from before test-time augmentation
+        if (c.symmetries < 1 || c.symmetries > 8) throw Error("symmetries must be 1 to 8");
         c.train_positives = j.at("train_positives").get<std::int64_t>();
         c.train_negatives = j.at("train_negatives").get<std::int64_t>();
         if (c.net.width < 1 || c.net.width > 512) throw Error("network width out of range");

@@ -20,6 +20,7 @@ struct FprCard {
     PatchOptions patch;  // how candidates must be cut for this network
     int epoch = 0;
     double best_val_auc = -1;
+    int symmetries = 1;  // turns/mirrors averaged at validation, and so by default when scoring (fpr_probabilities)
     std::int64_t train_positives = 0, train_negatives = 0;
 
     std::string to_json() const;  // {"kind": "fpr", ...}

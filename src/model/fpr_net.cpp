@@ -41,22 +41,33 @@ torch::Tensor FprNetImpl::forward(torch::Tensor x) {
 }
 
 std::vector<double> fpr_probabilities(FprNet& model, const std::uint8_t* cubes, std::int64_t n, const PatchOptions& patch,
-                                      const torch::Device& device, int batch) {
+                                      const torch::Device& device, int batch, int symmetries) {
+    if (symmetries < 1 || symmetries > 8) throw Error("symmetries must be 1 to 8, not " + std::to_string(symmetries));
     torch::NoGradGuard no_grad;
     model->eval();
     const std::int64_t P = patch.patch, C = patch.channels();
     const std::size_t cube_bytes = static_cast<std::size_t>(patch.cube()) * static_cast<std::size_t>(patch.cube()) * static_cast<std::size_t>(patch.cube());
     const std::size_t view_floats = static_cast<std::size_t>(C * P * P);
+    // The dihedral group of the axial square: quarter turns 0-3, then the same after mirroring x.
+    std::vector<Augment> maps(static_cast<std::size_t>(symmetries));
+    for (int s = 0; s < symmetries; ++s) {
+        maps[static_cast<std::size_t>(s)].rotate = s % 4;
+        maps[static_cast<std::size_t>(s)].flip[0] = s >= 4;
+    }
     std::vector<double> out;
     out.reserve(static_cast<std::size_t>(n));
     std::vector<float> x;
     for (std::int64_t first = 0; first < n; first += batch) {
         const std::int64_t b = std::min<std::int64_t>(batch, n - first);
+        std::vector<double> sum(static_cast<std::size_t>(b), 0.0);
         x.resize(static_cast<std::size_t>(b) * view_floats);
-        for (std::int64_t i = 0; i < b; ++i)
-            cube_views(cubes + static_cast<std::size_t>(first + i) * cube_bytes, patch, Augment{}, x.data() + static_cast<std::size_t>(i) * view_floats);
-        const torch::Tensor p = torch::sigmoid(model->forward(torch::from_blob(x.data(), {b, C, P, P}).to(device))).to(torch::kCPU).to(torch::kDouble).contiguous();
-        out.insert(out.end(), p.data_ptr<double>(), p.data_ptr<double>() + b);
+        for (const Augment& a : maps) {
+            for (std::int64_t i = 0; i < b; ++i)
+                cube_views(cubes + static_cast<std::size_t>(first + i) * cube_bytes, patch, a, x.data() + static_cast<std::size_t>(i) * view_floats);
+            const torch::Tensor p = torch::sigmoid(model->forward(torch::from_blob(x.data(), {b, C, P, P}).to(device))).to(torch::kCPU).to(torch::kDouble).contiguous();
+            for (std::int64_t i = 0; i < b; ++i) sum[static_cast<std::size_t>(i)] += p.data_ptr<double>()[i];
+        }
+        for (const double v : sum) out.push_back(v / symmetries);
     }
     return out;
 }

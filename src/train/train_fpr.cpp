@@ -19,6 +19,7 @@
 #include "io/text_numbers.hpp"
 #include "model/fpr_net.hpp"
 #include "model/unet.hpp"  // pick_device
+#include "train/schedule.hpp"
 
 namespace nodulecad {
 
@@ -104,6 +105,8 @@ std::vector<std::int64_t> epoch_order(const std::vector<std::int64_t>& pos, cons
 
 FprTrainResult train_fpr(const FprTrainOptions& o) {
     if (o.epochs < 1 || o.batch < 1 || !(o.lr > 0)) throw Error("--epochs, --batch and --lr must be positive");
+    (void)scheduled_lr(o.lr, o.lr_schedule, 1, o.epochs);  // Error for an unknown schedule, before any work
+    if (o.symmetries < 1 || o.symmetries > 8) throw Error("--symmetries must be 1 to 8");
     if (!(o.positive_ratio > 0)) throw Error("--positive-ratio must be positive");
     torch::set_num_threads(std::max(1, o.threads));
     const torch::Device device = pick_device(o.device);
@@ -155,6 +158,7 @@ FprTrainResult train_fpr(const FprTrainOptions& o) {
     } else if (!same_patch(card.patch, patch)) {
         fail(last, "model was trained on another patch cut");
     }
+    card.symmetries = o.symmetries;
     card.train_positives = static_cast<std::int64_t>(pos.size());
     card.train_negatives = static_cast<std::int64_t>(neg.size());
     torch::optim::Adam optimizer(model->parameters(), torch::optim::AdamOptions(o.lr));
@@ -172,6 +176,8 @@ FprTrainResult train_fpr(const FprTrainOptions& o) {
         cfg["epochs"] = o.epochs;
         cfg["batch"] = o.batch;
         cfg["lr"] = o.lr;
+        cfg["lr_schedule"] = o.lr_schedule;
+        cfg["symmetries"] = o.symmetries;
         cfg["positive_ratio"] = o.positive_ratio;
         cfg["augment"] = o.augment;
         cfg["seed"] = o.set.seed;
@@ -211,6 +217,8 @@ FprTrainResult train_fpr(const FprTrainOptions& o) {
         const auto t0 = Clock::now();
         const std::vector<std::int64_t> order = epoch_order(pos, neg, o.positive_ratio, o.max_samples_per_epoch, o.set.seed, epoch);
         torch::manual_seed(mix64(o.set.seed ^ (0xD50ULL + static_cast<std::uint64_t>(epoch))));  // dropout: resumable exactly
+        for (auto& group : optimizer.param_groups())
+            static_cast<torch::optim::AdamOptions&>(group.options()).lr(scheduled_lr(o.lr, o.lr_schedule, epoch, o.epochs));
         model->train();
         double loss_sum = 0;
         std::int64_t seen = 0;
@@ -250,7 +258,7 @@ FprTrainResult train_fpr(const FprTrainOptions& o) {
             std::numeric_limits<double>::quiet_NaN();
         m.cpm_before = cpm_before;
         if (!val.empty()) {
-            const std::vector<double> p = fpr_probabilities(model, val_cubes.data(), static_cast<std::int64_t>(val.size()), patch, device);
+            const std::vector<double> p = fpr_probabilities(model, val_cubes.data(), static_cast<std::int64_t>(val.size()), patch, device, 64, o.symmetries);
             double bce = 0;
             std::vector<Candidate> after = before;
             for (std::size_t i = 0; i < val.size(); ++i) {
@@ -314,6 +322,8 @@ FprTrainOptions fpr_resume_options(const std::string& run_dir) {
         o.epochs = j.at("epochs").get<int>();
         o.batch = j.at("batch").get<int>();
         o.lr = j.at("lr").get<double>();
+        o.lr_schedule = j.value("lr_schedule", std::string("constant"));
+        o.symmetries = j.value("symmetries", 1);
         o.positive_ratio = j.at("positive_ratio").get<double>();
         o.augment = j.at("augment").get<bool>();
         o.max_samples_per_epoch = j.at("max_samples_per_epoch").get<std::int64_t>();

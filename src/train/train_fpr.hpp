@@ -16,6 +16,10 @@ struct FprTrainOptions {
     int epochs = 10;              // total (a resumed run continues up to this)
     int batch = 64;
     double lr = 1e-3;
+    std::string lr_schedule = "cosine";  // or "constant" (train/schedule.hpp)
+    // Validation probabilities: mean over this many turns/mirrors of the axial plane (1-8); kept in the model card,
+    // so detect --fpr scores candidates the way validation did.
+    int symmetries = 8;
     std::string device = "auto";
     double positive_ratio = 1.0;  // class balance: positives drawn per epoch = max(P, ratio x negatives), each copy augmented
     std::int64_t max_samples_per_epoch = 0;  // 0 = all

@@ -231,6 +231,13 @@ if "$bin" train --help > /dev/null 2>&1 && ! "$bin" train --help 2>&1 | grep -q 
     check "detect --fpr exit 0" test "$rc" -eq 0
     check "detect --fpr keeps every candidate" test "$(wc -l < "$tmp/fpr_out.csv")" -eq "$(wc -l < "$tmp/fpr_cands.csv")"
     check "detect --fpr keeps the columns" grep -qx 'seriesuid,coordX,coordY,coordZ,probability,diameter_mm' <(head -1 "$tmp/fpr_out.csv")
+    check "train-fpr records its validation symmetries" grep -q '"symmetries": 8' "$tmp/fpr/config.json"
+    "$bin" detect --candidates "$tmp/fpr_cands.csv" --fpr "$tmp/fpr/best.pt" --data "$tmp/cohort" --symmetries 8 --out "$tmp/fpr_out8.csv" --threads 2 2> /dev/null
+    check "detect --fpr follows the model's symmetries by default" cmp -s "$tmp/fpr_out.csv" "$tmp/fpr_out8.csv"
+    "$bin" detect --candidates "$tmp/fpr_cands.csv" --fpr "$tmp/fpr/best.pt" --data "$tmp/cohort" --symmetries 1 --out "$tmp/fpr_out1.csv" --threads 2 2> /dev/null
+    check "detect --fpr --symmetries 1 scores without averaging" sh -c "! cmp -s '$tmp/fpr_out.csv' '$tmp/fpr_out1.csv'"
+    "$bin" detect --candidates "$tmp/fpr_cands.csv" --fpr "$tmp/fpr/best.pt" --data "$tmp/cohort" --symmetries 9 --out "$tmp/x.csv" > /dev/null 2> "$tmp/err.txt"; rc=$?
+    check "detect --symmetries 9 is refused" sh -c "test $rc -ne 0 && grep -q 'symmetries' '$tmp/err.txt'"
     "$bin" detect --candidates "$tmp/fpr_cands.csv" --fpr "$tmp/fpr/best.pt" --out "$tmp/x.csv" > /dev/null 2> "$tmp/err.txt"; rc=$?
     check "detect --fpr without --data exits 1" test "$rc" -eq 1
     check "detect --fpr without --data says why" grep -q 'needs --data' "$tmp/err.txt"

@@ -7,6 +7,7 @@
 #include "core/files.hpp"
 #include "detect/fpr_score.hpp"
 #include "io/csv.hpp"
+#include "model/checkpoint.hpp"
 #include "model/fpr_net.hpp"
 #include "model/unet.hpp"
 #include "synth/cohort.hpp"
@@ -16,6 +17,8 @@
 
 namespace nodulecad {
 namespace {
+
+int read_fpr_card_symmetries(const std::string& path) { return FprCard::from_json(read_card_text(path), path).symmetries; }
 
 TEST(FprNet, ParametersAndShapes) {
     for (int w : {4, 16}) {
@@ -47,6 +50,11 @@ TEST(FprNet, CheckpointRoundTripAndWrongKinds) {
     l->eval();
     EXPECT_EQ(back.patch.patch, 16);
     EXPECT_EQ(back.epoch, 3);
+    EXPECT_EQ(back.symmetries, 1);
+    card.symmetries = 8;
+    EXPECT_EQ(FprCard::from_json(card.to_json(), "card").symmetries, 8);
+    card.symmetries = 12;
+    test::expect_error([&] { (void)FprCard::from_json(card.to_json(), "card"); }, {"card", "symmetries must be 1 to 8"});
     const torch::Tensor x = torch::rand({2, 9, 16, 16});
     EXPECT_TRUE(torch::equal(m->forward(x), l->forward(x)));
     // A U-Net is not an FPR model, and the other way round.
@@ -55,6 +63,45 @@ TEST(FprNet, CheckpointRoundTripAndWrongKinds) {
     test::expect_error([&] { load_fpr_checkpoint(dir.path("u.pt"), back); }, {"u.pt", "not a false-positive-reduction model"});
     ModelCard mc;
     test::expect_error([&] { load_checkpoint(dir.path("f.pt"), mc); }, {"f.pt", "fpr model, not a U-Net"});
+}
+
+// Test-time augmentation: the mean over the axial plane's quarter turns and mirrors, through the same exact maps
+// training uses.
+TEST(FprNet, SymmetriesAverageTheTurnsAndMirrorsOfTheAxialPlane) {
+    torch::manual_seed(9);
+    FprNet m(FprNetConfig{4, 0.3});
+    PatchOptions patch;
+    patch.patch = 16;
+    const int D = patch.cube();
+    const std::size_t bytes = static_cast<std::size_t>(D * D * D);
+    std::vector<std::uint8_t> cubes(2 * bytes);
+    Rng rng(2);
+    for (std::size_t n = 0; n < bytes; ++n) cubes[n] = static_cast<std::uint8_t>(rng.integer(0, 255));
+    // Cube 1: a ball on the centre voxel, unchanged by every turn and mirror.
+    const double c = (D - 1) / 2.0;
+    for (int z = 0; z < D; ++z)
+        for (int y = 0; y < D; ++y)
+            for (int x = 0; x < D; ++x)
+                cubes[bytes + static_cast<std::size_t>((z * D + y) * D + x)] = std::hypot(x - c, y - c, z - c) < 4.5 ? 220 : 20;
+    const torch::Device cpu(torch::kCPU);
+    const std::vector<double> one = fpr_probabilities(m, cubes.data(), 2, patch, cpu, 64, 1);
+    const std::vector<double> eight = fpr_probabilities(m, cubes.data(), 2, patch, cpu, 64, 8);
+    // By hand for the random cube: turns 0-3, then the same with x mirrored.
+    const std::int64_t P = patch.patch;
+    std::vector<float> views(static_cast<std::size_t>(9 * P * P));
+    double sum = 0;
+    for (int s = 0; s < 8; ++s) {
+        Augment a;
+        a.rotate = s % 4;
+        a.flip[0] = s >= 4;
+        cube_views(cubes.data(), patch, a, views.data());
+        torch::NoGradGuard no_grad;
+        sum += torch::sigmoid(m->forward(torch::from_blob(views.data(), {1, 9, P, P}))).item<double>();
+    }
+    EXPECT_NEAR(eight[0], sum / 8, 1e-6);
+    EXPECT_GT(std::abs(eight[0] - one[0]), 1e-6);  // the maps do change the random cube's views
+    EXPECT_NEAR(eight[1], one[1], 1e-6);           // and not the ball's
+    test::expect_error([&] { (void)fpr_probabilities(m, cubes.data(), 2, patch, cpu, 64, 9); }, {"symmetries must be 1 to 8"});
 }
 
 // A small cohort; candidates: each nodule centre (jittered) and points 15-25 mm away from it.
@@ -103,7 +150,9 @@ FprTrainOptions toy_options(const std::string& out, int epochs) {
 
 TEST(TrainFpr, LossGoesDownAndEveryEpochIsScored) {
     test::TempDir dir;
-    const FprTrainResult r = train_fpr(toy_options(dir.path("run"), 20));
+    FprTrainOptions o = toy_options(dir.path("run"), 20);
+    o.lr_schedule = "constant";  // the toy set is tiny: at a full rate for 20 epochs the loss must fall far
+    const FprTrainResult r = train_fpr(o);
     ASSERT_EQ(r.epochs.size(), 20u);
     EXPECT_GT(r.set.positives, 0);
     EXPECT_GT(r.set.negatives, r.set.positives / 2);
@@ -179,6 +228,21 @@ TEST(ApplyFpr, RescoresWithTheDocumentedRules) {
         differs |= std::abs(replaced[n].probability - replaced[0].probability) > 1e-6;
     }
     EXPECT_TRUE(differs);  // the network looks at the patches
+
+    // The model card says how validation scored (8 turns and mirrors by default); 0 follows it, 1 does not average.
+    EXPECT_EQ(read_fpr_card_symmetries(dir.path("run/best.pt")), 8);
+    o.combine = FprCombine::Replace;
+    std::vector<Candidate> as_card = original, plain = original;
+    o.symmetries = 8;
+    apply_fpr(as_card, o);
+    o.symmetries = 1;
+    apply_fpr(plain, o);
+    bool averaged = false;
+    for (std::size_t n = 0; n < original.size(); ++n) {
+        EXPECT_DOUBLE_EQ(as_card[n].probability, replaced[n].probability);
+        averaged |= std::abs(plain[n].probability - replaced[n].probability) > 1e-9;
+    }
+    EXPECT_TRUE(averaged);
 
     std::vector<Candidate> stray{{"no.such.scan", {0, 0, 0}, 0.5}};
     test::expect_error([&] { apply_fpr(stray, o); }, {"no scan no.such.scan"});
