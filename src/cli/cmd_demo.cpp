@@ -34,12 +34,12 @@ void register_demo(CLI::App& app) {
         "demo",
         "Generate a synthetic cohort and run the whole pipeline on it: synth -> preprocess -> U-Net -> predict ->\n"
         "candidates -> false-positive reduction -> evaluate on held-out scans -> report. Under 15 minutes on a\n"
-        "2-core CPU (80 scans of the demo preset, 16 held out); with --device cuda on a GPU it runs full-size scans\n"
+        "2-core CPU (100 scans of the demo preset, 20 held out); with --device cuda on a GPU it runs full-size scans\n"
         "and the seed's U-Net. Re-running continues where it stopped. Last line: CPM <value> (<n> held-out scans) —\n"
         "report: <path>.");
     cmd->add_option("--out", a->out, "Output folder (cohort, every stage, report.html)")->capture_default_str();
     cmd->add_option("--device", a->device, "auto, cpu or cuda[:N]")->capture_default_str();
-    cmd->add_option("--scans", a->scans, "Scans to generate (default 80 on CPU, 100 with CUDA; subsets 8 and 9 are held out)");
+    cmd->add_option("--scans", a->scans, "Scans to generate (default 100; subsets 8 and 9 are held out)");
     cmd->add_option("--seed", a->seed, "Seed of the cohort and of training")->capture_default_str();
     cmd->add_option("--threads", a->threads, "CPU threads")->capture_default_str()->check(CLI::PositiveNumber);
     cmd->add_flag("--quick", a->quick, "A tiny configuration (6 small scans, 1 epoch) that checks the machinery in a minute");

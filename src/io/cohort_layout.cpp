@@ -63,15 +63,19 @@ std::set<std::string> validation_uids(const std::vector<ScanFile>& scans, double
             if (std::find(subsets.begin(), subsets.end(), e.subset) != subsets.end()) val.insert(e.uid);
         return val;
     }
-    std::vector<std::size_t> order(scans.size());
-    for (std::size_t n = 0; n < order.size(); ++n) order[n] = n;
-    std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
-        const std::uint64_t ha = mix64(seed ^ hash_string(scans[a].uid)), hb = mix64(seed ^ hash_string(scans[b].uid));
-        return ha != hb ? ha < hb : scans[a].uid < scans[b].uid;
-    });
+    const std::vector<ScanFile> order = validation_order(scans, seed);
     const auto n_val = static_cast<std::size_t>(std::llround(fraction * static_cast<double>(scans.size())));
-    for (std::size_t n = 0; n < n_val && n < order.size(); ++n) val.insert(scans[order[n]].uid);
+    for (std::size_t n = 0; n < n_val && n < order.size(); ++n) val.insert(order[n].uid);
     return val;
+}
+
+std::vector<ScanFile> validation_order(const std::vector<ScanFile>& scans, std::uint64_t seed) {
+    std::vector<ScanFile> order = scans;
+    std::stable_sort(order.begin(), order.end(), [&](const ScanFile& a, const ScanFile& b) {
+        const std::uint64_t ha = mix64(seed ^ hash_string(a.uid)), hb = mix64(seed ^ hash_string(b.uid));
+        return ha != hb ? ha < hb : a.uid < b.uid;
+    });
+    return order;
 }
 
 }  // namespace nodulecad

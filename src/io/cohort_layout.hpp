@@ -19,6 +19,11 @@ std::vector<ScanFile> find_scans(const std::string& dir_or_scan);
 // The probability volumes `predict` wrote: DIR/<uid>_prob.mhd, sorted by uid. Errors: folder missing, none found.
 std::vector<ScanFile> find_predictions(const std::string& dir);
 
+// The scans in the seeded order the fraction split draws validation patients from (first ones first): so the
+// validation patients of a smaller fraction are among those of a larger one, and a caller that keeps the first N
+// scans of this order keeps every validation patient of a fraction up to N / scans.
+std::vector<ScanFile> validation_order(const std::vector<ScanFile>& scans, std::uint64_t seed);
+
 // The patient split every trainer uses: the scans of the given LUNA16 subsets when `subsets` is not empty, otherwise
 // round(fraction * scans) seriesuids chosen by the seed (the same uids for the same seed and cohort, whatever the
 // order of `scans`). Returns the validation uids.

@@ -59,7 +59,7 @@ struct PipelineSummary {
 PipelineOptions cpu_pipeline_defaults();
 
 // `demo`'s configurations and the synthetic cohort each runs on: Quick (6 small scans, 1 epoch: the machinery in
-// a minute, for tests), Cpu (80 demo-preset scans, 16 held out: under 15 minutes on 2 cores), Cuda (100 full-size
+// a minute, for tests), Cpu (100 demo-preset scans, 20 held out: under 15 minutes on 2 cores), Cuda (100 full-size
 // scans, the seed's 32-filter U-Net on 512 px slices).
 enum class DemoSize { Quick, Cpu, Cuda };
 PipelineOptions demo_pipeline_options(DemoSize size, CohortOptions& cohort);

@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <map>
+#include <set>
 #include <nlohmann/json.hpp>
 
 #include "core/files.hpp"
@@ -105,6 +106,27 @@ TEST(Pipeline, QuickRunWritesEveryStageAndResumesAfterDeletions) {
     for (const char* s : {"unet", "predict-train", "candidates-train", "fpr", "predict-test", "candidates-test", "evaluate", "report"})
         EXPECT_FALSE(fourth.at(s)) << s;
     EXPECT_TRUE(fs::exists(w("unet/best.pt")));
+}
+
+// With --fpr-scans, the FP reduction's candidates come from some training scans only: its validation patients must be
+// among them (a validation scan without candidates would only add nodules nothing could find).
+TEST(Pipeline, FprValidationPatientsAreAmongThePredictedScans) {
+    test::TempDir dir;
+    PipelineOptions o = quick_pipeline(dir, 8);  // subsets 4, 5 held out: 6 training scans
+    o.fpr_scans = 4;
+    o.fpr.set.val_fraction = 0.5;  // more than 4 of 6 can hold: a quarter of the 4 at most, 0.17 of 6 = 1 scan
+    (void)run_pipeline(o);
+    std::set<std::string> predicted;
+    for (const auto& s : find_scans(dir.path("work/split/fpr"))) predicted.insert(s.uid);
+    ASSERT_EQ(predicted.size(), 4u);
+    EXPECT_EQ(find_predictions(dir.path("work/pred_train")).size(), 4u);
+    const auto config = nlohmann::json::parse(read_file(dir.path("work/fpr/config.json")));
+    const auto val = config.at("val_uids").get<std::vector<std::string>>();
+    EXPECT_EQ(val.size(), 1u);
+    for (const auto& u : val) EXPECT_TRUE(predicted.count(u)) << u;
+    // And they are the first of the split's order, as validation_uids draws them.
+    std::vector<ScanFile> train = find_scans(dir.path("work/split/train"));
+    EXPECT_EQ(validation_order(train, o.seed)[0].uid, val.at(0));
 }
 
 TEST(Pipeline, BadSplitsAreClearErrors) {

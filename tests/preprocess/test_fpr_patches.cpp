@@ -183,6 +183,19 @@ TEST(FprPatches, ValidationSplitIsByPatientAndStable) {
     EXPECT_NE(validation_uids(scans, 0.25, {}, 8), a);
     EXPECT_TRUE(validation_uids(scans, 0, {}, 7).empty());
     EXPECT_EQ(validation_uids(scans, 0.9, {3}, 7), (std::set<std::string>{"uid13", "uid3"}));
+    // The order the split draws from: the validation patients of any fraction are its first scans, so smaller
+    // fractions nest in larger ones and the first N scans hold every validation patient of a fraction up to N / 20
+    // (the pipeline predicts those N for the FP reduction).
+    const std::vector<ScanFile> order = validation_order(scans, 7);
+    ASSERT_EQ(order.size(), scans.size());
+    EXPECT_EQ(validation_order(reversed, 7)[0].uid, order[0].uid);
+    for (const double f : {0.1, 0.25, 0.5}) {
+        const auto val = validation_uids(scans, f, {}, 7);
+        const auto n = static_cast<std::size_t>(std::llround(f * 20));
+        std::set<std::string> first;
+        for (std::size_t i = 0; i < n; ++i) first.insert(order[i].uid);
+        EXPECT_EQ(val, first) << f;
+    }
 }
 
 TEST(FprPatches, SetLabelsSplitsAndReuses) {
