@@ -49,8 +49,8 @@ void register_run(CLI::App& app) {
     cmd->add_option("--pixel-mm", o->prep.pixel_mm, "Sample pixel in mm")->capture_default_str();
     cmd->add_option("--fpr-epochs", o->fpr.epochs, "False-positive-reduction epochs")->capture_default_str();
     cmd->add_option("--fpr-scans", o->fpr_scans, "Predict at most this many training scans for FPR candidates (0 = all)")->capture_default_str();
-    cmd->add_option("--combine", *combine, "How the FPR probability is used: replace, product, mean, or auto (the best of them on\n"
-                                           "the FP reduction's validation patients)")->capture_default_str()->check(CLI::IsMember({"auto", "replace", "product", "mean"}));
+    cmd->add_option("--combine", *combine, "How the FPR probability is used: replace, product, mean, or auto (the best mean CPM on\n"
+                                           "the FP reduction's validation patients over the 5 epochs up to its best.pt)")->capture_default_str()->check(CLI::IsMember({"auto", "replace", "product", "mean"}));
     cmd->add_option("--bootstrap", o->bootstrap, "Bootstrap resamples for the CPM interval")->capture_default_str();
     cmd->add_option("--device", o->device, "auto, cpu or cuda[:N]")->capture_default_str();
     cmd->add_option("--seed", o->seed, "Seed (splits, weights, sampling)")->capture_default_str();

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <limits>
 #include <functional>
 #include <iostream>
 #include <map>
@@ -44,7 +45,7 @@ PipelineOptions cpu_pipeline_defaults() {
     // Low enough for the small nodules the U-Net is unsure of (the FP reduction ranks them), and more negatives to
     // train the reduction on.
     o.detect.threshold = 0.1;
-    o.fpr.epochs = 20;
+    o.fpr.epochs = 40;
     o.fpr.batch = 64;
     o.fpr.lr = 1e-3;
     return o;
@@ -84,7 +85,7 @@ PipelineOptions demo_pipeline_options(DemoSize size, CohortOptions& cohort) {
         o.unet.unet = {3, 32, 5, true};
         o.unet.crop = 128;
         o.unet.epochs = 60;
-        o.fpr.epochs = 20;
+        o.fpr.epochs = 40;
         o.fpr.net.width = 32;
         o.fpr_scans = 0;
     }
@@ -210,19 +211,40 @@ json options_json(const FprTrainOptions& f) {
 
 const char* combine_name(FprCombine c) { return c == FprCombine::Product ? "product" : c == FprCombine::Mean ? "mean" : "replace"; }
 
-// The rule with the best validation CPM at the epoch of FPR/best.pt (replace on ties or without validation).
-FprCombine choose_combine(const std::string& fpr_dir) {
-    const FprEpochMetrics m = fpr_metrics_of(fpr_dir, fpr_checkpoint_epoch((fs::path(fpr_dir) / "best.pt").string()));
+}  // namespace
+
+FprCombine choose_combine_rule(const std::vector<FprEpochMetrics>& epochs, int best_epoch, double* scores) {
+    double sum[3] = {0, 0, 0};
+    int n[3] = {0, 0, 0};
+    for (const FprEpochMetrics& m : epochs) {
+        if (m.epoch > best_epoch || m.epoch <= best_epoch - kCombineEpochs) continue;
+        const double v[3] = {m.cpm_after, m.cpm_product, m.cpm_mean};
+        for (int r = 0; r < 3; ++r)
+            if (!std::isnan(v[r])) sum[r] += v[r], n[r] += 1;
+    }
+    const FprCombine rules[3] = {FprCombine::Replace, FprCombine::Product, FprCombine::Mean};
     FprCombine best = FprCombine::Replace;
-    double best_cpm = m.cpm_after;
-    const std::pair<FprCombine, double> others[] = {{FprCombine::Product, m.cpm_product}, {FprCombine::Mean, m.cpm_mean}};
-    for (const auto& [rule, cpm] : others)
-        if (cpm > best_cpm || (std::isnan(best_cpm) && !std::isnan(cpm))) {
-            best = rule;
-            best_cpm = cpm;
+    double best_cpm = std::numeric_limits<double>::quiet_NaN();
+    for (int r = 0; r < 3; ++r) {
+        const double mean = n[r] ? sum[r] / n[r] : std::numeric_limits<double>::quiet_NaN();
+        if (scores) scores[r] = mean;
+        if (!std::isnan(mean) && (std::isnan(best_cpm) || mean > best_cpm)) {
+            best = rules[r];
+            best_cpm = mean;
         }
-    std::cerr << "  combination rule by validation CPM (epoch " << m.epoch << "): replace " << m.cpm_after << ", product " << m.cpm_product
-              << ", mean " << m.cpm_mean << " -> " << combine_name(best) << "\n";
+    }
+    return best;
+}
+
+namespace {
+
+// choose_combine_rule on FPR/metrics.csv at the epoch of FPR/best.pt; writes FPR/combine.txt.
+FprCombine choose_combine(const std::string& fpr_dir) {
+    const int epoch = fpr_checkpoint_epoch((fs::path(fpr_dir) / "best.pt").string());
+    double scores[3];
+    const FprCombine best = choose_combine_rule(read_fpr_metrics(fpr_dir), epoch, scores);
+    std::cerr << "  combination rule by validation CPM (epochs " << std::max(1, epoch - kCombineEpochs + 1) << "-" << epoch
+              << "): replace " << scores[0] << ", product " << scores[1] << ", mean " << scores[2] << " -> " << combine_name(best) << "\n";
     write_file_atomically((fs::path(fpr_dir) / "combine.txt").string(), std::string(combine_name(best)) + "\n");
     return best;
 }

@@ -29,8 +29,8 @@ struct PipelineOptions {
     DetectOptions detect;
     FprTrainOptions fpr;             // set/out set by the pipeline
     FprCombine combine = FprCombine::Replace;
-    // Choose the combination rule by the FP reduction's validation CPM (its own held-out training patients, at the
-    // epoch of its best.pt) instead of `combine`; ties and missing validation keep replace.
+    // Choose the combination rule by the FP reduction's validation CPM (its own held-out training patients; see
+    // choose_combine_rule) instead of `combine`.
     bool combine_auto = true;
     int fpr_scans = 0;               // predict at most this many training scans for FPR candidates (0 = all)
     int bootstrap = 1000;
@@ -54,6 +54,12 @@ struct PipelineSummary {
     std::string combine;             // the rule used (of the first split when there are folds)
     std::vector<StageTime> stages;
 };
+
+// The combination rule `combine_auto` uses: the best mean validation CPM (replace, product, mean) over the
+// kCombineEpochs epochs up to the one of FPR/best.pt — a CPM over a few validation patients moves in steps, and one
+// epoch often ties all three. Ties and missing validation keep replace. `scores` (3, optional) gets the means.
+constexpr int kCombineEpochs = 5;
+FprCombine choose_combine_rule(const std::vector<FprEpochMetrics>& epochs, int best_epoch, double* scores = nullptr);
 
 // The defaults `run` and `demo` use on a 2-core CPU (see docs/pipeline.md for how they were chosen).
 PipelineOptions cpu_pipeline_defaults();

@@ -298,6 +298,8 @@ FprTrainResult train_fpr(const FprTrainOptions& o) {
 
 int fpr_checkpoint_epoch(const std::string& model_path) { return FprCard::from_json(read_card_text(model_path), model_path).epoch; }
 
+std::vector<FprEpochMetrics> read_fpr_metrics(const std::string& run_dir) { return read_metrics((fs::path(run_dir) / "metrics.csv").string()); }
+
 FprEpochMetrics fpr_metrics_of(const std::string& run_dir, int epoch) {
     for (const auto& m : read_metrics((fs::path(run_dir) / "metrics.csv").string()))
         if (m.epoch == epoch) return m;

@@ -46,6 +46,9 @@ FprTrainResult train_fpr(const FprTrainOptions& opts);
 // The epoch a checkpoint of train-fpr was saved at (from its card).
 int fpr_checkpoint_epoch(const std::string& model_path);
 
+// Every row of a run's metrics.csv.
+std::vector<FprEpochMetrics> read_fpr_metrics(const std::string& run_dir);
+
 // The metrics.csv row of one epoch of a run (Error if missing).
 FprEpochMetrics fpr_metrics_of(const std::string& run_dir, int epoch);
 

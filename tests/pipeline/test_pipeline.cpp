@@ -2,7 +2,9 @@
 // done; deleted outputs are rebuilt, and only what depends on them.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <filesystem>
+#include <limits>
 #include <map>
 #include <set>
 #include <nlohmann/json.hpp>
@@ -127,6 +129,39 @@ TEST(Pipeline, FprValidationPatientsAreAmongThePredictedScans) {
     // And they are the first of the split's order, as validation_uids draws them.
     std::vector<ScanFile> train = find_scans(dir.path("work/split/train"));
     EXPECT_EQ(validation_order(train, o.seed)[0].uid, val.at(0));
+}
+
+// --combine auto: the best mean validation CPM over the 5 epochs up to best.pt's, not the one epoch (which often
+// ties all three rules); ties and no validation keep replace.
+TEST(Pipeline, CombinationRuleByMeanValidationCpmOverFiveEpochs) {
+    const double nan = std::numeric_limits<double>::quiet_NaN();
+    std::vector<FprEpochMetrics> e;
+    for (int n = 1; n <= 8; ++n) {
+        FprEpochMetrics m;
+        m.epoch = n;
+        m.cpm_after = 0.6;
+        m.cpm_product = n == 7 ? 0.6 : 0.5;  // epoch 7 alone: a three-way tie
+        m.cpm_mean = n == 7 ? 0.6 : 0.55;
+        e.push_back(m);
+    }
+    double scores[3];
+    EXPECT_EQ(choose_combine_rule(e, 7, scores), FprCombine::Replace);
+    EXPECT_DOUBLE_EQ(scores[0], 0.6);
+    EXPECT_NEAR(scores[1], (0.5 * 4 + 0.6) / 5, 1e-12);  // epochs 3-7; epoch 8 comes after best.pt
+    // Product ahead on average though not at the last epoch.
+    for (auto& m : e) m.cpm_product = m.epoch == 7 ? 0.55 : 0.7;
+    EXPECT_EQ(choose_combine_rule(e, 7, scores), FprCombine::Product);
+    EXPECT_NEAR(scores[1], (0.7 * 4 + 0.55) / 5, 1e-12);
+    // Mean beats both; epochs 1-2 count when best.pt is epoch 2.
+    for (auto& m : e) m.cpm_mean = m.epoch <= 2 ? 0.9 : 0.1;
+    EXPECT_EQ(choose_combine_rule(e, 2, scores), FprCombine::Mean);
+    EXPECT_DOUBLE_EQ(scores[2], 0.9);
+    // A tie keeps replace; no validation (NaN everywhere) too.
+    for (auto& m : e) m.cpm_after = m.cpm_product = m.cpm_mean = 0.4;
+    EXPECT_EQ(choose_combine_rule(e, 8), FprCombine::Replace);
+    for (auto& m : e) m.cpm_after = m.cpm_product = m.cpm_mean = nan;
+    EXPECT_EQ(choose_combine_rule(e, 8, scores), FprCombine::Replace);
+    EXPECT_TRUE(std::isnan(scores[0]));
 }
 
 TEST(Pipeline, BadSplitsAreClearErrors) {
