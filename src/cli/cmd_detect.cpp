@@ -29,7 +29,10 @@ void register_detect(CLI::App& app) {
         "probability-weighted centroid in world mm, equivalent-sphere diameter, probability = max (or --mean) in the\n"
         "component, size filters, at most --max-per-scan by probability. Writes seriesuid,coordX,coordY,coordZ,probability,diameter_mm.\n"
         "With --fpr MODEL --data COHORT each candidate is rescored by the false-positive-reduction network (train-fpr):\n"
-        "--combine replace (p = p_fpr), product (p_unet * p_fpr) or mean; --candidates rescores an existing CSV instead.");
+        "--combine replace (p = p_fpr), product (p_unet * p_fpr) or mean; --candidates rescores an existing CSV instead.\n"
+        "With --blobs N --data COHORT each scan also gives its N strongest 3D blobs (a Hessian filter inside the lungs that\n"
+        "finds small round nodules a 2D network misses) that no U-Net candidate covers; their probability is the U-Net's\n"
+        "there (usually ~0), so rank them with --fpr ... --combine replace.");
     auto* pred_opt = cmd->add_option("--pred", *pred, "Folder of <uid>_prob.mhd");
     auto* cand_opt = cmd->add_option("--candidates", *in, "Rescore this candidates CSV (needs --fpr) instead of reading --pred");
     pred_opt->excludes(cand_opt);
@@ -40,8 +43,9 @@ void register_detect(CLI::App& app) {
     cmd->add_option("--min-diameter", o->min_diameter_mm, "Drop candidates under this equivalent diameter (mm)")->capture_default_str();
     cmd->add_option("--max-diameter", o->max_diameter_mm, "Drop candidates over this equivalent diameter (mm; 0 = none)")->capture_default_str();
     cmd->add_option("--max-per-scan", o->max_per_scan, "At most this many per scan, by probability (LUNA16: 100; 0 = all)")->capture_default_str();
+    cmd->add_option("--blobs", o->blobs_per_scan, "Also this many blob candidates per scan (needs --data; 0 = none)")->capture_default_str()->check(CLI::NonNegativeNumber);
     cmd->add_option("--fpr", fpr->model, "False-positive-reduction model (FPR/best.pt from train-fpr)");
-    cmd->add_option("--data", fpr->data, "Cohort folder with the candidates' scans (for --fpr)");
+    cmd->add_option("--data", fpr->data, "Cohort folder with the candidates' scans (for --fpr and --blobs)");
     cmd->add_option("--combine", *combine, "How --fpr combines: replace, product or mean")->capture_default_str()->check(CLI::IsMember({"replace", "product", "mean"}));
     cmd->add_option("--symmetries", fpr->symmetries, "For --fpr: mean over this many turns and mirrors of each candidate's axial plane\n"
                                                      "(1 = none, up to 8; 0 = as the model was validated)")->capture_default_str()->check(CLI::Range(0, 8));
@@ -53,9 +57,11 @@ void register_detect(CLI::App& app) {
         if (pred->empty() && in->empty()) throw Error("detect needs --pred (probability volumes) or --candidates with --fpr");
         if (!in->empty() && fpr->model.empty()) throw Error("--candidates only makes sense with --fpr (rescoring)");
         if (!fpr->model.empty() && fpr->data.empty()) throw Error("--fpr needs --data, the cohort folder holding the candidates' scans");
+        if (o->blobs_per_scan > 0 && (pred->empty() || fpr->data.empty()))
+            throw Error("--blobs needs --pred (the U-Net's volumes) and --data (the cohort folder holding their scans)");
         std::vector<Candidate> candidates;
         int scans = 0;
-        candidates = in->empty() ? detect_predictions(*pred, *o, &scans) : read_results(*in);
+        candidates = in->empty() ? detect_predictions(*pred, *o, &scans, fpr->data) : read_results(*in);
         if (!fpr->model.empty()) {
 #ifdef NODULECAD_HAVE_TORCH
             fpr->combine = parse_fpr_combine(*combine);

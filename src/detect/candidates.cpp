@@ -2,10 +2,14 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
 
+#include "core/error.hpp"
+#include "detect/blobs.hpp"
 #include "io/cohort_layout.hpp"
 #include "io/metaimage.hpp"
 #include "preprocess/components.hpp"
+#include "preprocess/lung_segmentation.hpp"
 
 namespace nodulecad {
 
@@ -64,12 +68,36 @@ std::vector<DetectedCandidate> detect_candidates(const std::string& uid, const V
     return out;
 }
 
-std::vector<Candidate> detect_predictions(const std::string& pred_dir, const DetectOptions& opts, int* scans) {
+std::vector<Candidate> detect_predictions(const std::string& pred_dir, const DetectOptions& opts, int* scans, const std::string& scans_dir) {
     const std::vector<ScanFile> files = find_predictions(pred_dir);
     if (scans) *scans = static_cast<int>(files.size());
+    std::map<std::string, std::string> scan_of;
+    if (opts.blobs_per_scan > 0) {
+        if (scans_dir.empty()) throw Error("blob candidates need the scans (a cohort folder) beside the predictions");
+        for (const ScanFile& s : find_scans(scans_dir)) scan_of[s.uid] = s.path;
+    }
     std::vector<Candidate> out;
-    for (const ScanFile& f : files)
-        for (auto& d : detect_candidates(f.uid, probability_volume(read_metaimage(f.path)), opts)) out.push_back(std::move(d.candidate));
+    for (const ScanFile& f : files) {
+        const Volume<float> prob = probability_volume(read_metaimage(f.path));
+        std::vector<DetectedCandidate> found = detect_candidates(f.uid, prob, opts);
+        if (opts.blobs_per_scan > 0) {
+            const auto it = scan_of.find(f.uid);
+            if (it == scan_of.end()) fail(f.path, "no scan " + f.uid + " in " + scans_dir + " for its blob candidates");
+            const Volume<std::int16_t> scan = convert_volume<std::int16_t>(read_metaimage(it->second));
+            if (scan.geometry.size != prob.geometry.size) fail(f.path, "the probability volume does not have the size of its scan " + it->second);
+            LungSegmentationOptions lo;
+            lo.threads = opts.threads;
+            BlobOptions b;
+            b.max_per_scan = opts.blobs_per_scan;
+            b.threads = opts.threads;
+            add_blob_candidates(found, detect_blobs(f.uid, scan, segment_lungs_robust(scan, lo).mask, b), prob, b.min_distance_mm);
+            std::stable_sort(found.begin(), found.end(), [](const DetectedCandidate& x, const DetectedCandidate& y) {
+                return x.candidate.probability > y.candidate.probability;
+            });
+            if (opts.max_per_scan > 0 && static_cast<int>(found.size()) > opts.max_per_scan) found.resize(static_cast<std::size_t>(opts.max_per_scan));
+        }
+        for (auto& d : found) out.push_back(std::move(d.candidate));
+    }
     return out;
 }
 

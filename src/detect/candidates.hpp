@@ -16,6 +16,7 @@ struct DetectOptions {
     std::int64_t min_voxels = 1;
     double min_diameter_mm = 0, max_diameter_mm = 0;  // 0 = no limit
     int max_per_scan = 100;         // the LUNA16 cap; 0 = all
+    int blobs_per_scan = 0;         // detect_predictions: also this many blob candidates from each scan (blobs.hpp)
     int threads = 1;
 };
 
@@ -27,8 +28,11 @@ struct DetectedCandidate {
 // `probability` in [0, 1] per voxel (see probability_volume for files written by predict).
 std::vector<DetectedCandidate> detect_candidates(const std::string& uid, const Volume<float>& probability, const DetectOptions& opts);
 
-// Every PRED/<uid>_prob.mhd of a predict folder, in uid order; each scan's candidates by probability.
-std::vector<Candidate> detect_predictions(const std::string& pred_dir, const DetectOptions& opts, int* scans = nullptr);
+// Every PRED/<uid>_prob.mhd of a predict folder, in uid order; each scan's candidates by probability. With
+// opts.blobs_per_scan > 0 the scans themselves (found in `scans_dir`, a cohort folder) add blob candidates that no
+// U-Net candidate covers (add_blob_candidates), and the cap applies to both together.
+std::vector<Candidate> detect_predictions(const std::string& pred_dir, const DetectOptions& opts, int* scans = nullptr,
+                                          const std::string& scans_dir = "");
 
 // Scans in uid order, each scan's candidates by decreasing probability (stable), as detect writes them.
 void sort_candidates(std::vector<Candidate>& candidates);

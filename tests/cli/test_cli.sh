@@ -165,6 +165,17 @@ check "detect submission rows have 5 fields" test "$(awk -F, 'NR > 1 && NF != 5'
 "$bin" detect --pred "$tmp/cohort" --out "$tmp/x.csv" > /dev/null 2> "$tmp/err.txt"; rc=$?
 check "detect without predictions exits 1" test "$rc" -eq 1
 
+# detect --blobs: the scans add blob candidates that no truth component covers, at most 3 per scan, ranked after
+# every nodule (their probability is the truth volume's there, 0), so the CPM stays 1.
+"$bin" detect --pred "$tmp/truthpred" --out "$tmp/cands_blobs.csv" --threshold 0.001 --blobs 3 --data "$tmp/cohort" 2> /dev/null; rc=$?
+check "detect --blobs exit 0" test "$rc" -eq 0
+added=$(($(wc -l < "$tmp/cands_blobs.csv") - $(wc -l < "$tmp/cands.csv")))
+check "detect --blobs adds up to 3 candidates per scan" sh -c "test $added -gt 0 && test $added -le $((3 * $(ls "$tmp"/truthpred/*_prob.mhd | wc -l)))"
+"$bin" evaluate --annotations "$tmp/cohort/annotations.csv" --seriesuids "$tmp/cohort/seriesuids.csv" --results "$tmp/cands_blobs.csv" --out "$tmp/eval_blobs" --bootstrap 0 > "$tmp/eval_blobs.txt"
+check "detect --blobs keeps every nodule first: CPM 1" grep -q '^CPM 1.0000' "$tmp/eval_blobs.txt"
+"$bin" detect --pred "$tmp/truthpred" --out "$tmp/x.csv" --blobs 3 > /dev/null 2> "$tmp/err.txt"; rc=$?
+check "detect --blobs without --data exits 1 and says why" sh -c "test $rc -eq 1 && grep -q 'blobs needs' '$tmp/err.txt'"
+
 # rle: encode the preprocessing masks, decode them back: identical bytes.
 "$bin" rle encode "$tmp/prep/masks.npy" --out "$tmp/rle.csv" --min-pixels 0 2> /dev/null; rc=$?
 check "rle encode exit 0" test "$rc" -eq 0

@@ -1,0 +1,185 @@
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+
+#include "detect/blobs.hpp"
+#include "io/metaimage.hpp"
+#include "synth/phantom.hpp"
+#include "test_util.hpp"
+
+namespace nodulecad {
+namespace {
+
+double distance(const Vec3& a, const Vec3& b) { return std::sqrt(std::pow(a[0] - b[0], 2) + std::pow(a[1] - b[1], 2) + std::pow(a[2] - b[2], 2)); }
+
+TEST(Blobs, EigenvaluesOfSymmetricMatricesByMagnitude) {
+    double e[3];
+    symmetric_eigenvalues(-3, 1, -2, 0, 0, 0, e);
+    EXPECT_NEAR(e[0], -3, 1e-12);
+    EXPECT_NEAR(e[1], -2, 1e-12);
+    EXPECT_NEAR(e[2], 1, 1e-12);
+    symmetric_eigenvalues(-2, -2, -2, 0, 0, 0, e);
+    for (double v : e) EXPECT_NEAR(v, -2, 1e-12);
+    // R diag(-5, -1, 0.5) R^T for a rotation R: the same eigenvalues.
+    for (const auto& [name, r] : test::test_directions()) {
+        SCOPED_TRACE(name);
+        const double d[3] = {-5, -1, 0.5};
+        double m[3][3] = {};
+        for (int a = 0; a < 3; ++a)
+            for (int b = 0; b < 3; ++b)
+                for (int c = 0; c < 3; ++c) m[a][b] += r[static_cast<std::size_t>(3 * a + c)] * d[c] * r[static_cast<std::size_t>(3 * b + c)];
+        symmetric_eigenvalues(m[0][0], m[1][1], m[2][2], m[0][1], m[0][2], m[1][2], e);
+        EXPECT_NEAR(e[0], -5, 1e-9);
+        EXPECT_NEAR(e[1], -1, 1e-9);
+        EXPECT_NEAR(e[2], 0.5, 1e-9);
+    }
+}
+
+// Lung-like background with a sphere and a tube of the same radius and HU, rasterised with partial volume
+// (4x4x4 points per voxel) on anisotropic voxels. The tube runs along the first index axis, the sphere sits apart.
+struct Scene {
+    Volume<std::int16_t> scan;
+    Vec3 sphere{}, tube_point{};
+};
+Scene make_scene(const Mat3& direction, double diameter) {
+    Geometry g;
+    g.size = {56, 56, 24};
+    g.spacing = {0.8, 0.8, 2.0};
+    g.origin = {-30, 20, -100};
+    g.direction = direction;
+    const IndexWorldTransform t(g);
+    Scene s;
+    s.scan = Volume<std::int16_t>(g, -850);
+    s.sphere = t.to_world({36.3, 20.6, 11.7});
+    s.tube_point = t.to_world({28, 40, 12.0});
+    const Vec3 axis{direction[0], direction[3], direction[6]};  // world direction of index axis 0
+    const double r = diameter / 2;
+    for (std::int64_t k = 0; k < g.size[2]; ++k)
+        for (std::int64_t j = 0; j < g.size[1]; ++j)
+            for (std::int64_t i = 0; i < g.size[0]; ++i) {
+                int inside = 0;
+                for (int c = 0; c < 64; ++c) {
+                    const Vec3 w = t.to_world({static_cast<double>(i) + ((c & 3) - 1.5) / 4, static_cast<double>(j) + (((c >> 2) & 3) - 1.5) / 4,
+                                               static_cast<double>(k) + (((c >> 4) & 3) - 1.5) / 4});
+                    const Vec3 v{w[0] - s.tube_point[0], w[1] - s.tube_point[1], w[2] - s.tube_point[2]};
+                    const double along = v[0] * axis[0] + v[1] * axis[1] + v[2] * axis[2];
+                    const double tube2 = v[0] * v[0] + v[1] * v[1] + v[2] * v[2] - along * along;
+                    if (distance(w, s.sphere) <= r || tube2 <= r * r) ++inside;
+                }
+                s.scan.at(i, j, k) = static_cast<std::int16_t>(-850 + 890 * inside / 64);
+            }
+    return s;
+}
+
+TEST(Blobs, FindsASphereNotATubeOnEveryDirection) {
+    for (const auto& [name, d] : test::test_directions()) {
+        SCOPED_TRACE(name);
+        const Scene s = make_scene(d, 5.0);
+        const Volume<std::uint8_t> region(s.scan.geometry, 1);
+        BlobOptions o;
+        o.threads = 2;
+        const BlobResponse r = blob_response(s.scan, region, o);
+        const IndexWorldTransform t(s.scan.geometry);
+        const auto at = [&](const Vec3& w) {
+            const Vec3 x = t.to_index(w);
+            return r.response.at(std::llround(x[0]), std::llround(x[1]), std::llround(x[2]));
+        };
+        // The sphere answers strongly; the tube, of the same width and contrast, hardly.
+        EXPECT_GT(at(s.sphere), 50.0f);
+        EXPECT_LT(at(s.tube_point), 0.2f * at(s.sphere));
+        const auto c = detect_blobs("u", s.scan, region, o);
+        ASSERT_FALSE(c.empty());
+        EXPECT_LT(distance(c[0].candidate.world, s.sphere), 1.0);  // within 1 mm on 0.8 x 0.8 x 2 mm voxels
+        EXPECT_GT(c[0].candidate.diameter_mm, 3.5);
+        EXPECT_LT(c[0].candidate.diameter_mm, 7.0);
+        EXPECT_GT(c[0].candidate.probability, 0.3);
+        EXPECT_LT(c[0].candidate.probability, 1.0);
+        for (std::size_t n = 1; n < c.size(); ++n) {
+            EXPECT_LE(c[n].candidate.probability, c[n - 1].candidate.probability);
+            EXPECT_GE(distance(c[n].candidate.world, c[0].candidate.world), o.min_distance_mm);
+        }
+    }
+}
+
+TEST(Blobs, OnlyInsideTheRegionAndCapped) {
+    const Scene s = make_scene(identity3(), 5.0);
+    Volume<std::uint8_t> region(s.scan.geometry, 0);
+    BlobOptions o;
+    EXPECT_TRUE(detect_blobs("u", s.scan, region, o).empty());
+    // The region holds the tube only: no candidate at the sphere.
+    for (std::int64_t k = 0; k < 24; ++k)
+        for (std::int64_t j = 34; j < 46; ++j)
+            for (std::int64_t i = 0; i < 56; ++i) region.at(i, j, k) = 1;
+    for (const auto& c : detect_blobs("u", s.scan, region, o)) EXPECT_GT(distance(c.candidate.world, s.sphere), 5.0);
+    o.max_per_scan = 1;
+    EXPECT_LE(detect_blobs("u", s.scan, Volume<std::uint8_t>(s.scan.geometry, 1), o).size(), 1u);
+    o.sigmas_mm.clear();
+    test::expect_error([&] { detect_blobs("u", s.scan, region, o); }, {"no scales"});
+    o.sigmas_mm = {1.0};
+    test::expect_error([&] { detect_blobs("u", s.scan, Volume<std::uint8_t>(Geometry{}, 0), o); }, {"region", "size"});
+}
+
+TEST(Blobs, MergeKeepsOnlyUncoveredBlobsWithTheUNetProbabilityThere) {
+    Geometry g;
+    g.size = {40, 40, 20};
+    g.spacing = {1, 1, 2};
+    g.direction = {-1, 0, 0, 0, -1, 0, 0, 0, 1};  // LUNA16's flipped x/y
+    const IndexWorldTransform t(g);
+    Volume<float> prob(g, 0.f);
+    prob.at(30, 10, 5) = 0.04f;  // next to where the second blob lies
+    std::vector<DetectedCandidate> cands(1);
+    cands[0].candidate = {"u", t.to_world({10, 10, 10}), 0.9, 12.0};  // radius 6 mm
+    std::vector<DetectedCandidate> blobs(3);
+    blobs[0].candidate = {"u", t.to_world({15.5, 10, 10}), 0.8, 4.0};  // 5.5 mm away: covered by the 6-mm radius
+    blobs[1].candidate = {"u", t.to_world({29, 10, 5}), 0.7, 4.0};     // far: added, p from the volume
+    blobs[2].candidate = {"u", t.to_world({10, 30, 10}), 0.6, 4.0};    // far, nothing there: p = 0
+    add_blob_candidates(cands, blobs, prob, 5.0);
+    ASSERT_EQ(cands.size(), 3u);
+    EXPECT_DOUBLE_EQ(cands[0].candidate.probability, 0.9);
+    EXPECT_FLOAT_EQ(static_cast<float>(cands[1].candidate.probability), 0.04f);
+    EXPECT_NEAR(distance(cands[1].candidate.world, blobs[1].candidate.world), 0, 1e-12);
+    EXPECT_DOUBLE_EQ(cands[2].candidate.probability, 0);
+    // With a larger minimum distance the small U-Net radius no longer decides.
+    std::vector<DetectedCandidate> again(1, cands[0]);
+    again[0].candidate.diameter_mm = 2.0;
+    add_blob_candidates(again, {blobs[0]}, prob, 6.0);
+    EXPECT_EQ(again.size(), 1u);
+}
+
+TEST(Blobs, DetectPredictionsAddsBlobsFromTheScans) {
+    test::TempDir dir;
+    namespace fs = std::filesystem;
+    fs::create_directories(dir.path("data/subset0"));
+    fs::create_directories(dir.path("pred"));
+    PhantomSpec spec;
+    spec.geometry.size = {96, 96, 40};
+    spec.geometry.spacing = {1.5, 1.5, 2.5};
+    spec.geometry.direction = {-1, 0, 0, 0, -1, 0, 0, 0, 1};
+    spec.nodule_diameter_mm = 6;
+    const Phantom p = make_phantom(spec);
+    write_metaimage(dir.path("data/subset0/scan1.mhd"), p.scan);
+    write_metaimage(dir.path("data/subset0/scan2.mhd"), p.scan);  // a scan without a prediction is not read
+    // The U-Net saw nothing: an empty probability volume.
+    write_metaimage(dir.path("pred/scan1_prob.mhd"), Volume<std::uint8_t>(p.scan.geometry, 0));
+    DetectOptions o;
+    EXPECT_TRUE(detect_predictions(dir.path("pred"), o).empty());
+    o.blobs_per_scan = 3;
+    test::expect_error([&] { detect_predictions(dir.path("pred"), o); }, {"blob", "scans"});
+    const auto c = detect_predictions(dir.path("pred"), o, nullptr, dir.path("data"));
+    ASSERT_FALSE(c.empty());
+    EXPECT_LE(c.size(), 3u);
+    double nearest = 1e9;
+    for (const auto& x : c) {
+        EXPECT_EQ(x.seriesuid, "scan1");
+        EXPECT_DOUBLE_EQ(x.probability, 0);  // the U-Net's probability there
+        nearest = std::min(nearest, distance(x.world, p.nodule_world));
+    }
+    EXPECT_LT(nearest, 1.5);
+    fs::remove(dir.path("data/subset0/scan1.mhd"));
+    test::expect_error([&] { detect_predictions(dir.path("pred"), o, nullptr, dir.path("data")); }, {"no scan scan1"});
+}
+
+}  // namespace
+}  // namespace nodulecad
