@@ -19,9 +19,12 @@ namespace nodulecad {
 namespace fs = std::filesystem;
 
 PredictSummary predict_scans(const PredictOptions& o) {
-    if (o.batch < 1) throw Error("--batch must be positive");
+    if (o.batch < 0) throw Error("--batch must be positive (or 0: automatic)");
     torch::set_num_threads(std::max(1, o.threads));
     const torch::Device device = pick_device(o.device);
+    // One slice at a time is the fastest on a CPU (4.5 s per demo scan with 4, 3.7 s with 1, identical outputs: the
+    // activations of one slice stay in cache); a GPU wants many.
+    const int batch = o.batch > 0 ? o.batch : device.is_cuda() ? 16 : 1;
     ModelCard card;
     UNet model = load_checkpoint(o.model, card, device);
     model->eval();
@@ -76,9 +79,9 @@ PredictSummary predict_scans(const PredictOptions& o) {
         if (o.float_output) prob = Volume<float>(g, 0.f);
         else quantised = Volume<std::uint8_t>(g, 0);
         std::vector<float> slice(plane);
-        std::vector<float> input(static_cast<std::size_t>(o.batch * C * S * S));
-        for (std::size_t t0 = 0; t0 < todo.size(); t0 += static_cast<std::size_t>(o.batch)) {
-            const auto n = static_cast<std::int64_t>(std::min<std::size_t>(static_cast<std::size_t>(o.batch), todo.size() - t0));
+        std::vector<float> input(static_cast<std::size_t>(batch * C * S * S));
+        for (std::size_t t0 = 0; t0 < todo.size(); t0 += static_cast<std::size_t>(batch)) {
+            const auto n = static_cast<std::int64_t>(std::min<std::size_t>(static_cast<std::size_t>(batch), todo.size() - t0));
             for (std::int64_t b = 0; b < n; ++b) {
                 float* x = input.data() + static_cast<std::size_t>(b * C * S * S);
                 sample_image(scan, &lungs.mask, grid, todo[t0 + static_cast<std::size_t>(b)], window, x);

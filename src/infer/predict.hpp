@@ -11,7 +11,7 @@ struct PredictOptions {
     std::string data;         // a cohort folder (subset*/<uid>.mhd or <uid>.mhd) or one .mhd/.mha
     std::string out_dir;      // PRED: <uid>_prob.mhd
     std::string device = "auto";
-    int batch = 4;
+    int batch = 0;              // slices per forward pass; 0: 1 on a CPU (fastest there), 16 on CUDA
     bool float_output = false;  // float probabilities instead of uint8 0-255
     bool overlays = false;      // PNGs of slices with probability >= 0.5
     // Run the network on a square grid fitted to each scan's lungs (+10 mm) and only on slices within 2 of a lung

@@ -275,6 +275,18 @@ TEST(Predict, ProbabilitiesLandOnTheScanThroughTheInverseMap) {
             EXPECT_EQ(s.slices, r.scan.geometry.size[2]);
         }
     }
+    // The batch size (0: one slice per pass on a CPU) does not change the result.
+    o.batch = 5;
+    o.out_dir = dir.path("pred_b5");
+    (void)predict_scans(o);
+    const Volume<float> one = read_volume<float>(dir.path("pred_lungs/scan_prob.mhd")), five = read_volume<float>(dir.path("pred_b5/scan_prob.mhd"));
+    ASSERT_EQ(one.voxels.size(), five.voxels.size());
+    for (std::size_t n = 0; n < one.voxels.size(); n += 3) ASSERT_NEAR(one.voxels[n], five.voxels[n], 1e-5);
+    test::expect_error([&] {
+        PredictOptions bad = o;
+        bad.batch = -1;
+        (void)predict_scans(bad);
+    }, {"--batch must be positive"});
     test::expect_error([&] {
         PredictOptions bad = o;
         bad.model = dir.path("scan.mhd");
