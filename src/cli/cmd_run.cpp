@@ -18,7 +18,7 @@ void print_pipeline_summary(const PipelineSummary& s) {
         std::cerr << buf << ";";
     }
     std::cerr << " total " << static_cast<long>(total + 0.5) << " s\n";
-    std::cerr << "U-Net alone: CPM " << s.cpm_unet << "; FP reduction rule: " << s.combine << "; " << s.detected << "/" << s.nodules << " nodules found; submission: " << s.submission << "\n";
+    std::cerr << "Before FP reduction: CPM " << s.cpm_unet << "; FP reduction rule: " << s.combine << "; " << s.detected << "/" << s.nodules << " nodules found; submission: " << s.submission << "\n";
     std::printf("CPM %.4f (%d held-out scans) — report: %s\n", s.cpm, s.test_scans, s.report.c_str());
 }
 
@@ -49,8 +49,11 @@ void register_run(CLI::App& app) {
     cmd->add_option("--pixel-mm", o->prep.pixel_mm, "Sample pixel in mm")->capture_default_str();
     cmd->add_option("--fpr-epochs", o->fpr.epochs, "False-positive-reduction epochs")->capture_default_str();
     cmd->add_option("--fpr-scans", o->fpr_scans, "Predict at most this many training scans for FPR candidates (0 = all)")->capture_default_str();
-    cmd->add_option("--combine", *combine, "How the FPR probability is used: replace, product, mean, or auto (the best mean CPM on\n"
-                                           "the FP reduction's validation patients over the 5 epochs up to its best.pt)")->capture_default_str()->check(CLI::IsMember({"auto", "replace", "product", "mean"}));
+    cmd->add_option("--blobs", o->detect.blobs_per_scan, "Also the strongest N 3D blobs per scan as candidates (small round nodules the\n"
+                                                         "U-Net misses; 0 = U-Net candidates only)")->capture_default_str()->check(CLI::NonNegativeNumber);
+    cmd->add_option("--combine", *combine, "How the FPR probability is used: replace, product, mean, or auto (replace with --blobs;\n"
+                                           "without, the best mean CPM on the FP reduction's validation patients over the 5 epochs\n"
+                                           "up to its best.pt)")->capture_default_str()->check(CLI::IsMember({"auto", "replace", "product", "mean"}));
     cmd->add_option("--bootstrap", o->bootstrap, "Bootstrap resamples for the CPM interval")->capture_default_str();
     cmd->add_option("--device", o->device, "auto, cpu or cuda[:N]")->capture_default_str();
     cmd->add_option("--seed", o->seed, "Seed (splits, weights, sampling)")->capture_default_str();

@@ -47,7 +47,7 @@ struct StageTime {
 };
 
 struct PipelineSummary {
-    double cpm = 0, cpm_unet = 0;    // held-out CPM after / before false-positive reduction
+    double cpm = 0, cpm_unet = 0;    // held-out CPM after / before false-positive reduction (U-Net and blob candidates)
     int test_scans = 0;
     std::int64_t nodules = 0, detected = 0;
     std::string report, submission;
