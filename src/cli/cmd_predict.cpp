@@ -18,6 +18,7 @@ void register_predict(CLI::App& app) {
     cmd->add_option("--data", o->data, "A scan (.mhd/.mha) or a cohort folder")->required();
     cmd->add_option("--out", o->out_dir, "Output folder")->required();
     cmd->add_option("--device", o->device, "auto, cpu or cuda[:N]")->capture_default_str();
+    cmd->add_flag("!--fp32", o->amp, "On CUDA, run in fp32 instead of bf16 autocast with channels-last (no effect on a CPU)");
     cmd->add_option("--batch", o->batch, "Slices per forward pass (0: 1 on a CPU, where it is fastest; 16 on CUDA)")->capture_default_str()->check(CLI::NonNegativeNumber);
     cmd->add_flag("--float", o->float_output, "Write float probabilities instead of uint8");
     cmd->add_flag("--overlays", o->overlays, "Also write PNGs of the slices where the model marks nodules");

@@ -24,6 +24,7 @@ void register_train(CLI::App& app) {
     cmd->add_option("--lr", o->lr, "Adam learning rate")->capture_default_str();
     cmd->add_option("--lr-schedule", o->lr_schedule, "constant, or cosine (lr down to lr/100 over the epochs)")->capture_default_str()->check(CLI::IsMember({"constant", "cosine"}));
     cmd->add_option("--device", o->device, "auto, cpu or cuda[:N]")->capture_default_str();
+    cmd->add_flag("!--fp32", o->amp, "On CUDA, run in fp32 instead of bf16 autocast with channels-last (no effect on a CPU)");
     cmd->add_option("--filters", o->unet.base_filters, "Filters at the first level (doubled per level)")->capture_default_str();
     cmd->add_option("--depth", o->unet.depth, "Levels")->capture_default_str();
     cmd->add_flag("--batch-norm", o->unet.batch_norm, "Batch normalisation after each convolution");

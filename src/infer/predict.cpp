@@ -9,6 +9,7 @@
 #include "io/cohort_layout.hpp"
 #include "io/metaimage.hpp"
 #include "io/png.hpp"
+#include "model/run_mode.hpp"
 #include "model/unet.hpp"
 #include "preprocess/lung_segmentation.hpp"
 #include "preprocess/slice_grid.hpp"
@@ -28,6 +29,9 @@ PredictSummary predict_scans(const PredictOptions& o) {
     ModelCard card;
     UNet model = load_checkpoint(o.model, card, device);
     model->eval();
+    const RunMode mode = run_mode(device, o.amp);
+    enable_cudnn_autotune(device);
+    apply_memory_format(*model, mode);
     torch::NoGradGuard no_grad;
     const std::vector<ScanFile> scans = find_scans(o.data);
     fs::create_directories(o.out_dir);
@@ -87,7 +91,12 @@ PredictSummary predict_scans(const PredictOptions& o) {
                 sample_image(scan, &lungs.mask, grid, todo[t0 + static_cast<std::size_t>(b)], window, x);
                 for (std::int64_t i = 0; i < C * S * S; ++i) x[i] = (x[i] - mean) * inv_std;
             }
-            const torch::Tensor p = model->forward(torch::from_blob(input.data(), {n, C, S, S}).to(device)).to(torch::kCPU).contiguous();
+            torch::Tensor p;
+            {
+                AutocastScope autocast(mode);
+                p = model->forward(as_input(torch::from_blob(input.data(), {n, C, S, S}).to(device), mode));
+            }
+            p = p.to(torch::kCPU, torch::kFloat).contiguous();
             const float* pv = p.data_ptr<float>();
             for (std::int64_t b = 0; b < n; ++b) {
                 const std::int64_t k = todo[t0 + static_cast<std::size_t>(b)];

@@ -11,6 +11,7 @@ struct PredictOptions {
     std::string data;         // a cohort folder (subset*/<uid>.mhd or <uid>.mhd) or one .mhd/.mha
     std::string out_dir;      // PRED: <uid>_prob.mhd
     std::string device = "auto";
+    bool amp = true;            // on CUDA: bf16 autocast and channels-last (model/run_mode.hpp); ignored on a CPU
     int batch = 0;              // slices per forward pass; 0: 1 on a CPU (fastest there), 16 on CUDA
     bool float_output = false;  // float probabilities instead of uint8 0-255
     bool overlays = false;      // PNGs of slices with probability >= 0.5

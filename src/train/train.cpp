@@ -17,6 +17,7 @@
 #include "io/csv.hpp"
 #include "io/npy_map.hpp"
 #include "io/text_numbers.hpp"
+#include "model/run_mode.hpp"
 #include "model/unet.hpp"
 #include "preprocess/components.hpp"
 #include "train/sampling.hpp"
@@ -298,6 +299,9 @@ std::vector<EpochMetrics> train_unet(const TrainOptions& o) {
     }
     if (d.size % (1 << (card.unet.depth - 1)) != 0)
         throw Error("sample size " + std::to_string(d.size) + " is not divisible by 2^(depth-1) = " + std::to_string(1 << (card.unet.depth - 1)));
+    const RunMode mode = run_mode(device, o.amp);
+    enable_cudnn_autotune(device);
+    apply_memory_format(*model, mode);
     torch::optim::Adam optimizer(model->parameters(), torch::optim::AdamOptions(o.lr));
     if (o.resume) load_optimizer_state(last, optimizer);
     {
@@ -309,6 +313,7 @@ std::vector<EpochMetrics> train_unet(const TrainOptions& o) {
         cfg["augment"] = o.augment;
         cfg["seed"] = o.seed;
         cfg["device"] = device.str();
+        cfg["bf16_autocast"] = mode.bf16_autocast;
         cfg["threads"] = o.threads;
         cfg["crop"] = o.crop;
         cfg["max_samples_per_epoch"] = o.max_samples_per_epoch;
@@ -336,9 +341,14 @@ std::vector<EpochMetrics> train_unet(const TrainOptions& o) {
             Prefetcher prefetch(d, order, o.batch, o.augment, o.crop, o.seed, epoch);
             Batch b;
             while (prefetch.next(b)) {
-                const torch::Tensor x = torch::from_blob(b.x.data(), {b.n, C, W, W}).to(device);
+                const torch::Tensor x = as_input(torch::from_blob(b.x.data(), {b.n, C, W, W}).to(device), mode);
                 const torch::Tensor y = torch::from_blob(b.y.data(), {b.n, 1, W, W}).to(device);
-                const torch::Tensor p = model->forward(x);
+                torch::Tensor p;
+                {
+                    AutocastScope autocast(mode);
+                    p = model->forward(x);
+                }
+                p = p.to(torch::kFloat);  // the loss in fp32 (binary cross-entropy is unsafe under autocast)
                 const torch::Tensor dice = soft_dice(p, y);
                 torch::Tensor loss = -dice;
                 if (o.loss == "dice_bce") loss = loss + torch::binary_cross_entropy(p.clamp(1e-6, 1 - 1e-6), y);
@@ -363,9 +373,14 @@ std::vector<EpochMetrics> train_unet(const TrainOptions& o) {
             Prefetcher prefetch(d, d.val, std::max(o.batch, 4), false, 0, o.seed, epoch);
             Batch b;
             while (prefetch.next(b)) {
-                const torch::Tensor x = torch::from_blob(b.x.data(), {b.n, C, S, S}).to(device);
+                const torch::Tensor x = as_input(torch::from_blob(b.x.data(), {b.n, C, S, S}).to(device), mode);
                 const torch::Tensor y = torch::from_blob(b.y.data(), {b.n, 1, S, S}).to(device);
-                const torch::Tensor p = model->forward(x);
+                torch::Tensor p;
+                {
+                    AutocastScope autocast(mode);
+                    p = model->forward(x);
+                }
+                p = p.to(torch::kFloat);
                 inter += (p * y).sum().item<double>();
                 psum += p.sum().item<double>();
                 ysum += y.sum().item<double>();
@@ -398,19 +413,29 @@ BenchResult bench_unet(const BenchOptions& o) {
     torch::manual_seed(0);
     UNet model(o.unet);
     model->to(device);
+    if (o.amp && !device.is_cuda()) throw Error("--amp: bf16 autocast is for CUDA devices; this run is on " + device.str());
+    const RunMode mode = run_mode(device, o.amp);
+    enable_cudnn_autotune(device);
+    apply_memory_format(*model, mode);
     torch::optim::Adam optimizer(model->parameters(), torch::optim::AdamOptions(1e-5));
-    const torch::Tensor x = torch::rand({o.batch, o.unet.in_channels, o.size, o.size}, torch::TensorOptions().device(device));
+    const torch::Tensor x = as_input(torch::rand({o.batch, o.unet.in_channels, o.size, o.size}, torch::TensorOptions().device(device)), mode);
     const torch::Tensor y = (torch::rand({o.batch, 1, o.size, o.size}, torch::TensorOptions().device(device)) > 0.99).to(torch::kFloat);
     const auto step = [&] {
         if (o.mode == "train") {
             model->train();
-            const torch::Tensor loss = -soft_dice(model->forward(x), y);
+            torch::Tensor p;
+            {
+                AutocastScope autocast(mode);
+                p = model->forward(x);
+            }
+            const torch::Tensor loss = -soft_dice(p.to(torch::kFloat), y);
             optimizer.zero_grad();
             loss.backward();
             optimizer.step();
         } else {
             torch::NoGradGuard no_grad;
             model->eval();
+            AutocastScope autocast(mode);
             (void)model->forward(x).sum().item<float>();
         }
     };
@@ -424,7 +449,7 @@ BenchResult bench_unet(const BenchOptions& o) {
     BenchResult r;
     r.images_per_second = o.iterations * o.batch / s;
     r.seconds_per_image = s / (o.iterations * o.batch);
-    r.device = device.str();
+    r.device = device.str() + (mode.bf16_autocast ? ", bf16 autocast, channels-last" : "");
     return r;
 }
 

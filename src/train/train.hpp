@@ -17,6 +17,7 @@ struct TrainOptions {
     double lr = 1e-5;
     std::string lr_schedule = "constant";  // or "cosine": from lr down to lr/100 over the epochs
     std::string device = "auto";
+    bool amp = true;        // on CUDA: bf16 autocast (fp32 master weights), channels-last, cuDNN autotuning; ignored on a CPU
     UNetConfig unet;        // in_channels is taken from the dataset
     std::string loss = "dice";  // "dice" (negative soft Dice, smooth 1) or "dice_bce"
     bool augment = true;    // flips, 90-degree rotations, small shifts, intensity jitter (seeded)
@@ -48,6 +49,7 @@ struct BenchOptions {
     std::string mode = "train";  // "train" or "infer"
     int size = 512, batch = 1, iterations = 3, warmup = 1;
     std::string device = "auto";
+    bool amp = false;  // bf16 autocast + channels-last (CUDA only)
     UNetConfig unet;
     int threads = 1;
 };

@@ -286,6 +286,8 @@ if "$bin" train --help > /dev/null 2>&1 && ! "$bin" train --help 2>&1 | grep -q 
     "$bin" bench infer --size 64 --filters 4 --depth 3 --iterations 2 > "$tmp/bench.txt"; rc=$?
     check "bench exit 0" test "$rc" -eq 0
     check "bench prints images/s" grep -q 'images/s' "$tmp/bench.txt"
+    "$bin" bench infer --size 64 --filters 4 --depth 3 --iterations 1 --device cpu --amp > /dev/null 2> "$tmp/err.txt"; rc=$?
+    check "bench --amp on a CPU exits 1 and says why" sh -c "test $rc -eq 1 && grep -q 'for CUDA devices' '$tmp/err.txt'"
 else
     check "train says LibTorch is missing" sh -c "\"$bin\" train 2>&1 | grep -q 'without LibTorch'"
     check "train-fpr says LibTorch is missing" sh -c "\"$bin\" train-fpr 2>&1 | grep -q 'without LibTorch'"

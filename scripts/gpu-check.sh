@@ -1,0 +1,93 @@
+#!/bin/bash
+# The GPU checks of issue 5, in one go on a CUDA machine (see docs/model.md): builds nodulecad against the LibTorch
+# inside the machine's PyTorch, then
+#   1. U-Net speed, seed network 512x512 batch 16: train and infer, fp32 and bf16 autocast + channels-last;
+#   2. agreement: one small model, predicted on the CPU, on CUDA in fp32 and on CUDA with bf16 autocast;
+#   3. a short training run on CUDA (bf16), then the quick demo end to end on CUDA;
+# and prints a table last. Needs .deps/ from scripts/gpu-deps.sh (carried). Writes logs to $OUT (or out/).
+# CPU rehearsal on the development machine: GPU_CHECK_DEVICE=cpu TORCH_PREFIX=/usr bash scripts/gpu-check.sh
+set -uo pipefail
+cd "$(dirname "$0")/.."
+OUT=${OUT:-$PWD/out}
+mkdir -p "$OUT"
+DEV=${GPU_CHECK_DEVICE:-cuda}
+JOBS=$(nproc)
+log="$OUT/gpu-check.log"
+: > "$log"
+say() { echo "$@" | tee -a "$log"; }
+run() { say "\$ $*"; "$@" >> "$log" 2>&1; local rc=$?; [ $rc -eq 0 ] || say "  -> exit $rc"; return $rc; }
+
+TORCH_PREFIX=${TORCH_PREFIX:-$(python3 -c 'import torch; print(torch.utils.cmake_prefix_path)')}
+say "device $DEV; torch prefix $TORCH_PREFIX; $(nvidia-smi --query-gpu=name,driver_version --format=csv,noheader 2>/dev/null || echo 'no nvidia-smi')"
+B=build-gpu
+t0=$(date +%s)
+run cmake -S . -B $B -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH="$TORCH_PREFIX;$PWD/.deps" -DZLIB_ROOT="$PWD/.deps" \
+    -DCMAKE_POLICY_VERSION_MINIMUM=3.5 -DNODULECAD_BUILD_TESTS=OFF -DNODULECAD_BUILD_BENCHMARKS=OFF -DNODULECAD_WITH_ITK=OFF || { tail -40 "$log"; exit 1; }
+run cmake --build $B -j "$JOBS" || { grep -E "error|Error" "$log" | head -40; exit 1; }
+say "build: $(( $(date +%s) - t0 )) s"
+N=$B/nodulecad
+rows=()
+
+# 1. Speed of the seed network (issue 5 goals on an H200: 730 train / 2,400 infer images/s).
+if [ "$DEV" = cpu ]; then size=64; batch=2; it=2; else size=512; batch=16; it=30; fi
+for mode in train infer; do
+    for amp in "" --amp; do
+        [ "$DEV" = cpu ] && [ -n "$amp" ] && continue
+        line=$($N bench $mode --size $size --batch $batch --iterations $it --warmup 5 --device $DEV $amp 2>>"$log")
+        say "$line"
+        rows+=("bench $mode ${amp:-fp32}|$(echo "$line" | grep -o '[0-9.]* images/s')")
+    done
+done
+
+# 2. Agreement of CPU, CUDA fp32 and CUDA bf16 predictions of one model.
+W=$OUT/work
+rm -rf "$W"; mkdir -p "$W"
+run $N synth --out "$W/cohort" --scans 6 --preset small --seed 3
+run $N preprocess --data "$W/cohort" --out "$W/prep" --size 128 --pixel-mm 2.8 --context 1 --val-fraction 0.2
+run $N train --data "$W/prep" --out "$W/run" --epochs 3 --batch 8 --lr 2e-3 --filters 8 --depth 4 --batch-norm --crop 64 --device cpu
+for m in cpu:cpu: "$DEV":gpu32:--fp32 "$DEV":gpu16:; do
+    IFS=: read -r d name flag <<< "$m"
+    run $N predict --model "$W/run/best.pt" --data "$W/cohort" --out "$W/pred_$name" --float --device "$d" $flag
+done
+agree=$(python3 - "$W" <<'PY' 2>>"$log"
+import sys, glob, os
+from array import array
+w = sys.argv[1]
+def floats(path):
+    a = array("f")
+    with open(path, "rb") as f:
+        a.frombytes(f.read())
+    return a
+out = []
+for other in ("gpu32", "gpu16"):
+    worst, dice = 0.0, []
+    for f in sorted(glob.glob(w + "/pred_cpu/*_prob.raw")):
+        g = w + "/pred_" + other + "/" + os.path.basename(f)
+        if not os.path.exists(g):
+            print(other, "missing", os.path.basename(g)); sys.exit(1)
+        a, b = floats(f), floats(g)
+        worst = max(worst, max(abs(x - y) for x, y in zip(a, b)))
+        both = sum(1 for x, y in zip(a, b) if x >= 0.5 and y >= 0.5)
+        total = sum(1 for x in a if x >= 0.5) + sum(1 for y in b if y >= 0.5)
+        if total: dice.append(2 * both / total)
+    out.append("%s max|dp| %.2e, mask Dice vs cpu %.4f" % (other, worst, min(dice) if dice else 1.0))
+print("; ".join(out))
+PY
+)
+say "agreement: $agree"
+rows+=("predict agreement|$agree")
+
+# 3. Training on the device (bf16 unless fp32 is all there is), then the quick demo end to end.
+t1=$(date +%s)
+run $N train --data "$W/prep" --out "$W/run_dev" --epochs 3 --batch 8 --lr 2e-3 --filters 8 --depth 4 --batch-norm --crop 64 --device "$DEV" \
+    && rows+=("train 3 epochs on $DEV|$(( $(date +%s) - t1 )) s, val Dice $(tail -1 "$W/run_dev/metrics.csv" | cut -d, -f4)") \
+    || rows+=("train on $DEV|FAILED")
+t2=$(date +%s)
+run $N demo --quick --out "$W/demo" --device "$DEV" \
+    && rows+=("demo --quick on $DEV|$(( $(date +%s) - t2 )) s, $(grep -o 'CPM [0-9.]*' "$log" | tail -1)") \
+    || rows+=("demo --quick on $DEV|FAILED")
+
+say ""
+say "| check | result |"
+say "|---|---|"
+for r in "${rows[@]}"; do say "| ${r%%|*} | ${r#*|} |"; done

@@ -1,0 +1,45 @@
+#pragma once
+// How a network runs on its device. On CUDA: bf16 autocast for the forward pass with fp32 master weights (Adam at
+// lr 1e-5 underflows in bf16 weights: updates of 1e-5 x 1e-2 vanish next to weights of 1e-1), channels-last
+// tensors (the layout cuDNN's bf16 convolutions run fastest in) and cuDNN autotuning. On a CPU: fp32 as before.
+// Include only from torch translation units.
+#include <torch/torch.h>
+
+namespace nodulecad {
+
+struct RunMode {
+    bool bf16_autocast = false;
+    bool channels_last = false;
+};
+
+// `amp`: use bf16 autocast where it helps (CUDA only: on a CPU it is ignored). Channels-last goes with it.
+RunMode run_mode(const torch::Device& device, bool amp);
+
+// Turns on cuDNN's algorithm search for fixed input shapes (CUDA only; no effect elsewhere). Results on CUDA are
+// then not bit-reproducible between runs — the speed is worth it for training, and inference is tested to a
+// tolerance.
+void enable_cudnn_autotune(const torch::Device& device);
+
+// 4-D parameters and buffers to channels-last (values unchanged; a no-op without mode.channels_last).
+void apply_memory_format(torch::nn::Module& module, const RunMode& mode);
+torch::Tensor as_input(const torch::Tensor& x, const RunMode& mode);
+
+// Whether CUDA autocast is on in this thread (for tests and checks).
+bool cuda_autocast_enabled();
+
+// bf16 autocast on CUDA for its lifetime when mode.bf16_autocast; the previous state comes back on destruction and
+// the cast cache is cleared when the outermost scope ends. Compute losses outside it, on float outputs.
+class AutocastScope {
+public:
+    explicit AutocastScope(const RunMode& mode);
+    ~AutocastScope();
+    AutocastScope(const AutocastScope&) = delete;
+    AutocastScope& operator=(const AutocastScope&) = delete;
+
+private:
+    bool active_ = false;
+    bool previous_ = false;
+    at::ScalarType previous_dtype_ = at::kHalf;
+};
+
+}  // namespace nodulecad

@@ -1,0 +1,69 @@
+// How networks run on their device (model/run_mode): on a CPU nothing changes; channels-last gives the same
+// outputs; the autocast scope nests and restores. The CUDA side (bf16 speed and agreement) is checked on a GPU
+// machine by scripts/gpu-check.sh.
+#include <gtest/gtest.h>
+
+#include "model/run_mode.hpp"
+#include "model/unet.hpp"
+
+namespace nodulecad {
+namespace {
+
+TEST(RunMode, CpuStaysFp32AndChannelsFirst) {
+    const RunMode m = run_mode(torch::kCPU, true);
+    EXPECT_FALSE(m.bf16_autocast);
+    EXPECT_FALSE(m.channels_last);
+    UNet net(UNetConfig{1, 4, 3, true});
+    apply_memory_format(*net, m);
+    for (const auto& p : net->parameters()) EXPECT_TRUE(p.is_contiguous());
+    const torch::Tensor x = torch::rand({2, 1, 32, 32});
+    EXPECT_TRUE(as_input(x, m).is_contiguous());
+    {
+        AutocastScope scope(m);
+        EXPECT_FALSE(cuda_autocast_enabled());
+    }
+}
+
+TEST(RunMode, ChannelsLastGivesTheSameOutputs) {
+    torch::manual_seed(3);
+    UNet net(UNetConfig{3, 4, 3, true});
+    net->eval();
+    torch::NoGradGuard no_grad;
+    const torch::Tensor x = torch::rand({2, 3, 32, 32});
+    const torch::Tensor before = net->forward(x);
+    RunMode m;
+    m.channels_last = true;
+    apply_memory_format(*net, m);
+    int four_d = 0;
+    for (const auto& p : net->parameters())
+        if (p.dim() == 4) {
+            ++four_d;
+            EXPECT_TRUE(p.is_contiguous(at::MemoryFormat::ChannelsLast));
+        }
+    EXPECT_EQ(four_d, 2 * 3 + 2 * 2 + 1);  // two convolutions on each of 3 levels down and 2 up, and the 1x1 head
+    const torch::Tensor xi = as_input(x, m);
+    EXPECT_TRUE(xi.is_contiguous(at::MemoryFormat::ChannelsLast));
+    const torch::Tensor after = net->forward(xi);
+    EXPECT_TRUE(torch::allclose(before, after.contiguous(), 1e-5, 1e-6));
+}
+
+TEST(RunMode, AutocastScopeNestsAndRestores) {
+    RunMode m;
+    m.bf16_autocast = true;  // as on CUDA; here it only flips the thread's CUDA autocast state
+    EXPECT_FALSE(cuda_autocast_enabled());
+    {
+        AutocastScope outer(m);
+        EXPECT_TRUE(cuda_autocast_enabled());
+        {
+            AutocastScope inner(m);
+            EXPECT_TRUE(cuda_autocast_enabled());
+        }
+        EXPECT_TRUE(cuda_autocast_enabled());  // the inner scope restored the outer's state
+    }
+    EXPECT_FALSE(cuda_autocast_enabled());
+    EXPECT_EQ(run_mode(torch::Device(torch::kCUDA), true).bf16_autocast, true);  // a device value; no GPU needed
+    EXPECT_EQ(run_mode(torch::Device(torch::kCUDA), false).channels_last, false);
+}
+
+}  // namespace
+}  // namespace nodulecad
