@@ -101,7 +101,7 @@ BlobResponse blob_response(const Volume<std::int16_t>& scan, const Volume<std::u
     o.check();
     const Geometry& g = scan.geometry;
     if (region.geometry.size != g.size) fail("blobs", "the region mask does not have the scan's size");
-    BlobResponse out{Volume<float>(g, 0.0f), Volume<float>(g, 0.0f)};
+    BlobResponse out;
     const std::array<double, 3> sp{g.spacing[0], g.spacing[1], g.spacing[2]};
     const double sigma_max = *std::max_element(o.sigmas_mm.begin(), o.sigmas_mm.end());
 
@@ -124,6 +124,14 @@ BlobResponse blob_response(const Volume<std::int16_t>& scan, const Volume<std::u
     }
     const std::int64_t nx = b.n(0), ny = b.n(1), nz = b.n(2);
     const std::size_t total = static_cast<std::size_t>(nx * ny * nz);
+    // The outputs cover the box only (on a LUNA16-sized scan the lungs' box is well under half of it); their geometry
+    // is the scan's, moved to the box's first voxel.
+    Geometry box = g;
+    box.size = {nx, ny, nz};
+    box.origin = index_to_world(g, {static_cast<double>(b.lo[0]), static_cast<double>(b.lo[1]), static_cast<double>(b.lo[2])});
+    out.response = Volume<float>(box, 0.0f);
+    out.sigma_mm = Volume<float>(box, 0.0f);
+    out.offset = b.lo;
 
     std::vector<float> f(total);
     for (double sigma : o.sigmas_mm) {
@@ -156,10 +164,9 @@ BlobResponse blob_response(const Volume<std::int16_t>& scan, const Volume<std::u
                     symmetric_eigenvalues(hxx, hyy, hzz, hxy, hxz, hyz, e);
                     if (e[0] >= 0 || e[1] >= 0 || e[2] >= 0) continue;
                     const auto r = static_cast<float>(s2 * -e[2]);
-                    const std::size_t o_v = scan.offset(i, j, k);
-                    if (r > out.response.voxels[o_v]) {
-                        out.response.voxels[o_v] = r;
-                        out.sigma_mm.voxels[o_v] = static_cast<float>(sigma);
+                    if (r > out.response.voxels[c]) {
+                        out.response.voxels[c] = r;
+                        out.sigma_mm.voxels[c] = static_cast<float>(sigma);
                     }
                 }
         });
@@ -171,12 +178,14 @@ BlobResponse blob_response(const Volume<std::int16_t>& scan, const Volume<std::u
 std::vector<DetectedCandidate> detect_blobs(const std::string& uid, const Volume<std::int16_t>& scan, const Volume<std::uint8_t>& region,
                                             const BlobOptions& o) {
     const BlobResponse resp = blob_response(scan, region, o);
-    const Geometry& g = scan.geometry;
-    const std::vector<float>& best = resp.response.voxels;
-    const std::int64_t nx = g.size[0], ny = g.size[1], nz = g.size[2];
+    if (resp.response.voxels.empty()) return {};
+    const Volume<float>& R = resp.response;
+    const std::vector<float>& best = R.voxels;
+    const std::int64_t nx = R.geometry.size[0], ny = R.geometry.size[1], nz = R.geometry.size[2];
+    const auto& off = resp.offset;
     // Local maxima of the response (26 neighbours) inside the region.
     struct Peak {
-        std::int64_t i, j, k;
+        std::int64_t i, j, k;  // in the response's box
         float r;
     };
     std::vector<std::vector<Peak>> per_slice(static_cast<std::size_t>(nz));
@@ -184,14 +193,14 @@ std::vector<DetectedCandidate> detect_blobs(const std::string& uid, const Volume
         const std::int64_t k = kk + 1;
         for (std::int64_t j = 1; j + 1 < ny; ++j)
             for (std::int64_t i = 1; i + 1 < nx; ++i) {
-                const float r = best[scan.offset(i, j, k)];
-                if (!(r > o.min_response) || !region.at(i, j, k)) continue;
+                const float r = best[R.offset(i, j, k)];
+                if (!(r > o.min_response) || !region.at(i + off[0], j + off[1], k + off[2])) continue;
                 bool peak = true;
                 for (int c = -1; c <= 1 && peak; ++c)
                     for (int bb = -1; bb <= 1 && peak; ++bb)
                         for (int a = -1; a <= 1 && peak; ++a) {
                             if (a == 0 && bb == 0 && c == 0) continue;
-                            const float q = best[scan.offset(i + a, j + bb, k + c)];
+                            const float q = best[R.offset(i + a, j + bb, k + c)];
                             // Ties go to the first voxel in memory order, so a plateau gives one peak.
                             const bool earlier = (c < 0) || (c == 0 && (bb < 0 || (bb == 0 && a < 0)));
                             if (q > r || (q == r && earlier)) peak = false;
@@ -203,7 +212,7 @@ std::vector<DetectedCandidate> detect_blobs(const std::string& uid, const Volume
     for (auto& v : per_slice) peaks.insert(peaks.end(), v.begin(), v.end());
     std::stable_sort(peaks.begin(), peaks.end(), [](const Peak& x, const Peak& y) { return x.r > y.r; });
 
-    const IndexWorldTransform t(g);
+    const IndexWorldTransform t(R.geometry);
     std::vector<DetectedCandidate> out;
     const double d2min = o.min_distance_mm * o.min_distance_mm;
     for (const Peak& p : peaks) {
@@ -211,7 +220,7 @@ std::vector<DetectedCandidate> detect_blobs(const std::string& uid, const Volume
         // Sub-voxel centre: a parabola through the response and its two neighbours along each axis.
         double idx[3] = {static_cast<double>(p.i), static_cast<double>(p.j), static_cast<double>(p.k)};
         const std::int64_t step[3] = {1, nx, nx * ny};
-        const std::size_t c = scan.offset(p.i, p.j, p.k);
+        const std::size_t c = R.offset(p.i, p.j, p.k);
         for (int a = 0; a < 3; ++a) {
             const double m = best[c - static_cast<std::size_t>(step[a])], q = best[c + static_cast<std::size_t>(step[a])];
             const double den = m - 2.0 * p.r + q;

@@ -13,6 +13,7 @@
 // Geometry: derivatives are taken per index axis in millimetres (spacing), and the eigenvalues of the Hessian do
 // not change under the orthonormal direction matrix, so the filter needs no resampling; centres go to world mm
 // through the direction matrix like every other candidate.
+#include <array>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -34,10 +35,13 @@ struct BlobOptions {
 };
 
 // The response (HU, max over the scales; 0 outside the region or where the Hessian is not negative definite) and
-// the scale that gave it, on the scan's grid.
+// the scale that gave it, on the box of the scan's grid that holds the region grown by the widest kernel: the
+// volumes' geometry places the box in world mm, `offset` is its first voxel's index in the scan. Empty volumes
+// when the region is empty.
 struct BlobResponse {
     Volume<float> response;
     Volume<float> sigma_mm;
+    std::array<std::int64_t, 3> offset{};
 };
 BlobResponse blob_response(const Volume<std::int16_t>& scan, const Volume<std::uint8_t>& region, const BlobOptions& opts);
 

@@ -81,7 +81,12 @@ TEST(Blobs, FindsASphereNotATubeOnEveryDirection) {
         BlobOptions o;
         o.threads = 2;
         const BlobResponse r = blob_response(s.scan, region, o);
-        const IndexWorldTransform t(s.scan.geometry);
+        // The response's box is the scan's grid moved to `offset`: the same world point either way.
+        const Vec3 corner = index_to_world(s.scan.geometry, {static_cast<double>(r.offset[0] + 3), static_cast<double>(r.offset[1] + 2),
+                                                             static_cast<double>(r.offset[2] + 1)});
+        const Vec3 corner_box = index_to_world(r.response.geometry, {3, 2, 1});
+        for (int a = 0; a < 3; ++a) EXPECT_NEAR(corner[a], corner_box[a], 1e-9);
+        const IndexWorldTransform t(r.response.geometry);
         const auto at = [&](const Vec3& w) {
             const Vec3 x = t.to_index(w);
             return r.response.at(std::llround(x[0]), std::llround(x[1]), std::llround(x[2]));
@@ -108,11 +113,18 @@ TEST(Blobs, OnlyInsideTheRegionAndCapped) {
     Volume<std::uint8_t> region(s.scan.geometry, 0);
     BlobOptions o;
     EXPECT_TRUE(detect_blobs("u", s.scan, region, o).empty());
+    EXPECT_TRUE(blob_response(s.scan, region, o).response.voxels.empty());
     // The region holds the tube only: no candidate at the sphere.
     for (std::int64_t k = 0; k < 24; ++k)
         for (std::int64_t j = 34; j < 46; ++j)
             for (std::int64_t i = 0; i < 56; ++i) region.at(i, j, k) = 1;
     for (const auto& c : detect_blobs("u", s.scan, region, o)) EXPECT_GT(distance(c.candidate.world, s.sphere), 5.0);
+    // The response covers the region's box (y 34..45) grown by 3 sigma (2.8 mm / 0.8 mm -> 11 voxels) + 2, clipped
+    // to the scan (56), not the whole scan.
+    const BlobResponse r = blob_response(s.scan, region, o);
+    EXPECT_EQ(r.offset[1], 34 - 13);
+    EXPECT_EQ(r.response.geometry.size[1], 56 - (34 - 13));
+    EXPECT_EQ(r.response.geometry.size[0], 56);
     o.max_per_scan = 1;
     EXPECT_LE(detect_blobs("u", s.scan, Volume<std::uint8_t>(s.scan.geometry, 1), o).size(), 1u);
     o.sigmas_mm.clear();
