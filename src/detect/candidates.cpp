@@ -13,6 +13,18 @@
 
 namespace nodulecad {
 
+namespace {
+
+// A scan's candidates by decreasing probability (stable), at most `max_per_scan` (0 = all).
+void rank_and_cap(std::vector<DetectedCandidate>& c, int max_per_scan) {
+    std::stable_sort(c.begin(), c.end(), [](const DetectedCandidate& x, const DetectedCandidate& y) {
+        return x.candidate.probability > y.candidate.probability;
+    });
+    if (max_per_scan > 0 && static_cast<int>(c.size()) > max_per_scan) c.resize(static_cast<std::size_t>(max_per_scan));
+}
+
+}  // namespace
+
 Volume<float> probability_volume(AnyVolume&& v) {
     const bool bytes = element_type_of_volume(v) == ElementType::UInt8;
     Volume<float> p = convert_volume<float>(std::move(v));
@@ -61,10 +73,7 @@ std::vector<DetectedCandidate> detect_candidates(const std::string& uid, const V
         d.voxels = a.n;
         out.push_back(d);
     }
-    std::stable_sort(out.begin(), out.end(), [](const DetectedCandidate& x, const DetectedCandidate& y) {
-        return x.candidate.probability > y.candidate.probability;
-    });
-    if (o.max_per_scan > 0 && static_cast<int>(out.size()) > o.max_per_scan) out.resize(static_cast<std::size_t>(o.max_per_scan));
+    rank_and_cap(out, o.max_per_scan);
     return out;
 }
 
@@ -91,10 +100,7 @@ std::vector<Candidate> detect_predictions(const std::string& pred_dir, const Det
             b.max_per_scan = opts.blobs_per_scan;
             b.threads = opts.threads;
             add_blob_candidates(found, detect_blobs(f.uid, scan, segment_lungs_robust(scan, lo).mask, b), prob, b.min_distance_mm);
-            std::stable_sort(found.begin(), found.end(), [](const DetectedCandidate& x, const DetectedCandidate& y) {
-                return x.candidate.probability > y.candidate.probability;
-            });
-            if (opts.max_per_scan > 0 && static_cast<int>(found.size()) > opts.max_per_scan) found.resize(static_cast<std::size_t>(opts.max_per_scan));
+            rank_and_cap(found, opts.max_per_scan);
         }
         for (auto& d : found) out.push_back(std::move(d.candidate));
     }

@@ -91,12 +91,7 @@ PredictSummary predict_scans(const PredictOptions& o) {
                 sample_image(scan, &lungs.mask, grid, todo[t0 + static_cast<std::size_t>(b)], window, x);
                 for (std::int64_t i = 0; i < C * S * S; ++i) x[i] = (x[i] - mean) * inv_std;
             }
-            torch::Tensor p;
-            {
-                AutocastScope autocast(mode);
-                p = model->forward(as_input(torch::from_blob(input.data(), {n, C, S, S}).to(device), mode));
-            }
-            p = p.to(torch::kCPU, torch::kFloat).contiguous();
+            const torch::Tensor p = forward_float(model, torch::from_blob(input.data(), {n, C, S, S}).to(device), mode).to(torch::kCPU).contiguous();
             const float* pv = p.data_ptr<float>();
             for (std::int64_t b = 0; b < n; ++b) {
                 const std::int64_t k = todo[t0 + static_cast<std::size_t>(b)];

@@ -42,4 +42,15 @@ private:
     at::ScalarType previous_dtype_ = at::kHalf;
 };
 
+// net->forward(x) in the mode (input layout, autocast) with a float output, the one form every caller needs: losses
+// and metrics are computed in fp32 outside autocast (binary cross-entropy is unsafe under it).
+template <class Net> torch::Tensor forward_float(Net& net, const torch::Tensor& x, const RunMode& mode) {
+    torch::Tensor p;
+    {
+        AutocastScope autocast(mode);
+        p = net->forward(as_input(x, mode));
+    }
+    return p.to(torch::kFloat);
+}
+
 }  // namespace nodulecad

@@ -341,14 +341,9 @@ std::vector<EpochMetrics> train_unet(const TrainOptions& o) {
             Prefetcher prefetch(d, order, o.batch, o.augment, o.crop, o.seed, epoch);
             Batch b;
             while (prefetch.next(b)) {
-                const torch::Tensor x = as_input(torch::from_blob(b.x.data(), {b.n, C, W, W}).to(device), mode);
+                const torch::Tensor x = torch::from_blob(b.x.data(), {b.n, C, W, W}).to(device);
                 const torch::Tensor y = torch::from_blob(b.y.data(), {b.n, 1, W, W}).to(device);
-                torch::Tensor p;
-                {
-                    AutocastScope autocast(mode);
-                    p = model->forward(x);
-                }
-                p = p.to(torch::kFloat);  // the loss in fp32 (binary cross-entropy is unsafe under autocast)
+                const torch::Tensor p = forward_float(model, x, mode);
                 const torch::Tensor dice = soft_dice(p, y);
                 torch::Tensor loss = -dice;
                 if (o.loss == "dice_bce") loss = loss + torch::binary_cross_entropy(p.clamp(1e-6, 1 - 1e-6), y);
@@ -373,14 +368,9 @@ std::vector<EpochMetrics> train_unet(const TrainOptions& o) {
             Prefetcher prefetch(d, d.val, std::max(o.batch, 4), false, 0, o.seed, epoch);
             Batch b;
             while (prefetch.next(b)) {
-                const torch::Tensor x = as_input(torch::from_blob(b.x.data(), {b.n, C, S, S}).to(device), mode);
+                const torch::Tensor x = torch::from_blob(b.x.data(), {b.n, C, S, S}).to(device);
                 const torch::Tensor y = torch::from_blob(b.y.data(), {b.n, 1, S, S}).to(device);
-                torch::Tensor p;
-                {
-                    AutocastScope autocast(mode);
-                    p = model->forward(x);
-                }
-                p = p.to(torch::kFloat);
+                const torch::Tensor p = forward_float(model, x, mode);
                 inter += (p * y).sum().item<double>();
                 psum += p.sum().item<double>();
                 ysum += y.sum().item<double>();
@@ -423,20 +413,14 @@ BenchResult bench_unet(const BenchOptions& o) {
     const auto step = [&] {
         if (o.mode == "train") {
             model->train();
-            torch::Tensor p;
-            {
-                AutocastScope autocast(mode);
-                p = model->forward(x);
-            }
-            const torch::Tensor loss = -soft_dice(p.to(torch::kFloat), y);
+            const torch::Tensor loss = -soft_dice(forward_float(model, x, mode), y);
             optimizer.zero_grad();
             loss.backward();
             optimizer.step();
         } else {
             torch::NoGradGuard no_grad;
             model->eval();
-            AutocastScope autocast(mode);
-            (void)model->forward(x).sum().item<float>();
+            (void)forward_float(model, x, mode).sum().item<float>();
         }
     };
     if (o.mode != "train" && o.mode != "infer") throw Error("bench: mode must be train or infer");
