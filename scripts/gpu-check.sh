@@ -1,7 +1,8 @@
 #!/bin/bash
 # The GPU checks of issue 5, in one go on a CUDA machine (see docs/model.md): builds nodulecad against the LibTorch
 # inside the machine's PyTorch, then
-#   1. U-Net speed, seed network 512x512 batch 16: train and infer, fp32 and bf16 autocast + channels-last;
+#   1. U-Net speed, seed network 512x512 batch 16: train and infer, fp32 and bf16 autocast + channels-last (with our
+#      bf16 upsampling and with ATen's);
 #   2. agreement: one small model, predicted on the CPU, on CUDA in fp32 and on CUDA with bf16 autocast;
 #   3. a short training run on CUDA (bf16), then the quick demo end to end on CUDA;
 # and prints a table last. Needs .deps/ from scripts/gpu-deps.sh (carried). Writes logs to $OUT (or out/).
@@ -30,8 +31,9 @@ rows=()
 
 # 1. Speed of the seed network (issue 5 goals on an H200: 730 train / 2,400 infer images/s).
 if [ "$DEV" = cpu ]; then size=64; batch=2; it=2; else size=512; batch=16; it=30; fi
+# --amp --aten-upsample: the same with ATen's upsampling, which autocast runs in fp32 (what the bf16 copy saves).
 for mode in train infer; do
-    for amp in "" --amp; do
+    for amp in "" --amp "--amp --aten-upsample"; do
         [ "$DEV" = cpu ] && [ -n "$amp" ] && continue
         line=$($N bench $mode --size $size --batch $batch --iterations $it --warmup 5 --device $DEV $amp 2>>"$log")
         say "$line"

@@ -18,6 +18,9 @@ void register_bench(CLI::App& app) {
     cmd->add_option("--warmup", o->warmup, "Untimed steps first")->capture_default_str();
     cmd->add_option("--device", o->device, "auto, cpu or cuda[:N]")->capture_default_str();
     cmd->add_flag("--amp", o->amp, "bf16 autocast (fp32 master weights) and channels-last, as train and predict use on CUDA (CUDA only)");
+    cmd->add_flag("--aten-upsample", o->aten_upsample,
+                  "Upsample with ATen's upsample_nearest2d, which CUDA autocast runs in fp32, instead of the bf16 broadcast copy "
+                  "(to measure what the copy saves)");
     cmd->add_option("--filters", o->unet.base_filters, "Filters at the first level")->capture_default_str();
     cmd->add_option("--depth", o->unet.depth, "Levels")->capture_default_str();
     cmd->add_option("--threads", o->threads, "CPU threads")->capture_default_str();

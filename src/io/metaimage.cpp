@@ -63,7 +63,10 @@ void swap_bytes(void* data, std::size_t count, std::size_t width) {
 
 std::string describe(const MetaImageHeader& h) {
     std::string s;
-    for (int a = 0; a < h.ndims; ++a) s += (a ? "x" : "") + std::to_string(h.geometry.size[static_cast<std::size_t>(a)]);
+    for (int a = 0; a < h.ndims; ++a) {
+        if (a) s += 'x';
+        s += std::to_string(h.geometry.size[static_cast<std::size_t>(a)]);
+    }
     return s + " " + std::string(metaimage_name(h.element_type));
 }
 

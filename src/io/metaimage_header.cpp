@@ -235,15 +235,23 @@ std::string format_metaimage_header(const MetaImageHeader& h) {
     const int n = h.ndims;
     const auto list = [n](const Vec3& v) {
         std::string s;
-        for (int a = 0; a < n; ++a) s += (a ? " " : "") + format_double(v[static_cast<std::size_t>(a)]);
+        for (int a = 0; a < n; ++a) {
+            if (a) s += ' ';
+            s += format_double(v[static_cast<std::size_t>(a)]);
+        }
         return s;
     };
     std::string tm;
     for (int col = 0; col < n; ++col)
-        for (int row = 0; row < n; ++row)
-            tm += (tm.empty() ? "" : " ") + format_double(h.geometry.direction[static_cast<std::size_t>(3 * row + col)]);
+        for (int row = 0; row < n; ++row) {
+            if (!tm.empty()) tm += ' ';
+            tm += format_double(h.geometry.direction[static_cast<std::size_t>(3 * row + col)]);
+        }
     std::string size;
-    for (int a = 0; a < n; ++a) size += (a ? " " : "") + std::to_string(h.geometry.size[static_cast<std::size_t>(a)]);
+    for (int a = 0; a < n; ++a) {
+        if (a) size += ' ';
+        size += std::to_string(h.geometry.size[static_cast<std::size_t>(a)]);
+    }
 
     std::string out;
     out += "ObjectType = Image\n";

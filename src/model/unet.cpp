@@ -17,6 +17,22 @@ torch::nn::Sequential double_conv(std::int64_t in, std::int64_t out, bool bn) {
 }
 }  // namespace
 
+torch::Tensor upsample2x_nearest(const torch::Tensor& x) {
+    const std::int64_t n = x.size(0), c = x.size(1), h = x.size(2), w = x.size(3);
+    // In fp32 ATen's kernel is the faster one (on 2 CPU cores the broadcast copy costs 1.3x as much).
+    if (x.scalar_type() == torch::kFloat) return torch::upsample_nearest2d(x, {2 * h, 2 * w});
+    if (x.suggest_memory_format() == at::MemoryFormat::ChannelsLast) {
+        // Work on the (N, H, W, C) view that is contiguous in memory, so the copy comes out channels-last too.
+        return x.permute({0, 2, 3, 1})
+            .unsqueeze(2)
+            .unsqueeze(4)
+            .expand({n, h, 2, w, 2, c})
+            .reshape({n, 2 * h, 2 * w, c})
+            .permute({0, 3, 1, 2});
+    }
+    return x.unsqueeze(3).unsqueeze(5).expand({n, c, h, 2, w, 2}).reshape({n, c, 2 * h, 2 * w});
+}
+
 UNetImpl::UNetImpl(const UNetConfig& c) : config_(c) {
     if (c.depth < 1 || c.depth > 8 || c.base_filters < 1 || c.in_channels < 1) throw Error("invalid U-Net configuration");
     std::int64_t prev = c.in_channels;
@@ -41,7 +57,7 @@ torch::Tensor UNetImpl::forward(torch::Tensor x) {
     }
     for (std::size_t u = 0; u < up_.size(); ++u) {
         const torch::Tensor& skip = skips[skips.size() - 2 - u];
-        x = torch::upsample_nearest2d(x, {skip.size(2), skip.size(3)});
+        x = aten_upsample_ ? torch::upsample_nearest2d(x, {2 * x.size(2), 2 * x.size(3)}) : upsample2x_nearest(x);
         x = up_[u]->forward(torch::cat({x, skip}, 1));
     }
     return torch::sigmoid(head_->forward(x));

@@ -182,7 +182,7 @@ class Prefetcher {
 public:
     Prefetcher(const Data& d, std::vector<std::int64_t> rows, int batch, bool augment, int crop, std::uint64_t seed, int epoch, std::size_t depth = 2)
         : rows_(std::move(rows)) {
-        worker_ = std::thread([=, &d] {
+        worker_ = std::thread([this, &d, batch, augment, crop, seed, epoch, depth] {
             for (std::size_t first = 0; first < rows_.size(); first += static_cast<std::size_t>(batch)) {
                 Batch b = make_batch(d, rows_, first, std::min<std::size_t>(static_cast<std::size_t>(batch), rows_.size() - first), augment, crop, seed, epoch);
                 std::unique_lock<std::mutex> lock(m_);
@@ -222,6 +222,14 @@ private:
     bool done_ = false, stop_ = false;
     std::thread worker_;
 };
+
+// A prepared batch on the device. To CUDA through pinned memory without waiting: a copy from pageable memory
+// blocks the CPU until it is done, and the GPU would idle while the next step's kernels are queued.
+torch::Tensor batch_to_device(std::vector<float>& data, std::vector<std::int64_t> sizes, const torch::Device& device) {
+    const torch::Tensor host = torch::from_blob(data.data(), sizes);
+    if (!device.is_cuda()) return host.to(device);
+    return host.pin_memory().to(device, /*non_blocking=*/true);
+}
 
 torch::Tensor soft_dice(const torch::Tensor& p, const torch::Tensor& y) {
     return (2 * (p * y).sum() + 1) / (p.sum() + y.sum() + 1);
@@ -334,15 +342,18 @@ std::vector<EpochMetrics> train_unet(const TrainOptions& o) {
         const double lr = scheduled_lr(o.lr, o.lr_schedule, epoch, o.epochs);
         for (auto& group : optimizer.param_groups()) static_cast<torch::optim::AdamOptions&>(group.options()).lr(lr);
         model->train();
-        double loss_sum = 0, dice_sum = 0;
+        // Running sums stay on the device: reading one waits for the GPU, so on CUDA the status is read every 16
+        // batches only and the launch queue stays full.
+        const auto sum_options = torch::TensorOptions().dtype(torch::kDouble).device(device);
+        torch::Tensor loss_acc = torch::zeros({}, sum_options), dice_acc = torch::zeros({}, sum_options);
         std::int64_t batches = 0, images = 0;
         {
             Progress progress("train epoch " + std::to_string(epoch) + "/" + std::to_string(o.epochs), static_cast<std::int64_t>(order.size()), "images");
             Prefetcher prefetch(d, order, o.batch, o.augment, o.crop, o.seed, epoch);
             Batch b;
             while (prefetch.next(b)) {
-                const torch::Tensor x = torch::from_blob(b.x.data(), {b.n, C, W, W}).to(device);
-                const torch::Tensor y = torch::from_blob(b.y.data(), {b.n, 1, W, W}).to(device);
+                const torch::Tensor x = batch_to_device(b.x, {b.n, C, W, W}, device);
+                const torch::Tensor y = batch_to_device(b.y, {b.n, 1, W, W}, device);
                 const torch::Tensor p = forward_float(model, x, mode);
                 const torch::Tensor dice = soft_dice(p, y);
                 torch::Tensor loss = -dice;
@@ -350,31 +361,40 @@ std::vector<EpochMetrics> train_unet(const TrainOptions& o) {
                 optimizer.zero_grad();
                 loss.backward();
                 optimizer.step();
-                loss_sum += loss.item<double>();
-                dice_sum += dice.item<double>();
+                loss_acc += loss.detach().to(torch::kDouble);
+                dice_acc += dice.detach().to(torch::kDouble);
                 ++batches;
                 images += b.n;
-                char status[96];
-                std::snprintf(status, sizeof status, "loss %.4f Dice %.4f", loss_sum / static_cast<double>(batches), dice_sum / static_cast<double>(batches));
-                progress.set_status(status);
+                if (!device.is_cuda() || batches % 16 == 0) {
+                    char status[96];
+                    std::snprintf(status, sizeof status, "loss %.4f Dice %.4f", loss_acc.item<double>() / static_cast<double>(batches),
+                                  dice_acc.item<double>() / static_cast<double>(batches));
+                    progress.set_status(status);
+                }
                 progress.advance(b.n);
             }
         }
+        const double loss_sum = loss_acc.item<double>(), dice_sum = dice_acc.item<double>();
         // Validation Dice over the held-out patients (soft Dice of the whole split).
         double inter = 0, psum = 0, ysum = 0;
         if (!d.val.empty()) {
             torch::NoGradGuard no_grad;
             model->eval();
+            torch::Tensor inter_acc = torch::zeros({}, sum_options), psum_acc = torch::zeros({}, sum_options),
+                          ysum_acc = torch::zeros({}, sum_options);
             Prefetcher prefetch(d, d.val, std::max(o.batch, 4), false, 0, o.seed, epoch);
             Batch b;
             while (prefetch.next(b)) {
-                const torch::Tensor x = torch::from_blob(b.x.data(), {b.n, C, S, S}).to(device);
-                const torch::Tensor y = torch::from_blob(b.y.data(), {b.n, 1, S, S}).to(device);
+                const torch::Tensor x = batch_to_device(b.x, {b.n, C, S, S}, device);
+                const torch::Tensor y = batch_to_device(b.y, {b.n, 1, S, S}, device);
                 const torch::Tensor p = forward_float(model, x, mode);
-                inter += (p * y).sum().item<double>();
-                psum += p.sum().item<double>();
-                ysum += y.sum().item<double>();
+                inter_acc += (p * y).sum().to(torch::kDouble);
+                psum_acc += p.sum().to(torch::kDouble);
+                ysum_acc += y.sum().to(torch::kDouble);
             }
+            inter = inter_acc.item<double>();
+            psum = psum_acc.item<double>();
+            ysum = ysum_acc.item<double>();
         }
         EpochMetrics m;
         m.epoch = epoch;
@@ -402,6 +422,7 @@ BenchResult bench_unet(const BenchOptions& o) {
     const torch::Device device = pick_device(o.device);
     torch::manual_seed(0);
     UNet model(o.unet);
+    model->use_aten_upsample(o.aten_upsample);
     model->to(device);
     if (o.amp && !device.is_cuda()) throw Error("--amp: bf16 autocast is for CUDA devices; this run is on " + device.str());
     const RunMode mode = run_mode(device, o.amp);
@@ -433,7 +454,7 @@ BenchResult bench_unet(const BenchOptions& o) {
     BenchResult r;
     r.images_per_second = o.iterations * o.batch / s;
     r.seconds_per_image = s / (o.iterations * o.batch);
-    r.device = device.str() + (mode.bf16_autocast ? ", bf16 autocast, channels-last" : "");
+    r.device = device.str() + (mode.bf16_autocast ? ", bf16 autocast, channels-last" : "") + (o.aten_upsample ? ", aten upsampling" : "");
     return r;
 }
 

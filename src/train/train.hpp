@@ -50,6 +50,7 @@ struct BenchOptions {
     int size = 512, batch = 1, iterations = 3, warmup = 1;
     std::string device = "auto";
     bool amp = false;  // bf16 autocast + channels-last (CUDA only)
+    bool aten_upsample = false;  // upsample with torch::upsample_nearest2d even under autocast (for comparison)
     UNetConfig unet;
     int threads = 1;
 };

@@ -151,7 +151,7 @@ TEST(Froc, BootstrapIsSeededAndBracketsTheEstimate) {
     std::vector<Candidate> res;
     std::vector<std::string> uids;
     for (int s = 0; s < 40; ++s) {
-        const std::string u = "s" + std::to_string(s);
+        const std::string u = std::string("s").append(std::to_string(s));
         uids.push_back(u);
         ann.push_back(nod(u, {0, 0, 0}, 8));
         if (s % 3) res.push_back(mark(u, {1, 0, 0}, 0.5 + 0.01 * s));

@@ -47,6 +47,29 @@ TEST(RunMode, ChannelsLastGivesTheSameOutputs) {
     EXPECT_TRUE(torch::allclose(before, after.contiguous(), 1e-5, 1e-6));
 }
 
+TEST(RunMode, UpsamplingKeepsDtypeAndLayoutWithUpsampleNearest2dValues) {
+    torch::manual_seed(4);
+    for (const auto format : {at::MemoryFormat::Contiguous, at::MemoryFormat::ChannelsLast})
+        for (const auto dtype : {torch::kFloat, torch::kBFloat16}) {
+            const torch::Tensor x = torch::randn({2, 5, 4, 6}).to(dtype).contiguous(format);
+            const torch::Tensor y = upsample2x_nearest(x);
+            EXPECT_EQ(y.sizes(), (std::vector<std::int64_t>{2, 5, 8, 12}));
+            EXPECT_EQ(y.scalar_type(), dtype);
+            EXPECT_TRUE(y.is_contiguous(format));
+            const torch::Tensor expected = torch::upsample_nearest2d(x.to(torch::kFloat), {8, 12});
+            EXPECT_TRUE(torch::equal(y.to(torch::kFloat).contiguous(), expected.contiguous()));
+            EXPECT_EQ(y[1][3][5][7].item<float>(), x[1][3][2][3].item<float>());
+        }
+    // The gradient is the 2x2 sum, as upsample_nearest2d's.
+    const torch::Tensor g = torch::randn({2, 5, 8, 12});
+    torch::Tensor a = torch::randn({2, 5, 4, 6}, torch::requires_grad());
+    torch::Tensor b = a.detach().clone().requires_grad_(true);
+    (upsample2x_nearest(a) * g).sum().backward();
+    (torch::upsample_nearest2d(b, {8, 12}) * g).sum().backward();
+    EXPECT_TRUE(torch::allclose(a.grad(), b.grad(), 1e-6, 1e-6));
+    EXPECT_NEAR(a.grad()[0][0][0][0].item<float>(), g.slice(2, 0, 2).slice(3, 0, 2)[0][0].sum().item<float>(), 1e-5);
+}
+
 TEST(RunMode, AutocastScopeNestsAndRestores) {
     RunMode m;
     m.bf16_autocast = true;  // as on CUDA; here it only flips the thread's CUDA autocast state
