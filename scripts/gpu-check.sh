@@ -4,7 +4,8 @@
 #   1. U-Net speed, seed network 512x512 batch 16: train and infer, fp32 and bf16 autocast + channels-last (with our
 #      bf16 upsampling and with ATen's);
 #   2. agreement: one small model, predicted on the CPU, on CUDA in fp32 and on CUDA with bf16 autocast;
-#   3. a short training run on CUDA (bf16), then the quick demo end to end on CUDA;
+#   3. a short training run on CUDA (bf16), its checkpoint used on the CPU (and copied to $OUT), then the quick demo
+#      end to end on CUDA;
 # and prints a table last. Needs .deps/ from scripts/gpu-deps.sh (carried). Writes logs to $OUT (or out/).
 # CPU rehearsal on the development machine: GPU_CHECK_DEVICE=cpu TORCH_PREFIX=/usr bash scripts/gpu-check.sh
 set -uo pipefail
@@ -84,6 +85,11 @@ t1=$(date +%s)
 run $N train --data "$W/prep" --out "$W/run_dev" --epochs 3 --batch 8 --lr 2e-3 --filters 8 --depth 4 --batch-norm --crop 64 --device "$DEV" \
     && rows+=("train 3 epochs on $DEV|$(( $(date +%s) - t1 )) s, val Dice $(tail -1 "$W/run_dev/metrics.csv" | cut -d, -f4)") \
     || rows+=("train on $DEV|FAILED")
+# A checkpoint written on the GPU comes back with $OUT: on the development machine, Debian's CPU-only LibTorch must
+# load it (build/nodulecad predict --model OUT/cuda_trained_best.pt ...).
+cp "$W/run_dev/best.pt" "$OUT/cuda_trained_best.pt" 2>/dev/null
+run $N predict --model "$W/run_dev/best.pt" --data "$W/cohort" --out "$W/pred_dev_on_cpu" --device cpu \
+    && rows+=("$DEV-trained model predicts on cpu|ok") || rows+=("$DEV-trained model predicts on cpu|FAILED")
 t2=$(date +%s)
 run $N demo --quick --out "$W/demo" --device "$DEV" \
     && rows+=("demo --quick on $DEV|$(( $(date +%s) - t2 )) s, $(grep -o 'CPM [0-9.]*' "$log" | tail -1)") \

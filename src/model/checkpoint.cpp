@@ -23,13 +23,22 @@ void save_module_checkpoint(const std::string& path, torch::nn::Module& model, c
 }
 
 namespace {
-void load_archive(const std::string& path, torch::serialize::InputArchive& root) {
+std::string first_line(const std::string& text) {
+    const std::string line = text.substr(0, text.find('\n'));
+    return line.size() > 160 ? line.substr(0, 160) + "..." : line;
+}
+
+// Every tensor is read straight onto `device`, wherever it was saved: a checkpoint written on a GPU holds CUDA
+// tensors, which a CPU-only LibTorch refuses to create, and optimizer state must sit beside its parameters.
+void load_archive(const std::string& path, torch::serialize::InputArchive& root, const torch::Device& device = torch::kCPU) {
     std::error_code ec;
     if (!std::filesystem::is_regular_file(path, ec)) fail(path, "model file not found");
     try {
-        root.load_from(path);
-    } catch (const std::exception&) {
-        fail(path, "not a nodulecad checkpoint (cannot be read as a LibTorch archive)");
+        root.load_from(path, device);
+    } catch (const c10::Error& e) {
+        fail(path, "not a nodulecad checkpoint (cannot be read as a LibTorch archive: " + first_line(e.what_without_backtrace()) + ")");
+    } catch (const std::exception& e) {
+        fail(path, "not a nodulecad checkpoint (cannot be read as a LibTorch archive: " + first_line(e.what()) + ")");
     }
 }
 }  // namespace
@@ -63,8 +72,11 @@ void load_module_weights(const std::string& path, torch::nn::Module& model, cons
 }
 
 void load_optimizer_state(const std::string& path, torch::optim::Optimizer& optimizer) {
+    torch::Device device = torch::kCPU;
+    for (const auto& group : optimizer.param_groups())
+        if (!group.params().empty()) device = group.params().front().device();
     torch::serialize::InputArchive root;
-    load_archive(path, root);
+    load_archive(path, root, device);
     try {
         torch::serialize::InputArchive opt;
         root.read("optimizer", opt);

@@ -11,9 +11,11 @@ namespace nodulecad {
 void save_module_checkpoint(const std::string& path, torch::nn::Module& model, const std::string& card_json, torch::optim::Optimizer* optimizer);
 // The card's JSON text; Error naming the file for anything that is not a nodulecad checkpoint.
 std::string read_card_text(const std::string& path);
-// Loads the weights into `model` (built from the card) and moves it to `device`; Error if they do not fit.
+// Loads the weights into `model` (built from the card) and moves it to `device`, whatever device they were saved
+// from (a GPU-trained model loads on a CPU-only build); Error if they do not fit.
 void load_module_weights(const std::string& path, torch::nn::Module& model, const torch::Device& device);
-// Restores optimizer state saved with the checkpoint (the optimizer must hold the loaded model's parameters).
+// Restores optimizer state saved with the checkpoint onto the device of the optimizer's parameters (the optimizer
+// must hold the loaded model's parameters).
 void load_optimizer_state(const std::string& path, torch::optim::Optimizer& optimizer);
 
 }  // namespace nodulecad

@@ -1,4 +1,5 @@
 // LibTorch tests: tiny configurations, seconds on a CPU.
+#include <caffe2/serialize/inline_container.h>
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -63,6 +64,59 @@ TEST(UNet, CheckpointRoundTripGivesIdenticalOutputs) {
     EXPECT_TRUE(torch::equal(m->forward(x), l->forward(x)));
     EXPECT_EQ(back.to_json(), card.to_json());
     EXPECT_EQ(read_model_card(dir.path("m.pt")).mean, 0.3);
+}
+
+// A copy of a checkpoint as a GPU machine writes it: the same archive with every storage marked "cuda:0" (the
+// pickled location string, the only difference). Lets a CPU-only LibTorch test that CUDA-trained models load here.
+void mark_storages_cuda(const std::string& src, const std::string& dst) {
+    caffe2::serialize::PyTorchStreamReader reader(src);
+    caffe2::serialize::PyTorchStreamWriter writer(dst);
+    int marked = 0;
+    for (const std::string& name : reader.getAllRecords()) {
+        if (name == "version" || name == ".data/version") continue;  // the writer adds its own
+        auto record = reader.getRecord(name);
+        std::string data(static_cast<const char*>(std::get<0>(record).get()), std::get<1>(record));
+        if (name == "data.pkl") {
+            const std::string cpu("X\x03\0\0\0cpu", 8), cuda("X\x06\0\0\0cuda:0", 11);
+            for (std::size_t at = data.find(cpu); at != std::string::npos; at = data.find(cpu, at + cuda.size())) {
+                data.replace(at, cpu.size(), cuda);
+                ++marked;
+            }
+        }
+        writer.writeRecord(name, data.data(), data.size());
+    }
+    writer.writeEndOfFile();
+    ASSERT_GT(marked, 0) << "no storage location found in " << src;
+}
+
+TEST(UNet, CheckpointWrittenOnCudaLoadsOnACpu) {
+    test::TempDir dir;
+    torch::manual_seed(5);
+    UNet m(UNetConfig{1, 4, 2, false});
+    torch::optim::Adam adam(m->parameters(), torch::optim::AdamOptions(1e-3));
+    const torch::Tensor x = torch::rand({2, 1, 16, 16});
+    m->forward(x).mean().backward();
+    adam.step();
+    ModelCard card;
+    card.unet = m->config();
+    card.size = 16;
+    save_checkpoint(dir.path("cpu.pt"), m, card, &adam);
+    mark_storages_cuda(dir.path("cpu.pt"), dir.path("cuda.pt"));
+
+    ModelCard back;
+    UNet l = load_checkpoint(dir.path("cuda.pt"), back, torch::kCPU);
+    EXPECT_TRUE(torch::equal(m->forward(x), l->forward(x)));
+    for (const auto& p : l->parameters()) EXPECT_TRUE(p.device().is_cpu());
+    // Resuming: the optimizer state comes to the parameters' device, and the next steps match the original's.
+    torch::optim::Adam resumed(l->parameters(), torch::optim::AdamOptions(1e-3));
+    load_optimizer_state(dir.path("cuda.pt"), resumed);
+    for (auto* opt : {static_cast<torch::optim::Optimizer*>(&adam), static_cast<torch::optim::Optimizer*>(&resumed)}) {
+        UNet& net = opt == &adam ? m : l;
+        opt->zero_grad();
+        net->forward(x).mean().backward();
+        opt->step();
+    }
+    EXPECT_TRUE(torch::equal(m->forward(x), l->forward(x)));
 }
 
 TEST(UNet, BadModelFilesGiveClearErrors) {
