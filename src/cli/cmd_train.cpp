@@ -29,7 +29,7 @@ void register_train(CLI::App& app) {
     cmd->add_option("--depth", o->unet.depth, "Levels")->capture_default_str();
     cmd->add_flag("--batch-norm", o->unet.batch_norm, "Batch normalisation after each convolution");
     cmd->add_option("--loss", o->loss, "dice or dice_bce")->capture_default_str()->check(CLI::IsMember({"dice", "dice_bce"}));
-    cmd->add_flag("!--no-augment", o->augment, "Switch off augmentation (flips, rotations, shifts, intensity jitter)");
+    cmd->add_flag("!--no-augment", o->augment, "Switch off augmentation (flips, rotations, shifts, scale 0.9-1.1, intensity jitter)");
     cmd->add_option("--max-samples", o->max_samples_per_epoch, "At most this many training samples per epoch (0 = all)")->capture_default_str();
     cmd->add_option("--crop", o->crop, "Train on CROP x CROP windows (one around a nodule pixel on nodule samples, random\n"
                                        "elsewhere); 0 = whole samples. Validation and predict still see whole slices")->capture_default_str();
@@ -38,6 +38,10 @@ void register_train(CLI::App& app) {
                                                "whatever its size; negatives keep their share)")->capture_default_str()->check(CLI::IsMember({"slices", "nodules"}));
     cmd->add_option("--seed", o->seed, "Seed (initial weights, order, augmentation)")->capture_default_str();
     cmd->add_option("--threads", o->threads, "CPU threads")->capture_default_str()->check(CLI::PositiveNumber);
+    cmd->add_option("--loader-threads", o->loader_threads,
+                    "Threads preparing batches ahead of the model (0: 1 on a CPU, up to 8 on CUDA); the batches are the same for any number")
+        ->capture_default_str()
+        ->check(CLI::NonNegativeNumber);
     cmd->callback([o, resume] {
         TrainOptions t = *o;
         if (!resume->empty()) {

@@ -57,4 +57,25 @@ float NpyMap::value(std::uint64_t n) const {
     });
 }
 
+void NpyMap::values(std::uint64_t first, std::size_t count, float* out) const {
+    const unsigned char* d = data();
+    if (header_.float16) {
+        for (std::size_t i = 0; i < count; ++i) {
+            std::uint16_t h;
+            std::memcpy(&h, d + 2 * (first + i), 2);
+            out[i] = half_to_float(h);
+        }
+        return;
+    }
+    dispatch_element_type(header_.dtype, [&](auto tag) {
+        using T = decltype(tag);
+        for (std::size_t i = 0; i < count; ++i) {
+            T v;
+            std::memcpy(&v, d + (first + i) * sizeof(T), sizeof(T));
+            out[i] = static_cast<float>(v);
+        }
+        return 0;
+    });
+}
+
 }  // namespace nodulecad

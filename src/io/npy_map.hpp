@@ -18,6 +18,8 @@ public:
     const unsigned char* data() const { return base_ + header_.data_offset; }
     // Element n (row-major) as float, whatever the stored type (float16, float32, uint8, ...).
     float value(std::uint64_t n) const;
+    // Elements first .. first+count-1 as floats into out (the type is dispatched once, not per element).
+    void values(std::uint64_t first, std::size_t count, float* out) const;
     std::uint64_t count() const { return header_.element_count(); }
 
 private:

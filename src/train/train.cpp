@@ -4,24 +4,23 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
-#include <condition_variable>
 #include <filesystem>
-#include <mutex>
 #include <nlohmann/json.hpp>
-#include <thread>
 
 #include "core/error.hpp"
 #include "core/files.hpp"
+#include "core/prefetch.hpp"
 #include "core/progress.hpp"
 #include "core/random.hpp"
+#include "core/threads.hpp"
 #include "io/csv.hpp"
 #include "io/npy_map.hpp"
 #include "io/text_numbers.hpp"
 #include "model/run_mode.hpp"
 #include "model/unet.hpp"
-#include "preprocess/components.hpp"
 #include "train/sampling.hpp"
 #include "train/schedule.hpp"
+#include "train/slice_sample.hpp"
 
 namespace nodulecad {
 
@@ -85,73 +84,15 @@ struct Batch {
     std::int64_t n = 0;
 };
 
-// Sample `row` into x (C,W,W, normalised) and y (1,W,W), W = crop or the sample size, with seeded augmentation:
-// flips, 90-degree rotations, shifts of up to 1/16 of the size, intensity jitter. With a crop, the window is taken
-// around a pixel of one of the sample's nodules (anywhere inside the window), or at random when there is none.
-void fill_sample(const Data& d, std::int64_t row, bool augment, int crop, Rng rng, float* x, float* y) {
-    const std::int64_t S = d.size, C = d.channels, plane = S * S;
-    const std::int64_t W = crop > 0 ? crop : S;
-    const std::uint64_t img_base = static_cast<std::uint64_t>(row * C * plane), mask_base = static_cast<std::uint64_t>(row * plane);
-    std::int64_t x0 = 0, y0 = 0;
-    if (crop > 0) {
-        // A nodule of the slice chosen uniformly (not a pixel: small nodules would hardly ever be picked next to a
-        // large one), then one of its pixels.
-        std::vector<std::uint8_t> fg(static_cast<std::size_t>(plane));
-        bool any = false;
-        for (std::int64_t n = 0; n < plane; ++n) any |= (fg[static_cast<std::size_t>(n)] = d.masks->value(mask_base + static_cast<std::uint64_t>(n)) > 0 ? 1 : 0) != 0;
-        if (any) {
-            const Components c = label_slice(fg.data(), S, S, true);
-            const auto pick = static_cast<std::int32_t>(rng.uniform() * c.count);
-            std::vector<std::int64_t> pixels;
-            for (std::size_t r = 0; r < c.runs.size(); ++r)
-                if (c.label[r] == pick)
-                    for (std::int64_t px = c.runs[r].x0; px < c.runs[r].x1; ++px) pixels.push_back(c.runs[r].row * S + px);
-            const std::int64_t n = pixels[static_cast<std::size_t>(rng.uniform() * static_cast<double>(pixels.size()))];
-            const std::int64_t margin = std::min<std::int64_t>(4, W / 4);
-            x0 = n % S - rng.integer(static_cast<int>(margin), static_cast<int>(W - 1 - margin));
-            y0 = n / S - rng.integer(static_cast<int>(margin), static_cast<int>(W - 1 - margin));
-        } else {
-            x0 = rng.integer(0, static_cast<int>(S - W));
-            y0 = rng.integer(0, static_cast<int>(S - W));
-        }
-    }
-    bool flip_x = false, flip_y = false;
-    int rot = 0;
-    std::int64_t dx = 0, dy = 0;
-    float gain = 1, offset = 0;
-    if (augment) {
-        flip_x = rng.chance(0.5);
-        flip_y = rng.chance(0.5);
-        rot = rng.integer(0, 3);
-        const std::int64_t m = W / 16;
-        dx = rng.integer(static_cast<int>(-m), static_cast<int>(m));
-        dy = rng.integer(static_cast<int>(-m), static_cast<int>(m));
-        gain = static_cast<float>(rng.uniform(0.95, 1.05));
-        offset = static_cast<float>(rng.uniform(-0.03, 0.03));
-    }
-    const auto mean = static_cast<float>(d.mean), inv_std = static_cast<float>(1 / d.std);
-    const std::int64_t out_plane = W * W;
-    for (std::int64_t v = 0; v < W; ++v)
-        for (std::int64_t u = 0; u < W; ++u) {
-            // Output pixel (u, v) takes window pixel (a, b): shift, then rotate, then flip; then the window's place.
-            std::int64_t a = u - dx, b = v - dy;
-            for (int r = 0; r < rot; ++r) {
-                const std::int64_t t = a;
-                a = b;
-                b = W - 1 - t;
-            }
-            if (flip_x) a = W - 1 - a;
-            if (flip_y) b = W - 1 - b;
-            a += x0;
-            b += y0;
-            const bool inside = a >= 0 && b >= 0 && a < S && b < S;
-            const std::uint64_t src = static_cast<std::uint64_t>(b * S + a), dst = static_cast<std::uint64_t>(v * W + u);
-            for (std::int64_t c = 0; c < C; ++c) {
-                const float raw = inside ? d.images->value(img_base + static_cast<std::uint64_t>(c * plane) + src) : 0.f;
-                x[static_cast<std::uint64_t>(c * out_plane) + dst] = (raw * gain + offset - mean) * inv_std;
-            }
-            y[dst] = inside && d.masks->value(mask_base + src) > 0 ? 1.f : 0.f;
-        }
+SliceSource slice_source(const Data& d) {
+    SliceSource s;
+    s.images = d.images.get();
+    s.masks = d.masks.get();
+    s.channels = d.channels;
+    s.size = d.size;
+    s.mean = d.mean;
+    s.std = d.std;
+    return s;
 }
 
 // The samples of one epoch (train/sampling), capped by max_samples_per_epoch.
@@ -172,55 +113,30 @@ Batch make_batch(const Data& d, const std::vector<std::int64_t>& rows, std::size
     b.x.resize(count * static_cast<std::size_t>(d.channels) * plane);
     b.y.resize(count * plane);
     for (std::size_t i = 0; i < count; ++i)
-        fill_sample(d, rows[first + i], augment, crop, Rng::derive(seed, {static_cast<std::uint64_t>(epoch), first + i, 0xA06ULL}),
+        fill_sample(slice_source(d), rows[first + i], augment, crop, Rng::derive(seed, {static_cast<std::uint64_t>(epoch), first + i, 0xA06ULL}),
                     b.x.data() + i * static_cast<std::size_t>(d.channels) * plane, b.y.data() + i * plane);
     return b;
 }
 
-// Prepares the batches of one pass on a background thread, at most `depth` ahead, so the model never waits on I/O.
+// The batches of one pass over `rows`, made on `workers` background threads (OrderedPrefetcher: the same batches in
+// the same order for any number), so the model never waits on I/O and augmentation.
 class Prefetcher {
 public:
-    Prefetcher(const Data& d, std::vector<std::int64_t> rows, int batch, bool augment, int crop, std::uint64_t seed, int epoch, std::size_t depth = 2)
-        : rows_(std::move(rows)) {
-        worker_ = std::thread([this, &d, batch, augment, crop, seed, epoch, depth] {
-            for (std::size_t first = 0; first < rows_.size(); first += static_cast<std::size_t>(batch)) {
-                Batch b = make_batch(d, rows_, first, std::min<std::size_t>(static_cast<std::size_t>(batch), rows_.size() - first), augment, crop, seed, epoch);
-                std::unique_lock<std::mutex> lock(m_);
-                cv_.wait(lock, [&] { return queue_.size() < depth || stop_; });
-                if (stop_) return;
-                queue_.push_back(std::move(b));
-                cv_.notify_all();
-            }
-            std::lock_guard<std::mutex> lock(m_);
-            done_ = true;
-            cv_.notify_all();
-        });
-    }
-    ~Prefetcher() {
-        {
-            std::lock_guard<std::mutex> lock(m_);
-            stop_ = true;
-            cv_.notify_all();
-        }
-        worker_.join();
-    }
-    bool next(Batch& out) {
-        std::unique_lock<std::mutex> lock(m_);
-        cv_.wait(lock, [&] { return !queue_.empty() || done_; });
-        if (queue_.empty()) return false;
-        out = std::move(queue_.front());
-        queue_.erase(queue_.begin());
-        cv_.notify_all();
-        return true;
-    }
+    Prefetcher(const Data& d, const std::vector<std::int64_t>& rows, int batch, bool augment, int crop, std::uint64_t seed, int epoch,
+               int workers)
+        : rows_(rows),
+          batch_(static_cast<std::size_t>(batch)),
+          queue_((rows_.size() + batch_ - 1) / batch_, workers, 2 * static_cast<std::size_t>(std::max(1, workers)),
+                 [this, &d, augment, crop, seed, epoch](std::size_t k) {
+                     const std::size_t first = k * batch_;
+                     return make_batch(d, rows_, first, std::min(batch_, rows_.size() - first), augment, crop, seed, epoch);
+                 }) {}
+    bool next(Batch& out) { return queue_.next(out); }
 
 private:
     std::vector<std::int64_t> rows_;
-    std::vector<Batch> queue_;
-    std::mutex m_;
-    std::condition_variable cv_;
-    bool done_ = false, stop_ = false;
-    std::thread worker_;
+    std::size_t batch_;
+    OrderedPrefetcher<Batch> queue_;
 };
 
 // A prepared batch on the device. To CUDA through pinned memory without waiting: a copy from pageable memory
@@ -310,6 +226,8 @@ std::vector<EpochMetrics> train_unet(const TrainOptions& o) {
     const RunMode mode = run_mode(device, o.amp);
     enable_cudnn_autotune(device);
     apply_memory_format(*model, mode);
+    if (o.loader_threads < 0) throw Error("--loader-threads must be >= 0");
+    const int loaders = o.loader_threads > 0 ? o.loader_threads : device.is_cuda() ? std::clamp(default_thread_count() - 2, 1, 8) : 1;
     torch::optim::Adam optimizer(model->parameters(), torch::optim::AdamOptions(o.lr));
     if (o.resume) load_optimizer_state(last, optimizer);
     {
@@ -349,7 +267,7 @@ std::vector<EpochMetrics> train_unet(const TrainOptions& o) {
         std::int64_t batches = 0, images = 0;
         {
             Progress progress("train epoch " + std::to_string(epoch) + "/" + std::to_string(o.epochs), static_cast<std::int64_t>(order.size()), "images");
-            Prefetcher prefetch(d, order, o.batch, o.augment, o.crop, o.seed, epoch);
+            Prefetcher prefetch(d, order, o.batch, o.augment, o.crop, o.seed, epoch, loaders);
             Batch b;
             while (prefetch.next(b)) {
                 const torch::Tensor x = batch_to_device(b.x, {b.n, C, W, W}, device);
@@ -382,7 +300,7 @@ std::vector<EpochMetrics> train_unet(const TrainOptions& o) {
             model->eval();
             torch::Tensor inter_acc = torch::zeros({}, sum_options), psum_acc = torch::zeros({}, sum_options),
                           ysum_acc = torch::zeros({}, sum_options);
-            Prefetcher prefetch(d, d.val, std::max(o.batch, 4), false, 0, o.seed, epoch);
+            Prefetcher prefetch(d, d.val, std::max(o.batch, 4), false, 0, o.seed, epoch, loaders);
             Batch b;
             while (prefetch.next(b)) {
                 const torch::Tensor x = batch_to_device(b.x, {b.n, C, S, S}, device);

@@ -20,9 +20,12 @@ struct TrainOptions {
     bool amp = true;        // on CUDA: bf16 autocast (fp32 master weights), channels-last, cuDNN autotuning; ignored on a CPU
     UNetConfig unet;        // in_channels is taken from the dataset
     std::string loss = "dice";  // "dice" (negative soft Dice, smooth 1) or "dice_bce"
-    bool augment = true;    // flips, 90-degree rotations, small shifts, intensity jitter (seeded)
+    bool augment = true;    // flips, 90-degree rotations, small shifts, scale 0.9-1.1, intensity jitter (seeded)
     std::uint64_t seed = 0;
     int threads = 1;
+    // Threads preparing batches (read, crop, augment) ahead of the model; 0 = 1 on a CPU (the cores do the
+    // arithmetic), up to 8 on CUDA. The batches are the same for any number.
+    int loader_threads = 0;
     bool resume = false;    // continue RUN from last.pt (model, optimizer, epoch)
     std::int64_t max_samples_per_epoch = 0;  // 0 = all training samples
     // Samples per epoch, cycling through reshuffled passes when larger than the training set (0 = one pass): with

@@ -244,6 +244,26 @@ TEST(Train, ResumeGivesTheSameResultAsAnUninterruptedRun) {
     EXPECT_EQ(read_csv(dir.path("b/metrics.csv"), true).rows.size(), 3u);
 }
 
+TEST(Train, LoaderThreadsDoNotChangeTheResult) {
+    test::TempDir dir;
+    write_toy_dataset(dir.path("toy"), 12, 1, 32);
+    TrainOptions one = toy_options(dir.path("toy"), dir.path("a"), 2), three = toy_options(dir.path("toy"), dir.path("b"), 2);
+    one.loader_threads = 1;
+    one.batch = three.batch = 2;
+    three.loader_threads = 3;
+    const auto a = train_unet(one), b = train_unet(three);
+    ASSERT_EQ(a.size(), 2u);
+    EXPECT_DOUBLE_EQ(a[1].train_loss, b[1].train_loss);
+    EXPECT_DOUBLE_EQ(a[1].val_dice, b[1].val_dice);
+    ModelCard ca, cb;
+    UNet ma = load_checkpoint(dir.path("a/last.pt"), ca), mb = load_checkpoint(dir.path("b/last.pt"), cb);
+    const auto pa = ma->parameters(), pb = mb->parameters();
+    for (std::size_t i = 0; i < pa.size(); ++i) ASSERT_TRUE(torch::equal(pa[i], pb[i])) << "parameter " << i;
+    TrainOptions bad = toy_options(dir.path("toy"), dir.path("c"), 1);
+    bad.loader_threads = -1;
+    test::expect_error([&] { (void)train_unet(bad); }, {"--loader-threads"});
+}
+
 TEST(Train, MismatchedChannelsOnResumeIsAClearError) {
     test::TempDir dir;
     write_toy_dataset(dir.path("one"), 8, 1, 32);
