@@ -29,7 +29,10 @@ void register_train(CLI::App& app) {
     cmd->add_option("--depth", o->unet.depth, "Levels")->capture_default_str();
     cmd->add_flag("--batch-norm", o->unet.batch_norm, "Batch normalisation after each convolution");
     cmd->add_option("--loss", o->loss, "dice or dice_bce")->capture_default_str()->check(CLI::IsMember({"dice", "dice_bce"}));
-    cmd->add_flag("!--no-augment", o->augment, "Switch off augmentation (flips, rotations, shifts, scale 0.9-1.1, intensity jitter)");
+    cmd->add_flag("!--no-augment", o->augment, "Switch off augmentation (flips, rotations, shifts, scale, intensity jitter)");
+    cmd->add_option("--scale-augment", o->scale_augment, "Largest relative scale change of the augmentation (0.1: 0.9-1.1; 0: none)")
+        ->capture_default_str()
+        ->check(CLI::Range(0.0, 0.49));
     cmd->add_option("--max-samples", o->max_samples_per_epoch, "At most this many training samples per epoch (0 = all)")->capture_default_str();
     cmd->add_option("--crop", o->crop, "Train on CROP x CROP windows (one around a nodule pixel on nodule samples, random\n"
                                        "elsewhere); 0 = whole samples. Validation and predict still see whole slices")->capture_default_str();

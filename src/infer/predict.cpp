@@ -6,6 +6,7 @@
 
 #include "core/error.hpp"
 #include "core/progress.hpp"
+#include "core/threads.hpp"
 #include "io/cohort_layout.hpp"
 #include "io/metaimage.hpp"
 #include "io/png.hpp"
@@ -82,28 +83,30 @@ PredictSummary predict_scans(const PredictOptions& o) {
         Volume<std::uint8_t> quantised;
         if (o.float_output) prob = Volume<float>(g, 0.f);
         else quantised = Volume<std::uint8_t>(g, 0);
-        std::vector<float> slice(plane);
+        // Slices are resampled to the grid and back on `threads` workers (each writes its own slice): with a GPU's
+        // batch of 16, doing it on one thread would leave the GPU waiting most of the time.
         std::vector<float> input(static_cast<std::size_t>(batch * C * S * S));
         for (std::size_t t0 = 0; t0 < todo.size(); t0 += static_cast<std::size_t>(batch)) {
             const auto n = static_cast<std::int64_t>(std::min<std::size_t>(static_cast<std::size_t>(batch), todo.size() - t0));
-            for (std::int64_t b = 0; b < n; ++b) {
+            parallel_for(n, o.threads, [&](std::int64_t b) {
                 float* x = input.data() + static_cast<std::size_t>(b * C * S * S);
                 sample_image(scan, &lungs.mask, grid, todo[t0 + static_cast<std::size_t>(b)], window, x);
                 for (std::int64_t i = 0; i < C * S * S; ++i) x[i] = (x[i] - mean) * inv_std;
-            }
+            });
             const torch::Tensor p = forward_float(model, torch::from_blob(input.data(), {n, C, S, S}).to(device), mode).to(torch::kCPU).contiguous();
             const float* pv = p.data_ptr<float>();
-            for (std::int64_t b = 0; b < n; ++b) {
+            parallel_for(n, o.threads, [&](std::int64_t b) {
                 const std::int64_t k = todo[t0 + static_cast<std::size_t>(b)];
                 const std::size_t off = static_cast<std::size_t>(k) * plane;
                 if (o.float_output) {
                     unsample_slice(pv + b * S * S, grid, g, k, prob.voxels.data() + off);
                 } else {
+                    std::vector<float> slice(plane);
                     unsample_slice(pv + b * S * S, grid, g, k, slice.data());
                     for (std::size_t i = 0; i < plane; ++i)
                         quantised.voxels[off + i] = static_cast<std::uint8_t>(std::lround(std::clamp(slice[i], 0.f, 1.f) * 255));
                 }
-            }
+            });
         }
         if (o.float_output) write_metaimage(out, prob);
         else write_metaimage(out, quantised);

@@ -8,7 +8,7 @@
 
 namespace nodulecad {
 
-SliceAugment draw_slice_augment(Rng& rng, int window) {
+SliceAugment draw_slice_augment(Rng& rng, int window, double max_scale_change) {
     SliceAugment a;
     a.flip_x = rng.chance(0.5);
     a.flip_y = rng.chance(0.5);
@@ -18,7 +18,7 @@ SliceAugment draw_slice_augment(Rng& rng, int window) {
     a.shift_y = rng.integer(-m, m);
     a.gain = static_cast<float>(rng.uniform(0.95, 1.05));
     a.offset = static_cast<float>(rng.uniform(-0.03, 0.03));
-    a.scale = rng.uniform(0.9, 1.1);
+    a.scale = 1 + max_scale_change * rng.uniform(-1, 1);
     return a;
 }
 
@@ -134,11 +134,11 @@ void render_sample(const SliceSource& src, std::int64_t row, int window, std::in
         }
 }
 
-void fill_sample(const SliceSource& src, std::int64_t row, bool augment, int crop, Rng rng, float* x, float* y) {
+void fill_sample(const SliceSource& src, std::int64_t row, bool augment, int crop, Rng rng, float* x, float* y, double max_scale_change) {
     const int W = crop > 0 ? crop : src.size;
     std::int64_t x0 = 0, y0 = 0;
     if (crop > 0) crop_origin(src, row, W, rng, x0, y0);
-    const SliceAugment aug = augment ? draw_slice_augment(rng, W) : SliceAugment{};
+    const SliceAugment aug = augment ? draw_slice_augment(rng, W, max_scale_change) : SliceAugment{};
     render_sample(src, row, W, x0, y0, aug, x, y);
 }
 

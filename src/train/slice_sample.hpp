@@ -30,9 +30,9 @@ struct SliceAugment {
     float gain = 1, offset = 0;          // intensity: value * gain + offset, before normalisation
 };
 
-// Flips and quarter turns (each equally likely), whole-pixel shifts up to W/16, scale 0.9-1.1, gain 0.95-1.05,
-// offset -0.03..0.03 (on the [0, 1] windowed intensities).
-SliceAugment draw_slice_augment(Rng& rng, int window);
+// Flips and quarter turns (each equally likely), whole-pixel shifts up to W/16, scale 1 +- max_scale_change
+// (uniform), gain 0.95-1.05, offset -0.03..0.03 (on the [0, 1] windowed intensities).
+SliceAugment draw_slice_augment(Rng& rng, int window, double max_scale_change = 0.1);
 
 // Top-left corner of the crop window in the slice: around a pixel of one of the sample's nodules (a nodule chosen
 // uniformly, then one of its pixels, placed anywhere at least min(4, W/4) pixels inside the window), or anywhere
@@ -44,6 +44,7 @@ void render_sample(const SliceSource& src, std::int64_t row, int window, std::in
                    float* x, float* y);
 
 // The trainer's sample: crop window (crop > 0) or the whole slice, augmented when asked; `rng` alone decides.
-void fill_sample(const SliceSource& src, std::int64_t row, bool augment, int crop, Rng rng, float* x, float* y);
+void fill_sample(const SliceSource& src, std::int64_t row, bool augment, int crop, Rng rng, float* x, float* y,
+                 double max_scale_change = 0.1);
 
 }  // namespace nodulecad

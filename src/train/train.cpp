@@ -105,16 +105,25 @@ std::vector<std::int64_t> epoch_order(const Data& d, const TrainOptions& o, int 
     return order;
 }
 
-Batch make_batch(const Data& d, const std::vector<std::int64_t>& rows, std::size_t first, std::size_t count, bool augment, int crop,
-                 std::uint64_t seed, int epoch) {
+// How the samples of a pass are made: augmentation, crop, and the (seed, epoch) their random streams derive from.
+struct SamplePlan {
+    bool augment = false;
+    double max_scale_change = 0;
+    int crop = 0;
+    std::uint64_t seed = 0;
+    int epoch = 0;
+};
+
+Batch make_batch(const Data& d, const std::vector<std::int64_t>& rows, std::size_t first, std::size_t count, const SamplePlan& plan) {
     Batch b;
-    const std::size_t side = static_cast<std::size_t>(crop > 0 ? crop : d.size), plane = side * side;
+    const std::size_t side = static_cast<std::size_t>(plan.crop > 0 ? plan.crop : d.size), plane = side * side;
     b.n = static_cast<std::int64_t>(count);
     b.x.resize(count * static_cast<std::size_t>(d.channels) * plane);
     b.y.resize(count * plane);
     for (std::size_t i = 0; i < count; ++i)
-        fill_sample(slice_source(d), rows[first + i], augment, crop, Rng::derive(seed, {static_cast<std::uint64_t>(epoch), first + i, 0xA06ULL}),
-                    b.x.data() + i * static_cast<std::size_t>(d.channels) * plane, b.y.data() + i * plane);
+        fill_sample(slice_source(d), rows[first + i], plan.augment, plan.crop,
+                    Rng::derive(plan.seed, {static_cast<std::uint64_t>(plan.epoch), first + i, 0xA06ULL}),
+                    b.x.data() + i * static_cast<std::size_t>(d.channels) * plane, b.y.data() + i * plane, plan.max_scale_change);
     return b;
 }
 
@@ -122,14 +131,13 @@ Batch make_batch(const Data& d, const std::vector<std::int64_t>& rows, std::size
 // the same order for any number), so the model never waits on I/O and augmentation.
 class Prefetcher {
 public:
-    Prefetcher(const Data& d, const std::vector<std::int64_t>& rows, int batch, bool augment, int crop, std::uint64_t seed, int epoch,
-               int workers)
+    Prefetcher(const Data& d, const std::vector<std::int64_t>& rows, int batch, const SamplePlan& plan, int workers)
         : rows_(rows),
           batch_(static_cast<std::size_t>(batch)),
           queue_((rows_.size() + batch_ - 1) / batch_, workers, 2 * static_cast<std::size_t>(std::max(1, workers)),
-                 [this, &d, augment, crop, seed, epoch](std::size_t k) {
+                 [this, &d, plan](std::size_t k) {
                      const std::size_t first = k * batch_;
-                     return make_batch(d, rows_, first, std::min(batch_, rows_.size() - first), augment, crop, seed, epoch);
+                     return make_batch(d, rows_, first, std::min(batch_, rows_.size() - first), plan);
                  }) {}
     bool next(Batch& out) { return queue_.next(out); }
 
@@ -227,6 +235,7 @@ std::vector<EpochMetrics> train_unet(const TrainOptions& o) {
     enable_cudnn_autotune(device);
     apply_memory_format(*model, mode);
     if (o.loader_threads < 0) throw Error("--loader-threads must be >= 0");
+    if (!(o.scale_augment >= 0 && o.scale_augment < 0.5)) throw Error("--scale-augment must be in [0, 0.5)");
     const int loaders = o.loader_threads > 0 ? o.loader_threads : device.is_cuda() ? std::clamp(default_thread_count() - 2, 1, 8) : 1;
     torch::optim::Adam optimizer(model->parameters(), torch::optim::AdamOptions(o.lr));
     if (o.resume) load_optimizer_state(last, optimizer);
@@ -237,6 +246,7 @@ std::vector<EpochMetrics> train_unet(const TrainOptions& o) {
         cfg["batch"] = o.batch;
         cfg["lr"] = o.lr;
         cfg["augment"] = o.augment;
+        cfg["scale_augment"] = o.scale_augment;
         cfg["seed"] = o.seed;
         cfg["device"] = device.str();
         cfg["bf16_autocast"] = mode.bf16_autocast;
@@ -267,7 +277,7 @@ std::vector<EpochMetrics> train_unet(const TrainOptions& o) {
         std::int64_t batches = 0, images = 0;
         {
             Progress progress("train epoch " + std::to_string(epoch) + "/" + std::to_string(o.epochs), static_cast<std::int64_t>(order.size()), "images");
-            Prefetcher prefetch(d, order, o.batch, o.augment, o.crop, o.seed, epoch, loaders);
+            Prefetcher prefetch(d, order, o.batch, SamplePlan{o.augment, o.scale_augment, o.crop, o.seed, epoch}, loaders);
             Batch b;
             while (prefetch.next(b)) {
                 const torch::Tensor x = batch_to_device(b.x, {b.n, C, W, W}, device);
@@ -300,7 +310,7 @@ std::vector<EpochMetrics> train_unet(const TrainOptions& o) {
             model->eval();
             torch::Tensor inter_acc = torch::zeros({}, sum_options), psum_acc = torch::zeros({}, sum_options),
                           ysum_acc = torch::zeros({}, sum_options);
-            Prefetcher prefetch(d, d.val, std::max(o.batch, 4), false, 0, o.seed, epoch, loaders);
+            Prefetcher prefetch(d, d.val, std::max(o.batch, 4), SamplePlan{false, 0, 0, o.seed, epoch}, loaders);
             Batch b;
             while (prefetch.next(b)) {
                 const torch::Tensor x = batch_to_device(b.x, {b.n, C, S, S}, device);

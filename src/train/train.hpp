@@ -20,7 +20,8 @@ struct TrainOptions {
     bool amp = true;        // on CUDA: bf16 autocast (fp32 master weights), channels-last, cuDNN autotuning; ignored on a CPU
     UNetConfig unet;        // in_channels is taken from the dataset
     std::string loss = "dice";  // "dice" (negative soft Dice, smooth 1) or "dice_bce"
-    bool augment = true;    // flips, 90-degree rotations, small shifts, scale 0.9-1.1, intensity jitter (seeded)
+    bool augment = true;    // flips, 90-degree rotations, small shifts, scale, intensity jitter (seeded)
+    double scale_augment = 0.1;  // largest relative scale change of the augmentation (0.1: 0.9-1.1; 0 = none)
     std::uint64_t seed = 0;
     int threads = 1;
     // Threads preparing batches (read, crop, augment) ahead of the model; 0 = 1 on a CPU (the cores do the

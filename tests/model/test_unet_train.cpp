@@ -356,6 +356,15 @@ TEST(Predict, ProbabilitiesLandOnTheScanThroughTheInverseMap) {
     const Volume<float> one = read_volume<float>(dir.path("pred_lungs/scan_prob.mhd")), five = read_volume<float>(dir.path("pred_b5/scan_prob.mhd"));
     ASSERT_EQ(one.voxels.size(), five.voxels.size());
     for (std::size_t n = 0; n < one.voxels.size(); n += 3) ASSERT_NEAR(one.voxels[n], five.voxels[n], 1e-5);
+    // uint8 output, slices resampled on 2 threads: p * 255 of the same probabilities.
+    o.float_output = false;
+    o.out_dir = dir.path("pred_b5_u8");
+    (void)predict_scans(o);
+    const Volume<std::uint8_t> q = read_volume<std::uint8_t>(dir.path("pred_b5_u8/scan_prob.mhd"));
+    ASSERT_EQ(q.voxels.size(), five.voxels.size());
+    for (std::size_t n = 0; n < q.voxels.size(); ++n)
+        ASSERT_NEAR(q.voxels[n], std::clamp(five.voxels[n], 0.f, 1.f) * 255, 0.5 + 1e-3) << n;
+    o.float_output = true;
     test::expect_error([&] {
         PredictOptions bad = o;
         bad.batch = -1;

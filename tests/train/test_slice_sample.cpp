@@ -177,6 +177,12 @@ TEST(SliceSample, CropsHoldANoduleAndAugmentationIsSeeded) {
         EXPECT_EQ(d.shift_x, std::round(d.shift_x));
     }
     for (int t : turns) EXPECT_GT(t, 60);
+    EXPECT_EQ(draw_slice_augment(rng, 64, 0).scale, 1.0);  // --scale-augment 0
+    for (int i = 0; i < 50; ++i) {
+        const double s = draw_slice_augment(rng, 64, 0.2).scale;
+        EXPECT_GE(s, 0.8);
+        EXPECT_LE(s, 1.2);
+    }
     EXPECT_GE(lo, 0.9);
     EXPECT_LT(lo, 0.91);
     EXPECT_LE(hi, 1.1);
