@@ -225,6 +225,15 @@ TEST(Train, NoduleSamplingLearnsAndNeedsTheWeightColumn) {
     test::expect_error([&] { train_unet(o); }, {"index.csv", "no nodule_weight column", "run it again"});
 }
 
+// Two checkpoints hold bit-identical weights.
+void expect_same_weights(const std::string& path_a, const std::string& path_b) {
+    ModelCard ca, cb;
+    UNet a = load_checkpoint(path_a, ca), b = load_checkpoint(path_b, cb);
+    const auto pa = a->parameters(), pb = b->parameters();
+    ASSERT_EQ(pa.size(), pb.size());
+    for (std::size_t i = 0; i < pa.size(); ++i) ASSERT_TRUE(torch::equal(pa[i], pb[i])) << "parameter " << i;
+}
+
 TEST(Train, ResumeGivesTheSameResultAsAnUninterruptedRun) {
     test::TempDir dir;
     write_toy_dataset(dir.path("toy"), 12, 1, 32);
@@ -237,10 +246,7 @@ TEST(Train, ResumeGivesTheSameResultAsAnUninterruptedRun) {
     EXPECT_EQ(rest[0].epoch, 3);
     EXPECT_DOUBLE_EQ(rest[0].train_loss, straight[2].train_loss);
     EXPECT_DOUBLE_EQ(rest[0].val_dice, straight[2].val_dice);
-    ModelCard ca, cb;
-    UNet a = load_checkpoint(dir.path("a/last.pt"), ca), b = load_checkpoint(dir.path("b/last.pt"), cb);
-    const auto pa = a->parameters(), pb = b->parameters();
-    for (std::size_t i = 0; i < pa.size(); ++i) ASSERT_TRUE(torch::equal(pa[i], pb[i])) << "parameter " << i;
+    expect_same_weights(dir.path("a/last.pt"), dir.path("b/last.pt"));
     EXPECT_EQ(read_csv(dir.path("b/metrics.csv"), true).rows.size(), 3u);
 }
 
@@ -255,10 +261,7 @@ TEST(Train, LoaderThreadsDoNotChangeTheResult) {
     ASSERT_EQ(a.size(), 2u);
     EXPECT_DOUBLE_EQ(a[1].train_loss, b[1].train_loss);
     EXPECT_DOUBLE_EQ(a[1].val_dice, b[1].val_dice);
-    ModelCard ca, cb;
-    UNet ma = load_checkpoint(dir.path("a/last.pt"), ca), mb = load_checkpoint(dir.path("b/last.pt"), cb);
-    const auto pa = ma->parameters(), pb = mb->parameters();
-    for (std::size_t i = 0; i < pa.size(); ++i) ASSERT_TRUE(torch::equal(pa[i], pb[i])) << "parameter " << i;
+    expect_same_weights(dir.path("a/last.pt"), dir.path("b/last.pt"));
     TrainOptions bad = toy_options(dir.path("toy"), dir.path("c"), 1);
     bad.loader_threads = -1;
     test::expect_error([&] { (void)train_unet(bad); }, {"--loader-threads"});
