@@ -43,18 +43,9 @@ NpyMap::~NpyMap() {
 }
 
 float NpyMap::value(std::uint64_t n) const {
-    const unsigned char* d = data();
-    if (header_.float16) {
-        std::uint16_t h;
-        std::memcpy(&h, d + 2 * n, 2);
-        return half_to_float(h);
-    }
-    return dispatch_element_type(header_.dtype, [&](auto tag) {
-        using T = decltype(tag);
-        T v;
-        std::memcpy(&v, d + n * sizeof(T), sizeof(T));
-        return static_cast<float>(v);
-    });
+    float v;
+    values(n, 1, &v);
+    return v;
 }
 
 void NpyMap::values(std::uint64_t first, std::size_t count, float* out) const {

@@ -23,9 +23,13 @@ void save_module_checkpoint(const std::string& path, torch::nn::Module& model, c
 }
 
 namespace {
-std::string first_line(const std::string& text) {
+// LibTorch's reason for a failure, short enough for one error line: its first line (c10::Error without the
+// backtrace), at most 200 characters.
+std::string brief_reason(const std::exception& e) {
+    const auto* c10 = dynamic_cast<const c10::Error*>(&e);
+    const std::string text = c10 ? c10->what_without_backtrace() : e.what();
     const std::string line = text.substr(0, text.find('\n'));
-    return line.size() > 160 ? line.substr(0, 160) + "..." : line;
+    return line.size() > 200 ? line.substr(0, 200) + "..." : line;
 }
 
 // Every tensor is read straight onto `device`, wherever it was saved: a checkpoint written on a GPU holds CUDA
@@ -35,10 +39,8 @@ void load_archive(const std::string& path, torch::serialize::InputArchive& root,
     if (!std::filesystem::is_regular_file(path, ec)) fail(path, "model file not found");
     try {
         root.load_from(path, device);
-    } catch (const c10::Error& e) {
-        fail(path, "not a nodulecad checkpoint (cannot be read as a LibTorch archive: " + first_line(e.what_without_backtrace()) + ")");
     } catch (const std::exception& e) {
-        fail(path, "not a nodulecad checkpoint (cannot be read as a LibTorch archive: " + first_line(e.what()) + ")");
+        fail(path, "not a nodulecad checkpoint (cannot be read as a LibTorch archive: " + brief_reason(e) + ")");
     }
 }
 }  // namespace
@@ -64,10 +66,8 @@ void load_module_weights(const std::string& path, torch::nn::Module& model, cons
         root.read("model", weights);
         model.load(weights);
         model.to(device);
-    } catch (const c10::Error& e) {
-        fail(path, "checkpoint does not match its model card: " + std::string(e.what_without_backtrace()).substr(0, 200));
     } catch (const std::exception& e) {
-        fail(path, "checkpoint does not match its model card: " + std::string(e.what()).substr(0, 200));
+        fail(path, "checkpoint does not match its model card: " + brief_reason(e));
     }
 }
 
@@ -82,7 +82,7 @@ void load_optimizer_state(const std::string& path, torch::optim::Optimizer& opti
         root.read("optimizer", opt);
         optimizer.load(opt);
     } catch (const std::exception& e) {
-        fail(path, "no usable optimizer state in this checkpoint: " + std::string(e.what()).substr(0, 200));
+        fail(path, "no usable optimizer state in this checkpoint: " + brief_reason(e));
     }
 }
 

@@ -120,8 +120,9 @@ Batch make_batch(const Data& d, const std::vector<std::int64_t>& rows, std::size
     b.n = static_cast<std::int64_t>(count);
     b.x.resize(count * static_cast<std::size_t>(d.channels) * plane);
     b.y.resize(count * plane);
+    const SliceSource src = slice_source(d);
     for (std::size_t i = 0; i < count; ++i)
-        fill_sample(slice_source(d), rows[first + i], plan.augment, plan.crop,
+        fill_sample(src, rows[first + i], plan.augment, plan.crop,
                     Rng::derive(plan.seed, {static_cast<std::uint64_t>(plan.epoch), first + i, 0xA06ULL}),
                     b.x.data() + i * static_cast<std::size_t>(d.channels) * plane, b.y.data() + i * plane, plan.max_scale_change);
     return b;
