@@ -1,6 +1,7 @@
 #pragma once
 // Whole-scan inference: every slice of every scan through the U-Net with the training preprocessing (lung mask,
 // window, the same sample grid, the train normalisation), mapped back onto the scan grid exactly.
+#include <cstdint>
 #include <string>
 #include <vector>
 
