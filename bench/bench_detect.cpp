@@ -2,10 +2,10 @@
 // on the LUNA16-sized full-preset scan: the lung mask is computed once outside the loop, the filter inside.
 #include <benchmark/benchmark.h>
 
-#include "core/threads.hpp"
-#include "detect/blobs.hpp"
-#include "preprocess/lung_segmentation.hpp"
-#include "synth/render.hpp"
+#include "nodulecad/core/threads.hpp"
+#include "nodulecad/detect/blobs.hpp"
+#include "nodulecad/preprocess/lung_segmentation.hpp"
+#include "nodulecad/synth/render.hpp"
 
 namespace {
 

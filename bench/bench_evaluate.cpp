@@ -6,13 +6,10 @@
 
 #include <map>
 
-#include "core/random.hpp"
-#include "evaluate/froc.hpp"
-#include "io/tables.hpp"
+#include "nodulecad/core/random.hpp"
+#include "nodulecad/evaluate/froc.hpp"
+#include "nodulecad/io/tables.hpp"
 
-#ifndef NODULECAD_LUNA16_DIR
-#define NODULECAD_LUNA16_DIR "../shared/data/luna16"
-#endif
 
 namespace {
 

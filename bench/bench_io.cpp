@@ -9,10 +9,10 @@
 #include <memory>
 #include <string>
 
-#include "core/files.hpp"
-#include "core/geometry.hpp"
-#include "io/metaimage.hpp"
-#include "io/tables.hpp"
+#include "nodulecad/core/files.hpp"
+#include "nodulecad/core/geometry.hpp"
+#include "nodulecad/io/metaimage.hpp"
+#include "nodulecad/io/tables.hpp"
 
 namespace {
 
@@ -121,9 +121,6 @@ void BM_WorldToIndex(benchmark::State& state) {
 }
 BENCHMARK(BM_WorldToIndex);
 
-#ifndef NODULECAD_LUNA16_DIR
-#define NODULECAD_LUNA16_DIR "../shared/data/luna16"
-#endif
 
 void BM_ReadLuna16ExcludedAnnotations(benchmark::State& state) {
     const std::string path = std::string(NODULECAD_LUNA16_DIR) + "/annotations_excluded.csv";

@@ -2,9 +2,9 @@
 // slices). Goal for the robust method: at most 1 s on 2 cores (the seed recipe in Python: about 40 s).
 #include <benchmark/benchmark.h>
 
-#include "core/threads.hpp"
-#include "preprocess/lung_segmentation.hpp"
-#include "synth/render.hpp"
+#include "nodulecad/core/threads.hpp"
+#include "nodulecad/preprocess/lung_segmentation.hpp"
+#include "nodulecad/synth/render.hpp"
 
 namespace {
 

@@ -5,9 +5,9 @@
 #include <filesystem>
 #include <unistd.h>
 
-#include "core/threads.hpp"
-#include "io/metaimage.hpp"
-#include "synth/render.hpp"
+#include "nodulecad/core/threads.hpp"
+#include "nodulecad/io/metaimage.hpp"
+#include "nodulecad/synth/render.hpp"
 
 namespace {
 

@@ -10,11 +10,11 @@
 #include <filesystem>
 #include <memory>
 
-#include "core/files.hpp"
-#include "core/random.hpp"
-#include "io/npy.hpp"
-#include "io/npy_map.hpp"
-#include "train/slice_sample.hpp"
+#include "nodulecad/core/files.hpp"
+#include "nodulecad/core/random.hpp"
+#include "nodulecad/io/npy.hpp"
+#include "nodulecad/io/npy_map.hpp"
+#include "nodulecad/train/slice_sample.hpp"
 
 namespace {
 

@@ -2,8 +2,8 @@
 #include <cstdint>
 #include <string_view>
 
-#include "core/error.hpp"
-#include "io/tables.hpp"
+#include "nodulecad/core/error.hpp"
+#include "nodulecad/io/tables.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     const std::string_view text(reinterpret_cast<const char*>(data), size);

@@ -2,9 +2,9 @@
 #include <cstdint>
 #include <string_view>
 
-#include "core/error.hpp"
-#include "io/metaimage.hpp"
-#include "io/metaimage_header.hpp"
+#include "nodulecad/core/error.hpp"
+#include "nodulecad/io/metaimage.hpp"
+#include "nodulecad/io/metaimage_header.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     try {

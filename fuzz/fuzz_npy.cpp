@@ -2,8 +2,8 @@
 #include <cstdint>
 #include <string_view>
 
-#include "core/error.hpp"
-#include "io/npy.hpp"
+#include "nodulecad/core/error.hpp"
+#include "nodulecad/io/npy.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     try {

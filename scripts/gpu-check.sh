@@ -1,5 +1,5 @@
 #!/bin/bash
-# The GPU checks of issue 5, in one go on a CUDA machine (see docs/model.md): builds nodulecad against the LibTorch
+# The GPU checks, in one go on a CUDA machine (see docs/model.md): builds nodulecad against the LibTorch
 # inside the machine's PyTorch, then
 #   1. U-Net speed, seed network 512x512 batch 16: train and infer, fp32 and bf16 autocast + channels-last (with our
 #      bf16 upsampling and with ATen's);
@@ -37,7 +37,7 @@ say "build: $(( $(date +%s) - t0 )) s"
 N=$B/nodulecad
 rows=()
 
-# 1. Speed of the seed network (issue 5 goals on an H200: 730 train / 2,400 infer images/s).
+# 1. Speed of the seed network (goals on an H200: 730 train / 2,400 infer images/s).
 if [ "$DEV" = cpu ]; then size=64; batch=2; it=2; else size=512; batch=16; it=30; fi
 # --amp --aten-upsample: the same with ATen's upsampling, which autocast runs in fp32 (what the bf16 copy saves).
 for mode in train infer; do

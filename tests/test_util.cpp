@@ -8,7 +8,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "core/error.hpp"
+#include "nodulecad/core/error.hpp"
 
 namespace nodulecad::test {
 

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "core/geometry.hpp"
+#include "nodulecad/core/geometry.hpp"
 
 namespace nodulecad::test {
 

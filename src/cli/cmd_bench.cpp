@@ -2,16 +2,16 @@
 #include <cstdio>
 
 #include "cli/commands.hpp"
-#include "core/threads.hpp"
-#include "train/train.hpp"
+#include "nodulecad/core/threads.hpp"
+#include "nodulecad/model/speed_bench.hpp"
 
 namespace nodulecad::cli {
 
 void register_bench(CLI::App& app) {
     auto o = std::make_shared<BenchOptions>();
-    o->threads = default_thread_count();
+    auto threads = std::make_shared<int>(default_thread_count());
     CLI::App* cmd = app.add_subcommand("bench", "Measure U-Net training or inference speed (images/s) on synthetic tensors.");
-    cmd->add_option("mode", o->mode, "train or infer")->required()->check(CLI::IsMember({"train", "infer"}));
+    add_enum_option(cmd, "mode", o->mode, kBenchModeNames, "train or infer")->required();
     cmd->add_option("--size", o->size, "Image size")->capture_default_str();
     cmd->add_option("--batch", o->batch, "Batch size")->capture_default_str();
     cmd->add_option("--iterations", o->iterations, "Timed steps")->capture_default_str();
@@ -23,11 +23,12 @@ void register_bench(CLI::App& app) {
                   "(to measure what the copy saves)");
     cmd->add_option("--filters", o->unet.base_filters, "Filters at the first level")->capture_default_str();
     cmd->add_option("--depth", o->unet.depth, "Levels")->capture_default_str();
-    cmd->add_option("--threads", o->threads, "CPU threads")->capture_default_str();
-    cmd->callback([o] {
+    cmd->add_option("--threads", *threads, "CPU threads")->capture_default_str();
+    cmd->callback([o, threads] {
+        use_threads(*threads);
         const BenchResult r = bench_unet(*o);
-        std::printf("%s %dx%d batch %d on %s: %.3f images/s (%.3f s per image)\n", o->mode.c_str(), o->size, o->size, o->batch,
-                    r.device.c_str(), r.images_per_second, r.seconds_per_image);
+        std::printf("%s %dx%d batch %d on %s: %.3f images/s (%.3f s per image)\n", enum_name(o->mode, kBenchModeNames).c_str(), o->size, o->size,
+                    o->batch, r.device.c_str(), r.images_per_second, r.seconds_per_image);
     });
 }
 

@@ -4,11 +4,13 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.hpp"
-#include "core/files.hpp"
-#include "core/threads.hpp"
-#include "pipeline/pipeline.hpp"
-#include "synth/scan_spec.hpp"
-#include "synth/cohort.hpp"
+#include "nodulecad/core/files.hpp"
+#include "nodulecad/core/threads.hpp"
+#include "nodulecad/model/device.hpp"
+#include "nodulecad/pipeline/pipeline.hpp"
+#include "nodulecad/pipeline/recipes.hpp"
+#include "nodulecad/synth/scan_spec.hpp"
+#include "nodulecad/synth/cohort.hpp"
 
 namespace nodulecad::cli {
 
@@ -45,6 +47,7 @@ void register_demo(CLI::App& app) {
     cmd->add_flag("--quick", a->quick, "A tiny configuration (6 small scans, 1 epoch) that checks the machinery in a minute");
     cmd->callback([a] {
         namespace fs = std::filesystem;
+        use_threads(a->threads);
         const bool cuda = a->device.rfind("cuda", 0) == 0 || (a->device == "auto" && cuda_available());
         CohortOptions cohort;
         PipelineOptions o = demo_pipeline_options(a->quick ? DemoSize::Quick : cuda ? DemoSize::Cuda : DemoSize::Cpu, cohort);

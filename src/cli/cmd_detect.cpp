@@ -6,11 +6,11 @@
 #include <iostream>
 
 #include "cli/commands.hpp"
-#include "core/files.hpp"
-#include "core/threads.hpp"
-#include "detect/candidates.hpp"
-#include "detect/fpr_score.hpp"
-#include "io/tables.hpp"
+#include "nodulecad/core/files.hpp"
+#include "nodulecad/core/threads.hpp"
+#include "nodulecad/detect/candidates.hpp"
+#include "nodulecad/detect/fpr_score.hpp"
+#include "nodulecad/io/tables.hpp"
 
 namespace nodulecad::cli {
 
@@ -22,7 +22,7 @@ void register_detect(CLI::App& app) {
     auto out = std::make_shared<std::string>();
     auto submission = std::make_shared<bool>(false);
     auto fpr = std::make_shared<FprApplyOptions>();
-    auto combine = std::make_shared<std::string>("replace");
+
     CLI::App* cmd = app.add_subcommand(
         "detect",
         "Turn probability volumes (PRED/<uid>_prob.mhd from predict) into candidates: threshold, 26-connected components,\n"
@@ -46,13 +46,14 @@ void register_detect(CLI::App& app) {
     cmd->add_option("--blobs", o->blobs_per_scan, "Also this many blob candidates per scan (needs --data; 0 = none)")->capture_default_str()->check(CLI::NonNegativeNumber);
     cmd->add_option("--fpr", fpr->model, "False-positive-reduction model (FPR/best.pt from train-fpr)");
     cmd->add_option("--data", fpr->data, "Cohort folder with the candidates' scans (for --fpr and --blobs)");
-    cmd->add_option("--combine", *combine, "How --fpr combines: replace, product or mean")->capture_default_str()->check(CLI::IsMember({"replace", "product", "mean"}));
+    add_enum_option(cmd, "--combine", fpr->combine, kFprCombineNames, "How --fpr combines: replace, product or mean");
     cmd->add_option("--symmetries", fpr->symmetries, "For --fpr: mean over this many turns and mirrors of each candidate's axial plane\n"
                                                      "(1 = none, up to 8; 0 = as the model was validated)")->capture_default_str()->check(CLI::Range(0, 8));
     cmd->add_option("--device", fpr->device, "Device for --fpr: auto, cpu or cuda[:N]")->capture_default_str();
     cmd->add_option("--threads", o->threads, "Threads")->capture_default_str()->check(CLI::PositiveNumber);
     cmd->add_flag("--submission", *submission, "LUNA16 / Tianchi submission: exactly seriesuid,coordX,coordY,coordZ,probability");
-    cmd->callback([o, pred, in, out, submission, fpr, combine] {
+    cmd->callback([o, pred, in, out, submission, fpr] {
+        use_threads(o->threads);
         namespace fs = std::filesystem;
         if (pred->empty() && in->empty()) throw Error("detect needs --pred (probability volumes) or --candidates with --fpr");
         if (!in->empty() && fpr->model.empty()) throw Error("--candidates only makes sense with --fpr (rescoring)");
@@ -64,7 +65,6 @@ void register_detect(CLI::App& app) {
         candidates = in->empty() ? detect_predictions(*pred, *o, &scans, fpr->data) : read_results(*in);
         if (!fpr->model.empty()) {
 #ifdef NODULECAD_HAVE_TORCH
-            fpr->combine = parse_fpr_combine(*combine);
             fpr->threads = o->threads;
             apply_fpr(candidates, *fpr);
             sort_candidates(candidates);

@@ -3,7 +3,7 @@
 #include <cstdio>
 
 #include "cli/commands.hpp"
-#include "report/evaluation_folder.hpp"
+#include "nodulecad/report/evaluation_folder.hpp"
 
 namespace nodulecad::cli {
 

@@ -5,14 +5,15 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.hpp"
-#include "core/files.hpp"
-#include "evaluate/segmentation_scores.hpp"
-#include "io/cohort_layout.hpp"
-#include "io/csv.hpp"
-#include "io/metaimage.hpp"
-#include "io/tables.hpp"
-#include "io/text_numbers.hpp"
-#include "preprocess/nodule_masks.hpp"
+#include "nodulecad/core/files.hpp"
+#include "nodulecad/evaluate/segmentation_scores.hpp"
+#include "nodulecad/io/probability_map.hpp"
+#include "nodulecad/io/cohort_layout.hpp"
+#include "nodulecad/io/csv.hpp"
+#include "nodulecad/io/metaimage.hpp"
+#include "nodulecad/io/tables.hpp"
+#include "nodulecad/io/text_numbers.hpp"
+#include "nodulecad/preprocess/nodule_masks.hpp"
 
 namespace nodulecad::cli {
 
@@ -27,9 +28,7 @@ void run_evaluate_seg(const SegArgs& a) {
     namespace fs = std::filesystem;
     if (a.truth.empty() == a.annotations.empty()) throw nodulecad::Error("give exactly one of --truth (a folder of <uid>_nodules.mhd) and --annotations");
     const std::vector<ScanFile> preds = find_predictions(a.pred);
-    std::map<std::string, std::vector<Annotation>> by_uid;
-    if (!a.annotations.empty())
-        for (auto& r : read_annotations(a.annotations)) by_uid[r.seriesuid].push_back(r);
+    const AnnotationsByUid by_uid = a.annotations.empty() ? AnnotationsByUid{} : group_by_uid(read_annotations(a.annotations));
 
     Overlap total;
     double scan_dice_sum = 0, nodule_dice_sum = 0;
@@ -44,7 +43,7 @@ void run_evaluate_seg(const SegArgs& a) {
         if (!a.truth.empty()) {
             reference = read_volume<std::uint8_t>((fs::path(a.truth) / (uid + "_nodules.mhd")).string());
         } else {
-            reference = nodule_mask(predicted.geometry, by_uid[uid]);
+            reference = nodule_mask(predicted.geometry, annotations_of(by_uid, uid));
         }
         const ScanSegScore s = score_segmentation(uid, predicted, reference);
         total.both += s.overlap.both;

@@ -7,9 +7,9 @@
 #include <vector>
 
 #include "cli/commands.hpp"
-#include "core/error.hpp"
-#include "core/volume_stats.hpp"
-#include "io/metaimage.hpp"
+#include "nodulecad/core/error.hpp"
+#include "nodulecad/core/volume_stats.hpp"
+#include "nodulecad/io/metaimage.hpp"
 
 namespace nodulecad::cli {
 

@@ -5,10 +5,10 @@
 #include <vector>
 
 #include "cli/commands.hpp"
-#include "core/error.hpp"
-#include "io/metaimage.hpp"
-#include "io/tables.hpp"
-#include "synth/phantom.hpp"
+#include "nodulecad/core/error.hpp"
+#include "nodulecad/io/metaimage.hpp"
+#include "nodulecad/io/tables.hpp"
+#include "nodulecad/synth/phantom.hpp"
 
 namespace nodulecad::cli {
 

@@ -1,14 +1,33 @@
 // nodulecad predict --model RUN/best.pt --data DIR|SCAN --out PRED (LibTorch builds only).
 #include <iostream>
+#include <map>
 
 #include "cli/commands.hpp"
-#include "core/threads.hpp"
-#include "infer/predict.hpp"
+#include "nodulecad/core/threads.hpp"
+#include "nodulecad/infer/predict.hpp"
+#include "nodulecad/io/cohort_layout.hpp"
+#include "nodulecad/io/metaimage.hpp"
+#include "nodulecad/io/probability_map.hpp"
+#include "nodulecad/report/overlays.hpp"
 
 namespace nodulecad::cli {
 
+namespace {
+void write_overlays(const PredictSummary& s, const std::string& data, const std::string& out_dir) {
+    std::map<std::string, std::string> scan_of;
+    for (const ScanFile& f : find_scans(data)) scan_of[f.uid] = f.path;
+    std::size_t pictures = 0;
+    for (std::size_t n = 0; n < s.outputs.size(); ++n) {
+        const Volume<std::int16_t> scan = read_volume<std::int16_t>(scan_of.at(s.uids[n]));
+        pictures += write_mark_overlays(scan, threshold_probability(read_metaimage(s.outputs[n]), 0.5), out_dir, s.uids[n]).size();
+    }
+    std::cerr << "overlays: " << pictures << " pictures -> " << out_dir << "\n";
+}
+}  // namespace
+
 void register_predict(CLI::App& app) {
     auto o = std::make_shared<PredictOptions>();
+    auto overlays = std::make_shared<bool>(false);
     o->threads = default_thread_count();
     CLI::App* cmd = app.add_subcommand(
         "predict",
@@ -21,13 +40,16 @@ void register_predict(CLI::App& app) {
     cmd->add_flag("!--fp32", o->amp, "On CUDA, run in fp32 instead of bf16 autocast with channels-last (no effect on a CPU)");
     cmd->add_option("--batch", o->batch, "Slices per forward pass (0: 1 on a CPU, where it is fastest; 16 on CUDA)")->capture_default_str()->check(CLI::NonNegativeNumber);
     cmd->add_flag("--float", o->float_output, "Write float probabilities instead of uint8");
-    cmd->add_flag("--overlays", o->overlays, "Also write PNGs of the slices where the model marks nodules");
+    cmd->add_flag("--overlays", *overlays, "Also write PRED/<uid>_slice<k>.png: the slices where the model marks nodules (p >= 0.5),\n"
+                                           "the scan in the lung window with the marks in red");
     cmd->add_flag("!--full-grid", o->lungs_only, "Run every slice on the training grid instead of a grid fitted to the lungs\n"
                                                  "(+10 mm) on the slices within 2 of a lung voxel (others get 0)");
     cmd->add_option("--threads", o->threads, "CPU threads")->capture_default_str()->check(CLI::PositiveNumber);
-    cmd->callback([o] {
+    cmd->callback([o, overlays] {
+        use_threads(o->threads);
         const PredictSummary s = predict_scans(*o);
         std::cerr << "predicted " << s.slices << " slices of " << s.scans << " scans -> " << o->out_dir << "\n";
+        if (*overlays) write_overlays(s, o->data, o->out_dir);
     });
 }
 

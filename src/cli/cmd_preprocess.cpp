@@ -4,9 +4,9 @@
 #include <vector>
 
 #include "cli/commands.hpp"
-#include "core/error.hpp"
-#include "core/threads.hpp"
-#include "preprocess/dataset.hpp"
+#include "nodulecad/core/error.hpp"
+#include "nodulecad/core/threads.hpp"
+#include "nodulecad/preprocess/dataset.hpp"
 
 namespace nodulecad::cli {
 

@@ -3,8 +3,8 @@
 #include <iostream>
 
 #include "cli/commands.hpp"
-#include "core/files.hpp"
-#include "report/html_report.hpp"
+#include "nodulecad/core/files.hpp"
+#include "nodulecad/report/html_report.hpp"
 
 namespace nodulecad::cli {
 

@@ -3,12 +3,12 @@
 #include <iostream>
 
 #include "cli/commands.hpp"
-#include "core/files.hpp"
-#include "detect/rle.hpp"
-#include "io/csv.hpp"
-#include "io/metaimage.hpp"
-#include "io/npy.hpp"
-#include "io/text_numbers.hpp"
+#include "nodulecad/core/files.hpp"
+#include "nodulecad/detect/rle.hpp"
+#include "nodulecad/io/csv.hpp"
+#include "nodulecad/io/metaimage.hpp"
+#include "nodulecad/io/npy.hpp"
+#include "nodulecad/io/text_numbers.hpp"
 
 namespace nodulecad::cli {
 

@@ -3,8 +3,9 @@
 #include <iostream>
 
 #include "cli/commands.hpp"
-#include "core/threads.hpp"
-#include "pipeline/pipeline.hpp"
+#include "nodulecad/core/threads.hpp"
+#include "nodulecad/pipeline/pipeline.hpp"
+#include "nodulecad/pipeline/recipes.hpp"
 
 namespace nodulecad::cli {
 
@@ -41,13 +42,13 @@ void register_run(CLI::App& app) {
     auto* subsets = cmd->add_option("--val-subsets", o->test_subsets, "One split: these subsets are held out for testing");
     folds->excludes(subsets);
     cmd->add_option("--test-fraction", o->test_fraction, "One split without --val-subsets: this share of patients is held out")->capture_default_str();
-    cmd->add_option("--epochs", o->unet.epochs, "U-Net epochs")->capture_default_str();
+    cmd->add_option("--epochs", o->unet.run.epochs, "U-Net epochs")->capture_default_str();
     cmd->add_option("--crop", o->unet.crop, "U-Net training window (0 = whole slices)")->capture_default_str();
     cmd->add_option("--filters", o->unet.unet.base_filters, "U-Net filters at the first level")->capture_default_str();
     cmd->add_option("--depth", o->unet.unet.depth, "U-Net levels")->capture_default_str();
     cmd->add_option("--size", o->prep.size, "Sample size in pixels")->capture_default_str();
     cmd->add_option("--pixel-mm", o->prep.pixel_mm, "Sample pixel in mm")->capture_default_str();
-    cmd->add_option("--fpr-epochs", o->fpr.epochs, "False-positive-reduction epochs")->capture_default_str();
+    cmd->add_option("--fpr-epochs", o->fpr.run.epochs, "False-positive-reduction epochs")->capture_default_str();
     cmd->add_option("--fpr-scans", o->fpr_scans, "Predict at most this many training scans for FPR candidates (0 = all)")->capture_default_str();
     cmd->add_option("--blobs", o->detect.blobs_per_scan, "Also the strongest N 3D blobs per scan as candidates (small round nodules the\n"
                                                          "U-Net misses; 0 = U-Net candidates only)")->capture_default_str()->check(CLI::NonNegativeNumber);
@@ -59,10 +60,10 @@ void register_run(CLI::App& app) {
     cmd->add_option("--seed", o->seed, "Seed (splits, weights, sampling)")->capture_default_str();
     cmd->add_option("--threads", o->threads, "CPU threads")->capture_default_str()->check(CLI::PositiveNumber);
     cmd->callback([o, combine] {
+        use_threads(o->threads);
         PipelineOptions p = *o;
         p.prep.context = (p.unet.unet.in_channels - 1) / 2;
-        p.combine_auto = *combine == "auto";
-        if (!p.combine_auto) p.combine = parse_fpr_combine(*combine);
+        p.combine = enum_from_name(*combine, kFprCombineNames);  // "auto": none, chosen by validation
         print_pipeline_summary(run_pipeline(p));
     });
 }

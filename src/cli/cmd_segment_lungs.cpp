@@ -6,18 +6,19 @@
 #include <string>
 
 #include "cli/commands.hpp"
-#include "core/error.hpp"
-#include "core/threads.hpp"
-#include "evaluate/overlap.hpp"
-#include "io/metaimage.hpp"
-#include "preprocess/lung_segmentation.hpp"
+#include "nodulecad/core/error.hpp"
+#include "nodulecad/core/threads.hpp"
+#include "nodulecad/evaluate/overlap.hpp"
+#include "nodulecad/io/metaimage.hpp"
+#include "nodulecad/preprocess/lung_segmentation.hpp"
 
 namespace nodulecad::cli {
 
 namespace {
 
 struct SegmentArgs {
-    std::string scan, out, method = "robust", truth;
+    std::string scan, out, truth;
+    LungMethod method = LungMethod::Robust;
     int threads = default_thread_count();
     LungSegmentationOptions robust;
 };
@@ -32,7 +33,7 @@ void run_segment(const SegmentArgs& a) {
     const auto t0 = std::chrono::steady_clock::now();
     LungSegmentationOptions o = a.robust;
     o.threads = a.threads;
-    const LungSegmentation seg = a.method == "seed" ? segment_lungs_seed(scan, a.threads) : segment_lungs_robust(scan, o);
+    const LungSegmentation seg = segment_lungs(scan, a.method, o);
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     const std::filesystem::path parent = std::filesystem::path(a.out).parent_path();
     if (!parent.empty()) std::filesystem::create_directories(parent);
@@ -44,9 +45,9 @@ void run_segment(const SegmentArgs& a) {
     nlohmann::ordered_json j;
     j["scan"] = a.scan;
     j["mask"] = a.out;
-    j["method"] = a.method;
+    j["method"] = enum_name(a.method, kLungMethodNames);
     j["lung_ml"] = static_cast<double>(voxels) * g.spacing[0] * g.spacing[1] * g.spacing[2] / 1000;
-    if (a.method == "robust") {
+    if (a.method == LungMethod::Robust) {
         j["components"] = seg.components;
         j["airway_voxels_removed"] = seg.airway_voxels;
     }
@@ -72,10 +73,8 @@ void register_segment_lungs(CLI::App& app) {
         "everything else. Prints one JSON line (lung volume, time, Dice/IoU against --truth).");
     cmd->add_option("scan", args->scan, "Scan (.mhd/.mha)")->required();
     cmd->add_option("--out", args->out, "Output mask (.mhd/.mha)")->required();
-    cmd->add_option("--method", args->method,
-                    "robust: 3D, for any chest CT (default); seed: the original system's per-slice recipe, for comparison")
-        ->capture_default_str()
-        ->check(CLI::IsMember({"robust", "seed"}));
+    add_enum_option(cmd, "--method", args->method, kLungMethodNames,
+                    "robust: 3D, for any chest CT (default); seed: the original system's per-slice recipe, for comparison");
     cmd->add_option("--truth", args->truth, "Reference lung mask: report Dice and IoU");
     cmd->add_option("--air-threshold", args->robust.air_threshold_hu, "robust: HU below which a voxel is air or lung")->capture_default_str();
     cmd->add_option("--closing-mm", args->robust.closing_radius_mm, "robust: closing radius that takes juxtapleural nodules in")

@@ -3,10 +3,10 @@
 #include <vector>
 
 #include "cli/commands.hpp"
-#include "core/error.hpp"
-#include "io/metaimage.hpp"
-#include "io/png.hpp"
-#include "report/slice_view.hpp"
+#include "nodulecad/core/error.hpp"
+#include "nodulecad/io/metaimage.hpp"
+#include "nodulecad/io/png.hpp"
+#include "nodulecad/report/slice_view.hpp"
 
 namespace nodulecad::cli {
 

@@ -3,9 +3,9 @@
 #include <string>
 
 #include "cli/commands.hpp"
-#include "core/error.hpp"
-#include "core/threads.hpp"
-#include "synth/cohort.hpp"
+#include "nodulecad/core/error.hpp"
+#include "nodulecad/core/threads.hpp"
+#include "nodulecad/synth/cohort.hpp"
 
 namespace nodulecad::cli {
 

@@ -2,14 +2,14 @@
 #include <iostream>
 
 #include "cli/commands.hpp"
-#include "core/threads.hpp"
-#include "train/train.hpp"
+#include "nodulecad/core/threads.hpp"
+#include "nodulecad/train/train_unet.hpp"
 
 namespace nodulecad::cli {
 
 void register_train(CLI::App& app) {
     auto o = std::make_shared<TrainOptions>();
-    o->threads = default_thread_count();
+    auto threads = std::make_shared<int>(default_thread_count());
     auto resume = std::make_shared<std::string>();
     CLI::App* cmd = app.add_subcommand(
         "train",
@@ -17,18 +17,18 @@ void register_train(CLI::App& app) {
         "patients each epoch. Writes RUN/last.pt (every epoch, with optimizer state), RUN/best.pt (best validation Dice),\n"
         "RUN/metrics.csv and RUN/config.json, all atomically; --resume RUN continues where it stopped.");
     cmd->add_option("--data", o->data_dir, "Dataset folder from nodulecad preprocess");
-    cmd->add_option("--out", o->run_dir, "Run folder");
-    cmd->add_option("--resume", *resume, "Continue this run folder from last.pt (same --data)");
-    cmd->add_option("--epochs", o->epochs, "Total epochs")->capture_default_str();
-    cmd->add_option("--batch", o->batch, "Batch size")->capture_default_str();
-    cmd->add_option("--lr", o->lr, "Adam learning rate")->capture_default_str();
-    cmd->add_option("--lr-schedule", o->lr_schedule, "constant, or cosine (lr down to lr/100 over the epochs)")->capture_default_str()->check(CLI::IsMember({"constant", "cosine"}));
-    cmd->add_option("--device", o->device, "auto, cpu or cuda[:N]")->capture_default_str();
-    cmd->add_flag("!--fp32", o->amp, "On CUDA, run in fp32 instead of bf16 autocast with channels-last (no effect on a CPU)");
+    cmd->add_option("--out", o->run.run_dir, "Run folder");
+    cmd->add_option("--resume", *resume, "Continue this run folder from last.pt (options from its config.json; --epochs may raise the total)");
+    cmd->add_option("--epochs", o->run.epochs, "Total epochs")->capture_default_str();
+    cmd->add_option("--batch", o->run.batch, "Batch size")->capture_default_str();
+    cmd->add_option("--lr", o->run.lr, "Adam learning rate")->capture_default_str();
+    add_enum_option(cmd, "--lr-schedule", o->run.lr_schedule, kLrScheduleNames, "constant, or cosine (lr down to lr/100 over the epochs)");
+    cmd->add_option("--device", o->run.device, "auto, cpu or cuda[:N]")->capture_default_str();
+    cmd->add_flag("!--fp32", o->run.amp, "On CUDA, run in fp32 instead of bf16 autocast with channels-last (no effect on a CPU)");
     cmd->add_option("--filters", o->unet.base_filters, "Filters at the first level (doubled per level)")->capture_default_str();
     cmd->add_option("--depth", o->unet.depth, "Levels")->capture_default_str();
     cmd->add_flag("--batch-norm", o->unet.batch_norm, "Batch normalisation after each convolution");
-    cmd->add_option("--loss", o->loss, "dice or dice_bce")->capture_default_str()->check(CLI::IsMember({"dice", "dice_bce"}));
+    add_enum_option(cmd, "--loss", o->loss, kUNetLossNames, "dice (negative soft Dice) or dice_bce (plus binary cross-entropy)");
     cmd->add_flag("!--no-augment", o->augment, "Switch off augmentation (flips, rotations, shifts, scale, intensity jitter)");
     cmd->add_option("--scale-augment", o->scale_augment, "Largest relative scale change of the augmentation (0.1: 0.9-1.1; 0: none)")
         ->capture_default_str()
@@ -37,24 +37,29 @@ void register_train(CLI::App& app) {
     cmd->add_option("--crop", o->crop, "Train on CROP x CROP windows (one around a nodule pixel on nodule samples, random\n"
                                        "elsewhere); 0 = whole samples. Validation and predict still see whole slices")->capture_default_str();
     cmd->add_option("--epoch-samples", o->epoch_samples, "Samples per epoch, cycling through reshuffled passes (0 = one pass)")->capture_default_str();
-    cmd->add_option("--sampling", o->sampling, "slices (every sample equally often) or nodules (every nodule equally often,\n"
-                                               "whatever its size; negatives keep their share)")->capture_default_str()->check(CLI::IsMember({"slices", "nodules"}));
-    cmd->add_option("--seed", o->seed, "Seed (initial weights, order, augmentation)")->capture_default_str();
-    cmd->add_option("--threads", o->threads, "CPU threads")->capture_default_str()->check(CLI::PositiveNumber);
-    cmd->add_option("--loader-threads", o->loader_threads,
+    add_enum_option(cmd, "--sampling", o->sampling, kSamplingNames,
+                    "slices (every sample equally often) or nodules (every nodule equally often, whatever its size;\n"
+                    "negatives keep their share)");
+    cmd->add_option("--seed", o->run.seed, "Seed (initial weights, order, augmentation)")->capture_default_str();
+    cmd->add_option("--threads", *threads, "CPU threads")->capture_default_str()->check(CLI::PositiveNumber);
+    cmd->add_option("--loader-threads", o->run.loader_threads,
                     "Threads preparing batches ahead of the model (0: 1 on a CPU, up to 8 on CUDA); the batches are the same for any number")
         ->capture_default_str()
         ->check(CLI::NonNegativeNumber);
-    cmd->callback([o, resume] {
+    cmd->callback([o, threads, resume, cmd] {
+        use_threads(*threads);
         TrainOptions t = *o;
         if (!resume->empty()) {
-            t.resume = true;
-            t.run_dir = *resume;
+            t = unet_resume_options(*resume);
+            if (cmd->count("--epochs")) t.run.epochs = o->run.epochs;
+            if (cmd->count("--data")) t.data_dir = o->data_dir;
+            t.run.device = o->run.device;
+            t.run.loader_threads = o->run.loader_threads;
         }
-        if (t.data_dir.empty() || t.run_dir.empty()) throw nodulecad::Error("train needs --data and --out (or --resume RUN)");
+        if (t.data_dir.empty() || t.run.run_dir.empty()) throw Error("train needs --data and --out (or --resume RUN)");
         for (const auto& m : train_unet(t))
             std::cerr << "epoch " << m.epoch << ": loss " << m.train_loss << ", train Dice " << m.train_dice << ", val Dice " << m.val_dice
-                      << ", " << m.images_per_second << " images/s, " << m.seconds << " s\n";
+                      << ", " << m.samples_per_second << " samples/s, " << m.seconds << " s\n";
     });
 }
 

@@ -3,15 +3,14 @@
 #include <iostream>
 
 #include "cli/commands.hpp"
-#include "core/threads.hpp"
-#include "train/train_fpr.hpp"
+#include "nodulecad/core/threads.hpp"
+#include "nodulecad/train/train_fpr.hpp"
 
 namespace nodulecad::cli {
 
 void register_train_fpr(CLI::App& app) {
     auto o = std::make_shared<FprTrainOptions>();
-    o->threads = default_thread_count();
-    o->set.threads = o->threads;
+    auto threads = std::make_shared<int>(default_thread_count());
     auto resume = std::make_shared<std::string>();
     auto no_centres = std::make_shared<bool>(false);
     CLI::App* cmd = app.add_subcommand(
@@ -24,8 +23,8 @@ void register_train_fpr(CLI::App& app) {
         "Writes FPR/patches.npy|csv|json, last.pt, best.pt (best validation AUC), metrics.csv, config.json.");
     cmd->add_option("--data", o->set.data_dir, "Cohort folder (subset*/<uid>.mhd, annotations.csv)");
     cmd->add_option("--candidates", o->set.candidates, "Candidates CSV from nodulecad detect on these scans");
-    cmd->add_option("--out", o->set.out_dir, "Run folder");
-    cmd->add_option("--resume", *resume, "Continue this run folder from last.pt (options from its config.json)");
+    cmd->add_option("--out", o->run.run_dir, "Run folder");
+    cmd->add_option("--resume", *resume, "Continue this run folder from last.pt (options from its config.json; --epochs may raise the total)");
     cmd->add_option("--annotations", o->set.annotations, "Nodule table (default DATA/annotations.csv)");
     cmd->add_option("--excluded", o->set.excluded, "Excluded findings (default DATA/annotations_excluded.csv when present)");
     cmd->add_flag("--no-centres", *no_centres, "Do not add the annotated nodule centres as extra positives");
@@ -33,32 +32,37 @@ void register_train_fpr(CLI::App& app) {
     cmd->add_option("--val-subsets", o->set.val_subsets, "These LUNA16 subsets are the validation patients instead");
     cmd->add_option("--patch", o->set.patch.patch, "View side in voxels (even)")->capture_default_str();
     cmd->add_option("--patch-mm", o->set.patch.patch_mm, "Patch voxel size in mm")->capture_default_str();
-    cmd->add_option("--epochs", o->epochs, "Total epochs")->capture_default_str();
-    cmd->add_option("--batch", o->batch, "Batch size")->capture_default_str();
-    cmd->add_option("--lr", o->lr, "Adam learning rate")->capture_default_str();
-    cmd->add_option("--lr-schedule", o->lr_schedule, "constant, or cosine (lr down to lr/100 over the epochs)")->capture_default_str()->check(CLI::IsMember({"constant", "cosine"}));
+    cmd->add_option("--epochs", o->run.epochs, "Total epochs")->capture_default_str();
+    cmd->add_option("--batch", o->run.batch, "Batch size")->capture_default_str();
+    cmd->add_option("--lr", o->run.lr, "Adam learning rate")->capture_default_str();
+    add_enum_option(cmd, "--lr-schedule", o->run.lr_schedule, kLrScheduleNames, "constant, or cosine (lr down to lr/100 over the epochs)");
     cmd->add_option("--symmetries", o->symmetries, "Validation scores: mean over this many turns and mirrors of the axial plane\n"
                                                    "(1-8; the model remembers it and detect --fpr does the same)")->capture_default_str()->check(CLI::Range(1, 8));
     cmd->add_option("--width", o->net.width, "Filters of the first level (x2, x4 after)")->capture_default_str();
     cmd->add_option("--positive-ratio", o->positive_ratio, "Positives drawn per negative each epoch (copies augmented)")->capture_default_str();
     cmd->add_option("--max-samples", o->max_samples_per_epoch, "At most this many patches per epoch (0 = all)")->capture_default_str();
     cmd->add_flag("!--no-augment", o->augment, "Switch off augmentation");
-    cmd->add_option("--device", o->device, "auto, cpu or cuda[:N]")->capture_default_str();
-    cmd->add_option("--seed", o->set.seed, "Seed (split, weights, order, augmentation)")->capture_default_str();
-    cmd->add_option("--threads", o->threads, "CPU threads")->capture_default_str()->check(CLI::PositiveNumber);
-    cmd->callback([o, resume, no_centres, cmd] {
+    cmd->add_option("--device", o->run.device, "auto, cpu or cuda[:N]")->capture_default_str();
+    cmd->add_flag("!--fp32", o->run.amp, "On CUDA, run in fp32 instead of bf16 autocast (no effect on a CPU)");
+    cmd->add_option("--seed", o->run.seed, "Seed (split, weights, order, augmentation)")->capture_default_str();
+    cmd->add_option("--threads", *threads, "CPU threads")->capture_default_str()->check(CLI::PositiveNumber);
+    cmd->add_option("--loader-threads", o->run.loader_threads, "Threads preparing batches (0: 1 on a CPU, up to 8 on CUDA)")
+        ->capture_default_str()
+        ->check(CLI::NonNegativeNumber);
+    cmd->callback([o, threads, resume, no_centres, cmd] {
+        use_threads(*threads);
         FprTrainOptions t = *o;
         if (!resume->empty()) {
             t = fpr_resume_options(*resume);
-            if (cmd->count("--epochs")) t.epochs = o->epochs;
-            t.device = o->device;
+            if (cmd->count("--epochs")) t.run.epochs = o->run.epochs;
+            t.run.device = o->run.device;
+            t.run.loader_threads = o->run.loader_threads;
         } else {
-            if (t.set.data_dir.empty() || t.set.candidates.empty() || t.set.out_dir.empty())
+            if (t.set.data_dir.empty() || t.set.candidates.empty() || t.run.run_dir.empty())
                 throw Error("train-fpr needs --data, --candidates and --out (or --resume RUN)");
             t.set.add_annotations = !*no_centres;
         }
-        t.threads = o->threads;
-        t.set.threads = o->threads;
+        t.set.threads = *threads;
         const FprTrainResult r = train_fpr(t);
         std::cerr << "train-fpr: " << r.set.rows << " patches (" << r.set.positives << " positive, " << r.set.negatives << " negative, "
                   << r.set.added_centres << " annotated centres added, " << r.set.ignored << " near excluded findings left out"

@@ -3,16 +3,17 @@
 #include <new>
 
 #include "cli/commands.hpp"
-#include "core/error.hpp"
-#include "core/progress.hpp"
+#include "nodulecad/core/error.hpp"
+#include "nodulecad/core/progress.hpp"
+#include "nodulecad/version.hpp"
 
 int main(int argc, char** argv) {
     CLI::App app{
-        "nodulecad " NODULECAD_VERSION
+        "nodulecad " NODULECAD_VERSION_STRING
         " - find pulmonary nodules in chest CT (LUNA16 / Tianchi MetaImage scans)\n"
         "World coordinates follow ITK: world = origin + D * diag(spacing) * index.",
         "nodulecad"};
-    app.set_version_flag("--version", std::string("nodulecad ") + NODULECAD_VERSION);
+    app.set_version_flag("--version", std::string("nodulecad ") + nodulecad::version());
     app.require_subcommand(1);
     app.fallthrough(false);
     nodulecad::cli::register_info(app);
@@ -45,6 +46,9 @@ int main(int argc, char** argv) {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
         return app.exit(e);
+    } catch (const nodulecad::OptionError& e) {
+        std::cerr << "nodulecad: error: " << nodulecad::cli::flag_for_option(e.option()) << " " << e.problem() << "\n";
+        return 1;
     } catch (const nodulecad::Error& e) {
         std::cerr << "nodulecad: error: " << e.what() << "\n";
         return 1;

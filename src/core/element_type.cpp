@@ -1,4 +1,4 @@
-#include "core/element_type.hpp"
+#include "nodulecad/core/element_type.hpp"
 
 namespace nodulecad {
 

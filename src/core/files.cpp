@@ -1,4 +1,4 @@
-#include "core/files.hpp"
+#include "nodulecad/core/files.hpp"
 
 #include <unistd.h>
 
@@ -9,18 +9,13 @@
 #include <filesystem>
 #include <memory>
 
-#include "core/error.hpp"
+#include "nodulecad/core/error.hpp"
 
 namespace nodulecad {
 
 namespace {
 std::string errno_text() { return std::strerror(errno); }
 
-struct FileCloser {
-    void operator()(std::FILE* f) const {
-        if (f) std::fclose(f);
-    }
-};
 }  // namespace
 
 void write_all(std::FILE* f, const void* data, std::size_t bytes, const std::string& path) {
@@ -56,7 +51,7 @@ void write_file_atomically(const std::string& path, std::string_view contents) {
 std::string read_file(const std::string& path) { return read_file_prefix(path, static_cast<std::size_t>(-1)); }
 
 std::string read_file_prefix(const std::string& path, std::size_t max_bytes) {
-    std::unique_ptr<std::FILE, FileCloser> f(std::fopen(path.c_str(), "rb"));
+    UniqueFile f(std::fopen(path.c_str(), "rb"));
     if (!f) fail(path, "cannot open file: " + errno_text());
     std::string out;
     char buf[1 << 16];

@@ -1,9 +1,9 @@
-#include "core/geometry.hpp"
+#include "nodulecad/core/geometry.hpp"
 
 #include <cmath>
 #include <string>
 
-#include "core/error.hpp"
+#include "nodulecad/core/error.hpp"
 
 namespace nodulecad {
 

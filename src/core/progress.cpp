@@ -1,4 +1,4 @@
-#include "core/progress.hpp"
+#include "nodulecad/core/progress.hpp"
 
 #include <unistd.h>
 

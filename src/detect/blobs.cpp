@@ -1,17 +1,17 @@
-#include "detect/blobs.hpp"
+#include "nodulecad/detect/blobs.hpp"
 
 #include <algorithm>
 #include <array>
 #include <cmath>
 
-#include "core/error.hpp"
-#include "core/threads.hpp"
+#include "nodulecad/core/error.hpp"
+#include "nodulecad/core/math.hpp"
+#include "nodulecad/core/threads.hpp"
 
 namespace nodulecad {
 
 namespace {
 
-constexpr double kPi = 3.14159265358979323846;
 
 // Normalised sampled Gaussian of `sigma` voxels, truncated at 3 sigma (at least one tap either side).
 std::vector<float> gaussian_kernel(double sigma) {

@@ -1,15 +1,18 @@
-#include "detect/candidates.hpp"
+#include "nodulecad/detect/candidates.hpp"
 
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <nlohmann/json.hpp>
 
-#include "core/error.hpp"
-#include "detect/blobs.hpp"
-#include "io/cohort_layout.hpp"
-#include "io/metaimage.hpp"
-#include "preprocess/components.hpp"
-#include "preprocess/lung_segmentation.hpp"
+#include "nodulecad/core/error.hpp"
+#include "nodulecad/core/math.hpp"
+#include "nodulecad/detect/blobs.hpp"
+#include "nodulecad/io/cohort_layout.hpp"
+#include "nodulecad/io/metaimage.hpp"
+#include "nodulecad/io/probability_map.hpp"
+#include "nodulecad/preprocess/components.hpp"
+#include "nodulecad/preprocess/lung_segmentation.hpp"
 
 namespace nodulecad {
 
@@ -25,12 +28,10 @@ void rank_and_cap(std::vector<DetectedCandidate>& c, int max_per_scan) {
 
 }  // namespace
 
-Volume<float> probability_volume(AnyVolume&& v) {
-    const bool bytes = element_type_of_volume(v) == ElementType::UInt8;
-    Volume<float> p = convert_volume<float>(std::move(v));
-    if (bytes)
-        for (float& x : p.voxels) x /= 255.0f;
-    return p;
+void to_json(nlohmann::json& j, const DetectOptions& o) {
+    j = {{"threshold", o.threshold},         {"mean_probability", o.mean_probability}, {"min_voxels", o.min_voxels},
+         {"min_diameter_mm", o.min_diameter_mm}, {"max_diameter_mm", o.max_diameter_mm},  {"max_per_scan", o.max_per_scan},
+         {"blobs_per_scan", o.blobs_per_scan}};
 }
 
 std::vector<DetectedCandidate> detect_candidates(const std::string& uid, const Volume<float>& prob, const DetectOptions& o) {
@@ -62,7 +63,7 @@ std::vector<DetectedCandidate> detect_candidates(const std::string& uid, const V
     std::vector<DetectedCandidate> out;
     for (const Acc& a : acc) {
         if (a.n < o.min_voxels || !(a.w > 0)) continue;
-        const double diameter = std::cbrt(6.0 * static_cast<double>(a.n) * voxel_mm3 / 3.14159265358979323846);
+        const double diameter = equivalent_diameter_mm(static_cast<double>(a.n), voxel_mm3);
         if (o.min_diameter_mm > 0 && diameter < o.min_diameter_mm) continue;
         if (o.max_diameter_mm > 0 && diameter > o.max_diameter_mm) continue;
         DetectedCandidate d;
@@ -87,7 +88,7 @@ std::vector<Candidate> detect_predictions(const std::string& pred_dir, const Det
     }
     std::vector<Candidate> out;
     for (const ScanFile& f : files) {
-        const Volume<float> prob = probability_volume(read_metaimage(f.path));
+        const Volume<float> prob = read_probability_volume(f.path);
         std::vector<DetectedCandidate> found = detect_candidates(f.uid, prob, opts);
         if (opts.blobs_per_scan > 0) {
             const auto it = scan_of.find(f.uid);

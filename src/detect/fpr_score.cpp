@@ -1,20 +1,19 @@
-#include "detect/fpr_score.hpp"
+#include "nodulecad/detect/fpr_score.hpp"
 
 #include <map>
 
-#include "core/error.hpp"
-#include "core/progress.hpp"
-#include "core/threads.hpp"
-#include "io/cohort_layout.hpp"
-#include "io/metaimage.hpp"
-#include "model/fpr_net.hpp"
-#include "model/unet.hpp"  // pick_device
-#include "preprocess/fpr_patches.hpp"
+#include "nodulecad/core/error.hpp"
+#include "nodulecad/core/progress.hpp"
+#include "nodulecad/core/threads.hpp"
+#include "nodulecad/io/cohort_layout.hpp"
+#include "nodulecad/io/metaimage.hpp"
+#include "nodulecad/model/fpr_net.hpp"
+#include "nodulecad/model/unet.hpp"  // pick_device
+#include "nodulecad/preprocess/fpr_patches.hpp"
 
 namespace nodulecad {
 
 void apply_fpr(std::vector<Candidate>& candidates, const FprApplyOptions& o) {
-    torch::set_num_threads(std::max(1, o.threads));
     const torch::Device device = pick_device(o.device);
     FprCard card;
     FprNet model = load_fpr_checkpoint(o.model, card, device);

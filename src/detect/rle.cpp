@@ -1,7 +1,7 @@
-#include "detect/rle.hpp"
+#include "nodulecad/detect/rle.hpp"
 
-#include "core/error.hpp"
-#include "io/text_numbers.hpp"
+#include "nodulecad/core/error.hpp"
+#include "nodulecad/io/text_numbers.hpp"
 
 namespace nodulecad {
 

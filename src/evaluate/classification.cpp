@@ -1,11 +1,11 @@
-#include "evaluate/classification.hpp"
+#include "nodulecad/evaluate/classification.hpp"
 
 #include <algorithm>
 #include <cmath>
 #include <limits>
 #include <numeric>
 
-#include "core/error.hpp"
+#include "nodulecad/core/error.hpp"
 
 namespace nodulecad {
 

@@ -1,4 +1,4 @@
-#include "evaluate/froc.hpp"
+#include "nodulecad/evaluate/froc.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -6,24 +6,9 @@
 #include <map>
 #include <numeric>
 
-#include "core/random.hpp"
+#include "nodulecad/core/random.hpp"
 
 namespace nodulecad {
-
-namespace {
-
-double squared_distance(const Vec3& a, const Vec3& b) {
-    // The official order: (dx^2 + dy^2) + dz^2.
-    const double dx = a[0] - b[0], dy = a[1] - b[1], dz = a[2] - b[2];
-    return std::pow(dx, 2.0) + std::pow(dy, 2.0) + std::pow(dz, 2.0);
-}
-
-double radius_squared(double diameter) {
-    if (diameter < 0) diameter = 10.0;
-    return std::pow(diameter / 2.0, 2.0);
-}
-
-}  // namespace
 
 FrocResult evaluate_froc(const std::vector<Annotation>& annotations, const std::vector<Annotation>& excluded,
                          const std::vector<std::string>& seriesuids, const std::vector<Candidate>& results, int max_marks) {
@@ -64,11 +49,10 @@ FrocResult evaluate_froc(const std::vector<Annotation>& annotations, const std::
         // 2-3. Reference nodules: every mark that hits counts (a mark may hit two nodules).
         for (const Annotation* a : nodules[s]) {
             ++r.nodules;
-            const double r2 = radius_squared(a->diameter_mm);
             int hits = 0;
             double best = -std::numeric_limits<double>::infinity();
             for (std::size_t i = 0; i < m.size(); ++i)
-                if (squared_distance(m[i]->world, a->world) < r2) {
+                if (luna16_hit(m[i]->world, *a)) {
                     ++hits;
                     best = std::max(best, m[i]->probability);
                     pool[i] = false;
@@ -85,9 +69,8 @@ FrocResult evaluate_froc(const std::vector<Annotation>& annotations, const std::
         }
         // 4. Excluded findings: marks still in the pool that hit one are ignored.
         for (const Annotation* a : irrelevant[s]) {
-            const double r2 = radius_squared(a->diameter_mm);
             for (std::size_t i = 0; i < m.size(); ++i)
-                if (pool[i] && squared_distance(m[i]->world, a->world) < r2) {
+                if (pool[i] && luna16_hit(m[i]->world, *a)) {
                     pool[i] = false;
                     ++r.ignored_on_excluded;
                 }

@@ -1,4 +1,4 @@
-#include "evaluate/localisation.hpp"
+#include "nodulecad/evaluate/localisation.hpp"
 
 #include <cmath>
 #include <map>

@@ -1,6 +1,6 @@
-#include "evaluate/overlap.hpp"
+#include "nodulecad/evaluate/overlap.hpp"
 
-#include "core/error.hpp"
+#include "nodulecad/core/error.hpp"
 
 namespace nodulecad {
 

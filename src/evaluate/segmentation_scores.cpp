@@ -1,25 +1,12 @@
-#include "evaluate/segmentation_scores.hpp"
+#include "nodulecad/evaluate/segmentation_scores.hpp"
 
 #include <algorithm>
 #include <cmath>
 #include <map>
 
-#include "core/error.hpp"
+#include "nodulecad/core/error.hpp"
 
 namespace nodulecad {
-
-Volume<std::uint8_t> threshold_probability(const AnyVolume& prob, double threshold) {
-    return std::visit(
-        [&](const auto& v) {
-            using T = typename std::decay_t<decltype(v)>::value_type;
-            Volume<std::uint8_t> out(v.geometry, 0);
-            // uint8 volumes hold probability * 255.
-            const double t = std::is_floating_point_v<T> ? threshold : threshold * 255.0;
-            for (std::size_t i = 0; i < v.voxels.size(); ++i) out.voxels[i] = static_cast<double>(v.voxels[i]) >= t ? 1 : 0;
-            return out;
-        },
-        prob);
-}
 
 ScanSegScore score_segmentation(const std::string& uid, const Volume<std::uint8_t>& pred, const Volume<std::uint8_t>& ref) {
     if (pred.geometry != ref.geometry) throw Error(uid + ": prediction and reference masks have different geometries");

@@ -1,12 +1,10 @@
-#include "io/cohort_layout.hpp"
+#include "nodulecad/io/cohort_layout.hpp"
 
 #include <algorithm>
-#include <cmath>
 #include <filesystem>
 
-#include "core/error.hpp"
-#include "core/random.hpp"
-#include "io/text_numbers.hpp"
+#include "nodulecad/core/error.hpp"
+#include "nodulecad/io/text_numbers.hpp"
 
 namespace nodulecad {
 
@@ -40,6 +38,14 @@ std::vector<ScanFile> find_scans(const std::string& dir) {
     return out;
 }
 
+std::string default_annotations(const std::string& data_dir) { return (fs::path(data_dir) / "annotations.csv").string(); }
+
+std::string default_excluded(const std::string& data_dir) {
+    const std::string p = (fs::path(data_dir) / "annotations_excluded.csv").string();
+    std::error_code ec;
+    return fs::exists(p, ec) ? p : std::string();
+}
+
 std::vector<ScanFile> find_predictions(const std::string& dir) {
     std::error_code ec;
     if (!fs::is_directory(dir, ec)) fail(dir, "prediction folder not found");
@@ -53,29 +59,6 @@ std::vector<ScanFile> find_predictions(const std::string& dir) {
     std::sort(out.begin(), out.end(), [](const ScanFile& a, const ScanFile& b) { return a.uid < b.uid; });
     if (out.empty()) fail(dir, "no <uid>_prob.mhd files (make them with nodulecad predict)");
     return out;
-}
-
-std::set<std::string> validation_uids(const std::vector<ScanFile>& scans, double fraction, const std::vector<int>& subsets,
-                                      std::uint64_t seed) {
-    std::set<std::string> val;
-    if (!subsets.empty()) {
-        for (const auto& e : scans)
-            if (std::find(subsets.begin(), subsets.end(), e.subset) != subsets.end()) val.insert(e.uid);
-        return val;
-    }
-    const std::vector<ScanFile> order = validation_order(scans, seed);
-    const auto n_val = static_cast<std::size_t>(std::llround(fraction * static_cast<double>(scans.size())));
-    for (std::size_t n = 0; n < n_val && n < order.size(); ++n) val.insert(order[n].uid);
-    return val;
-}
-
-std::vector<ScanFile> validation_order(const std::vector<ScanFile>& scans, std::uint64_t seed) {
-    std::vector<ScanFile> order = scans;
-    std::stable_sort(order.begin(), order.end(), [&](const ScanFile& a, const ScanFile& b) {
-        const std::uint64_t ha = mix64(seed ^ hash_string(a.uid)), hb = mix64(seed ^ hash_string(b.uid));
-        return ha != hb ? ha < hb : a.uid < b.uid;
-    });
-    return order;
 }
 
 }  // namespace nodulecad

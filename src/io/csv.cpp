@@ -1,8 +1,8 @@
-#include "io/csv.hpp"
+#include "nodulecad/io/csv.hpp"
 
-#include "core/files.hpp"
-#include "core/error.hpp"
-#include "io/text_numbers.hpp"
+#include "nodulecad/core/files.hpp"
+#include "nodulecad/core/error.hpp"
+#include "nodulecad/io/text_numbers.hpp"
 
 namespace nodulecad {
 

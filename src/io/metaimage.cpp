@@ -1,4 +1,4 @@
-#include "io/metaimage.hpp"
+#include "nodulecad/io/metaimage.hpp"
 
 #include <zlib.h>
 
@@ -10,9 +10,9 @@
 #include <memory>
 #include <vector>
 
-#include "core/files.hpp"
-#include "core/error.hpp"
-#include "io/text_numbers.hpp"
+#include "nodulecad/core/files.hpp"
+#include "nodulecad/core/error.hpp"
+#include "nodulecad/io/text_numbers.hpp"
 
 namespace nodulecad {
 
@@ -22,10 +22,7 @@ namespace {
 
 constexpr std::size_t kMaxHeaderBytes = std::size_t{1} << 20;
 
-struct FileCloser {
-    void operator()(std::FILE* f) const { std::fclose(f); }
-};
-using File = std::unique_ptr<std::FILE, FileCloser>;
+using File = UniqueFile;
 
 File open_for_reading(const std::string& path, const std::string& what) {
     std::error_code ec;

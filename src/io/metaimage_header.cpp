@@ -1,11 +1,11 @@
-#include "io/metaimage_header.hpp"
+#include "nodulecad/io/metaimage_header.hpp"
 
 #include <cmath>
 #include <map>
 #include <vector>
 
-#include "core/error.hpp"
-#include "io/text_numbers.hpp"
+#include "nodulecad/core/error.hpp"
+#include "nodulecad/io/text_numbers.hpp"
 
 namespace nodulecad {
 
@@ -110,20 +110,27 @@ private:
 
     int ndims_ = 3;
 
+    // The header, field group by field group (each checks its own fields and names the line of a bad one).
     MetaImageHeader build() {
         MetaImageHeader h;
         h.header_bytes = end_;
+        read_kind(h);
+        read_size(h);
+        read_placement(h);
+        read_storage(h);
+        read_data_file(h);
+        return h;
+    }
 
+    // ObjectType, NDims, one channel, binary data.
+    void read_kind(MetaImageHeader& h) {
         if (const Field* f = find({"objecttype"}); f && !iequals(f->value, "Image"))
             error("ObjectType is '" + f->value + "', only Image is supported", f->line);
-
         const Field& nd = require("ndims", "NDims");
         const auto n = parse_int(nd.value);
         if (!n) error("NDims: '" + nd.value + "' is not an integer", nd.line);
         if (*n != 2 && *n != 3) error("NDims is " + nd.value + ", only 2 and 3 are supported", nd.line);
         ndims_ = h.ndims = static_cast<int>(*n);
-        const auto nd_u = static_cast<std::size_t>(ndims_);
-
         if (const Field* f = find({"elementnumberofchannels"})) {
             const auto c = parse_int(f->value);
             if (!c || *c < 1) error("ElementNumberOfChannels: '" + f->value + "' is not a positive integer", f->line);
@@ -132,8 +139,11 @@ private:
         }
         if (const Field* f = find({"binarydata"}); f && !boolean(*f, "BinaryData"))
             error("ASCII data (BinaryData = False) is not supported", f->line);
+    }
 
-        // Size
+    // DimSize.
+    void read_size(MetaImageHeader& h) {
+        const auto nd_u = static_cast<std::size_t>(ndims_);
         const Field& ds = require("dimsize", "DimSize");
         const auto ds_tokens = split_whitespace(ds.value);
         if (ds_tokens.size() != nd_u)
@@ -145,8 +155,11 @@ private:
             if (*v <= 0) error("DimSize: " + std::string(ds_tokens[a]) + " is not positive", ds.line);
             h.geometry.size[a] = *v;
         }
+    }
 
-        // Spacing
+    // Spacing, origin and direction: where the voxels are in world mm.
+    void read_placement(MetaImageHeader& h) {
+        const auto nd_u = static_cast<std::size_t>(ndims_);
         if (const Field* f = find({"elementspacing", "elementsize"})) {
             const char* name = fields_.count("elementspacing") ? "ElementSpacing" : "ElementSize";
             const auto v = numbers(*f, name, nd_u);
@@ -155,13 +168,10 @@ private:
                 h.geometry.spacing[a] = v[a];
             }
         }
-
-        // Origin
         if (const Field* f = find({"offset", "origin", "position"})) {
             const auto v = numbers(*f, "Offset", nd_u);
             for (std::size_t a = 0; a < nd_u; ++a) h.geometry.origin[a] = v[a];
         }
-
         // Direction: listed axis by axis = columns of D.
         if (const Field* f = find({"transformmatrix", "rotation", "orientation"})) {
             const auto v = numbers(*f, "TransformMatrix", nd_u * nd_u);
@@ -172,8 +182,10 @@ private:
             if (!(std::fabs(det) > 1e-9)) error("TransformMatrix is singular (determinant " + format_double(det) + ")", f->line);
             h.geometry.direction = d;
         }
+    }
 
-        // Voxel type and storage
+    // Voxel type, byte order, compression, header size.
+    void read_storage(MetaImageHeader& h) {
         const Field& et = require("elementtype", "ElementType");
         std::string upper = et.value;
         for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
@@ -184,7 +196,6 @@ private:
                       "MET_DOUBLE)",
                   et.line);
         h.element_type = *type;
-
         if (const Field* f = find({"binarydatabyteordermsb", "elementbyteordermsb"}))
             h.msb = boolean(*f, "BinaryDataByteOrderMSB");
         if (const Field* f = find({"compresseddata"})) h.compressed = boolean(*f, "CompressedData");
@@ -200,14 +211,16 @@ private:
             if (h.compressed && *v == -1)
                 error("HeaderSize = -1 cannot locate compressed data (its size is unknown)", f->line);
         }
+    }
 
+    // ElementDataFile: one file (or LOCAL), never a list or pattern.
+    void read_data_file(MetaImageHeader& h) {
         const Field& df = fields_.at("elementdatafile");
         if (df.value.empty()) error("ElementDataFile is empty", df.line);
         const auto df_tokens = split_whitespace(df.value);
         if (iequals(df_tokens.front(), "LIST") || df.value.find('%') != std::string::npos)
             error("ElementDataFile '" + df.value + "': multi-file (LIST / pattern) data is not supported", df.line);
         h.data_file = df.value;
-        return h;
     }
 };
 

@@ -1,11 +1,11 @@
-#include "io/npy.hpp"
+#include "nodulecad/io/npy.hpp"
 
 #include <algorithm>
 #include <cstring>
 
-#include "core/files.hpp"
-#include "core/error.hpp"
-#include "io/text_numbers.hpp"
+#include "nodulecad/core/files.hpp"
+#include "nodulecad/core/error.hpp"
+#include "nodulecad/io/text_numbers.hpp"
 
 namespace nodulecad {
 

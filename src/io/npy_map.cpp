@@ -1,4 +1,4 @@
-#include "io/npy_map.hpp"
+#include "nodulecad/io/npy_map.hpp"
 
 #include <fcntl.h>
 #include <sys/mman.h>
@@ -8,7 +8,7 @@
 #include <cerrno>
 #include <cstring>
 
-#include "core/error.hpp"
+#include "nodulecad/core/error.hpp"
 
 namespace nodulecad {
 

@@ -1,9 +1,9 @@
-#include "io/png.hpp"
+#include "nodulecad/io/png.hpp"
 
 #include <zlib.h>
 
-#include "core/error.hpp"
-#include "core/files.hpp"
+#include "nodulecad/core/error.hpp"
+#include "nodulecad/core/files.hpp"
 
 namespace nodulecad {
 

@@ -1,14 +1,32 @@
-#include "io/tables.hpp"
+#include "nodulecad/io/tables.hpp"
 
 #include <algorithm>
 #include <cmath>
 
-#include "core/files.hpp"
-#include "core/error.hpp"
-#include "io/csv.hpp"
-#include "io/text_numbers.hpp"
+#include "nodulecad/core/files.hpp"
+#include "nodulecad/core/error.hpp"
+#include "nodulecad/io/csv.hpp"
+#include "nodulecad/io/text_numbers.hpp"
 
 namespace nodulecad {
+
+bool luna16_hit(const Vec3& p, const Annotation& a) {
+    const double dx = p[0] - a.world[0], dy = p[1] - a.world[1], dz = p[2] - a.world[2];
+    const double d = a.diameter_mm < 0 ? 10.0 : a.diameter_mm;
+    return std::pow(dx, 2.0) + std::pow(dy, 2.0) + std::pow(dz, 2.0) < std::pow(d / 2.0, 2.0);
+}
+
+AnnotationsByUid group_by_uid(const std::vector<Annotation>& rows) {
+    AnnotationsByUid out;
+    for (const auto& a : rows) out[a.seriesuid].push_back(a);
+    return out;
+}
+
+const std::vector<Annotation>& annotations_of(const AnnotationsByUid& by_uid, const std::string& uid) {
+    static const std::vector<Annotation> none;
+    const auto it = by_uid.find(uid);
+    return it == by_uid.end() ? none : it->second;
+}
 
 namespace {
 

@@ -1,4 +1,4 @@
-#include "io/text_numbers.hpp"
+#include "nodulecad/io/text_numbers.hpp"
 
 #include <charconv>
 #include <cctype>

@@ -1,8 +1,8 @@
-#include "model/checkpoint.hpp"
+#include "nodulecad/model/checkpoint.hpp"
 
 #include <filesystem>
 
-#include "core/error.hpp"
+#include "nodulecad/core/error.hpp"
 
 namespace nodulecad {
 

@@ -1,7 +1,7 @@
 #include <nlohmann/json.hpp>
 
-#include "core/error.hpp"
-#include "model/fpr_config.hpp"
+#include "nodulecad/core/error.hpp"
+#include "nodulecad/model/fpr_config.hpp"
 
 namespace nodulecad {
 
@@ -14,14 +14,27 @@ std::int64_t fpr_parameter_count(const FprNetConfig& c, int in_per_view) {
     return n + features * hidden + hidden + hidden + 1;
 }
 
+void FprNetConfig::check() const {
+    require_between("width", width, 1, 512);
+    if (!(dropout >= 0 && dropout < 1)) throw OptionError("dropout", "must be in [0, 1), got " + shown(dropout));
+}
+
+void to_json(nlohmann::json& j, const FprNetConfig& c) { j = {{"width", c.width}, {"dropout", c.dropout}}; }
+
+void from_json(const nlohmann::json& j, FprNetConfig& c) {
+    c.width = j.value("width", c.width);
+    c.dropout = j.value("dropout", c.dropout);
+}
+
 std::string FprCard::to_json() const {
-    const nlohmann::ordered_json j = {
-        {"kind", "fpr"},
-        {"net", {{"width", net.width}, {"dropout", net.dropout}}},
-        {"patch", {{"patch", patch.patch}, {"patch_mm", patch.patch_mm}, {"slab", patch.slab}, {"max_shift", patch.max_shift},
-                   {"window", {patch.window_lo, patch.window_hi}}}},
-        {"epoch", epoch}, {"best_val_auc", best_val_auc}, {"symmetries", symmetries},
-        {"train_positives", train_positives}, {"train_negatives", train_negatives}};
+    const nlohmann::ordered_json j = {{"kind", "fpr"},
+                                      {"net", nlohmann::json(net)},
+                                      {"patch", nlohmann::json(patch)},
+                                      {"epoch", epoch},
+                                      {"best_val_auc", best_val_auc},
+                                      {"symmetries", symmetries},
+                                      {"train_positives", train_positives},
+                                      {"train_negatives", train_negatives}};
     return j.dump();
 }
 
@@ -31,22 +44,15 @@ FprCard FprCard::from_json(const std::string& text, const std::string& source) {
         if (j.value("kind", std::string("unet")) != "fpr")
             fail(source, "this is a U-Net checkpoint, not a false-positive-reduction model (make one with nodulecad train-fpr)");
         FprCard c;
-        c.net.width = j.at("net").at("width").get<int>();
-        c.net.dropout = j.at("net").at("dropout").get<double>();
-        const auto& p = j.at("patch");
-        c.patch.patch = p.at("patch").get<int>();
-        c.patch.patch_mm = p.at("patch_mm").get<double>();
-        c.patch.slab = p.at("slab").get<int>();
-        c.patch.max_shift = p.at("max_shift").get<int>();
-        c.patch.window_lo = p.at("window").at(0).get<double>();
-        c.patch.window_hi = p.at("window").at(1).get<double>();
+        j.at("net").get_to(c.net);
+        j.at("patch").get_to(c.patch);
         c.epoch = j.at("epoch").get<int>();
         c.best_val_auc = j.at("best_val_auc").get<double>();
         c.symmetries = j.value("symmetries", 1);  // models from before test-time augmentation
-        if (c.symmetries < 1 || c.symmetries > 8) throw Error("symmetries must be 1 to 8");
+        require_between("symmetries", c.symmetries, 1, 8);
         c.train_positives = j.at("train_positives").get<std::int64_t>();
         c.train_negatives = j.at("train_negatives").get<std::int64_t>();
-        if (c.net.width < 1 || c.net.width > 512) throw Error("network width out of range");
+        c.net.check();
         c.patch.check();
         return c;
     } catch (const nlohmann::json::exception& e) {

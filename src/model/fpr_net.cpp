@@ -1,8 +1,8 @@
-#include "model/fpr_net.hpp"
+#include "nodulecad/model/fpr_net.hpp"
 
 #include <algorithm>
 
-#include "core/error.hpp"
+#include "nodulecad/core/error.hpp"
 
 namespace nodulecad {
 
@@ -15,7 +15,7 @@ void add_conv(torch::nn::Sequential& s, std::int64_t in, std::int64_t out) {
 }  // namespace
 
 FprNetImpl::FprNetImpl(const FprNetConfig& c) : config_(c) {
-    if (c.width < 1 || c.width > 512 || !(c.dropout >= 0 && c.dropout < 1)) throw Error("invalid FPR network configuration");
+    c.check();
     const std::int64_t w = c.width;
     torch::nn::Sequential trunk;
     std::int64_t prev = 3;
@@ -42,7 +42,7 @@ torch::Tensor FprNetImpl::forward(torch::Tensor x) {
 
 std::vector<double> fpr_probabilities(FprNet& model, const std::uint8_t* cubes, std::int64_t n, const PatchOptions& patch,
                                       const torch::Device& device, int batch, int symmetries) {
-    if (symmetries < 1 || symmetries > 8) throw Error("symmetries must be 1 to 8, not " + std::to_string(symmetries));
+    require_between("symmetries", symmetries, 1, 8);
     torch::NoGradGuard no_grad;
     model->eval();
     const std::int64_t P = patch.patch, C = patch.channels();

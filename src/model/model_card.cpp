@@ -1,9 +1,15 @@
 #include <nlohmann/json.hpp>
 
-#include "core/error.hpp"
-#include "model/unet_config.hpp"
+#include "nodulecad/core/error.hpp"
+#include "nodulecad/model/unet_config.hpp"
 
 namespace nodulecad {
+
+void UNetConfig::check() const {
+    require_positive("in_channels", in_channels);
+    require_positive("base_filters", base_filters);
+    require_between("depth", depth, 1, 8);
+}
 
 std::int64_t unet_parameter_count(const UNetConfig& c) {
     const auto conv = [&](std::int64_t in, std::int64_t out) { return 9 * in * out + out + (c.batch_norm ? 2 * out : 0); };
@@ -24,7 +30,7 @@ std::string ModelCard::to_json() const {
     const nlohmann::ordered_json j = {
         {"unet", {{"in_channels", unet.in_channels}, {"base_filters", unet.base_filters}, {"depth", unet.depth}, {"batch_norm", unet.batch_norm}}},
         {"size", size}, {"pixel_mm", pixel_mm}, {"window", {window_lo, window_hi}}, {"context", context},
-        {"mask_lungs", mask_lungs}, {"mean", mean}, {"std", std}, {"loss", loss}, {"epoch", epoch}, {"best_val_dice", best_val_dice}};
+        {"mask_lungs", mask_lungs}, {"mean", mean}, {"std", std}, {"loss", enum_name(loss, kUNetLossNames)}, {"epoch", epoch}, {"best_val_dice", best_val_dice}};
     return j.dump();
 }
 
@@ -43,13 +49,15 @@ ModelCard ModelCard::from_json(const std::string& text, const std::string& sourc
         m.mask_lungs = j.at("mask_lungs").get<bool>();
         m.mean = j.at("mean").get<double>();
         m.std = j.at("std").get<double>();
-        m.loss = j.at("loss").get<std::string>();
+        m.loss = parse_enum("loss", j.at("loss").get<std::string>(), kUNetLossNames);
         m.epoch = j.at("epoch").get<int>();
         m.best_val_dice = j.at("best_val_dice").get<double>();
         if (m.unet.in_channels != 2 * m.context + 1) throw Error("in_channels does not match context");
         return m;
     } catch (const nlohmann::json::exception& e) {
         fail(source, std::string("not a nodulecad model card: ") + e.what());
+    } catch (const Error& e) {
+        fail(source, std::string("bad model card: ") + e.what());
     }
 }
 

@@ -1,4 +1,4 @@
-#include "model/run_mode.hpp"
+#include "nodulecad/model/run_mode.hpp"
 
 #include <ATen/autocast_mode.h>
 #include <torch/version.h>

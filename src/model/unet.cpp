@@ -1,7 +1,7 @@
-#include "model/unet.hpp"
+#include "nodulecad/model/unet.hpp"
 
-#include "core/error.hpp"
-#include "model/checkpoint.hpp"
+#include "nodulecad/core/error.hpp"
+#include "nodulecad/model/checkpoint.hpp"
 
 namespace nodulecad {
 
@@ -34,7 +34,7 @@ torch::Tensor upsample2x_nearest(const torch::Tensor& x) {
 }
 
 UNetImpl::UNetImpl(const UNetConfig& c) : config_(c) {
-    if (c.depth < 1 || c.depth > 8 || c.base_filters < 1 || c.in_channels < 1) throw Error("invalid U-Net configuration");
+    c.check();
     std::int64_t prev = c.in_channels;
     for (int l = 0; l < c.depth; ++l) {
         const std::int64_t f = static_cast<std::int64_t>(c.base_filters) << l;
@@ -67,11 +67,10 @@ torch::Device pick_device(const std::string& name) {
     if (name == "auto") return torch::cuda::is_available() ? torch::Device(torch::kCUDA) : torch::Device(torch::kCPU);
     if (name == "cpu") return torch::kCPU;
     if (name.rfind("cuda", 0) == 0) {
-        if (!torch::cuda::is_available()) throw Error("--device " + name + ": no CUDA device (this LibTorch: " +
-                                                      std::string(torch::cuda::is_available() ? "CUDA" : "CPU only") + ")");
+        if (!torch::cuda::is_available()) throw OptionError("device", "is " + name + ", but this LibTorch sees no CUDA device");
         return torch::Device(name);
     }
-    throw Error("--device must be auto, cpu or cuda[:N], not '" + name + "'");
+    throw OptionError("device", "must be auto, cpu or cuda[:N], got '" + name + "'");
 }
 
 void save_checkpoint(const std::string& path, UNet& model, const ModelCard& card, torch::optim::Optimizer* optimizer) {

@@ -1,8 +1,8 @@
-#include "preprocess/components.hpp"
+#include "nodulecad/preprocess/components.hpp"
 
 #include <numeric>
 
-#include "core/threads.hpp"
+#include "nodulecad/core/threads.hpp"
 
 namespace nodulecad {
 

@@ -1,4 +1,4 @@
-#include "preprocess/distance.hpp"
+#include "nodulecad/preprocess/distance.hpp"
 
 #include <algorithm>
 #include <cmath>

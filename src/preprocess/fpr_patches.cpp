@@ -1,4 +1,4 @@
-#include "preprocess/fpr_patches.hpp"
+#include "nodulecad/preprocess/fpr_patches.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -7,26 +7,64 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
-#include "core/error.hpp"
-#include "core/files.hpp"
-#include "core/progress.hpp"
-#include "core/threads.hpp"
-#include "io/cohort_layout.hpp"
-#include "io/csv.hpp"
-#include "io/metaimage.hpp"
-#include "io/npy.hpp"
-#include "io/text_numbers.hpp"
+#include "nodulecad/core/error.hpp"
+#include "nodulecad/core/files.hpp"
+#include "nodulecad/core/progress.hpp"
+#include "nodulecad/core/threads.hpp"
+#include "nodulecad/core/trilinear.hpp"
+#include "nodulecad/io/cohort_layout.hpp"
+#include "nodulecad/io/csv.hpp"
+#include "nodulecad/io/metaimage.hpp"
+#include "nodulecad/io/npy.hpp"
+#include "nodulecad/io/text_numbers.hpp"
+#include "nodulecad/preprocess/patient_split.hpp"
 
 namespace nodulecad {
 
 namespace fs = std::filesystem;
 
 void PatchOptions::check() const {
-    if (patch < 4 || patch > 256 || patch % 2 != 0) throw Error("--patch must be an even number of voxels between 4 and 256");
-    if (!(patch_mm > 0)) throw Error("--patch-mm must be positive");
-    if (slab < 0 || slab > patch / 2) throw Error("--slab must be between 0 and half the patch");
-    if (max_shift < 0 || max_shift > patch / 2) throw Error("--max-shift must be between 0 and half the patch");
-    if (!(window_hi > window_lo)) throw Error("the HU window's upper bound must be above its lower bound");
+    if (patch < 4 || patch > 256 || patch % 2 != 0) throw OptionError("patch", "must be an even number of voxels between 4 and 256, got " + shown(patch));
+    require_positive("patch_mm", patch_mm);
+    require_between("slab", slab, 0, patch / 2);
+    require_between("max_shift", max_shift, 0, patch / 2);
+    if (!(window_hi > window_lo)) throw OptionError("window", "upper bound must be above the lower, got " + shown(window_lo) + " to " + shown(window_hi));
+}
+
+void to_json(nlohmann::json& j, const PatchOptions& o) {
+    j = {{"patch", o.patch}, {"patch_mm", o.patch_mm}, {"slab", o.slab}, {"max_shift", o.max_shift}, {"window", {o.window_lo, o.window_hi}}};
+}
+
+void from_json(const nlohmann::json& j, PatchOptions& o) {
+    o.patch = j.value("patch", o.patch);
+    o.patch_mm = j.value("patch_mm", o.patch_mm);
+    o.slab = j.value("slab", o.slab);
+    o.max_shift = j.value("max_shift", o.max_shift);
+    if (j.contains("window")) {
+        o.window_lo = j.at("window").at(0).get<double>();
+        o.window_hi = j.at("window").at(1).get<double>();
+    }
+}
+
+void FprSetOptions::check() const {
+    patch.check();
+    require_fraction("val_fraction", val_fraction);
+}
+
+void to_json(nlohmann::json& j, const FprSetOptions& o) {
+    j = {{"data", o.data_dir},       {"candidates", o.candidates},     {"annotations", o.annotations},     {"excluded", o.excluded},
+         {"patch", o.patch},         {"add_annotations", o.add_annotations}, {"val_fraction", o.val_fraction}, {"val_subsets", o.val_subsets}};
+}
+
+void from_json(const nlohmann::json& j, FprSetOptions& o) {
+    o.data_dir = j.value("data", o.data_dir);
+    o.candidates = j.value("candidates", o.candidates);
+    o.annotations = j.value("annotations", o.annotations);
+    o.excluded = j.value("excluded", o.excluded);
+    if (j.contains("patch")) j.at("patch").get_to(o.patch);
+    o.add_annotations = j.value("add_annotations", o.add_annotations);
+    o.val_fraction = j.value("val_fraction", o.val_fraction);
+    o.val_subsets = j.value("val_subsets", o.val_subsets);
 }
 
 void extract_cube(const Volume<std::int16_t>& scan, const Vec3& world, const PatchOptions& o, std::uint8_t* cube) {
@@ -40,28 +78,14 @@ void extract_cube(const Volume<std::int16_t>& scan, const Vec3& world, const Pat
     Vec3 step[3];
     for (int axis = 0; axis < 3; ++axis)
         for (int r = 0; r < 3; ++r) step[axis][static_cast<std::size_t>(r)] = m[static_cast<std::size_t>(3 * r + axis)] * o.patch_mm;
-    const auto nx = g.size[0], ny = g.size[1], nz = g.size[2];
     const double scale = 255.0 / (o.window_hi - o.window_lo);
-    const auto at = [&](std::int64_t i, std::int64_t j, std::int64_t k) -> double {
-        if (i < 0 || j < 0 || k < 0 || i >= nx || j >= ny || k >= nz) return o.window_lo;
-        return scan.voxels[static_cast<std::size_t>((k * ny + j) * nx + i)];
-    };
     std::size_t n = 0;
     for (int c = 0; c < D; ++c)
         for (int b = 0; b < D; ++b)
             for (int a = 0; a < D; ++a, ++n) {
-                double p[3];
+                Vec3 p;
                 for (std::size_t r = 0; r < 3; ++r) p[r] = start[r] + a * step[0][r] + b * step[1][r] + c * step[2][r];
-                const double fi = std::floor(p[0]), fj = std::floor(p[1]), fk = std::floor(p[2]);
-                const double ti = p[0] - fi, tj = p[1] - fj, tk = p[2] - fk;
-                const auto i = static_cast<std::int64_t>(fi), j = static_cast<std::int64_t>(fj), k = static_cast<std::int64_t>(fk);
-                double v = 0;
-                for (int dk = 0; dk < 2; ++dk)
-                    for (int dj = 0; dj < 2; ++dj)
-                        for (int di = 0; di < 2; ++di) {
-                            const double w = (di ? ti : 1 - ti) * (dj ? tj : 1 - tj) * (dk ? tk : 1 - tk);
-                            if (w > 0) v += w * at(i + di, j + dj, k + dk);
-                        }
+                const double v = trilinear(scan, p, o.window_lo);
                 cube[n] = static_cast<std::uint8_t>(std::lround(std::clamp((v - o.window_lo) * scale, 0.0, 255.0)));
             }
 }
@@ -105,22 +129,11 @@ void cube_views(const std::uint8_t* cube, const PatchOptions& o, const Augment& 
 }
 
 FprLabel label_candidate(const Vec3& w, const std::vector<Annotation>& nodules, const std::vector<Annotation>& excluded) {
-    const auto d2 = [&](const Vec3& a) { return (a[0] - w[0]) * (a[0] - w[0]) + (a[1] - w[1]) * (a[1] - w[1]) + (a[2] - w[2]) * (a[2] - w[2]); };
     for (const auto& a : nodules)
-        if (d2(a.world) < 0.25 * a.diameter_mm * a.diameter_mm) return FprLabel::Positive;
-    for (const auto& a : excluded) {
-        const double d = a.diameter_mm < 0 ? 10.0 : a.diameter_mm;
-        if (d2(a.world) < 0.25 * d * d) return FprLabel::Ignored;
-    }
+        if (luna16_hit(w, a)) return FprLabel::Positive;
+    for (const auto& a : excluded)
+        if (luna16_hit(w, a)) return FprLabel::Ignored;
     return FprLabel::Negative;
-}
-
-std::string default_annotations(const std::string& data_dir) { return (fs::path(data_dir) / "annotations.csv").string(); }
-
-std::string default_excluded(const std::string& data_dir) {
-    const std::string p = (fs::path(data_dir) / "annotations_excluded.csv").string();
-    std::error_code ec;
-    return fs::exists(p, ec) ? p : std::string();
 }
 
 namespace {
@@ -163,57 +176,107 @@ std::vector<FprRow> read_fpr_rows(const std::string& path) {
     return rows;
 }
 
-FprSetSummary build_fpr_set(const FprSetOptions& o) {
-    o.patch.check();
-    if (!(o.val_fraction >= 0 && o.val_fraction < 1)) throw Error("--val-fraction must be in [0, 1)");
-    const std::vector<ScanFile> scans = find_scans(o.data_dir);
-    const std::string ann_path = o.annotations.empty() ? default_annotations(o.data_dir) : o.annotations;
-    const std::string exc_path = o.excluded.empty() ? default_excluded(o.data_dir) : o.excluded;
-    std::error_code ec;
-    if (!fs::exists(ann_path, ec)) fail(ann_path, "annotations file not found (give --annotations)");
-    if (!fs::exists(o.candidates, ec)) fail(o.candidates, "candidates file not found (make it with nodulecad detect)");
-    std::map<std::string, std::vector<Annotation>> nodules, excluded;
-    for (auto& a : read_annotations(ann_path)) nodules[a.seriesuid].push_back(a);
-    if (!exc_path.empty())
-        for (auto& a : read_annotations(exc_path)) excluded[a.seriesuid].push_back(a);
-    const std::vector<Candidate> candidates = read_results(o.candidates);
+namespace {
 
-    FprSetSummary sum;
-    sum.scans = static_cast<int>(scans.size());
-    const std::set<std::string> val = validation_uids(scans, o.val_fraction, o.val_subsets, o.seed);
-    sum.val_uids.assign(val.begin(), val.end());
-    std::map<std::string, const ScanFile*> scan_of;
-    for (const auto& s : scans) scan_of[s.uid] = &s;
-
-    // Rows in scan order: the scan's candidates in file order, then (training scans) its annotated centres.
+// Each scan's rows: its candidates in file order, labelled by LUNA16's rule (those near excluded findings left
+// out), then (training scans, when asked) its annotated nodule centres as extra positives.
+std::map<std::string, std::vector<FprRow>> label_rows(const std::vector<ScanFile>& scans, const std::vector<Candidate>& candidates, const AnnotationsByUid& nodules,
+                                                      const AnnotationsByUid& excluded, const std::set<std::string>& val, bool add_annotations, FprSetSummary& sum) {
+    std::set<std::string> have;
+    for (const auto& s : scans) have.insert(s.uid);
     std::map<std::string, std::vector<FprRow>> by_scan;
-    const std::vector<Annotation> none;
-    const auto of = [&](const std::map<std::string, std::vector<Annotation>>& m, const std::string& uid) -> const std::vector<Annotation>& {
-        const auto it = m.find(uid);
-        return it == m.end() ? none : it->second;
-    };
     for (const auto& c : candidates) {
-        if (!scan_of.count(c.seriesuid)) {
+        if (!have.count(c.seriesuid)) {
             ++sum.candidates_without_scan;
             continue;
         }
-        const FprLabel l = label_candidate(c.world, of(nodules, c.seriesuid), of(excluded, c.seriesuid));
+        const FprLabel l = label_candidate(c.world, annotations_of(nodules, c.seriesuid), annotations_of(excluded, c.seriesuid));
         if (l == FprLabel::Ignored) {
             ++sum.ignored;
             continue;
         }
         by_scan[c.seriesuid].push_back({c.seriesuid, c.world, static_cast<int>(l), val.count(c.seriesuid) > 0, true, c.probability});
     }
-    if (o.add_annotations)
+    if (add_annotations)
         for (const auto& s : scans)
             if (!val.count(s.uid))
-                for (const auto& a : of(nodules, s.uid)) {
+                for (const auto& a : annotations_of(nodules, s.uid)) {
                     by_scan[s.uid].push_back({s.uid, a.world, 1, false, false, 1.0});
                     ++sum.added_centres;
                 }
+    return by_scan;
+}
+
+// The fingerprint of everything the set depends on; an identical one in out_dir means the work is done.
+nlohmann::json set_key(const FprSetOptions& o, const std::string& ann_path, const std::string& exc_path, const std::vector<ScanFile>& scans,
+                       const FprSetSummary& sum) {
+    nlohmann::json key = {{"candidates", hash_file(o.candidates)}, {"annotations", hash_file(ann_path)}, {"excluded", hash_file(exc_path)},
+                          {"patch", o.patch.patch}, {"patch_mm", o.patch.patch_mm}, {"slab", o.patch.slab}, {"max_shift", o.patch.max_shift},
+                          {"window", {o.patch.window_lo, o.patch.window_hi}}, {"add_annotations", o.add_annotations},
+                          {"val_uids", sum.val_uids}, {"rows", sum.rows}};
+    nlohmann::json scan_list = nlohmann::json::array();
+    for (const auto& s : scans) scan_list.push_back({s.uid, file_size(s.path)});
+    key["scans"] = hash_string(scan_list.dump());
+    return key;
+}
+
+bool set_is_done(const std::string& dir, const nlohmann::json& key) {
+    const fs::path d(dir);
+    std::error_code ec;
+    if (!fs::exists(d / "patches.npy", ec) || !fs::exists(d / "patches.csv", ec) || !fs::exists(d / "patches.json", ec)) return false;
+    try {
+        return nlohmann::json::parse(read_file((d / "patches.json").string())).at("key") == key;
+    } catch (const nlohmann::json::exception&) {
+        return false;
+    }
+}
+
+// patches.npy, streamed scan by scan (the header first: N is known from the labels); scans are read one at a time.
+void write_cubes(const std::string& npy, const std::vector<ScanFile>& scans, const std::map<std::string, std::vector<FprRow>>& by_scan,
+                 const FprSetOptions& o, std::int64_t rows) {
+    const int D = o.patch.cube();
+    const std::size_t cube_bytes = static_cast<std::size_t>(D) * static_cast<std::size_t>(D) * static_cast<std::size_t>(D);
+    write_file_atomically(npy, [&](std::FILE* f) {
+        const std::string header = format_npy_header("|u1", {rows, D, D, D});
+        write_all(f, header.data(), header.size(), npy);
+        Progress progress("fpr patches", rows, "patches");
+        std::vector<std::uint8_t> buffer;
+        for (const auto& s : scans) {
+            const auto it = by_scan.find(s.uid);
+            if (it == by_scan.end() || it->second.empty()) continue;
+            const auto& mine = it->second;
+            const Volume<std::int16_t> scan = read_volume<std::int16_t>(s.path);
+            buffer.assign(mine.size() * cube_bytes, 0);
+            parallel_for(static_cast<std::int64_t>(mine.size()), std::max(1, o.threads), [&](std::int64_t n) {
+                extract_cube(scan, mine[static_cast<std::size_t>(n)].world, o.patch, buffer.data() + static_cast<std::size_t>(n) * cube_bytes);
+            });
+            write_all(f, buffer.data(), buffer.size(), npy);
+            progress.advance(static_cast<std::int64_t>(mine.size()));
+        }
+    });
+}
+
+}  // namespace
+
+FprSetSummary build_fpr_set(const FprSetOptions& o) {
+    o.check();
+    const std::vector<ScanFile> scans = find_scans(o.data_dir);
+    const std::string ann_path = o.annotations.empty() ? default_annotations(o.data_dir) : o.annotations;
+    const std::string exc_path = o.excluded.empty() ? default_excluded(o.data_dir) : o.excluded;
+    std::error_code ec;
+    if (!fs::exists(ann_path, ec)) fail(ann_path, "annotations file not found (give --annotations)");
+    if (!fs::exists(o.candidates, ec)) fail(o.candidates, "candidates file not found (make it with nodulecad detect)");
+    const AnnotationsByUid nodules = group_by_uid(read_annotations(ann_path));
+    const AnnotationsByUid excluded = exc_path.empty() ? AnnotationsByUid{} : group_by_uid(read_annotations(exc_path));
+
+    FprSetSummary sum;
+    sum.scans = static_cast<int>(scans.size());
+    const std::set<std::string> val = validation_uids(scans, o.val_fraction, o.val_subsets, o.seed);
+    sum.val_uids.assign(val.begin(), val.end());
+    const auto by_scan = label_rows(scans, read_results(o.candidates), nodules, excluded, val, o.add_annotations, sum);
     std::vector<FprRow> rows;
     for (const auto& s : scans)
-        for (const auto& r : by_scan[s.uid]) rows.push_back(r);
+        if (const auto it = by_scan.find(s.uid); it != by_scan.end()) rows.insert(rows.end(), it->second.begin(), it->second.end());
     for (const auto& r : rows) {
         (r.label ? sum.positives : sum.negatives) += 1;
         (r.val ? sum.val : sum.train) += 1;
@@ -222,51 +285,15 @@ FprSetSummary build_fpr_set(const FprSetOptions& o) {
     sum.rows = static_cast<std::int64_t>(rows.size());
     if (rows.empty()) fail(o.candidates, "no usable candidates on the scans of " + o.data_dir);
 
-    // The fingerprint of everything the set depends on; an identical one in out_dir means the work is done.
-    nlohmann::json key = {{"candidates", hash_file(o.candidates)}, {"annotations", hash_file(ann_path)}, {"excluded", hash_file(exc_path)},
-                          {"patch", o.patch.patch}, {"patch_mm", o.patch.patch_mm}, {"slab", o.patch.slab}, {"max_shift", o.patch.max_shift},
-                          {"window", {o.patch.window_lo, o.patch.window_hi}}, {"add_annotations", o.add_annotations},
-                          {"val_uids", sum.val_uids}, {"rows", sum.rows}};
-    nlohmann::json scan_list = nlohmann::json::array();
-    for (const auto& s : scans) scan_list.push_back({s.uid, file_size(s.path)});
-    key["scans"] = hash_string(scan_list.dump());
+    const nlohmann::json key = set_key(o, ann_path, exc_path, scans, sum);
     fs::create_directories(o.out_dir, ec);
     if (ec) fail(o.out_dir, "cannot create output folder: " + ec.message());
-    const std::string npy = (fs::path(o.out_dir) / "patches.npy").string(), csv = (fs::path(o.out_dir) / "patches.csv").string(),
-                      meta = (fs::path(o.out_dir) / "patches.json").string();
-    if (fs::exists(npy, ec) && fs::exists(csv, ec) && fs::exists(meta, ec)) {
-        try {
-            if (nlohmann::json::parse(read_file(meta)).at("key") == key) {
-                sum.reused = true;
-                return sum;
-            }
-        } catch (const nlohmann::json::exception&) {
-        }
+    if (set_is_done(o.out_dir, key)) {
+        sum.reused = true;
+        return sum;
     }
-
-    // Stream the cubes scan by scan into the final array (header first: N is known from the labels).
-    const int D = o.patch.cube();
-    const std::size_t cube_bytes = static_cast<std::size_t>(D) * static_cast<std::size_t>(D) * static_cast<std::size_t>(D);
-    write_file_atomically(npy, [&](std::FILE* f) {
-        const std::string header = format_npy_header("|u1", {sum.rows, D, D, D});
-        write_all(f, header.data(), header.size(), npy);
-        Progress progress("fpr patches", sum.rows, "patches");
-        std::size_t first = 0;
-        std::vector<std::uint8_t> buffer;
-        for (const auto& s : scans) {
-            const auto& mine = by_scan[s.uid];
-            if (mine.empty()) continue;
-            const Volume<std::int16_t> scan = read_volume<std::int16_t>(s.path);
-            buffer.assign(mine.size() * cube_bytes, 0);
-            parallel_for(static_cast<std::int64_t>(mine.size()), std::max(1, o.threads), [&](std::int64_t n) {
-                extract_cube(scan, mine[static_cast<std::size_t>(n)].world, o.patch, buffer.data() + static_cast<std::size_t>(n) * cube_bytes);
-            });
-            write_all(f, buffer.data(), buffer.size(), npy);
-            first += mine.size();
-            progress.advance(static_cast<std::int64_t>(mine.size()));
-        }
-    });
-    write_rows(csv, rows);
+    write_cubes((fs::path(o.out_dir) / "patches.npy").string(), scans, by_scan, o, sum.rows);
+    write_rows((fs::path(o.out_dir) / "patches.csv").string(), rows);
     nlohmann::ordered_json info = {{"key", key},
                                    {"rows", sum.rows},
                                    {"positives", sum.positives},
@@ -276,8 +303,8 @@ FprSetSummary build_fpr_set(const FprSetOptions& o) {
                                    {"train", sum.train},
                                    {"val", sum.val},
                                    {"candidates_without_scan", sum.candidates_without_scan},
-                                   {"cube", D}};
-    write_file_atomically(meta, info.dump(1) + "\n");
+                                   {"cube", o.patch.cube()}};
+    write_file_atomically((fs::path(o.out_dir) / "patches.json").string(), info.dump(1) + "\n");
     return sum;
 }
 

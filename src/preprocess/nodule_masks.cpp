@@ -1,4 +1,4 @@
-#include "preprocess/nodule_masks.hpp"
+#include "nodulecad/preprocess/nodule_masks.hpp"
 
 #include <algorithm>
 #include <cmath>

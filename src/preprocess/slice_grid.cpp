@@ -1,4 +1,4 @@
-#include "preprocess/slice_grid.hpp"
+#include "nodulecad/preprocess/slice_grid.hpp"
 
 #include <algorithm>
 #include <cmath>

@@ -1,4 +1,4 @@
-#include "report/canvas.hpp"
+#include "nodulecad/report/canvas.hpp"
 
 #include <algorithm>
 #include <cmath>

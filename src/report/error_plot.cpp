@@ -1,10 +1,10 @@
-#include "report/error_plot.hpp"
+#include "nodulecad/report/error_plot.hpp"
 
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
 
-#include "report/canvas.hpp"
+#include "nodulecad/report/canvas.hpp"
 
 namespace nodulecad {
 
@@ -63,6 +63,9 @@ std::string error_plot_svg(const std::vector<NoduleError>& errors) {
         s += "<line x1=\"" + fmt(c.x0 + 50) + "\" y1=\"" + fmt(c.py(0, q.limit)) + "\" x2=\"" + fmt(c.x0 + c.w - 20) + "\" y2=\"" + fmt(c.py(0, q.limit)) + "\" stroke=\"#999\"/>\n";
         for (double v : {q.limit, -q.limit})
             s += "<text x=\"" + fmt(c.x0 + 44) + "\" y=\"" + fmt(c.py(v, q.limit) + 4) + "\" text-anchor=\"end\" font-size=\"11\">" + fmt(v, "%+.0f") + "</text>\n";
+        if (std::none_of(q.values.begin(), q.values.end(), [](double v) { return std::isfinite(v); }))
+            s += "<text x=\"" + fmt(c.x0 + c.w / 2 + 15) + "\" y=\"" + fmt(c.y0 + c.h / 2 - 10) + "\" text-anchor=\"middle\" font-size=\"12\" fill=\"#555\">" +
+                 (k == 3 && !q.values.empty() ? "no candidate diameters in the results" : "no matched nodules") + "</text>\n";
         for (std::size_t i = 0; i < q.values.size(); ++i) {
             if (!std::isfinite(q.values[i])) continue;
             s += "<line x1=\"" + fmt(c.px(i, q.values.size())) + "\" y1=\"" + fmt(c.py(0, q.limit)) + "\" x2=\"" + fmt(c.px(i, q.values.size())) + "\" y2=\"" +

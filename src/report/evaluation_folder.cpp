@@ -1,18 +1,18 @@
-#include "report/evaluation_folder.hpp"
+#include "nodulecad/report/evaluation_folder.hpp"
 
 #include <cmath>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <set>
 
-#include "core/files.hpp"
-#include "evaluate/localisation.hpp"
-#include "io/csv.hpp"
-#include "io/png.hpp"
-#include "io/tables.hpp"
-#include "io/text_numbers.hpp"
-#include "report/error_plot.hpp"
-#include "report/froc_plot.hpp"
+#include "nodulecad/core/files.hpp"
+#include "nodulecad/evaluate/localisation.hpp"
+#include "nodulecad/io/csv.hpp"
+#include "nodulecad/io/png.hpp"
+#include "nodulecad/io/tables.hpp"
+#include "nodulecad/io/text_numbers.hpp"
+#include "nodulecad/report/error_plot.hpp"
+#include "nodulecad/report/froc_plot.hpp"
 
 namespace nodulecad {
 

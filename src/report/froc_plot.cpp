@@ -1,6 +1,6 @@
-#include "report/froc_plot.hpp"
+#include "nodulecad/report/froc_plot.hpp"
 
-#include "report/canvas.hpp"
+#include "nodulecad/report/canvas.hpp"
 
 #include <algorithm>
 #include <cmath>

@@ -1,4 +1,4 @@
-#include "synth/anatomy.hpp"
+#include "nodulecad/synth/anatomy.hpp"
 
 namespace nodulecad {
 

@@ -1,15 +1,15 @@
-#include "synth/cohort.hpp"
+#include "nodulecad/synth/cohort.hpp"
 
 #include <cmath>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
-#include "core/error.hpp"
-#include "core/files.hpp"
-#include "core/progress.hpp"
-#include "io/metaimage.hpp"
-#include "io/tables.hpp"
-#include "synth/render.hpp"
+#include "nodulecad/core/error.hpp"
+#include "nodulecad/core/files.hpp"
+#include "nodulecad/core/progress.hpp"
+#include "nodulecad/io/metaimage.hpp"
+#include "nodulecad/io/tables.hpp"
+#include "nodulecad/synth/render.hpp"
 
 namespace nodulecad {
 
@@ -92,8 +92,8 @@ void make_dir(const fs::path& p) {
 }  // namespace
 
 CohortSummary write_cohort(const CohortOptions& opts) {
-    if (opts.scans < 1) throw Error("--scans must be at least 1");
-    if (!(opts.flip_fraction >= 0 && opts.flip_fraction <= 1)) throw Error("--flip-fraction must be between 0 and 1");
+    require_positive("scans", opts.scans);
+    require_between("flip_fraction", opts.flip_fraction, 0.0, 1.0);
     const fs::path root(opts.out_dir);
     make_dir(root / "truth");
     const std::vector<bool> flipped = choose_flipped(opts.scans, opts.flip_fraction, opts.seed);

@@ -1,4 +1,5 @@
-#include "synth/objects.hpp"
+#include "nodulecad/synth/objects.hpp"
+#include "nodulecad/core/math.hpp"
 
 #include <array>
 
@@ -6,7 +7,6 @@ namespace nodulecad {
 
 namespace {
 
-constexpr double kPi = 3.14159265358979323846;
 
 Vec3 add(const Vec3& a, const Vec3& b) { return {a[0] + b[0], a[1] + b[1], a[2] + b[2]}; }
 Vec3 sub(const Vec3& a, const Vec3& b) { return {a[0] - b[0], a[1] - b[1], a[2] - b[2]}; }

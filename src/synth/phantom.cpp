@@ -1,4 +1,4 @@
-#include "synth/phantom.hpp"
+#include "nodulecad/synth/phantom.hpp"
 
 #include <algorithm>
 #include <cmath>

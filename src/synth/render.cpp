@@ -1,16 +1,16 @@
-#include "synth/render.hpp"
+#include "nodulecad/synth/render.hpp"
 
 #include <algorithm>
 #include <cmath>
 
-#include "core/error.hpp"
-#include "core/threads.hpp"
+#include "nodulecad/core/error.hpp"
+#include "nodulecad/core/math.hpp"
+#include "nodulecad/core/threads.hpp"
 
 namespace nodulecad {
 
 namespace {
 
-constexpr double kPi = 3.14159265358979323846;
 
 // Which slices an object with world z extent [z0, z1] touches (inclusive range, clamped).
 struct SliceRange {
@@ -353,14 +353,8 @@ void blur_z(std::vector<float>& hu, const Grid& g, double thickness, int threads
     });
 }
 
-}  // namespace
-
-RenderedScan render_scan(const ScanSpec& spec, int threads) {
-    const Geometry& geo = spec.geometry;
-    validate(geo, spec.uid.c_str());
-    const Grid g = make_grid(geo);
-    const double margin = spec.slice_thickness / 3 + g.sz;
-
+// Each object kind in the slices it can touch (its box grown by `margin`), so a slice tests only nearby objects.
+Buckets bucket_objects(const ScanSpec& spec, const Grid& g, double margin) {
     Buckets b;
     bucket(g, margin, spec.vessels.segments.size(), [&](std::size_t n, Vec3& lo, Vec3& hi) { capsule_box(spec.vessels.segments[n], 0, lo, hi); }, b.vessels);
     bucket(g, margin, spec.ribs.size(), [&](std::size_t n, Vec3& lo, Vec3& hi) { capsule_box(spec.ribs[n], 0, lo, hi); }, b.ribs);
@@ -371,30 +365,13 @@ RenderedScan render_scan(const ScanSpec& spec, int threads) {
         lo = {f.centre[0] - r, f.centre[1] - r, f.centre[2] - r};
         hi = {f.centre[0] + r, f.centre[1] + r, f.centre[2] + r};
     }, b.findings);
+    return b;
+}
 
-    std::vector<int> finding_label(spec.findings.size(), 0);
-    int next_label = 0;
-    for (std::size_t n = 0; n < spec.findings.size(); ++n)
-        if (spec.findings[n].annotated()) finding_label[n] = ++next_label;
-
-    const Texture texture(g, Rng::derive(spec.scan_seed, {6}));
-    const SliceContext ctx{spec, g, b, texture, finding_label};
-
-    RenderedScan out;
-    out.lungs = Volume<std::uint8_t>(geo, 0);
-    out.nodules = Volume<std::uint8_t>(geo, 0);
-    std::vector<float> hu(static_cast<std::size_t>(geo.voxel_count()));
+// Noise (white + low-frequency) inside the reconstruction circle, scanner padding outside, rounded to int16.
+// Drawn in canonical (unflipped) voxel order so flipped and unflipped twins get the same noise in world space.
+void add_noise_and_quantise(const ScanSpec& spec, const Grid& g, const std::vector<float>& hu, Volume<std::int16_t>& scan, int threads) {
     const std::size_t plane = static_cast<std::size_t>(g.nx * g.ny);
-    parallel_for(g.nz, threads, [&](std::int64_t k) {
-        thread_local Layers layers;
-        const std::size_t off = static_cast<std::size_t>(k) * plane;
-        render_slice(ctx, k, layers, hu.data() + off, out.lungs.voxels.data() + off, out.nodules.voxels.data() + off);
-    });
-    blur_z(hu, g, spec.slice_thickness, threads);
-
-    // Noise (white + low-frequency) inside the reconstruction circle, scanner padding outside, rounded to int16.
-    // Drawn in canonical (unflipped) voxel order so flipped and unflipped twins get the same noise in world space.
-    out.scan = Volume<std::int16_t>(geo, 0);
     const double radius = 0.5 * static_cast<double>(std::min(g.nx, g.ny));
     const double ci = (static_cast<double>(g.nx) - 1) / 2, cj = (static_cast<double>(g.ny) - 1) / 2;
     const bool flip_x = g.dx < 0, flip_y = g.dy < 0;
@@ -418,7 +395,7 @@ RenderedScan render_scan(const ScanSpec& spec, int threads) {
                 const std::size_t idx = off + static_cast<std::size_t>(j * g.nx + i);
                 const double ri = static_cast<double>(ic) - ci, rj = static_cast<double>(jc) - cj;
                 if (ri * ri + rj * rj > radius * radius) {
-                    out.scan.voxels[idx] = static_cast<std::int16_t>(spec.padding_hu);
+                    scan.voxels[idx] = static_cast<std::int16_t>(spec.padding_hu);
                     continue;
                 }
                 const double fx = static_cast<double>(ic) / step;
@@ -427,19 +404,25 @@ RenderedScan render_scan(const ScanSpec& spec, int threads) {
                 const float* c0 = coarse.data() + cy0 * cnx + cx0;
                 const float low = mixf(mixf(c0[0], c0[1], tx), mixf(c0[cnx], c0[cnx + 1], tx), ty);
                 const float v = std::clamp(hu[idx] + sigma * white + low, -32768.0f, 32767.0f);
-                out.scan.voxels[idx] = static_cast<std::int16_t>(v < 0 ? v - 0.5f : v + 0.5f);  // round half away
+                scan.voxels[idx] = static_cast<std::int16_t>(v < 0 ? v - 0.5f : v + 0.5f);  // round half away
             }
         }
     });
+}
 
-    // Annotations from the labels: centre of mass and equivalent diameter of each nodule as rendered.
-    const IndexWorldTransform t(geo);
-    // Per-slice partial sums (in parallel), added up in slice order so the result never depends on threads.
-    const std::size_t nl = static_cast<std::size_t>(next_label + 1);
+// Voxel count and index sums of each nodule label: per-slice partial sums (in parallel), added up in slice order
+// so the result never depends on the threads.
+struct LabelMoments {
+    std::vector<double> sum;          // 3 per label: i, j, k
+    std::vector<std::int64_t> count;  // per label
+};
+
+LabelMoments label_moments(const Volume<std::uint8_t>& nodules, const Grid& g, std::size_t labels, int threads) {
+    const std::size_t nl = labels, plane = static_cast<std::size_t>(g.nx * g.ny);
     std::vector<double> slice_sum(static_cast<std::size_t>(g.nz) * nl * 3, 0.0);
     std::vector<std::int64_t> slice_count(static_cast<std::size_t>(g.nz) * nl, 0);
     parallel_for(g.nz, threads, [&](std::int64_t k) {
-        const std::uint8_t* lab = out.nodules.voxels.data() + static_cast<std::size_t>(k) * plane;
+        const std::uint8_t* lab = nodules.voxels.data() + static_cast<std::size_t>(k) * plane;
         double* ssum = slice_sum.data() + static_cast<std::size_t>(k) * nl * 3;
         std::int64_t* scount = slice_count.data() + static_cast<std::size_t>(k) * nl;
         for (std::int64_t j = 0; j < g.ny; ++j)
@@ -452,15 +435,25 @@ RenderedScan render_scan(const ScanSpec& spec, int threads) {
                 ssum[3 * l + 2] += static_cast<double>(k);
             }
     });
-    std::vector<double> sum(nl * 3, 0.0);
-    std::vector<std::int64_t> count(nl, 0);
+    LabelMoments m{std::vector<double>(nl * 3, 0.0), std::vector<std::int64_t>(nl, 0)};
     for (std::size_t k = 0; k < static_cast<std::size_t>(g.nz); ++k)
         for (std::size_t l = 0; l < nl; ++l) {
-            count[l] += slice_count[k * nl + l];
-            for (std::size_t a = 0; a < 3; ++a) sum[3 * l + a] += slice_sum[(k * nl + l) * 3 + a];
+            m.count[l] += slice_count[k * nl + l];
+            for (std::size_t a = 0; a < 3; ++a) m.sum[3 * l + a] += slice_sum[(k * nl + l) * 3 + a];
         }
+    return m;
+}
+
+// Annotations from the labels: centre of mass and equivalent diameter of each nodule as rendered; findings that are
+// not nodules, or rendered under 3 mm, become excluded findings (as LUNA16 lists them). Labels are renumbered to
+// the annotations kept.
+void annotate_findings(const ScanSpec& spec, const Grid& g, const std::vector<int>& finding_label, int labels, LabelMoments m, RenderedScan& out) {
+    const Geometry& geo = spec.geometry;
+    const IndexWorldTransform t(geo);
+    std::vector<double>& sum = m.sum;
+    std::vector<std::int64_t>& count = m.count;
     const double voxel_volume = geo.spacing[0] * geo.spacing[1] * geo.spacing[2];
-    std::vector<std::uint8_t> relabel(static_cast<std::size_t>(next_label + 1), 0);
+    std::vector<std::uint8_t> relabel(static_cast<std::size_t>(labels + 1), 0);
     int kept = 0;
     for (std::size_t n = 0; n < spec.findings.size(); ++n) {
         const Finding& f = spec.findings[n];
@@ -488,7 +481,7 @@ RenderedScan render_scan(const ScanSpec& spec, int threads) {
         }
         const auto c = static_cast<double>(count[static_cast<std::size_t>(l)]);
         r.voxels = count[static_cast<std::size_t>(l)];
-        r.diameter = std::cbrt(6 * c * voxel_volume / kPi);
+        r.diameter = equivalent_diameter_mm(c, voxel_volume);
         if (c == 0 || r.diameter < 3.0) {
             // Rendered under 3 mm: LUNA16 would list it as an excluded finding.
             r.world = f.centre;
@@ -502,8 +495,38 @@ RenderedScan render_scan(const ScanSpec& spec, int threads) {
         relabel[L] = static_cast<std::uint8_t>(kept);
         out.annotations.push_back(r);
     }
-    if (kept != next_label)
+    if (kept != labels)
         for (auto& v : out.nodules.voxels) v = relabel[v];
+}
+
+}  // namespace
+
+RenderedScan render_scan(const ScanSpec& spec, int threads) {
+    const Geometry& geo = spec.geometry;
+    validate(geo, spec.uid.c_str());
+    const Grid g = make_grid(geo);
+    const Buckets b = bucket_objects(spec, g, spec.slice_thickness / 3 + g.sz);
+    std::vector<int> finding_label(spec.findings.size(), 0);
+    int labels = 0;
+    for (std::size_t n = 0; n < spec.findings.size(); ++n)
+        if (spec.findings[n].annotated()) finding_label[n] = ++labels;
+
+    const Texture texture(g, Rng::derive(spec.scan_seed, {6}));
+    const SliceContext ctx{spec, g, b, texture, finding_label};
+    RenderedScan out;
+    out.lungs = Volume<std::uint8_t>(geo, 0);
+    out.nodules = Volume<std::uint8_t>(geo, 0);
+    std::vector<float> hu(static_cast<std::size_t>(geo.voxel_count()));
+    const std::size_t plane = static_cast<std::size_t>(g.nx * g.ny);
+    parallel_for(g.nz, threads, [&](std::int64_t k) {
+        thread_local Layers layers;
+        const std::size_t off = static_cast<std::size_t>(k) * plane;
+        render_slice(ctx, k, layers, hu.data() + off, out.lungs.voxels.data() + off, out.nodules.voxels.data() + off);
+    });
+    blur_z(hu, g, spec.slice_thickness, threads);
+    out.scan = Volume<std::int16_t>(geo, 0);
+    add_noise_and_quantise(spec, g, hu, out.scan, threads);
+    annotate_findings(spec, g, finding_label, labels, label_moments(out.nodules, g, static_cast<std::size_t>(labels + 1), threads), out);
     return out;
 }
 

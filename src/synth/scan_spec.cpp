@@ -1,4 +1,4 @@
-#include "synth/scan_spec.hpp"
+#include "nodulecad/synth/scan_spec.hpp"
 
 #include <cmath>
 

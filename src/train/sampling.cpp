@@ -1,9 +1,9 @@
-#include "train/sampling.hpp"
+#include "nodulecad/train/sampling.hpp"
 
 #include <algorithm>
 #include <cmath>
 
-#include "core/error.hpp"
+#include "nodulecad/core/error.hpp"
 
 namespace nodulecad {
 
@@ -25,13 +25,12 @@ void cycle(const std::vector<std::int64_t>& rows, std::size_t wanted, std::vecto
 
 }  // namespace
 
-std::vector<std::int64_t> sample_epoch(const SamplePool& pool, std::size_t wanted, const std::string& sampling, Rng& rng) {
+std::vector<std::int64_t> sample_epoch(const SamplePool& pool, std::size_t wanted, Sampling sampling, Rng& rng) {
     std::vector<std::int64_t> order;
-    if (sampling == "slices") {
+    if (sampling == Sampling::Slices) {
         cycle(pool.rows, wanted, order, rng);
         return order;
     }
-    if (sampling != "nodules") throw Error("sampling must be slices or nodules, not " + sampling);
     std::vector<std::int64_t> negatives, positives;
     std::vector<double> cumulative;
     for (const std::int64_t r : pool.rows) {

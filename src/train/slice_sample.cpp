@@ -1,10 +1,10 @@
-#include "train/slice_sample.hpp"
+#include "nodulecad/train/slice_sample.hpp"
 
 #include <algorithm>
 #include <cmath>
 #include <vector>
 
-#include "preprocess/components.hpp"
+#include "nodulecad/preprocess/components.hpp"
 
 namespace nodulecad {
 

@@ -4,12 +4,8 @@ set -u
 bin=${NODULECAD:?set NODULECAD to the nodulecad binary}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-failures=0
-passes=0
-check() {  # check NAME COMMAND...
-    local name=$1; shift
-    if "$@"; then echo "ok   $name"; passes=$((passes + 1)); else echo "FAIL $name"; failures=$((failures + 1)); fi
-}
+# shellcheck source=../check.sh
+. "$(dirname "$0")/../check.sh"
 has() { grep -qF -- "$2" "$1"; }  # has FILE FIXED-STRING
 
 "$bin" --version > "$tmp/version.txt"
@@ -193,6 +189,14 @@ if "$bin" train --help > /dev/null 2>&1 && ! "$bin" train --help 2>&1 | grep -q 
     "$bin" train --data "$tmp/prep" --out "$tmp/run" --epochs 1 --filters 4 --depth 3 --batch 4 --threads 2 2> "$tmp/train.err"; rc=$?
     check "train exit 0" test "$rc" -eq 0
     for f in last.pt best.pt metrics.csv config.json; do check "train writes $f" test -s "$tmp/run/$f"; done
+    "$bin" train --resume "$tmp/run" --epochs 2 --threads 2 2> "$tmp/train_resume.err"; rc=$?
+    check "train --resume reads its options back and runs epoch 2 only" sh -c "test $rc -eq 0 && grep -c '^epoch ' '$tmp/train_resume.err' | grep -qx 1 && grep -q '^epoch 2:' '$tmp/train_resume.err'"
+    "$bin" train --data "$tmp/prep" --out "$tmp/run0" --epochs 0 > /dev/null 2> "$tmp/err.txt"; rc=$?
+    check "a library option error names the flag and the value" sh -c "test $rc -eq 1 && grep -qx 'nodulecad: error: --epochs must be > 0, got 0' '$tmp/err.txt'"
+    "$bin" train --data "$tmp/prep" --out "$tmp/run0" --filters 0 > /dev/null 2> "$tmp/err.txt"; rc=$?
+    check "an option named otherwise in the library is shown as its flag" sh -c "test $rc -eq 1 && grep -q -- '--filters must be > 0, got 0' '$tmp/err.txt'"
+    "$bin" train --data "$tmp/prep" --out "$tmp/run0" --loss focal > /dev/null 2> "$tmp/err.txt"; rc=$?
+    check "an enum option takes only its names" sh -c "test $rc -ne 0 && grep -q 'focal' '$tmp/err.txt'"
     "$bin" predict --model "$tmp/run/best.pt" --data "$scan" --out "$tmp/pred" --threads 2 2> "$tmp/pred.err"; rc=$?
     check "predict exit 0" test "$rc" -eq 0
     "$bin" info "$tmp/pred/${uid}_prob.mhd" > "$tmp/pred.json"
@@ -219,6 +223,8 @@ if "$bin" train --help > /dev/null 2>&1 && ! "$bin" train --help 2>&1 | grep -q 
         loaded=${images%/*}
         total=${images#*/}
         check "chromium loaded every image ($images)" test -n "$images" -a "$loaded" = "$total" -a "${total:-0}" -gt 0
+        zooms=$(grep -o 'data-zooms="[0-9]*/[0-9]*"' "$tmp/dom.html" | head -1 | tr -dc '0-9/')
+        check "every finding has a zoomed view and none is blank ($zooms)" test -n "$zooms" -a "${zooms%/*}" = "${zooms#*/}" -a "${zooms#*/}" -gt 0
         # shellcheck disable=SC2086
         timeout 120 chromium $flags --window-size=1200,1600 --screenshot="$tmp/report.png" "file://$tmp/full_report.html" > /dev/null 2>&1
         check "report screenshot is not blank" test "$(stat -c %s "$tmp/report.png" 2> /dev/null || echo 0)" -gt 20000
@@ -294,5 +300,4 @@ else
     check "demo says LibTorch is missing" sh -c "\"$bin\" demo 2>&1 | grep -q 'without LibTorch'"
 fi
 
-echo "$passes passed, $failures failed"
-test "$failures" -eq 0
+finish

@@ -2,8 +2,8 @@
 
 #include <filesystem>
 
-#include "core/error.hpp"
-#include "core/files.hpp"
+#include "nodulecad/core/error.hpp"
+#include "nodulecad/core/files.hpp"
 #include "test_util.hpp"
 
 namespace nodulecad {

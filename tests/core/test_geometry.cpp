@@ -3,8 +3,8 @@
 #include <cmath>
 #include <random>
 
-#include "core/error.hpp"
-#include "core/geometry.hpp"
+#include "nodulecad/core/error.hpp"
+#include "nodulecad/core/geometry.hpp"
 #include "test_util.hpp"
 
 namespace nodulecad {

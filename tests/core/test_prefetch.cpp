@@ -9,8 +9,8 @@
 #include <string>
 #include <thread>
 
-#include "core/prefetch.hpp"
-#include "core/random.hpp"
+#include "nodulecad/core/prefetch.hpp"
+#include "nodulecad/core/random.hpp"
 
 namespace nodulecad {
 namespace {

@@ -9,8 +9,8 @@
 #include <stdexcept>
 #include <vector>
 
-#include "core/progress.hpp"
-#include "core/threads.hpp"
+#include "nodulecad/core/progress.hpp"
+#include "nodulecad/core/threads.hpp"
 
 namespace nodulecad {
 namespace {

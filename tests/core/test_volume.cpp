@@ -2,8 +2,8 @@
 
 #include <cmath>
 
-#include "core/volume.hpp"
-#include "core/volume_stats.hpp"
+#include "nodulecad/core/volume.hpp"
+#include "nodulecad/core/volume_stats.hpp"
 
 namespace nodulecad {
 namespace {

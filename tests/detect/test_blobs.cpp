@@ -4,9 +4,9 @@
 #include <cmath>
 #include <filesystem>
 
-#include "detect/blobs.hpp"
-#include "io/metaimage.hpp"
-#include "synth/phantom.hpp"
+#include "nodulecad/detect/blobs.hpp"
+#include "nodulecad/io/metaimage.hpp"
+#include "nodulecad/synth/phantom.hpp"
 #include "test_util.hpp"
 
 namespace nodulecad {

@@ -2,14 +2,14 @@
 
 #include <cmath>
 
-#include "detect/candidates.hpp"
-#include "preprocess/components.hpp"
+#include "nodulecad/core/math.hpp"
+#include "nodulecad/detect/candidates.hpp"
+#include "nodulecad/preprocess/components.hpp"
 #include "test_util.hpp"
 
 namespace nodulecad {
 namespace {
 
-constexpr double kPi = 3.14159265358979323846;
 
 TEST(Detect, CentroidsInWorldOnEveryDirectionAndAnisotropicSpacing) {
     for (const auto& [name, d] : test::test_directions()) {
@@ -84,16 +84,6 @@ TEST(Detect, DiagonalNeighboursJoinAndFiltersAndCap) {
     two.at(5, 5, 5) = 1.0f;
     two.at(6, 5, 5) = 0.6f;
     EXPECT_NEAR(detect_candidates("u", two, mean)[0].candidate.probability, 0.8, 1e-7);
-}
-
-TEST(Detect, Uint8VolumesHoldProbabilityTimes255) {
-    Geometry g;
-    g.size = {2, 1, 1};
-    Volume<std::uint8_t> q(g);
-    q.voxels = {255, 51};
-    const Volume<float> p = probability_volume(AnyVolume(q));
-    EXPECT_FLOAT_EQ(p.voxels[0], 1.0f);
-    EXPECT_FLOAT_EQ(p.voxels[1], 0.2f);
 }
 
 }  // namespace

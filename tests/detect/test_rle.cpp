@@ -2,7 +2,7 @@
 
 #include <random>
 
-#include "detect/rle.hpp"
+#include "nodulecad/detect/rle.hpp"
 #include "test_util.hpp"
 
 namespace nodulecad {

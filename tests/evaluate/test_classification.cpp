@@ -2,7 +2,7 @@
 
 #include <cmath>
 
-#include "evaluate/classification.hpp"
+#include "nodulecad/evaluate/classification.hpp"
 
 namespace nodulecad {
 namespace {

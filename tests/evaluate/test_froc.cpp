@@ -4,7 +4,7 @@
 #include <filesystem>
 #include <set>
 
-#include "evaluate/froc.hpp"
+#include "nodulecad/evaluate/froc.hpp"
 
 namespace nodulecad {
 namespace {
@@ -124,7 +124,7 @@ TEST(Froc, WeightedScansEqualPooledCopies) {
 
 TEST(Froc, RealLuna16TablesPerfectSystem) {
     const std::string dir = NODULECAD_LUNA16_DIR;
-    if (!std::filesystem::exists(dir + "/annotations.csv")) GTEST_SKIP() << "shared/data/luna16 not present";
+    if (!std::filesystem::exists(dir + "/annotations.csv")) GTEST_SKIP() << "no LUNA16 tables at " << NODULECAD_LUNA16_DIR << " (CMake: -DNODULECAD_LUNA16_DATA=...)";
     const auto ann = read_annotations(dir + "/annotations.csv");
     const auto exc = read_annotations(dir + "/annotations_excluded.csv");
     const auto uids = read_seriesuids(dir + "/seriesuids.csv");

@@ -2,8 +2,8 @@
 
 #include <cmath>
 
-#include "evaluate/localisation.hpp"
-#include "report/error_plot.hpp"
+#include "nodulecad/evaluate/localisation.hpp"
+#include "nodulecad/report/error_plot.hpp"
 
 namespace nodulecad {
 namespace {

@@ -4,7 +4,7 @@
 #include <limits>
 #include <string>
 
-#include "core/volume.hpp"
+#include "nodulecad/core/volume.hpp"
 #include "test_util.hpp"
 
 namespace nodulecad::test {

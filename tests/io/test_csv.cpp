@@ -1,6 +1,6 @@
 #include <gtest/gtest.h>
 
-#include "io/csv.hpp"
+#include "nodulecad/io/csv.hpp"
 #include "test_util.hpp"
 
 namespace nodulecad {

@@ -6,7 +6,7 @@
 #include <itkImageFileWriter.h>
 #include <itkMetaImageIOFactory.h>
 
-#include "io/metaimage.hpp"
+#include "nodulecad/io/metaimage.hpp"
 #include "io/metaimage_fixtures.hpp"
 #include "test_util.hpp"
 

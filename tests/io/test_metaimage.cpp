@@ -4,8 +4,8 @@
 
 #include <filesystem>
 
-#include "core/files.hpp"
-#include "io/metaimage.hpp"
+#include "nodulecad/core/files.hpp"
+#include "nodulecad/io/metaimage.hpp"
 #include "io/metaimage_fixtures.hpp"
 #include "test_util.hpp"
 

@@ -4,7 +4,7 @@
 
 #include <random>
 
-#include "io/metaimage.hpp"
+#include "nodulecad/io/metaimage.hpp"
 #include "io/metaimage_fixtures.hpp"
 #include "test_util.hpp"
 

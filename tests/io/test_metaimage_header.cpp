@@ -1,7 +1,7 @@
 #include <gtest/gtest.h>
 
-#include "core/error.hpp"
-#include "io/metaimage_header.hpp"
+#include "nodulecad/core/error.hpp"
+#include "nodulecad/io/metaimage_header.hpp"
 #include "test_util.hpp"
 
 namespace nodulecad {

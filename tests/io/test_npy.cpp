@@ -4,8 +4,8 @@
 #include <cmath>
 #include <cstring>
 
-#include "core/files.hpp"
-#include "io/npy.hpp"
+#include "nodulecad/core/files.hpp"
+#include "nodulecad/io/npy.hpp"
 #include "test_util.hpp"
 
 namespace nodulecad {

@@ -2,8 +2,8 @@
 
 #include <zlib.h>
 
-#include "core/files.hpp"
-#include "io/png.hpp"
+#include "nodulecad/core/files.hpp"
+#include "nodulecad/io/png.hpp"
 #include "test_util.hpp"
 
 namespace nodulecad {

@@ -3,7 +3,7 @@
 #include <filesystem>
 #include <set>
 
-#include "io/tables.hpp"
+#include "nodulecad/io/tables.hpp"
 #include "test_util.hpp"
 
 namespace nodulecad {
@@ -14,7 +14,7 @@ const std::string kLuna = NODULECAD_LUNA16_DIR;
 bool have_luna16() { return std::filesystem::exists(kLuna + "/annotations.csv"); }
 
 TEST(Tables, RealLuna16Annotations) {
-    if (!have_luna16()) GTEST_SKIP() << "shared/data/luna16 not present";
+    if (!have_luna16()) GTEST_SKIP() << "no LUNA16 tables at " << NODULECAD_LUNA16_DIR << " (CMake: -DNODULECAD_LUNA16_DATA=...)";
     const auto ann = read_annotations(kLuna + "/annotations.csv");
     ASSERT_EQ(ann.size(), 1186u);
     EXPECT_EQ(ann[0].seriesuid, "1.3.6.1.4.1.14519.5.2.1.6279.6001.100225287222365663678666836860");
@@ -37,7 +37,7 @@ TEST(Tables, RealLuna16Annotations) {
 }
 
 TEST(Tables, RealLuna16ExcludedAndSeriesuids) {
-    if (!have_luna16()) GTEST_SKIP() << "shared/data/luna16 not present";
+    if (!have_luna16()) GTEST_SKIP() << "no LUNA16 tables at " << NODULECAD_LUNA16_DIR << " (CMake: -DNODULECAD_LUNA16_DATA=...)";
     const auto ex = read_annotations(kLuna + "/annotations_excluded.csv");
     ASSERT_EQ(ex.size(), 35192u);
     std::size_t unknown = 0;

@@ -3,7 +3,7 @@
 #include <cmath>
 #include <random>
 
-#include "io/text_numbers.hpp"
+#include "nodulecad/io/text_numbers.hpp"
 
 namespace nodulecad {
 namespace {

@@ -3,8 +3,8 @@
 // machine by scripts/gpu-check.sh.
 #include <gtest/gtest.h>
 
-#include "model/run_mode.hpp"
-#include "model/unet.hpp"
+#include "nodulecad/model/run_mode.hpp"
+#include "nodulecad/model/unet.hpp"
 
 namespace nodulecad {
 namespace {

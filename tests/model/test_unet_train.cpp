@@ -6,17 +6,17 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
-#include "core/files.hpp"
-#include "infer/predict.hpp"
-#include "io/csv.hpp"
-#include "io/metaimage.hpp"
-#include "io/npy.hpp"
-#include "model/unet.hpp"
-#include "preprocess/lung_segmentation.hpp"
-#include "preprocess/slice_grid.hpp"
-#include "synth/render.hpp"
+#include "nodulecad/core/files.hpp"
+#include "nodulecad/infer/predict.hpp"
+#include "nodulecad/io/csv.hpp"
+#include "nodulecad/io/metaimage.hpp"
+#include "nodulecad/io/npy.hpp"
+#include "nodulecad/model/unet.hpp"
+#include "nodulecad/preprocess/lung_segmentation.hpp"
+#include "nodulecad/preprocess/slice_grid.hpp"
+#include "nodulecad/synth/render.hpp"
 #include "test_util.hpp"
-#include "train/train.hpp"
+#include "nodulecad/train/train_unet.hpp"
 
 namespace nodulecad {
 namespace {
@@ -162,14 +162,13 @@ void write_toy_dataset(const std::string& dir, int n, int channels, int size, bo
 TrainOptions toy_options(const std::string& data, const std::string& run, int epochs) {
     TrainOptions o;
     o.data_dir = data;
-    o.run_dir = run;
-    o.epochs = epochs;
-    o.batch = 4;
-    o.lr = 3e-3;
-    o.device = "cpu";
+    o.run.run_dir = run;
+    o.run.epochs = epochs;
+    o.run.batch = 4;
+    o.run.lr = 3e-3;
+    o.run.device = "cpu";
     o.unet = {1, 4, 3, false};
-    o.threads = 1;
-    o.seed = 3;
+    o.run.seed = 3;
     return o;
 }
 
@@ -182,7 +181,7 @@ TEST(Train, LossGoesDownOnAToySet) {
     EXPECT_GT(m.back().val_dice, 0.5);
     for (const char* f : {"last.pt", "best.pt", "metrics.csv", "config.json"}) EXPECT_TRUE(std::filesystem::exists(dir.path("run/") + f)) << f;
     const CsvTable metrics = read_csv(dir.path("run/metrics.csv"), true);
-    EXPECT_EQ(metrics.header, (std::vector<std::string>{"epoch", "train_loss", "train_dice", "val_dice", "images_per_s", "seconds"}));
+    EXPECT_EQ(metrics.header, (std::vector<std::string>{"epoch", "train_loss", "train_dice", "val_dice", "samples_per_s", "seconds"}));
     EXPECT_EQ(metrics.rows.size(), 12u);
     // best.pt holds the best validation Dice seen.
     double best = -1;
@@ -200,28 +199,28 @@ TEST(Train, CropsLearnWholeSlices) {
     EXPECT_GT(m.back().val_dice, 0.5);
     EXPECT_LT(m.back().train_loss, m.front().train_loss - 0.2);
     o.crop = 18;
-    o.run_dir = dir.path("bad");
-    test::expect_error([&] { train_unet(o); }, {"--crop 18", "not divisible by"});
+    o.run.run_dir = dir.path("bad");
+    test::expect_error([&] { train_unet(o); }, {"crop must be divisible by 2^(depth-1) = 4, got 18"});
     o.crop = 64;
-    test::expect_error([&] { train_unet(o); }, {"--crop", "sample size 48"});
+    test::expect_error([&] { train_unet(o); }, {"crop must be between 0 and the sample size 48, got 64"});
 }
 
 TEST(Train, NoduleSamplingLearnsAndNeedsTheWeightColumn) {
     test::TempDir dir;
     write_toy_dataset(dir.path("toy"), 20, 1, 32);
     TrainOptions o = toy_options(dir.path("toy"), dir.path("run"), 12);
-    o.sampling = "nodules";
+    o.sampling = Sampling::Nodules;
     const auto m = train_unet(o);
     EXPECT_LT(m.back().train_loss, m.front().train_loss - 0.2);
     EXPECT_GT(m.back().val_dice, 0.5);
     EXPECT_NE(read_file(dir.path("run/config.json")).find("\"sampling\": \"nodules\""), std::string::npos);
     // The same seed with slice sampling visits other samples, so it ends elsewhere.
     TrainOptions s = toy_options(dir.path("toy"), dir.path("slices"), 12);
-    s.sampling = "slices";
+    s.sampling = Sampling::Slices;
     EXPECT_NE(train_unet(s).back().train_loss, m.back().train_loss);
     write_toy_dataset(dir.path("old"), 8, 1, 32, false);
     o.data_dir = dir.path("old");
-    o.run_dir = dir.path("run2");
+    o.run.run_dir = dir.path("run2");
     test::expect_error([&] { train_unet(o); }, {"index.csv", "no nodule_weight column", "run it again"});
 }
 
@@ -240,7 +239,7 @@ TEST(Train, ResumeGivesTheSameResultAsAnUninterruptedRun) {
     const auto straight = train_unet(toy_options(dir.path("toy"), dir.path("a"), 3));
     train_unet(toy_options(dir.path("toy"), dir.path("b"), 2));
     TrainOptions resume = toy_options(dir.path("toy"), dir.path("b"), 3);
-    resume.resume = true;
+    resume.run.resume = true;
     const auto rest = train_unet(resume);
     ASSERT_EQ(rest.size(), 1u);
     EXPECT_EQ(rest[0].epoch, 3);
@@ -254,17 +253,17 @@ TEST(Train, LoaderThreadsDoNotChangeTheResult) {
     test::TempDir dir;
     write_toy_dataset(dir.path("toy"), 12, 1, 32);
     TrainOptions one = toy_options(dir.path("toy"), dir.path("a"), 2), three = toy_options(dir.path("toy"), dir.path("b"), 2);
-    one.loader_threads = 1;
-    one.batch = three.batch = 2;
-    three.loader_threads = 3;
+    one.run.loader_threads = 1;
+    one.run.batch = three.run.batch = 2;
+    three.run.loader_threads = 3;
     const auto a = train_unet(one), b = train_unet(three);
     ASSERT_EQ(a.size(), 2u);
     EXPECT_DOUBLE_EQ(a[1].train_loss, b[1].train_loss);
     EXPECT_DOUBLE_EQ(a[1].val_dice, b[1].val_dice);
     expect_same_weights(dir.path("a/last.pt"), dir.path("b/last.pt"));
     TrainOptions bad = toy_options(dir.path("toy"), dir.path("c"), 1);
-    bad.loader_threads = -1;
-    test::expect_error([&] { (void)train_unet(bad); }, {"--loader-threads"});
+    bad.run.loader_threads = -1;
+    test::expect_error([&] { (void)train_unet(bad); }, {"loader_threads must be >= 0, got -1"});
 }
 
 TEST(Train, MismatchedChannelsOnResumeIsAClearError) {
@@ -273,7 +272,7 @@ TEST(Train, MismatchedChannelsOnResumeIsAClearError) {
     write_toy_dataset(dir.path("three"), 8, 3, 32);
     train_unet(toy_options(dir.path("one"), dir.path("run"), 1));
     TrainOptions o = toy_options(dir.path("three"), dir.path("run"), 2);
-    o.resume = true;
+    o.run.resume = true;
     test::expect_error([&] { train_unet(o); }, {"last.pt", "1 input channels", "dataset has 3"});
     test::expect_error([&] { train_unet(toy_options(dir.path("missing"), dir.path("r2"), 1)); }, {"missing", "dataset folder not found"});
 }
@@ -372,7 +371,7 @@ TEST(Predict, ProbabilitiesLandOnTheScanThroughTheInverseMap) {
         PredictOptions bad = o;
         bad.batch = -1;
         (void)predict_scans(bad);
-    }, {"--batch must be positive"});
+    }, {"batch must be >= 0 (0: automatic), got -1"});
     test::expect_error([&] {
         PredictOptions bad = o;
         bad.model = dir.path("scan.mhd");

@@ -10,13 +10,15 @@
 #include <set>
 #include <nlohmann/json.hpp>
 
-#include "core/files.hpp"
-#include "io/cohort_layout.hpp"
-#include "io/csv.hpp"
-#include "io/metaimage.hpp"
-#include "io/tables.hpp"
-#include "pipeline/pipeline.hpp"
-#include "synth/cohort.hpp"
+#include "nodulecad/core/files.hpp"
+#include "nodulecad/io/cohort_layout.hpp"
+#include "nodulecad/io/csv.hpp"
+#include "nodulecad/io/metaimage.hpp"
+#include "nodulecad/io/tables.hpp"
+#include "nodulecad/pipeline/pipeline.hpp"
+#include "nodulecad/pipeline/recipes.hpp"
+#include "nodulecad/preprocess/patient_split.hpp"
+#include "nodulecad/synth/cohort.hpp"
 #include "test_util.hpp"
 
 namespace nodulecad {
@@ -187,7 +189,7 @@ TEST(Pipeline, BadSplitsAreClearErrors) {
     test::expect_error([&] { run_pipeline(o); }, {"leaves no training scans"});
     o.test_subsets.clear();
     o.folds = 1;
-    test::expect_error([&] { run_pipeline(o); }, {"--folds"});
+    test::expect_error([&] { run_pipeline(o); }, {"folds must be 0 (one split) or at least 2, got 1"});
     o.folds = 0;
     o.data_dir = dir.path("missing");
     test::expect_error([&] { run_pipeline(o); }, {"missing"});

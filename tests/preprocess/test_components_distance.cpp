@@ -3,8 +3,8 @@
 #include <cmath>
 #include <random>
 
-#include "preprocess/components.hpp"
-#include "preprocess/distance.hpp"
+#include "nodulecad/preprocess/components.hpp"
+#include "nodulecad/preprocess/distance.hpp"
 
 namespace nodulecad {
 namespace {

@@ -6,13 +6,13 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
-#include "core/files.hpp"
-#include "io/csv.hpp"
-#include "io/metaimage.hpp"
-#include "io/npy.hpp"
-#include "io/tables.hpp"
-#include "preprocess/dataset.hpp"
-#include "synth/cohort.hpp"
+#include "nodulecad/core/files.hpp"
+#include "nodulecad/io/csv.hpp"
+#include "nodulecad/io/metaimage.hpp"
+#include "nodulecad/io/npy.hpp"
+#include "nodulecad/io/tables.hpp"
+#include "nodulecad/preprocess/dataset.hpp"
+#include "nodulecad/synth/cohort.hpp"
 #include "synth/cohort_fixture.hpp"
 #include "test_util.hpp"
 
@@ -237,7 +237,7 @@ TEST(Dataset, BadInputsAndScansWithoutLungs) {
     EXPECT_EQ(s.samples, 0);
     o.window_lo = 400;
     o.window_hi = -1000;
-    test::expect_error([&] { build_dataset(o); }, {"--window"});
+    test::expect_error([&] { build_dataset(o); }, {"window upper HU must be above the lower, got 400 to -1000"});
 }
 
 }  // namespace

@@ -4,11 +4,12 @@
 #include <filesystem>
 #include <set>
 
-#include "core/files.hpp"
-#include "io/cohort_layout.hpp"
-#include "io/npy.hpp"
-#include "preprocess/fpr_patches.hpp"
-#include "synth/cohort.hpp"
+#include "nodulecad/core/files.hpp"
+#include "nodulecad/io/cohort_layout.hpp"
+#include "nodulecad/io/npy.hpp"
+#include "nodulecad/preprocess/patient_split.hpp"
+#include "nodulecad/preprocess/fpr_patches.hpp"
+#include "nodulecad/synth/cohort.hpp"
 #include "synth/cohort_fixture.hpp"
 #include "test_util.hpp"
 
@@ -276,7 +277,7 @@ TEST(FprPatches, BadInputsAreClearErrors) {
     o.out_dir = dir.path("out");
     test::expect_error([&] { build_fpr_set(o); }, {"nothing", "not found"});
     o.patch.patch = 7;
-    test::expect_error([&] { build_fpr_set(o); }, {"--patch", "even"});
+    test::expect_error([&] { build_fpr_set(o); }, {"patch must be an even number of voxels between 4 and 256, got 7"});
 }
 
 }  // namespace

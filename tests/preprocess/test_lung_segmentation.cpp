@@ -2,9 +2,9 @@
 
 #include <cmath>
 
-#include "evaluate/overlap.hpp"
-#include "preprocess/lung_segmentation.hpp"
-#include "synth/render.hpp"
+#include "nodulecad/evaluate/overlap.hpp"
+#include "nodulecad/preprocess/lung_segmentation.hpp"
+#include "nodulecad/synth/render.hpp"
 
 namespace nodulecad {
 namespace {

@@ -2,13 +2,13 @@
 
 #include <cmath>
 
-#include "preprocess/nodule_masks.hpp"
+#include "nodulecad/core/math.hpp"
+#include "nodulecad/preprocess/nodule_masks.hpp"
 #include "test_util.hpp"
 
 namespace nodulecad {
 namespace {
 
-constexpr double kPi = 3.14159265358979323846;
 
 Geometry scan_geometry(const Mat3& d) {
     Geometry g;

@@ -2,7 +2,7 @@
 
 #include <cmath>
 
-#include "preprocess/slice_grid.hpp"
+#include "nodulecad/preprocess/slice_grid.hpp"
 #include "test_util.hpp"
 
 namespace nodulecad {

@@ -1,6 +1,6 @@
 #include <gtest/gtest.h>
 
-#include "report/froc_plot.hpp"
+#include "nodulecad/report/froc_plot.hpp"
 
 namespace nodulecad {
 namespace {

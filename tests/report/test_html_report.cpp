@@ -5,12 +5,14 @@
 #include <cstdio>
 #include <regex>
 
-#include "core/files.hpp"
-#include "evaluate/froc.hpp"
-#include "io/tables.hpp"
-#include "report/froc_plot.hpp"
-#include "report/html_report.hpp"
-#include "synth/cohort.hpp"
+#include "nodulecad/core/files.hpp"
+#include "nodulecad/evaluate/froc.hpp"
+#include "nodulecad/io/cohort_layout.hpp"
+#include "nodulecad/io/metaimage.hpp"
+#include "nodulecad/io/tables.hpp"
+#include "nodulecad/report/froc_plot.hpp"
+#include "nodulecad/report/html_report.hpp"
+#include "nodulecad/synth/cohort.hpp"
 #include "synth/cohort_fixture.hpp"
 #include "test_util.hpp"
 
@@ -43,7 +45,7 @@ TEST(HtmlReport, SelfContainedWithScoreCurvesAndGallery) {
     write_file_atomically(dir.path("eval/summary.json"), s.dump());
     write_file_atomically(dir.path("eval/froc.svg"), froc_svg(r, nullptr, "FROC"));
     std::filesystem::create_directories(dir.path("run"));
-    write_file_atomically(dir.path("run/metrics.csv"), "epoch,train_loss,train_dice,val_dice,images_per_s,seconds\n1,-0.1,0.1,0.05,3,10\n2,-0.3,0.3,0.2,3,10\n");
+    write_file_atomically(dir.path("run/metrics.csv"), "epoch,train_loss,train_dice,val_dice,samples_per_s,seconds\n1,-0.1,0.1,0.05,3,10\n2,-0.3,0.3,0.2,3,10\n");
     write_file_atomically(dir.path("run/config.json"), "{\"lr\": 1e-05, \"batch\": 2}");
 
     ReportInputs in;
@@ -60,12 +62,37 @@ TEST(HtmlReport, SelfContainedWithScoreCurvesAndGallery) {
     EXPECT_NE(html.find("<h2>FROC</h2><svg"), std::string::npos);
     EXPECT_NE(html.find("validation Dice"), std::string::npos);   // training curves
     EXPECT_NE(html.find("<th>lr</th>"), std::string::npos);       // configuration
+    EXPECT_NE(html.find("Reached: 2 epochs; best validation Dice 0.200 at epoch 2"), std::string::npos);
+    // The legend stands right of the plot area (x 60-580), not on the curves.
+    EXPECT_NE(html.find("<text x=\"626\" y=\"34\">train loss</text>"), std::string::npos);
+    // Every finding has its zoomed view beside the whole slice.
+    std::ptrdiff_t zooms = 0;
+    for (std::size_t at = html.find("class=\"zoom\""); at != std::string::npos; at = html.find("class=\"zoom\"", at + 1)) ++zooms;
+    EXPECT_GE(zooms, 3);
     std::ptrdiff_t images = 0;
     for (std::size_t at = html.find("src=\"data:image/png;base64,"); at != std::string::npos; at = html.find("src=\"data:image/png;base64,", at + 1)) ++images;
     EXPECT_GE(images, 3);  // a true positive, false positives, and misses if any
     // Nothing fetched from anywhere: the only URLs are SVG namespace names.
     const std::regex url("(src|href)=\"(https?:|//)");
     EXPECT_FALSE(std::regex_search(html, url));
+    // Predictions over the gallery: a float map (predict --float) marks the same voxels as the uint8 map of the same
+    // probabilities — the pictures are identical — and both differ from a report without predictions.
+    std::filesystem::create_directories(dir.path("pred_f"));
+    std::filesystem::create_directories(dir.path("pred_u"));
+    for (const auto& f : find_scans(dir.path("cohort"))) {
+        const Volume<std::int16_t> scan = read_volume<std::int16_t>(f.path);
+        Volume<float> p(scan.geometry, 0.f);
+        Volume<std::uint8_t> q(scan.geometry, 0);
+        for (std::size_t n = 0; n < p.voxels.size(); ++n)
+            if (scan.voxels[n] > -300) p.voxels[n] = 0.9f, q.voxels[n] = 230;
+        write_metaimage(dir.path("pred_f/" + f.uid + "_prob.mhd"), p);
+        write_metaimage(dir.path("pred_u/" + f.uid + "_prob.mhd"), q);
+    }
+    in.pred_dir = dir.path("pred_f");
+    const std::string with_float = build_report(in);
+    in.pred_dir = dir.path("pred_u");
+    EXPECT_EQ(build_report(in), with_float);
+    EXPECT_NE(with_float, html);
     test::expect_error([&] {
         ReportInputs bad;
         bad.eval_dir = dir.path("nowhere");

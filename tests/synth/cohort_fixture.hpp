@@ -3,7 +3,7 @@
 #include <cstdint>
 #include <string>
 
-#include "synth/cohort.hpp"
+#include "nodulecad/synth/cohort.hpp"
 
 namespace nodulecad::test {
 

@@ -2,7 +2,8 @@
 
 #include <cmath>
 
-#include "synth/phantom.hpp"
+#include "nodulecad/core/math.hpp"
+#include "nodulecad/synth/phantom.hpp"
 #include "test_util.hpp"
 
 namespace nodulecad {
@@ -38,7 +39,7 @@ TEST(Phantom, NoduleSitsAtItsWorldPositionOnEveryDirection) {
                     const double r = std::hypot(w[0] - p.nodule_world[0], w[1] - p.nodule_world[1], w[2] - p.nodule_world[2]);
                     if (r < 6 && p.scan.at(i, j, k) == 40) ++inside;
                 }
-        const double expected = 4.0 / 3.0 * M_PI * std::pow(4.5, 3) / (0.9 * 0.9 * 1.5);
+        const double expected = 4.0 / 3.0 * kPi * std::pow(4.5, 3) / (0.9 * 0.9 * 1.5);
         EXPECT_NEAR(static_cast<double>(inside), expected, 0.15 * expected);
     }
 }

@@ -6,18 +6,18 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
-#include "core/files.hpp"
-#include "io/metaimage.hpp"
-#include "io/tables.hpp"
-#include "synth/cohort.hpp"
+#include "nodulecad/core/files.hpp"
+#include "nodulecad/core/math.hpp"
+#include "nodulecad/io/metaimage.hpp"
+#include "nodulecad/io/tables.hpp"
+#include "nodulecad/synth/cohort.hpp"
 #include "synth/cohort_fixture.hpp"
-#include "synth/render.hpp"
+#include "nodulecad/synth/render.hpp"
 #include "test_util.hpp"
 
 namespace nodulecad {
 namespace {
 
-constexpr double kPi = 3.14159265358979323846;
 
 // Rendered small-preset scans shared by the tests (rendering is the slow part).
 const std::vector<std::pair<ScanSpec, RenderedScan>>& small_scans() {
@@ -319,8 +319,8 @@ TEST(Synth, CohortBadInputsGiveClearErrors) {
     test::TempDir dir;
     test::write_text(dir.path("file"), "x");
     test::expect_error([&] { write_cohort(small_cohort(dir.path("file/cohort"), 1, 1, 0, 1)); }, {"file/cohort", "cannot create folder"});
-    test::expect_error([&] { write_cohort(small_cohort(dir.path("c"), 0, 1, 0, 1)); }, {"--scans"});
-    test::expect_error([&] { write_cohort(small_cohort(dir.path("c"), 1, 1, 1.5, 1)); }, {"--flip-fraction"});
+    test::expect_error([&] { write_cohort(small_cohort(dir.path("c"), 0, 1, 0, 1)); }, {"scans must be > 0, got 0"});
+    test::expect_error([&] { write_cohort(small_cohort(dir.path("c"), 1, 1, 1.5, 1)); }, {"flip_fraction must be between 0 and 1, got 1.5"});
     EXPECT_FALSE(std::filesystem::exists(dir.path("c")));
 }
 

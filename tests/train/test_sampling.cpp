@@ -4,8 +4,9 @@
 #include <algorithm>
 #include <map>
 
-#include "core/error.hpp"
-#include "train/sampling.hpp"
+#include "nodulecad/core/error.hpp"
+#include "nodulecad/train/sampling.hpp"
+#include "test_util.hpp"
 
 namespace nodulecad {
 namespace {
@@ -25,7 +26,7 @@ SamplePool two_nodules() {
 TEST(Sampling, SlicesVisitsEverySampleOncePerPass) {
     const SamplePool p = two_nodules();
     Rng rng(7);
-    std::vector<std::int64_t> order = sample_epoch(p, 50, "slices", rng);
+    std::vector<std::int64_t> order = sample_epoch(p, 50, Sampling::Slices, rng);
     ASSERT_EQ(order.size(), 50u);
     // Two full passes, then 10 of a third: each pass a permutation of the training rows.
     for (int pass = 0; pass < 2; ++pass) {
@@ -45,7 +46,7 @@ TEST(Sampling, NodulesDrawsEachNoduleEquallyAndKeepsTheNegativeShare) {
     std::map<std::string, int> seen;
     const int epochs = 200;
     for (int e = 0; e < epochs; ++e)
-        for (const std::int64_t r : sample_epoch(p, 100, "nodules", rng)) ++seen[r < 10 ? "large" : r < 12 ? "small" : "negative"];
+        for (const std::int64_t r : sample_epoch(p, 100, Sampling::Nodules, rng)) ++seen[r < 10 ? "large" : r < 12 ? "small" : "negative"];
     // 12 of 20 rows are positive: 60 positive draws and 40 negatives an epoch; by slice the large nodule would get
     // 50 of the 60, by nodule each gets 30.
     EXPECT_EQ(seen["negative"], 40 * epochs);
@@ -60,10 +61,10 @@ TEST(Sampling, NodulesWithoutNegativesOrPositives) {
     Rng rng(3);
     int small = 0;
     const int n = 7000;
-    for (const std::int64_t r : sample_epoch(p, n, "nodules", rng)) small += r == 10;
+    for (const std::int64_t r : sample_epoch(p, n, Sampling::Nodules, rng)) small += r == 10;
     EXPECT_NEAR(small / double(n), 0.5 / 0.7, 0.02);
     p.rows = {13, 14, 15};  // negatives only: plain passes
-    const std::vector<std::int64_t> order = sample_epoch(p, 6, "nodules", rng);
+    const std::vector<std::int64_t> order = sample_epoch(p, 6, Sampling::Nodules, rng);
     EXPECT_EQ(std::count(order.begin(), order.end(), 13), 2);
     EXPECT_EQ(std::count(order.begin(), order.end(), 15), 2);
 }
@@ -71,12 +72,12 @@ TEST(Sampling, NodulesWithoutNegativesOrPositives) {
 TEST(Sampling, SameSeedSameOrderAndBadInputs) {
     const SamplePool p = two_nodules();
     Rng a(5), b(5);
-    EXPECT_EQ(sample_epoch(p, 64, "nodules", a), sample_epoch(p, 64, "nodules", b));
+    EXPECT_EQ(sample_epoch(p, 64, Sampling::Nodules, a), sample_epoch(p, 64, Sampling::Nodules, b));
     Rng c(5);
-    EXPECT_THROW((void)sample_epoch(p, 10, "pixels", c), Error);
+    test::expect_error([] { (void)parse_enum("sampling", "pixels", kSamplingNames); }, {"sampling must be slices or nodules, got 'pixels'"});
     SamplePool bad = p;
     bad.nodule_weight.clear();
-    EXPECT_THROW((void)sample_epoch(bad, 10, "nodules", c), Error);
+    EXPECT_THROW((void)sample_epoch(bad, 10, Sampling::Nodules, c), Error);
 }
 
 }  // namespace

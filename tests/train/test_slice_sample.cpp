@@ -6,11 +6,11 @@
 #include <cmath>
 #include <memory>
 
-#include "core/files.hpp"
-#include "io/npy.hpp"
-#include "io/npy_map.hpp"
+#include "nodulecad/core/files.hpp"
+#include "nodulecad/io/npy.hpp"
+#include "nodulecad/io/npy_map.hpp"
 #include "test_util.hpp"
-#include "train/slice_sample.hpp"
+#include "nodulecad/train/slice_sample.hpp"
 
 namespace nodulecad {
 namespace {

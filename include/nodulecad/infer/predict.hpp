@@ -1,0 +1,33 @@
+#pragma once
+// Whole-scan inference: every slice of every scan through the U-Net with the training preprocessing (lung mask,
+// window, the same sample grid, the train normalisation), mapped back onto the scan grid exactly.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace nodulecad {
+
+struct PredictOptions {
+    std::string model;        // RUN/best.pt
+    std::string data;         // a cohort folder (subset*/<uid>.mhd or <uid>.mhd) or one .mhd/.mha
+    std::string out_dir;      // PRED: <uid>_prob.mhd
+    std::string device = "auto";
+    bool amp = true;            // on CUDA: bf16 autocast and channels-last (model/run_mode.hpp); ignored on a CPU
+    int batch = 0;              // slices per forward pass; 0: 1 on a CPU (fastest there), 16 on CUDA
+    bool float_output = false;  // float probabilities instead of uint8 0-255
+    // Run the network on a square grid fitted to each scan's lungs (+10 mm) and only on slices within 2 of a lung
+    // voxel (elsewhere the probability is 0); false: the training grid (card size) on every slice.
+    bool lungs_only = true;
+    bool skip_existing = false;  // leave scans whose <uid>_prob.mhd exists (outputs are written atomically)
+    int threads = 1;
+};
+
+struct PredictSummary {
+    int scans = 0, skipped = 0;
+    std::int64_t slices = 0;
+    std::vector<std::string> uids, outputs;  // every scan's <uid>_prob.mhd, skipped ones too
+};
+
+PredictSummary predict_scans(const PredictOptions& opts);
+
+}  // namespace nodulecad

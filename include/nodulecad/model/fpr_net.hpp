@@ -1,0 +1,36 @@
+#pragma once
+// The false-positive-reduction CNN (2.5D, see detect/fpr_patches.hpp): one trunk shared by the three views —
+// three levels of two 3x3 convolutions + batch norm + ReLU with 2x2 max-pooling, global average pooling — then the
+// views' features side by side (so the classifier knows which view said what), dropout, a hidden layer and one
+// logit. Include only from torch translation units.
+#include <torch/torch.h>
+
+#include <vector>
+
+#include "nodulecad/model/checkpoint.hpp"
+#include "nodulecad/model/fpr_config.hpp"
+
+namespace nodulecad {
+
+class FprNetImpl : public torch::nn::Module {
+public:
+    explicit FprNetImpl(const FprNetConfig& c);
+    torch::Tensor forward(torch::Tensor x);  // (B, 9, P, P) views in [0, 1] -> logits (B)
+    const FprNetConfig& config() const { return config_; }
+
+private:
+    FprNetConfig config_;
+    torch::nn::Sequential trunk_{nullptr}, head_{nullptr};
+};
+TORCH_MODULE(FprNet);
+
+// Probabilities for `n` cubes (n x cube^3 bytes, cut with `patch`), central views, in eval mode. With `symmetries`
+// > 1 the mean over that many of the eight turns and mirrors of the axial plane (identity first; test-time
+// augmentation with the maps training used, so no interpolation).
+std::vector<double> fpr_probabilities(FprNet& model, const std::uint8_t* cubes, std::int64_t n, const PatchOptions& patch,
+                                      const torch::Device& device, int batch = 64, int symmetries = 1);
+
+void save_fpr_checkpoint(const std::string& path, FprNet& model, const FprCard& card, torch::optim::Optimizer* optimizer);
+FprNet load_fpr_checkpoint(const std::string& path, FprCard& card, const torch::Device& device = torch::kCPU);
+
+}  // namespace nodulecad

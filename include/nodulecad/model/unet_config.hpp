@@ -1,0 +1,47 @@
+#pragma once
+// The U-Net's shape, and everything inference must repeat from training (preprocessing, normalisation).
+// Plain C++: the CLI and tests use it without torch.
+#include <cstdint>
+#include <string>
+
+#include "nodulecad/core/enum_names.hpp"
+
+namespace nodulecad {
+
+struct UNetConfig {
+    int in_channels = 1;    // 1, or 2K+1 with 2.5D context
+    int base_filters = 32;  // filters at the first level, doubled per level
+    int depth = 5;          // levels (the seed: 5 -> 32, 64, 128, 256, 512)
+    bool batch_norm = false;
+
+    void check() const;  // OptionError for a network that cannot be built
+};
+
+// The seed network (in_channels 1, 32 filters, depth 5) has 7,846,081 parameters.
+std::int64_t unet_parameter_count(const UNetConfig& c);
+
+// The U-Net's training loss.
+enum class UNetLoss {
+    Dice,     // negative soft Dice over the batch, smooth 1 (the seed's)
+    DiceBce,  // the same plus binary cross-entropy per pixel
+};
+inline constexpr EnumName<UNetLoss> kUNetLossNames[] = {{UNetLoss::Dice, "dice"}, {UNetLoss::DiceBce, "dice_bce"}};
+
+// What a checkpoint carries besides the weights.
+struct ModelCard {
+    UNetConfig unet;
+    int size = 512;
+    double pixel_mm = 0.703125;
+    double window_lo = -1000, window_hi = 400;
+    int context = 0;
+    bool mask_lungs = false;
+    double mean = 0, std = 1;  // input normalisation (train statistics)
+    UNetLoss loss = UNetLoss::Dice;
+    int epoch = 0;
+    double best_val_dice = -1;
+
+    std::string to_json() const;
+    static ModelCard from_json(const std::string& text, const std::string& source);
+};
+
+}  // namespace nodulecad

@@ -1,0 +1,16 @@
+#pragma once
+// The pipeline's recipes: the defaults `run` uses on a 2-core CPU, and `demo`'s configurations with the synthetic
+// cohort each runs on (docs/pipeline.md says how they were chosen and on which figures).
+#include "nodulecad/pipeline/pipeline.hpp"
+#include "nodulecad/synth/cohort.hpp"
+
+namespace nodulecad {
+
+PipelineOptions cpu_pipeline_defaults();
+
+// Quick: 6 small scans, 1 epoch — the machinery in a minute, for tests. Cpu: 100 demo-preset scans, 20 held out,
+// under 15 minutes on 2 cores. Cuda: 100 full-size scans, the seed's 32-filter U-Net on 512 px slices.
+enum class DemoSize { Quick, Cpu, Cuda };
+PipelineOptions demo_pipeline_options(DemoSize size, CohortOptions& cohort);
+
+}  // namespace nodulecad

@@ -1,0 +1,19 @@
+#pragma once
+// Nodule masks from annotations: a ball of radius diameter/2 (an ellipsoid in voxels when the spacing is
+// anisotropic) around each annotated world centre, placed through the scan's direction matrix.
+#include <vector>
+
+#include "nodulecad/core/volume.hpp"
+#include "nodulecad/io/tables.hpp"
+
+namespace nodulecad {
+
+struct NoduleMaskOptions {
+    bool legacy_radius = false;  // the seed system's bug: radius = diameter (a ball twice too wide)
+    bool instance_labels = true; // label i for the i-th annotation (capped at 255); false: 1 everywhere
+};
+
+// Annotations of other scans are the caller's business: every row given is drawn.
+Volume<std::uint8_t> nodule_mask(const Geometry& g, const std::vector<Annotation>& nodules, const NoduleMaskOptions& opts = {});
+
+}  // namespace nodulecad

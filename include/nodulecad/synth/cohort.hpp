@@ -1,0 +1,37 @@
+#pragma once
+// A whole synthetic cohort in the LUNA16 layout:
+//   DIR/subset<k>/<uid>.mhd + .raw        scans (MET_SHORT), scan n in subset n % 10
+//   DIR/annotations.csv                   nodules >= 3 mm (centre of mass, equivalent diameter; world mm)
+//   DIR/annotations_excluded.csv          nodules < 3 mm (diameter) and non-nodules (-1)
+//   DIR/seriesuids.csv                    every uid
+//   DIR/truth/<uid>_lungs.mhd             uint8 lung mask
+//   DIR/truth/<uid>_nodules.mhd           uint8 nodule instance labels (1..n in annotation order per scan)
+//   DIR/manifest.json                     every generation parameter per scan
+// Same seed and preset give byte-identical files for any thread count.
+#include <cstdint>
+#include <string>
+
+#include "nodulecad/synth/scan_spec.hpp"
+
+namespace nodulecad {
+
+struct CohortOptions {
+    std::string out_dir;
+    int scans = 10;
+    std::uint64_t seed = 0;
+    Preset preset = Preset::Demo;
+    double flip_fraction = 0.1;  // this share of scans (rounded) gets the LUNA16 flipped direction
+    int threads = 1;
+};
+
+struct CohortSummary {
+    int scans = 0, flipped = 0, nodules = 0, excluded = 0;
+    std::int64_t voxels = 0;
+};
+
+// Which scans are flipped: round(fraction * scans) of them, chosen by the seed.
+std::vector<bool> choose_flipped(int scans, double fraction, std::uint64_t seed);
+
+CohortSummary write_cohort(const CohortOptions& opts);
+
+}  // namespace nodulecad

@@ -1,0 +1,63 @@
+#pragma once
+// The thin 3D structures and findings of a synthetic chest, generated from the anatomy with a seeded stream:
+// tapered capsules (pulmonary vessel trees, ribs, trachea and main bronchi) and findings (nodules, which are
+// annotated, and the small nodules / nodule-like non-nodules that go to annotations_excluded.csv).
+#include <string>
+#include <vector>
+
+#include "nodulecad/synth/anatomy.hpp"
+
+namespace nodulecad {
+
+// A cone-capped tube from p0 (radius r0) to p1 (radius r1).
+struct Capsule {
+    Vec3 p0{}, p1{};
+    double r0 = 1, r1 = 1;
+};
+
+// Signed distance from w to a tapered capsule (mm).
+double capsule_distance(const Capsule& c, const Vec3& w);
+
+struct VesselTree {
+    std::vector<Capsule> segments;
+};
+// Branching vessel trees rooted at each hilum: radii from about 6 mm across, tapering below 2 * min_radius, every segment
+// kept inside the lungs.
+VesselTree grow_vessels(const Anatomy& a, Rng& rng, double min_radius = 0.4);
+
+// 12 pairs of ribs along the inner chest wall, each a chain of capsules descending anteriorly.
+std::vector<Capsule> make_ribs(const Anatomy& a, Rng& rng);
+
+// Trachea (from above the apices down to the carina) and the two main bronchi into the hila (lumen radii).
+std::vector<Capsule> make_airways(const Anatomy& a, Rng& rng);
+
+enum class FindingKind { Solid, PartSolid, GroundGlass, SmallNodule, NonNodule };
+const char* finding_kind_name(FindingKind k);
+
+struct Finding {
+    FindingKind kind = FindingKind::Solid;
+    Vec3 centre{};             // world mm (the designed centre; annotations use the rendered centre of mass)
+    double diameter = 8;       // designed equivalent diameter, mm
+    Vec3 axes{1, 1, 1};        // ellipsoid semi-axis multipliers (product 1: volume kept)
+    Mat3 rotation = identity3();
+    double lobulation = 0;     // relative radius modulation amplitude (0 = smooth)
+    double lobe_freq[3] = {0, 0, 0}, lobe_phase[3] = {0, 0, 0};
+    double hu = 40;            // solid HU, or the ground-glass HU for part-solid and ground-glass nodules
+    double core_hu = 40, core_fraction = 0;  // part-solid: solid core radius as a fraction of the radius
+    bool juxtapleural = false, juxtavascular = false;
+    bool annotated() const { return kind == FindingKind::Solid || kind == FindingKind::PartSolid || kind == FindingKind::GroundGlass; }
+    double bounding_radius() const;
+};
+
+// Signed distance (mm, approximate) from w to the finding's surface.
+double finding_distance(const Finding& f, const Vec3& w);
+
+// LUNA16-like diameter (mm): 3 + lognormal(1.329, 0.824) truncated to [3.25, 32.27], fitted to the 1,186 LUNA16
+// annotations (mean 8.1 mm, median 6.8 mm; LUNA16: 8.3 and 6.4).
+double draw_nodule_diameter(Rng& rng);
+
+// Places 0-6 annotated nodules (about a quarter of scans none; at least a fifth juxtapleural, some touching
+// vessels) and 0-4 excluded findings, none overlapping.
+std::vector<Finding> place_findings(const Anatomy& a, const VesselTree& vessels, Rng& rng);
+
+}  // namespace nodulecad

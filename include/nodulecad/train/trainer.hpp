@@ -1,0 +1,112 @@
+#pragma once
+// The one training loop of every network (nnU-Net's trainer in spirit). It owns what all runs share: the run folder
+// (config.json, metrics.csv and its truncation on resume, last.pt / best.pt), the device and its run mode, Adam on
+// fp32 master weights, the per-epoch learning rate, seeding that makes a resumed run continue exactly, the epoch
+// loop with its progress bar, and resume. A network brings a TrainingVariant with the four things that differ:
+//   1. the network (new, or loaded from a checkpoint, and saved with its card),
+//   2. the batch source (each epoch's batches, a function of (seed, epoch) alone),
+//   3. the loss,
+//   4. the validation metric (the values for metrics.csv and the score that picks best.pt).
+// Adding a network means writing a variant; train_unet.cpp and train_fpr.cpp are the two there are.
+// Include only from torch translation units.
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <functional>
+#include <limits>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "nodulecad/train/run_folder.hpp"
+#include "nodulecad/train/trainer_options.hpp"
+
+namespace nodulecad {
+
+// One batch as the batch source makes it on a loader thread: inputs and targets as floats with their shapes.
+struct Batch {
+    std::vector<float> x, y;
+    std::vector<std::int64_t> x_shape, y_shape;
+    std::int64_t size() const { return x_shape.empty() ? 0 : x_shape.front(); }
+};
+
+// Batch k of an epoch (k < count), made from k alone: any number of loader threads gives the same batches.
+struct EpochBatches {
+    std::size_t count = 0;
+    std::int64_t samples = 0;  // in all batches together
+    std::function<Batch(std::size_t k)> make;
+};
+
+// Where a run stands, as its checkpoints remember it.
+struct RunProgress {
+    int epoch = 0;                // last finished epoch
+    double best_score = -1;       // validation score of best.pt
+};
+
+// The loss of a batch, and the running values the progress bar and metrics.csv show beside it (averaged over the
+// epoch's samples), in the order of TrainingVariant::train_columns.
+struct LossTerms {
+    torch::Tensor loss;
+    std::vector<torch::Tensor> shown;
+};
+
+// The validation of one epoch: values for metrics.csv (in the order of validation_columns) and the score that picks
+// best.pt. A new best when the score is higher, or when the score cannot be trusted (`choosable` false: too few
+// validation samples of a class) or is missing (NaN) — then the latest epoch is kept.
+struct Validation {
+    std::vector<double> values;
+    double score = std::numeric_limits<double>::quiet_NaN();
+    bool choosable = true;
+};
+
+// The network's output for a batch on the device, in the run mode (autocast, layout), as float.
+using Forward = std::function<torch::Tensor(const torch::Tensor& x)>;
+
+class TrainingVariant {
+public:
+    virtual ~TrainingVariant() = default;
+
+    // 1. The network. build(): a new one on `device` (torch's generator already seeded with the run's seed). load():
+    // the one in a checkpoint, with the progress its card holds. save(): weights + card (+ optimizer state).
+    virtual torch::nn::Module& build(const torch::Device& device) = 0;
+    virtual torch::nn::Module& load(const std::string& checkpoint, const torch::Device& device, RunProgress& progress) = 0;
+    virtual torch::Tensor forward(const torch::Tensor& x) = 0;
+    virtual void save(const std::string& path, const RunProgress& progress, torch::optim::Optimizer* optimizer) = 0;
+    // The variant's part of config.json: its card, data and options.
+    virtual nlohmann::ordered_json describe() const = 0;
+
+    // 2. The batches of one epoch.
+    virtual EpochBatches epoch_batches(int epoch) = 0;
+
+    // 3. The loss of a batch: `output` is the network's float output, `target` the batch's targets on the device.
+    virtual LossTerms loss(const torch::Tensor& output, const torch::Tensor& target) = 0;
+    virtual std::vector<std::string> train_columns() const { return {}; }
+
+    // 4. Validation after each epoch, in eval mode without gradients.
+    virtual Validation validate(int epoch, const Forward& forward) = 0;
+    virtual std::vector<std::string> validation_columns() const = 0;
+};
+
+// What each finished epoch reports: its metrics.csv row, named.
+struct EpochRecord {
+    std::vector<std::pair<std::string, double>> values;  // epoch, train_loss, train columns, validation columns, ...
+    double get(const std::string& name) const;            // NaN when absent
+};
+
+// Trains until o.epochs and returns the epochs run now (a resumed run's earlier ones are in metrics.csv).
+std::vector<EpochRecord> run_training(TrainingVariant& variant, const TrainerOptions& o);
+
+// A prepared batch on the device. To CUDA through pinned memory without waiting: a copy from pageable memory blocks
+// the CPU until it is done, and the GPU would idle while the next step's kernels are queued.
+torch::Tensor to_device(std::vector<float>& data, const std::vector<std::int64_t>& shape, const torch::Device& device);
+
+// A model card as config.json shows it: without the progress fields (`epoch` and the best score, `best_key`), which
+// belong to metrics.csv and the checkpoints, not to what the run was started with.
+nlohmann::ordered_json card_without_progress(const std::string& card_json, const char* best_key);
+
+// The loader threads a run uses (TrainerOptions::loader_threads, 0 = automatic).
+int loader_threads_for(int requested, const torch::Device& device);
+
+}  // namespace nodulecad

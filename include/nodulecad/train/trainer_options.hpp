@@ -1,0 +1,34 @@
+#pragma once
+// What every training run is given, whatever the network (train/trainer.hpp runs it). Plain C++.
+#include <cstdint>
+#include <nlohmann/json_fwd.hpp>
+#include <string>
+
+#include "nodulecad/train/schedule.hpp"
+
+namespace nodulecad {
+
+struct TrainerOptions {
+    std::string run_dir;       // RUN (train/run_folder.hpp)
+    int epochs = 20;           // total; a resumed run continues up to this
+    int batch = 2;
+    double lr = 1e-5;          // Adam on fp32 master weights
+    LrSchedule lr_schedule = LrSchedule::Constant;
+    std::uint64_t seed = 0;    // initial weights, each epoch's samples and augmentation, dropout
+    std::string device = "auto";
+    bool amp = true;           // on CUDA: bf16 autocast, channels-last, cuDNN autotuning; no effect on a CPU
+    // Threads making batches ahead of the network; 0 = 1 on a CPU (its cores do the arithmetic), up to 8 on CUDA.
+    // The batches are the same for any number.
+    int loader_threads = 0;
+    bool resume = false;       // continue RUN from last.pt: weights, optimizer state, epoch
+
+    // OptionError for a value no run can use.
+    void check() const;
+};
+
+// The options that decide what is trained (not the run folder, device, loader threads or resume): config.json and
+// the pipeline's stage keys. from_json keeps the current value of a missing key.
+void to_json(nlohmann::json& j, const TrainerOptions& o);
+void from_json(const nlohmann::json& j, TrainerOptions& o);
+
+}  // namespace nodulecad

@@ -1,0 +1,13 @@
+#include "nodulecad/model/device.hpp"
+
+#include <torch/torch.h>
+
+#include <algorithm>
+
+namespace nodulecad {
+
+void set_compute_threads(int threads) { torch::set_num_threads(std::max(1, threads)); }
+
+bool cuda_available() { return torch::cuda::is_available(); }
+
+}  // namespace nodulecad

@@ -1,0 +1,79 @@
+#include "nodulecad/pipeline/recipes.hpp"
+
+namespace nodulecad {
+
+PipelineOptions cpu_pipeline_defaults() {
+    PipelineOptions o;
+    o.prep.size = 320;
+    o.prep.pixel_mm = 1.0;
+    o.prep.context = 1;
+    o.prep.negatives_per_positive = 0.5;
+    o.prep.val_fraction = 0.1;
+    o.unet.unet = {3, 16, 4, true};
+    o.unet.loss = UNetLoss::DiceBce;
+    o.unet.run.lr = 2e-3;
+    o.unet.run.lr_schedule = LrSchedule::Cosine;
+    o.unet.run.batch = 16;
+    o.unet.crop = 64;
+    o.unet.run.epochs = 30;
+    o.unet.epoch_samples = 1000;
+    o.unet.sampling = Sampling::Nodules;
+    // Low enough for the small nodules the U-Net is unsure of (the FP reduction ranks them), and more negatives to
+    // train the reduction on.
+    o.detect.threshold = 0.1;
+    // Plus the 10 strongest 3D blobs per scan that no U-Net candidate covers: the small nodules a 2D network misses
+    // (docs/pipeline.md: 82 -> 92 of 115 nodules among the candidates).
+    o.detect.blobs_per_scan = 10;
+    o.fpr.run.epochs = 40;
+    o.fpr.run.batch = 64;
+    o.fpr.run.lr = 1e-3;
+    return o;
+}
+
+PipelineOptions demo_pipeline_options(DemoSize size, CohortOptions& cohort) {
+    PipelineOptions o = cpu_pipeline_defaults();
+    cohort.preset = Preset::Demo;
+    // subset = scan % 10, so subsets 8 and 9 hold 20 scans: 16 held-out scans (23 nodules) left a 95 % interval of
+    // +-0.18 on the CPM; more training scans cost little (training time is set by the crops drawn, not the scans).
+    cohort.scans = 100;
+    o.test_subsets = {8, 9};
+    o.prep.val_fraction = 0.08;  // 6 of the 80 training patients: validation runs whole slices every epoch
+    o.fpr_scans = 32;   // candidates for the FP reduction from 32 of the training scans (prediction time)
+    // No scale augmentation in the demo's short schedule: it makes the U-Net better on its own (validation Dice 0.61
+    // -> 0.66, CPM before the reduction 0.27 -> 0.37 on 68 scans) but more specific, so its candidates hold 5 fewer
+    // of 115 nodules and the FP reduction gets fewer negatives to learn from: 0.615 instead of 0.687 at the end
+    // (docs/pipeline.md).
+    o.unet.scale_augment = 0;
+    if (size == DemoSize::Quick) {
+        cohort.preset = Preset::Small;
+        cohort.scans = 6;
+        o.test_subsets = {4, 5};
+        o.prep.size = 128;
+        o.prep.pixel_mm = 2.8;
+        o.unet.unet = {3, 4, 3, true};
+        o.unet.crop = 32;
+        o.unet.run.epochs = 1;
+        o.unet.epoch_samples = 0;
+        o.fpr.run.epochs = 1;
+        o.fpr.net.width = 4;
+        o.fpr.set.patch.patch = 16;
+        o.fpr_scans = 0;
+        o.bootstrap = 50;
+        o.gallery = 1;
+    } else if (size == DemoSize::Cuda) {
+        cohort.preset = Preset::Full;
+        cohort.scans = 100;
+        o.test_subsets = {8, 9};
+        o.prep.size = 512;
+        o.prep.pixel_mm = 0.7;
+        o.unet.unet = {3, 32, 5, true};
+        o.unet.crop = 128;
+        o.unet.run.epochs = 60;
+        o.fpr.run.epochs = 40;
+        o.fpr.net.width = 32;
+        o.fpr_scans = 0;
+    }
+    return o;
+}
+
+}  // namespace nodulecad

@@ -1,0 +1,30 @@
+#include "nodulecad/train/trainer_options.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include "nodulecad/core/error.hpp"
+
+namespace nodulecad {
+
+void TrainerOptions::check() const {
+    require_positive("epochs", epochs);
+    require_positive("batch", batch);
+    require_positive("lr", lr);
+    require_non_negative("loader_threads", loader_threads);
+}
+
+void to_json(nlohmann::json& j, const TrainerOptions& o) {
+    j = {{"epochs", o.epochs}, {"batch", o.batch}, {"lr", o.lr}, {"lr_schedule", enum_name(o.lr_schedule, kLrScheduleNames)}, {"seed", o.seed},
+         {"amp", o.amp}};
+}
+
+void from_json(const nlohmann::json& j, TrainerOptions& o) {
+    o.epochs = j.value("epochs", o.epochs);
+    o.batch = j.value("batch", o.batch);
+    o.lr = j.value("lr", o.lr);
+    o.lr_schedule = parse_enum("lr_schedule", j.value("lr_schedule", enum_name(o.lr_schedule, kLrScheduleNames)), kLrScheduleNames);
+    o.seed = j.value("seed", o.seed);
+    o.amp = j.value("amp", o.amp);
+}
+
+}  // namespace nodulecad

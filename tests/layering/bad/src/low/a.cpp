@@ -1,0 +1,2 @@
+// Includes a stage above it: what the layering check exists to catch.
+#include "nodulecad/high/b.hpp"
