@@ -95,15 +95,16 @@ Image render_zoom_view(const Volume<std::int16_t>& vol, const ZoomViewOptions& o
     if (o.overlay && o.overlay->geometry != g) throw Error("overlay geometry differs from the volume's");
     if (!(o.window_hi > o.window_lo)) throw Error("window: the upper HU must be above the lower");
     if (!(o.field_mm > 0) || o.pixels < 8 || o.pixels > 4096) throw Error("zoom view: field must be positive and 8 to 4096 pixels");
+    const int side = o.pixels;  // in [8, 4096] from here on
     const IndexWorldTransform t(g);
-    const double pixel = o.field_mm / o.pixels, half = (o.pixels - 1) / 2.0;
+    const double pixel = o.field_mm / side, half = (side - 1) / 2.0;
     const double scale = 255.0 / (o.window_hi - o.window_lo);
     Image im;
-    im.width = im.height = o.pixels;
+    im.width = im.height = side;
     im.channels = 3;
-    im.pixels.assign(static_cast<std::size_t>(o.pixels) * static_cast<std::size_t>(o.pixels) * 3, 0);
-    for (int r = 0; r < o.pixels; ++r)
-        for (int c = 0; c < o.pixels; ++c) {
+    im.pixels.assign(static_cast<std::size_t>(side) * static_cast<std::size_t>(side) * 3, 0);
+    for (int r = 0; r < side; ++r)
+        for (int c = 0; c < side; ++c) {
             // Columns along world +x (the patient's left to the right of the picture), rows along +y (anterior at top).
             const Vec3 w{o.centre[0] + (c - half) * pixel, o.centre[1] + (r - half) * pixel, o.centre[2]};
             const Vec3 idx = t.to_index(w);
@@ -114,7 +115,7 @@ Image render_zoom_view(const Volume<std::int16_t>& vol, const ZoomViewOptions& o
                 const std::int64_t i = std::llround(idx[0]), j = std::llround(idx[1]), k = std::llround(idx[2]);
                 tint = i >= 0 && j >= 0 && k >= 0 && i < g.size[0] && j < g.size[1] && k < g.size[2] && o.overlay->at(i, j, k) != 0;
             }
-            std::uint8_t* p = im.pixels.data() + (static_cast<std::size_t>(r) * static_cast<std::size_t>(o.pixels) + static_cast<std::size_t>(c)) * 3;
+            std::uint8_t* p = im.pixels.data() + (static_cast<std::size_t>(r) * static_cast<std::size_t>(side) + static_cast<std::size_t>(c)) * 3;
             p[0] = tint ? static_cast<std::uint8_t>(std::min(255, grey / 2 + 128)) : grey;
             p[1] = tint ? static_cast<std::uint8_t>(grey / 2) : grey;
             p[2] = tint ? static_cast<std::uint8_t>(grey / 2) : grey;

@@ -447,13 +447,13 @@ LabelMoments label_moments(const Volume<std::uint8_t>& nodules, const Grid& g, s
 // Annotations from the labels: centre of mass and equivalent diameter of each nodule as rendered; findings that are
 // not nodules, or rendered under 3 mm, become excluded findings (as LUNA16 lists them). Labels are renumbered to
 // the annotations kept.
-void annotate_findings(const ScanSpec& spec, const Grid& g, const std::vector<int>& finding_label, int labels, LabelMoments m, RenderedScan& out) {
+void annotate_findings(const ScanSpec& spec, const Grid& g, const std::vector<int>& finding_label, std::size_t labels, LabelMoments m, RenderedScan& out) {
     const Geometry& geo = spec.geometry;
     const IndexWorldTransform t(geo);
     std::vector<double>& sum = m.sum;
     std::vector<std::int64_t>& count = m.count;
     const double voxel_volume = geo.spacing[0] * geo.spacing[1] * geo.spacing[2];
-    std::vector<std::uint8_t> relabel(static_cast<std::size_t>(labels + 1), 0);
+    std::vector<std::uint8_t> relabel(labels + 1, 0);
     int kept = 0;
     for (std::size_t n = 0; n < spec.findings.size(); ++n) {
         const Finding& f = spec.findings[n];
@@ -495,7 +495,7 @@ void annotate_findings(const ScanSpec& spec, const Grid& g, const std::vector<in
         relabel[L] = static_cast<std::uint8_t>(kept);
         out.annotations.push_back(r);
     }
-    if (kept != labels)
+    if (static_cast<std::size_t>(kept) != labels)
         for (auto& v : out.nodules.voxels) v = relabel[v];
 }
 
@@ -507,9 +507,9 @@ RenderedScan render_scan(const ScanSpec& spec, int threads) {
     const Grid g = make_grid(geo);
     const Buckets b = bucket_objects(spec, g, spec.slice_thickness / 3 + g.sz);
     std::vector<int> finding_label(spec.findings.size(), 0);
-    int labels = 0;
+    std::size_t labels = 0;  // the nodule labels used, 1..labels
     for (std::size_t n = 0; n < spec.findings.size(); ++n)
-        if (spec.findings[n].annotated()) finding_label[n] = ++labels;
+        if (spec.findings[n].annotated()) finding_label[n] = static_cast<int>(++labels);
 
     const Texture texture(g, Rng::derive(spec.scan_seed, {6}));
     const SliceContext ctx{spec, g, b, texture, finding_label};
@@ -526,7 +526,7 @@ RenderedScan render_scan(const ScanSpec& spec, int threads) {
     blur_z(hu, g, spec.slice_thickness, threads);
     out.scan = Volume<std::int16_t>(geo, 0);
     add_noise_and_quantise(spec, g, hu, out.scan, threads);
-    annotate_findings(spec, g, finding_label, labels, label_moments(out.nodules, g, static_cast<std::size_t>(labels + 1), threads), out);
+    annotate_findings(spec, g, finding_label, labels, label_moments(out.nodules, g, labels + 1, threads), out);
     return out;
 }
 
