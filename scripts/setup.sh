@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(build-essential cmake pkg-config zlib1g-dev libcli11-dev nlohmann-json3-dev libgtest-dev libbenchmark-dev)
+packages=(build-essential cmake pkg-config zlib1g-dev libcli11-dev nlohmann-json3-dev libgdcm-dev libgdcm-tools libgtest-dev libbenchmark-dev)
 if [ "${1:-}" = "--tests" ]; then
     packages+=(libinsighttoolkit5-dev)
 fi

@@ -9,7 +9,10 @@
 #include "cli/commands.hpp"
 #include "nodulecad/core/error.hpp"
 #include "nodulecad/core/volume_stats.hpp"
+#include "nodulecad/core/threads.hpp"
+#include "nodulecad/io/image_file.hpp"
 #include "nodulecad/io/metaimage.hpp"
+#include "nodulecad/io/nifti.hpp"
 
 namespace nodulecad::cli {
 
@@ -21,28 +24,42 @@ struct InfoArgs {
     std::vector<double> world;  // X Y Z (mm)
     double max_memory_gb = 16;
     bool pretty = false;
+    std::string series;
 };
 
 nlohmann::ordered_json vec(const Vec3& v) { return nlohmann::ordered_json::array({v[0], v[1], v[2]}); }
 
 void run_info(const InfoArgs& a) {
-    ReadOptions opts;
+    ImageReadOptions opts;
     if (!(a.max_memory_gb > 0)) throw nodulecad::Error("--max-memory-gb must be positive");
     opts.max_bytes = static_cast<std::uint64_t>(a.max_memory_gb * 1024.0 * 1024.0 * 1024.0);
+    opts.series = a.series;
+    opts.threads = default_thread_count();
+    ImageFileInfo info;
+    const AnyVolume volume = read_image(a.file, opts, &info);
+    for (const auto& w : info.warnings) std::cerr << "nodulecad: warning: " << a.file << ": " << w << "\n";
     MetaImageHeader header;
-    const AnyVolume volume = read_metaimage(a.file, opts, &header);
+    if (info.format == ImageFormat::MetaImage) header = read_metaimage_header(a.file);
     const Geometry& g = geometry_of(volume);
     const IntensitySummary s = summarize(volume);
 
     nlohmann::ordered_json out;
     out["file"] = a.file;
-    out["ndims"] = header.ndims;
+    out["format"] = enum_name(info.format, kImageFormatNames);
+    if (info.format == ImageFormat::Dicom) {
+        out["series_uid"] = info.series_uid;
+        out["modality"] = info.modality;
+        out["slices"] = info.slices;
+        out["spacing_source"] = info.spacing_source;
+    }
+    if (info.format == ImageFormat::Nifti) out["transform"] = info.transform;
+    out["ndims"] = info.format == ImageFormat::MetaImage ? header.ndims : (g.size[2] > 1 ? 3 : 2);
     out["size"] = {g.size[0], g.size[1], g.size[2]};
     out["spacing"] = vec(g.spacing);
     out["origin"] = vec(g.origin);
     out["direction"] = std::vector<double>(g.direction.begin(), g.direction.end());
-    out["element_type"] = std::string(metaimage_name(header.element_type));
-    out["compressed"] = header.compressed;
+    out["element_type"] = std::string(metaimage_name(element_type_of_volume(volume)));
+    out["compressed"] = info.format == ImageFormat::MetaImage ? header.compressed : is_nifti_path(a.file) && a.file.size() > 3 && a.file.compare(a.file.size() - 3, 3, ".gz") == 0;
     out["min"] = s.min;
     out["max"] = s.max;
     out["mean"] = s.mean;
@@ -65,9 +82,13 @@ void register_info(CLI::App& app) {
     auto args = std::make_shared<InfoArgs>();
     CLI::App* cmd = app.add_subcommand(
         "info",
-        "Print a MetaImage's geometry and intensity range as one JSON object on stdout:\n"
-        "size, spacing, origin, direction (9 numbers, row-major D; columns = index axes), element_type, min, max, mean.");
-    cmd->add_option("file", args->file, "MetaImage file (.mhd with its .raw/.zraw, or .mha)")->required();
+        "Print a scan's format, geometry and intensity range as one JSON object on stdout: format, size, spacing,\n"
+        "origin, direction (9 numbers, row-major D; columns = index axes; ITK's LPS world), element_type, min, max,\n"
+        "mean; for DICOM the series uid, modality, slice count and where the slice spacing came from; for NIfTI\n"
+        "which transform (sform or qform) placed it.");
+    cmd->add_option("file", args->file, "A scan: MetaImage (.mhd with its .raw/.zraw, or .mha), NIfTI (.nii, .nii.gz) or a DICOM series folder")
+        ->required();
+    cmd->add_option("--series", args->series, "DICOM: the SeriesInstanceUID to read when the folder holds several");
     cmd->add_option("--index-to-world", args->index, "Also convert the continuous voxel index I J K to world mm")
         ->expected(3)
         ->type_name("I J K");

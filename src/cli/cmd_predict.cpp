@@ -14,12 +14,12 @@ namespace nodulecad::cli {
 
 namespace {
 void write_overlays(const PredictSummary& s, const std::string& data, const std::string& out_dir) {
-    std::map<std::string, std::string> scan_of;
-    for (const ScanFile& f : find_scans(data)) scan_of[f.uid] = f.path;
+    std::map<std::string, ScanFile> scan_of;
+    for (const ScanFile& f : find_scans(data)) scan_of[f.uid] = f;
     std::size_t pictures = 0;
     for (std::size_t n = 0; n < s.outputs.size(); ++n) {
-        const Volume<std::int16_t> scan = read_volume<std::int16_t>(scan_of.at(s.uids[n]));
-        pictures += write_mark_overlays(scan, threshold_probability(read_metaimage(s.outputs[n]), 0.5), out_dir, s.uids[n]).size();
+        const Volume<std::int16_t> scan = read_scan(scan_of.at(s.uids[n]));
+        pictures += write_mark_overlays(scan, threshold_probability(read_image(s.outputs[n]), 0.5), out_dir, s.uids[n]).size();
     }
     std::cerr << "overlays: " << pictures << " pictures -> " << out_dir << "\n";
 }
@@ -32,7 +32,8 @@ void register_predict(CLI::App& app) {
     CLI::App* cmd = app.add_subcommand(
         "predict",
         "Run a trained U-Net over every slice of every scan, with the training preprocessing, and write\n"
-        "PRED/<uid>_prob.mhd: nodule probability on the scan's own geometry (uint8 0-255, or float with --float).");
+        "PRED/<uid>_prob.mhd (or .nii.gz): nodule probability on the scan's own geometry (uint8 0-255, or float with --float).\n"
+        "Scans: MetaImage, NIfTI or DICOM series (a folder; cohorts as LUNA16 lays them out).");
     cmd->add_option("--model", o->model, "Checkpoint (RUN/best.pt)")->required();
     cmd->add_option("--data", o->data, "A scan (.mhd/.mha) or a cohort folder")->required();
     cmd->add_option("--out", o->out_dir, "Output folder")->required();
@@ -40,6 +41,7 @@ void register_predict(CLI::App& app) {
     cmd->add_flag("!--fp32", o->amp, "On CUDA, run in fp32 instead of bf16 autocast with channels-last (no effect on a CPU)");
     cmd->add_option("--batch", o->batch, "Slices per forward pass (0: 1 on a CPU, where it is fastest; 16 on CUDA)")->capture_default_str()->check(CLI::NonNegativeNumber);
     cmd->add_flag("--float", o->float_output, "Write float probabilities instead of uint8");
+    add_enum_option(cmd, "--format", o->format, kImageFormatNames, "metaimage (<uid>_prob.mhd) or nifti (<uid>_prob.nii.gz)");
     cmd->add_flag("--overlays", *overlays, "Also write PRED/<uid>_slice<k>.png: the slices where the model marks nodules (p >= 0.5),\n"
                                            "the scan in the lung window with the marks in red");
     cmd->add_flag("!--full-grid", o->lungs_only, "Run every slice on the training grid instead of a grid fitted to the lungs\n"

@@ -9,6 +9,7 @@
 #include "nodulecad/core/error.hpp"
 #include "nodulecad/core/threads.hpp"
 #include "nodulecad/evaluate/overlap.hpp"
+#include "nodulecad/io/image_file.hpp"
 #include "nodulecad/io/metaimage.hpp"
 #include "nodulecad/preprocess/lung_segmentation.hpp"
 
@@ -17,17 +18,20 @@ namespace nodulecad::cli {
 namespace {
 
 struct SegmentArgs {
-    std::string scan, out, truth;
+    std::string scan, out, truth, series;
     LungMethod method = LungMethod::Robust;
     int threads = default_thread_count();
     LungSegmentationOptions robust;
 };
 
 void run_segment(const SegmentArgs& a) {
-    const Volume<std::int16_t> scan = read_volume<std::int16_t>(a.scan);
+    ImageReadOptions ro;
+    ro.series = a.series;
+    ro.threads = a.threads;
+    const Volume<std::int16_t> scan = read_ct(a.scan, ro);
     Volume<std::uint8_t> truth;
     if (!a.truth.empty()) {
-        truth = read_volume<std::uint8_t>(a.truth);
+        truth = read_image_as<std::uint8_t>(a.truth);
         if (truth.geometry != scan.geometry) throw nodulecad::Error(a.truth + ": geometry differs from " + a.scan);
     }
     const auto t0 = std::chrono::steady_clock::now();
@@ -37,7 +41,7 @@ void run_segment(const SegmentArgs& a) {
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     const std::filesystem::path parent = std::filesystem::path(a.out).parent_path();
     if (!parent.empty()) std::filesystem::create_directories(parent);
-    write_metaimage(a.out, seg.mask);
+    write_image(a.out, seg.mask);
 
     std::int64_t voxels = 0;
     for (auto v : seg.mask.voxels) voxels += v != 0;
@@ -71,8 +75,9 @@ void register_segment_lungs(CLI::App& app) {
         "Segment the lungs of a chest CT (HU) and write a uint8 mask with the scan's geometry: 1 inside either lung\n"
         "(parenchyma, vessels, nodules, juxtapleural nodules included), 0 for trachea, main bronchi, mediastinum and\n"
         "everything else. Prints one JSON line (lung volume, time, Dice/IoU against --truth).");
-    cmd->add_option("scan", args->scan, "Scan (.mhd/.mha)")->required();
-    cmd->add_option("--out", args->out, "Output mask (.mhd/.mha)")->required();
+    cmd->add_option("scan", args->scan, "Scan (.mhd/.mha, .nii/.nii.gz or a DICOM series folder)")->required();
+    cmd->add_option("--series", args->series, "DICOM: the SeriesInstanceUID to read when the folder holds several");
+    cmd->add_option("--out", args->out, "Output mask: .mhd/.mha (MetaImage) or .nii/.nii.gz (NIfTI)")->required();
     add_enum_option(cmd, "--method", args->method, kLungMethodNames,
                     "robust: 3D, for any chest CT (default); seed: the original system's per-slice recipe, for comparison");
     cmd->add_option("--truth", args->truth, "Reference lung mask: report Dice and IoU");

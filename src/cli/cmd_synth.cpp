@@ -15,8 +15,9 @@ struct SynthArgs {
     std::string out;
     int scans = 10;
     std::uint64_t seed = 0;
-    std::string preset = "demo";
+    Preset preset = Preset::Demo;
     double flip_fraction = 0.1;
+    ImageFormat format = ImageFormat::MetaImage;
     int threads = default_thread_count();
 };
 
@@ -25,10 +26,9 @@ void run_synth(const SynthArgs& a) {
     o.out_dir = a.out;
     o.scans = a.scans;
     o.seed = a.seed;
-    const auto preset = preset_from_name(a.preset);
-    if (!preset) throw nodulecad::Error("--preset must be small, demo or full, not '" + a.preset + "'");
-    o.preset = *preset;
+    o.preset = a.preset;
     o.flip_fraction = a.flip_fraction;
+    o.format = a.format;
     if (a.threads < 1) throw nodulecad::Error("--threads must be at least 1");
     o.threads = a.threads;
     const CohortSummary s = write_cohort(o);
@@ -43,7 +43,7 @@ void register_synth(CLI::App& app) {
     CLI::App* cmd = app.add_subcommand(
         "synth",
         "Generate a synthetic chest-CT cohort in the LUNA16 layout with exact ground truth:\n"
-        "DIR/subset<k>/<uid>.mhd+.raw (MET_SHORT), annotations.csv, annotations_excluded.csv, seriesuids.csv,\n"
+        "DIR/subset<k>/<uid>.mhd+.raw (MET_SHORT; or --format nifti / dicom), annotations.csv, annotations_excluded.csv, seriesuids.csv,\n"
         "truth/<uid>_lungs.mhd and truth/<uid>_nodules.mhd (uint8), manifest.json (every parameter).\n"
         "Scans hold body, fat, couch, spine, ribs, lungs with texture, heart, aorta, trachea and bronchi, branching\n"
         "vessels, nodules (solid, part-solid, ground-glass; juxtapleural and juxtavascular), partial volume, z blur,\n"
@@ -51,11 +51,12 @@ void register_synth(CLI::App& app) {
     cmd->add_option("--out", args->out, "Output folder (created)")->required();
     cmd->add_option("--scans", args->scans, "Number of scans")->capture_default_str()->check(CLI::PositiveNumber);
     cmd->add_option("--seed", args->seed, "Random seed")->capture_default_str();
-    cmd->add_option("--preset", args->preset,
+    add_enum_option(cmd, "--preset", args->preset, kPresetNames,
                     "small: 128x128 in-plane, ~3 mm slices (tests, CI); demo: 256x256, 2.5 mm slices;\n"
-                    "full: LUNA16-like 512x512, 0.55-0.98 mm pixels, 0.625-2.5 mm slices")
-        ->capture_default_str()
-        ->check(CLI::IsMember({"small", "demo", "full"}));
+                    "full: LUNA16-like 512x512, 0.55-0.98 mm pixels, 0.625-2.5 mm slices");
+    add_enum_option(cmd, "--format", args->format, kImageFormatNames,
+                    "The scans as metaimage (<uid>.mhd + .raw), nifti (<uid>.nii.gz) or dicom (a CT series per scan,\n"
+                    "subset<k>/<uid>/IM<nnnn>.dcm, SeriesInstanceUID = uid); the same voxels and world annotations");
     cmd->add_option("--flip-fraction", args->flip_fraction,
                     "Share of scans written with LUNA16's flipped TransformMatrix -1 0 0 0 -1 0 0 0 1")
         ->capture_default_str()

@@ -45,7 +45,7 @@ int main(int argc, char** argv) {
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
-        return app.exit(e);
+        return app.exit(e) == 0 ? 0 : 1;  // --help and --version: 0; every bad argument: 1, like every other error
     } catch (const nodulecad::OptionError& e) {
         std::cerr << "nodulecad: error: " << nodulecad::cli::flag_for_option(e.option()) << " " << e.problem() << "\n";
         return 1;

@@ -81,10 +81,10 @@ std::vector<DetectedCandidate> detect_candidates(const std::string& uid, const V
 std::vector<Candidate> detect_predictions(const std::string& pred_dir, const DetectOptions& opts, int* scans, const std::string& scans_dir) {
     const std::vector<ScanFile> files = find_predictions(pred_dir);
     if (scans) *scans = static_cast<int>(files.size());
-    std::map<std::string, std::string> scan_of;
+    std::map<std::string, ScanFile> scan_of;
     if (opts.blobs_per_scan > 0) {
         if (scans_dir.empty()) throw Error("blob candidates need the scans (a cohort folder) beside the predictions");
-        for (const ScanFile& s : find_scans(scans_dir)) scan_of[s.uid] = s.path;
+        for (const ScanFile& s : find_scans(scans_dir)) scan_of[s.uid] = s;
     }
     std::vector<Candidate> out;
     for (const ScanFile& f : files) {
@@ -93,8 +93,8 @@ std::vector<Candidate> detect_predictions(const std::string& pred_dir, const Det
         if (opts.blobs_per_scan > 0) {
             const auto it = scan_of.find(f.uid);
             if (it == scan_of.end()) fail(f.path, "no scan " + f.uid + " in " + scans_dir + " for its blob candidates");
-            const Volume<std::int16_t> scan = convert_volume<std::int16_t>(read_metaimage(it->second));
-            if (scan.geometry.size != prob.geometry.size) fail(f.path, "the probability volume does not have the size of its scan " + it->second);
+            const Volume<std::int16_t> scan = read_scan(it->second);
+            if (scan.geometry.size != prob.geometry.size) fail(f.path, "the probability volume does not have the size of its scan " + it->second.path);
             LungSegmentationOptions lo;
             lo.threads = opts.threads;
             BlobOptions b;

@@ -8,7 +8,7 @@
 #include "nodulecad/core/progress.hpp"
 #include "nodulecad/core/threads.hpp"
 #include "nodulecad/io/cohort_layout.hpp"
-#include "nodulecad/io/metaimage.hpp"
+#include "nodulecad/io/image_file.hpp"
 #include "nodulecad/model/run_mode.hpp"
 #include "nodulecad/model/unet.hpp"
 #include "nodulecad/preprocess/lung_segmentation.hpp"
@@ -87,8 +87,8 @@ public:
             quantised_.voxels[off + i] = static_cast<std::uint8_t>(std::lround(std::clamp(slice[i], 0.f, 1.f) * 255));
     }
     void write(const std::string& path) const {
-        if (float_) write_metaimage(path, prob_);
-        else write_metaimage(path, quantised_);
+        if (float_) write_image(path, prob_);
+        else write_image(path, quantised_);
     }
 
 private:
@@ -124,7 +124,7 @@ void predict_slices(const Predictor& p, const Volume<std::int16_t>& scan, const 
 // One scan: lungs, the grid fitted to them, the slices near them, the network, the volume written atomically.
 // Returns the slices run.
 std::int64_t predict_scan(const Predictor& p, const ScanFile& file, const std::string& out, const PredictOptions& o) {
-    const Volume<std::int16_t> scan = read_volume<std::int16_t>(file.path);
+    const Volume<std::int16_t> scan = read_scan(file);
     LungSegmentationOptions lo;
     lo.threads = o.threads;
     const LungSegmentation lungs = segment_lungs_robust(scan, lo);
@@ -147,7 +147,7 @@ PredictSummary predict_scans(const PredictOptions& o) {
     PredictSummary sum;
     Progress progress("predict", static_cast<std::int64_t>(scans.size()), "scans");
     for (const ScanFile& file : scans) {
-        const std::string out = (fs::path(o.out_dir) / (file.uid + "_prob.mhd")).string();
+        const std::string out = (fs::path(o.out_dir) / image_file_name(file.uid + "_prob", o.format)).string();
         std::error_code ec;
         if (o.skip_existing && fs::exists(out, ec)) {
             ++sum.skipped;

@@ -1,10 +1,13 @@
 #include "nodulecad/pipeline/splits.hpp"
 
 #include <algorithm>
+#include <cstdio>
 #include <filesystem>
 
 #include "nodulecad/core/error.hpp"
 #include "nodulecad/core/random.hpp"
+#include "nodulecad/io/dicom.hpp"
+#include "nodulecad/io/image_file.hpp"
 #include "nodulecad/io/metaimage.hpp"
 #include "nodulecad/preprocess/patient_split.hpp"
 
@@ -55,23 +58,49 @@ FprScanChoice choose_fpr_scans(const std::vector<ScanFile>& train, int max_scans
     return c;
 }
 
+namespace {
+
+// A DICOM series as a folder of links to its files (the folder it came from may hold other series).
+void link_dicom_series(const ScanFile& s, const fs::path& folder) {
+    const fs::path dest = folder / s.uid;
+    fs::create_directories(dest);
+    for (const auto& series : find_dicom_series(s.path)) {
+        if (series.uid != s.series) continue;
+        for (std::size_t n = 0; n < series.files.size(); ++n) {
+            char name[32];
+            std::snprintf(name, sizeof name, "%05zu_", n);
+            fs::create_symlink(fs::absolute(series.files[n]), dest / (name + fs::path(series.files[n]).filename().string()));
+        }
+    }
+}
+
+// A MetaImage header and, when detached, its data file.
+void link_metaimage(const ScanFile& s, const fs::path& folder) {
+    const fs::path src = fs::absolute(s.path);
+    fs::create_symlink(src, folder / src.filename());
+    if (src.extension() != ".mhd") return;
+    const MetaImageHeader h = read_metaimage_header(s.path);
+    if (h.data_file == "LOCAL") return;
+    if (h.data_file.rfind("LIST", 0) == 0 || h.data_file.find('%') != std::string::npos)
+        fail(s.path, "multi-file data (ElementDataFile = " + h.data_file + ") is not supported by run; convert to one .raw or .mha");
+    const fs::path link = folder / fs::path(h.data_file);
+    if (link.has_parent_path()) fs::create_directories(link.parent_path());
+    fs::create_symlink(src.parent_path() / h.data_file, link);
+}
+
+}  // namespace
+
 void link_scans(const std::vector<ScanFile>& scans, const std::string& dir) {
     std::error_code ec;
     fs::remove_all(dir, ec);
     for (const auto& s : scans) {
         const fs::path folder = fs::path(dir) / (s.subset >= 0 ? "subset" + std::to_string(s.subset) : std::string("scans"));
         fs::create_directories(folder);
-        const fs::path src = fs::absolute(s.path);
-        fs::create_symlink(src, folder / src.filename());
-        if (src.extension() != ".mhd") continue;
-        const MetaImageHeader h = read_metaimage_header(s.path);
-        if (h.data_file == "LOCAL") continue;
-        if (h.data_file.rfind("LIST", 0) == 0 || h.data_file.find('%') != std::string::npos)
-            fail(s.path, "multi-file data (ElementDataFile = " + h.data_file + ") is not supported by run; convert to one .raw or .mha");
-        const fs::path data = src.parent_path() / h.data_file;
-        const fs::path link = folder / fs::path(h.data_file);
-        if (link.has_parent_path()) fs::create_directories(link.parent_path());
-        fs::create_symlink(data, link);
+        switch (image_format(s.path)) {
+            case ImageFormat::Dicom: link_dicom_series(s, folder); break;
+            case ImageFormat::Nifti: fs::create_symlink(fs::absolute(s.path), folder / fs::path(s.path).filename()); break;
+            case ImageFormat::MetaImage: link_metaimage(s, folder); break;
+        }
     }
 }
 

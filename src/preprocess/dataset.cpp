@@ -111,7 +111,7 @@ SliceChoice choose_slices(const std::string& uid, const Volume<std::uint8_t>& no
 
 // One scan's part: its samples (images, masks) and their rows, or a "no-lungs" note. Written atomically.
 void process_scan(const ScanEntry& e, const std::vector<Annotation>& rows, const DatasetOptions& o, double pixel, const json& params) {
-    const Volume<std::int16_t> scan = read_volume<std::int16_t>(e.path);
+    const Volume<std::int16_t> scan = read_scan(e);
     const Geometry& g = scan.geometry;
     LungSegmentationOptions lo;
     lo.threads = 1;

@@ -245,7 +245,7 @@ void write_cubes(const std::string& npy, const std::vector<ScanFile>& scans, con
             const auto it = by_scan.find(s.uid);
             if (it == by_scan.end() || it->second.empty()) continue;
             const auto& mine = it->second;
-            const Volume<std::int16_t> scan = read_volume<std::int16_t>(s.path);
+            const Volume<std::int16_t> scan = read_scan(s);
             buffer.assign(mine.size() * cube_bytes, 0);
             parallel_for(static_cast<std::int64_t>(mine.size()), std::max(1, o.threads), [&](std::int64_t n) {
                 extract_cube(scan, mine[static_cast<std::size_t>(n)].world, o.patch, buffer.data() + static_cast<std::size_t>(n) * cube_bytes);

@@ -13,6 +13,7 @@
 #include "nodulecad/evaluate/localisation.hpp"
 #include "nodulecad/io/cohort_layout.hpp"
 #include "nodulecad/io/csv.hpp"
+#include "nodulecad/io/image_file.hpp"
 #include "nodulecad/io/metaimage.hpp"
 #include "nodulecad/io/png.hpp"
 #include "nodulecad/io/probability_map.hpp"
@@ -220,7 +221,7 @@ struct Gallery {
 
 // True positives and misses from the pairing of nodules with marks; false positives: the most probable marks that
 // hit no nodule (LUNA16's rule).
-Gallery gallery_items(const std::vector<Annotation>& ann, const std::vector<Candidate>& res, const std::map<std::string, std::string>& scans, int per_kind) {
+Gallery gallery_items(const std::vector<Annotation>& ann, const std::vector<Candidate>& res, const std::map<std::string, ScanFile>& scans, int per_kind) {
     Gallery g;
     for (const auto& e : pair_nodules(ann, res)) {
         if (!scans.count(e.nodule.seriesuid)) continue;
@@ -240,12 +241,11 @@ Gallery gallery_items(const std::vector<Annotation>& ann, const std::vector<Cand
 }
 
 // One finding: the whole axial slice (small) and the zoom around it, both with the prediction over them when given.
-std::string gallery_figure(const GalleryItem& it, const std::string& scan_path, const std::string& pred_dir) {
-    const Volume<std::int16_t> scan = read_volume<std::int16_t>(scan_path);
+std::string gallery_figure(const GalleryItem& it, const ScanFile& scan_file, const std::string& pred_dir) {
+    const Volume<std::int16_t> scan = read_scan(scan_file);
     Volume<std::uint8_t> marks;
-    const fs::path pred = fs::path(pred_dir) / (it.uid + "_prob.mhd");
-    std::error_code ec;
-    if (!pred_dir.empty() && fs::is_regular_file(pred, ec)) marks = threshold_probability(read_metaimage(pred.string()), 0.5);
+    const std::string pred = pred_dir.empty() ? "" : prediction_path(pred_dir, it.uid);
+    if (!pred.empty()) marks = threshold_probability(read_image(pred), 0.5);
     const Volume<std::uint8_t>* overlay = !marks.voxels.empty() && marks.geometry == scan.geometry ? &marks : nullptr;
     SliceViewOptions whole;
     whole.world_point = it.world;
@@ -262,8 +262,8 @@ std::string gallery_figure(const GalleryItem& it, const std::string& scan_path, 
 
 std::string gallery_section(const json& summary, const ReportInputs& in) {
     const auto& inputs = summary.at("inputs");
-    std::map<std::string, std::string> scan_path;
-    for (const auto& f : find_scans(in.data_dir)) scan_path[f.uid] = f.path;
+    std::map<std::string, ScanFile> scan_path;
+    for (const auto& f : find_scans(in.data_dir)) scan_path[f.uid] = f;
     const Gallery g = gallery_items(read_annotations(inputs.at("annotations").get<std::string>()), read_results(inputs.at("results").get<std::string>()),
                                     scan_path, in.gallery_per_kind);
     std::string h = "<h2>Gallery</h2><p class=\"note\">Each finding on its whole axial slice and 60 mm around it (window -1000 to 400 HU; "

@@ -8,13 +8,6 @@
 
 namespace nodulecad {
 
-std::optional<Plane> plane_from_name(std::string_view name) {
-    if (name == "axial") return Plane::Axial;
-    if (name == "coronal") return Plane::Coronal;
-    if (name == "sagittal") return Plane::Sagittal;
-    return std::nullopt;
-}
-
 Vec3 volume_centre(const Geometry& g) {
     return IndexWorldTransform(g).to_world({(static_cast<double>(g.size[0]) - 1) / 2, (static_cast<double>(g.size[1]) - 1) / 2,
                                             (static_cast<double>(g.size[2]) - 1) / 2});

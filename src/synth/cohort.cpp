@@ -7,6 +7,8 @@
 #include "nodulecad/core/error.hpp"
 #include "nodulecad/core/files.hpp"
 #include "nodulecad/core/progress.hpp"
+#include "nodulecad/io/dicom.hpp"
+#include "nodulecad/io/image_file.hpp"
 #include "nodulecad/io/metaimage.hpp"
 #include "nodulecad/io/tables.hpp"
 #include "nodulecad/synth/render.hpp"
@@ -83,6 +85,24 @@ ojson scan_json(const ScanSpec& s, const RenderedScan& r) {
             {"vessel_segments", s.vessels.segments.size()}, {"rib_segments", s.ribs.size()}, {"findings", findings}};
 }
 
+// The scan in the cohort's format: MetaImage, NIfTI-1, or a DICOM series with the storage variants cohort.hpp lists.
+void write_scan(const fs::path& subset, const ScanSpec& spec, const Volume<std::int16_t>& scan, ImageFormat format) {
+    if (format != ImageFormat::Dicom) {
+        write_image((subset / image_file_name(spec.uid, format)).string(), scan);
+        return;
+    }
+    DicomWriteOptions d;
+    d.series_uid = spec.uid;
+    d.patient_id = "SYNTH-" + std::to_string(spec.index);
+    d.unsigned_storage = spec.index % 2 == 1;
+    d.reverse_file_order = spec.index % 3 == 0;
+    d.slice_thickness = spec.slice_thickness;
+    const fs::path folder = subset / spec.uid;
+    std::error_code ec;
+    fs::remove_all(folder, ec);  // a series from an earlier run would add files
+    write_dicom_series(folder.string(), scan, d);
+}
+
 void make_dir(const fs::path& p) {
     std::error_code ec;
     fs::create_directories(p, ec);
@@ -108,7 +128,7 @@ CohortSummary write_cohort(const CohortOptions& opts) {
         const RenderedScan r = render_scan(spec, opts.threads);
         const fs::path subset = root / ("subset" + std::to_string(spec.subset));
         make_dir(subset);
-        write_metaimage((subset / (spec.uid + ".mhd")).string(), r.scan);
+        write_scan(subset, spec, r.scan, opts.format);
         write_metaimage((root / "truth" / (spec.uid + "_lungs.mhd")).string(), r.lungs);
         write_metaimage((root / "truth" / (spec.uid + "_nodules.mhd")).string(), r.nodules);
         for (const auto& a : r.annotations) annotations.push_back({spec.uid, a.world, a.diameter});

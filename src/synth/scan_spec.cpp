@@ -4,21 +4,6 @@
 
 namespace nodulecad {
 
-std::string_view preset_name(Preset p) {
-    switch (p) {
-        case Preset::Small: return "small";
-        case Preset::Demo: return "demo";
-        case Preset::Full: return "full";
-    }
-    return "?";
-}
-
-std::optional<Preset> preset_from_name(std::string_view name) {
-    for (Preset p : {Preset::Small, Preset::Demo, Preset::Full})
-        if (preset_name(p) == name) return p;
-    return std::nullopt;
-}
-
 std::string synthetic_uid(std::uint64_t seed, int index) {
     Rng rng = Rng::derive(seed, {static_cast<std::uint64_t>(index), 0x5E41A1ULL});
     std::string digits = std::to_string(1 + rng.next() % 9);

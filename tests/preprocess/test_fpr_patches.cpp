@@ -176,7 +176,7 @@ TEST(FprPatches, LabelsFollowLuna16Radii) {
 
 TEST(FprPatches, ValidationSplitIsByPatientAndStable) {
     std::vector<ScanFile> scans;
-    for (int n = 0; n < 20; ++n) scans.push_back({"uid" + std::to_string(n), "", n % 10});
+    for (int n = 0; n < 20; ++n) scans.push_back({"uid" + std::to_string(n), "", n % 10, ""});
     const auto a = validation_uids(scans, 0.25, {}, 7);
     EXPECT_EQ(a.size(), 5u);
     std::vector<ScanFile> reversed(scans.rbegin(), scans.rend());

@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include "nodulecad/io/image_file.hpp"
+
 namespace nodulecad {
 
 struct PredictOptions {
@@ -15,6 +17,7 @@ struct PredictOptions {
     bool amp = true;            // on CUDA: bf16 autocast and channels-last (model/run_mode.hpp); ignored on a CPU
     int batch = 0;              // slices per forward pass; 0: 1 on a CPU (fastest there), 16 on CUDA
     bool float_output = false;  // float probabilities instead of uint8 0-255
+    ImageFormat format = ImageFormat::MetaImage;  // <uid>_prob.mhd, or (Nifti) <uid>_prob.nii.gz
     // Run the network on a square grid fitted to each scan's lungs (+10 mm) and only on slices within 2 of a lung
     // voxel (elsewhere the probability is 0); false: the training grid (card size) on every slice.
     bool lungs_only = true;

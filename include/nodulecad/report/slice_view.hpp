@@ -6,13 +6,14 @@
 #include <optional>
 #include <string_view>
 
+#include "nodulecad/core/enum_names.hpp"
 #include "nodulecad/core/volume.hpp"
 #include "nodulecad/io/png.hpp"
 
 namespace nodulecad {
 
 enum class Plane { Axial, Coronal, Sagittal };
-std::optional<Plane> plane_from_name(std::string_view name);
+inline constexpr EnumName<Plane> kPlaneNames[] = {{Plane::Axial, "axial"}, {Plane::Coronal, "coronal"}, {Plane::Sagittal, "sagittal"}};
 
 struct SliceViewOptions {
     Plane plane = Plane::Axial;

@@ -1,6 +1,10 @@
 #pragma once
 // A whole synthetic cohort in the LUNA16 layout:
-//   DIR/subset<k>/<uid>.mhd + .raw        scans (MET_SHORT), scan n in subset n % 10
+//   DIR/subset<k>/<uid>.mhd + .raw        scans (MET_SHORT), scan n in subset n % 10; or, by `format`,
+//   DIR/subset<k>/<uid>.nii.gz            the same voxels as NIfTI-1, or
+//   DIR/subset<k>/<uid>/IM<nnnn>.dcm      as a DICOM CT series (SeriesInstanceUID = uid; odd scans stored unsigned
+//                                         with RescaleIntercept -1024, even ones signed; every third scan's files
+//                                         numbered against the slice order)
 //   DIR/annotations.csv                   nodules >= 3 mm (centre of mass, equivalent diameter; world mm)
 //   DIR/annotations_excluded.csv          nodules < 3 mm (diameter) and non-nodules (-1)
 //   DIR/seriesuids.csv                    every uid
@@ -11,6 +15,7 @@
 #include <cstdint>
 #include <string>
 
+#include "nodulecad/io/image_file.hpp"
 #include "nodulecad/synth/scan_spec.hpp"
 
 namespace nodulecad {
@@ -21,6 +26,7 @@ struct CohortOptions {
     std::uint64_t seed = 0;
     Preset preset = Preset::Demo;
     double flip_fraction = 0.1;  // this share of scans (rounded) gets the LUNA16 flipped direction
+    ImageFormat format = ImageFormat::MetaImage;  // of the scans (truth masks stay MetaImage)
     int threads = 1;
 };
 

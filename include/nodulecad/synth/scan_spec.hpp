@@ -7,13 +7,14 @@
 #include <string_view>
 #include <vector>
 
+#include "nodulecad/core/enum_names.hpp"
 #include "nodulecad/synth/objects.hpp"
 
 namespace nodulecad {
 
 enum class Preset { Small, Demo, Full };
-std::string_view preset_name(Preset p);
-std::optional<Preset> preset_from_name(std::string_view name);
+inline constexpr EnumName<Preset> kPresetNames[] = {{Preset::Small, "small"}, {Preset::Demo, "demo"}, {Preset::Full, "full"}};
+inline std::string preset_name(Preset p) { return enum_name(p, kPresetNames); }
 
 struct ScanSpec {
     std::string uid;

@@ -1,0 +1,556 @@
+// DICOM on GDCM (built when CMake finds it: NODULECAD_HAVE_GDCM). See dicom.hpp for the rules.
+#include "nodulecad/io/dicom.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <map>
+#include <mutex>
+#include <set>
+#include <sstream>
+#include <tuple>
+
+#include "nodulecad/core/error.hpp"
+#include "nodulecad/core/files.hpp"
+#include "nodulecad/core/random.hpp"
+#include "nodulecad/core/threads.hpp"
+#include "nodulecad/io/text_numbers.hpp"
+
+#ifdef NODULECAD_HAVE_GDCM
+#include <gdcmAttribute.h>
+#include <gdcmDataSet.h>
+#include <gdcmDirectory.h>
+#include <gdcmExplicitDataElement.h>
+#include <gdcmImplicitDataElement.h>
+#include <gdcmFileMetaInformation.h>
+#include <gdcmImageReader.h>
+#include <gdcmScanner.h>
+#include <gdcmTrace.h>
+#include <gdcmWriter.h>
+#endif
+
+namespace nodulecad {
+
+namespace fs = std::filesystem;
+
+namespace {
+constexpr const char* kCtImageStorage = "1.2.840.10008.5.1.4.1.1.2";
+constexpr const char* kEnhancedCtImageStorage = "1.2.840.10008.5.1.4.1.1.2.1";
+}  // namespace
+
+bool DicomSeries::ct_image() const { return sop_class == kCtImageStorage || (sop_class.empty() && modality == "CT"); }
+
+bool looks_like_dicom(const std::string& path) {
+    const std::string head = read_file_prefix(path, 132);
+    if (head.size() >= 132 && head.compare(128, 4, "DICM") == 0) return true;
+    // Old files without the preamble start with group 0x0008 (implicit VR little endian).
+    return head.size() >= 8 && static_cast<unsigned char>(head[0]) == 0x08 && head[1] == 0;
+}
+
+#ifndef NODULECAD_HAVE_GDCM
+
+bool dicom_supported() { return false; }
+
+namespace {
+[[noreturn]] void no_gdcm(const std::string& where) {
+    fail(where, "DICOM needs GDCM: this nodulecad was built without it (apt-get install libgdcm-dev, then rebuild)");
+}
+}  // namespace
+
+std::vector<DicomSeries> find_dicom_series(const std::string& folder) { no_gdcm(folder); }
+Volume<std::int16_t> read_dicom_series(const std::string& folder, const DicomReadOptions&, DicomReadInfo*) { no_gdcm(folder); }
+void write_dicom_series(const std::string& folder, const Volume<std::int16_t>&, const DicomWriteOptions&) { no_gdcm(folder); }
+
+#else
+
+bool dicom_supported() { return true; }
+
+namespace {
+
+// GDCM reports to stderr by default; every problem here becomes one Error line instead.
+void quiet_gdcm() {
+    static std::once_flag once;
+    std::call_once(once, [] {
+        gdcm::Trace::SetDebug(false);
+        gdcm::Trace::SetWarning(false);
+        gdcm::Trace::SetError(false);
+    });
+}
+
+const gdcm::Tag kSeriesUid(0x0020, 0x000e), kModality(0x0008, 0x0060), kSopClass(0x0008, 0x0016), kRows(0x0028, 0x0010),
+    kColumns(0x0028, 0x0011), kPosition(0x0020, 0x0032), kOrientation(0x0020, 0x0037), kPixelSpacing(0x0028, 0x0030),
+    kImageType(0x0008, 0x0008), kFrames(0x0028, 0x0008), kSpacingBetween(0x0018, 0x0088), kIntercept(0x0028, 0x1052), kSlope(0x0028, 0x1053);
+
+// Files that are never DICOM, skipped without opening (a cohort folder also holds MetaImage, NIfTI, tables).
+bool skipped_by_name(const std::string& path) {
+    static const std::set<std::string> endings = {".mhd", ".mha", ".raw", ".zraw", ".nii", ".gz", ".csv", ".json", ".png",
+                                                  ".txt", ".npy", ".pt",  ".html", ".svg", ".md"};
+    return endings.count(fs::path(path).extension().string()) > 0;
+}
+
+std::string trimmed(const char* s) {
+    std::string v = s ? s : "";
+    while (!v.empty() && (v.back() == ' ' || v.back() == '\0')) v.pop_back();
+    while (!v.empty() && v.front() == ' ') v.erase(v.begin());
+    return v;
+}
+
+// A DICOM multi-valued decimal string ("a\b\c") as numbers; empty when any value is not a number.
+std::vector<double> decimals(const std::string& s) {
+    std::vector<double> out;
+    std::size_t start = 0;
+    while (start <= s.size()) {
+        const std::size_t end = std::min(s.find('\\', start), s.size());
+        std::string part = s.substr(start, end - start);
+        while (!part.empty() && part.back() == ' ') part.pop_back();
+        while (!part.empty() && part.front() == ' ') part.erase(part.begin());
+        const auto v = parse_double(part);
+        if (!v) return {};
+        out.push_back(*v);
+        start = end + 1;
+    }
+    return out;
+}
+
+gdcm::Scanner scan(const std::vector<std::string>& files, const std::vector<gdcm::Tag>& tags) {
+    quiet_gdcm();
+    gdcm::Scanner s;
+    for (const auto& t : tags) s.AddTag(t);
+    s.Scan(files);
+    return s;
+}
+
+std::string describe(const DicomSeries& s) {
+    return s.uid + " (" + (s.modality.empty() ? "?" : s.modality) + ", " + std::to_string(s.images) + " images of " + std::to_string(s.columns) + "x" +
+           std::to_string(s.rows) + ")";
+}
+
+}  // namespace
+
+std::vector<DicomSeries> find_dicom_series(const std::string& folder) {
+    std::error_code ec;
+    if (!fs::is_directory(folder, ec)) fail(folder, "DICOM folder not found");
+    quiet_gdcm();
+    gdcm::Directory d;
+    d.Load(folder, true);
+    std::vector<std::string> files;
+    for (const auto& f : d.GetFilenames())
+        if (!skipped_by_name(f)) files.push_back(f);
+    std::sort(files.begin(), files.end());
+    const gdcm::Scanner s = scan(files, {kSeriesUid, kModality, kSopClass, kRows, kColumns});
+    std::map<std::string, DicomSeries> by_uid;
+    for (const auto& f : files) {
+        if (!s.IsKey(f.c_str())) continue;
+        const std::string uid = trimmed(s.GetValue(f.c_str(), kSeriesUid));
+        if (uid.empty()) continue;
+        DicomSeries& series = by_uid[uid];
+        if (series.files.empty()) {
+            series.uid = uid;
+            series.modality = trimmed(s.GetValue(f.c_str(), kModality));
+            series.sop_class = trimmed(s.GetValue(f.c_str(), kSopClass));
+            series.columns = parse_int(trimmed(s.GetValue(f.c_str(), kColumns))).value_or(0);
+            series.rows = parse_int(trimmed(s.GetValue(f.c_str(), kRows))).value_or(0);
+        }
+        series.files.push_back(f);
+        ++series.images;
+    }
+    std::vector<DicomSeries> out;
+    for (auto& [uid, series] : by_uid) out.push_back(std::move(series));
+    return out;
+}
+
+namespace {
+
+// The series to read: the one asked for, else the folder's one CT image series.
+DicomSeries choose_series(const std::vector<DicomSeries>& all, const std::string& folder, const std::string& wanted) {
+    std::string listing;
+    for (const auto& s : all) listing += (listing.empty() ? "" : "; ") + describe(s);
+    if (all.empty()) fail(folder, "no DICOM images in this folder (searched recursively)");
+    if (!wanted.empty()) {
+        for (const auto& s : all)
+            if (s.uid == wanted) return s;
+        fail(folder, "no series " + wanted + " here; the folder holds: " + listing);
+    }
+    std::vector<const DicomSeries*> ct;
+    for (const auto& s : all)
+        if (s.ct_image() || s.sop_class == kEnhancedCtImageStorage) ct.push_back(&s);
+    if (ct.size() == 1) return *ct.front();
+    if (ct.empty()) fail(folder, "no CT image series here; the folder holds: " + listing);
+    fail(folder, std::to_string(ct.size()) + " CT series here, choose one with --series UID: " + listing);
+}
+
+struct SliceInfo {
+    std::string file;
+    Vec3 position{};
+    double along = 0;  // position projected on the slice normal
+    std::string slope, intercept;  // RescaleSlope / RescaleIntercept as written (empty: absent)
+};
+
+// The images that make the scan: one orientation and size (the largest group); the rest named in warnings.
+struct Stack {
+    std::vector<SliceInfo> slices;
+    std::array<double, 6> orientation{};
+    std::int64_t columns = 0, rows = 0;
+    std::vector<double> pixel_spacing;  // row spacing, column spacing
+    std::string spacing_between;        // SpacingBetweenSlices as written, when present
+};
+
+Stack stack_of(const DicomSeries& series, const std::string& folder, std::vector<std::string>& warnings) {
+    const gdcm::Scanner s =
+        scan(series.files, {kPosition, kOrientation, kPixelSpacing, kRows, kColumns, kImageType, kFrames, kSopClass, kSpacingBetween, kIntercept, kSlope});
+    struct Key {
+        std::array<long long, 6> orientation;
+        std::int64_t columns, rows;
+        bool operator<(const Key& o) const { return std::tie(orientation, columns, rows) < std::tie(o.orientation, o.columns, o.rows); }
+    };
+    std::map<Key, std::vector<std::string>> groups;
+    std::size_t localizers = 0, unplaced = 0;
+    for (const auto& f : series.files) {
+        const char* name = f.c_str();
+        if (trimmed(s.GetValue(name, kSopClass)) == kEnhancedCtImageStorage || parse_int(trimmed(s.GetValue(name, kFrames))).value_or(1) > 1)
+            fail(folder, "enhanced multi-frame CT (" + fs::path(f).filename().string() + ") is not supported: convert it to one image per slice");
+        if (trimmed(s.GetValue(name, kImageType)).find("LOCALIZER") != std::string::npos) {
+            ++localizers;
+            continue;
+        }
+        const std::vector<double> o = decimals(trimmed(s.GetValue(name, kOrientation))), p = decimals(trimmed(s.GetValue(name, kPosition)));
+        if (o.size() != 6 || p.size() != 3) {
+            ++unplaced;
+            continue;
+        }
+        Key k{};
+        for (std::size_t i = 0; i < 6; ++i) k.orientation[i] = std::llround(o[i] * 1e4);
+        k.columns = parse_int(trimmed(s.GetValue(name, kColumns))).value_or(0);
+        k.rows = parse_int(trimmed(s.GetValue(name, kRows))).value_or(0);
+        groups[k].push_back(f);
+    }
+    if (localizers) warnings.push_back("skipped " + std::to_string(localizers) + " localizer image(s)");
+    if (unplaced) warnings.push_back("skipped " + std::to_string(unplaced) + " image(s) without a position and orientation");
+    if (groups.empty()) fail(folder, "series " + series.uid + " has no images with a position and orientation");
+    auto best = groups.begin();
+    for (auto it = groups.begin(); it != groups.end(); ++it)
+        if (it->second.size() > best->second.size()) best = it;
+    const std::size_t others = series.files.size() - localizers - unplaced - best->second.size();
+    if (others) warnings.push_back("skipped " + std::to_string(others) + " image(s) of another orientation or size");
+    Stack st;
+    st.columns = best->first.columns;
+    st.rows = best->first.rows;
+    const std::string& first = best->second.front();
+    const std::vector<double> o = decimals(trimmed(s.GetValue(first.c_str(), kOrientation)));
+    for (std::size_t i = 0; i < 6; ++i) st.orientation[i] = o[i];
+    st.pixel_spacing = decimals(trimmed(s.GetValue(first.c_str(), kPixelSpacing)));
+    st.spacing_between = trimmed(s.GetValue(first.c_str(), kSpacingBetween));
+    for (const auto& f : best->second) {
+        const std::vector<double> p = decimals(trimmed(s.GetValue(f.c_str(), kPosition)));
+        st.slices.push_back({f, {p[0], p[1], p[2]}, 0, trimmed(s.GetValue(f.c_str(), kSlope)), trimmed(s.GetValue(f.c_str(), kIntercept))});
+    }
+    return st;
+}
+
+std::string world_point(const Vec3& p) {
+    char b[96];
+    std::snprintf(b, sizeof b, "(%.3f, %.3f, %.3f)", p[0], p[1], p[2]);
+    return b;
+}
+
+// Sorts the slices along the normal and returns the slice spacing, after the checks dicom.hpp describes.
+double sort_and_space(Stack& st, const Vec3& normal, const std::string& folder, std::string& source) {
+    for (auto& s : st.slices) s.along = s.position[0] * normal[0] + s.position[1] * normal[1] + s.position[2] * normal[2];
+    std::stable_sort(st.slices.begin(), st.slices.end(), [](const SliceInfo& a, const SliceInfo& b) { return a.along < b.along; });
+    const std::size_t n = st.slices.size();
+    for (std::size_t i = 1; i < n; ++i)
+        if (st.slices[i].along - st.slices[i - 1].along < 1e-4)
+            fail(folder, "two images at the same position " + world_point(st.slices[i].position) + ": " + fs::path(st.slices[i - 1].file).filename().string() +
+                             " and " + fs::path(st.slices[i].file).filename().string());
+    if (n < 2) {
+        source = "one slice: SpacingBetweenSlices, else 1 mm";
+        const auto v = parse_double(st.spacing_between);
+        return v && *v > 0 ? *v : 1.0;
+    }
+    // Tilt: positions that move within the slice plane as they go along the normal.
+    const SliceInfo &first = st.slices.front(), &last = st.slices.back();
+    Vec3 d{};
+    for (std::size_t a = 0; a < 3; ++a) d[a] = last.position[a] - first.position[a];
+    const double along = last.along - first.along;
+    double off = 0;
+    for (std::size_t a = 0; a < 3; ++a) off += (d[a] - along * normal[a]) * (d[a] - along * normal[a]);
+    off = std::sqrt(off);
+    if (off > 0.01 + 1e-4 * along) {
+        char b[64];
+        std::snprintf(b, sizeof b, "%.2f", std::atan2(off, along) * 180 / 3.14159265358979323846);
+        fail(folder, std::string("gantry tilt: the slice positions run ") + b + " degrees off the slice normal; resample the series onto an untilted grid first");
+    }
+    std::vector<double> gaps;
+    for (std::size_t i = 1; i < n; ++i) gaps.push_back(st.slices[i].along - st.slices[i - 1].along);
+    std::vector<double> sorted = gaps;
+    std::nth_element(sorted.begin(), sorted.begin() + static_cast<std::ptrdiff_t>((sorted.size() - 1) / 2), sorted.end());
+    // The lower median: a missing slice makes a gap larger, never smaller.
+    const double median = sorted[(sorted.size() - 1) / 2], tol = std::max(0.01, 0.01 * median);
+    for (std::size_t i = 0; i < gaps.size(); ++i) {
+        if (std::fabs(gaps[i] - median) <= tol) continue;
+        const double missing = std::round(gaps[i] / median) - 1;
+        if (missing >= 1 && std::fabs(gaps[i] - (missing + 1) * median) <= tol * (missing + 1)) {
+            Vec3 at{};
+            for (std::size_t a = 0; a < 3; ++a) at[a] = st.slices[i].position[a] + median * normal[a];
+            fail(folder, "missing slice: no image at " + world_point(at) + " between " + fs::path(st.slices[i].file).filename().string() + " and " +
+                             fs::path(st.slices[i + 1].file).filename().string() + (missing > 1 ? " (" + std::to_string(static_cast<int>(missing)) + " missing)" : ""));
+        }
+        fail(folder, "slices are not evenly spaced: " + format_double(gaps[i]) + " mm between " + fs::path(st.slices[i].file).filename().string() + " and " +
+                         fs::path(st.slices[i + 1].file).filename().string() + ", " + format_double(median) + " mm elsewhere");
+    }
+    const double mean = along / static_cast<double>(n - 1);
+    const auto written = parse_double(st.spacing_between);
+    if (written && std::fabs(*written - mean) < 1e-3) {
+        source = "SpacingBetweenSlices (agrees with the positions)";
+        return *written;
+    }
+    source = "positions";
+    return mean;
+}
+
+// Stored value of pixel i of a decoded buffer, as the pixel format says (BitsStored honoured, sign extended).
+struct PixelDecoder {
+    int bytes = 2;
+    bool is_signed = true;
+    int bits_stored = 16;
+    double value(const char* buf, std::size_t i) const {
+        std::uint32_t raw = 0;
+        if (bytes == 1) raw = static_cast<unsigned char>(buf[i]);
+        else if (bytes == 2) {
+            std::uint16_t v;
+            std::memcpy(&v, buf + 2 * i, 2);
+            raw = v;
+        } else {
+            std::memcpy(&raw, buf + 4 * i, 4);
+        }
+        if (bits_stored < 32) raw &= (std::uint32_t{1} << bits_stored) - 1;
+        if (is_signed && bits_stored < 32 && (raw >> (bits_stored - 1)) & 1u) return static_cast<double>(static_cast<std::int64_t>(raw) - (std::int64_t{1} << bits_stored));
+        return static_cast<double>(raw);
+    }
+};
+
+// GDCM reads a file cut short inside its pixel data, padding the rest: the encoded size of what it read (meta
+// header and data set, as lengths declare them) must fit in the file.
+bool file_is_short(const gdcm::File& f, const std::string& path) {
+    const gdcm::TransferSyntax& ts = f.GetHeader().GetDataSetTransferSyntax();
+    const std::uint64_t data = ts.IsImplicit() ? f.GetDataSet().GetLength<gdcm::ImplicitDataElement>() : f.GetDataSet().GetLength<gdcm::ExplicitDataElement>();
+    return f.GetHeader().GetFullLength() + data > file_size(path);
+}
+
+// HU = stored x slope + intercept, from the slice's own tags (no tags: the stored values are HU).
+struct Rescale {
+    double slope = 1, intercept = 0;
+};
+Rescale rescale_of(const SliceInfo& s) {
+    Rescale r;
+    if (!s.slope.empty()) {
+        const auto v = parse_double(s.slope);
+        if (!v) fail(s.file, "RescaleSlope '" + s.slope + "' is not a number");
+        r.slope = *v;
+    }
+    if (!s.intercept.empty()) {
+        const auto v = parse_double(s.intercept);
+        if (!v) fail(s.file, "RescaleIntercept '" + s.intercept + "' is not a number");
+        r.intercept = *v;
+    }
+    if (!(r.slope != 0) || !std::isfinite(r.slope) || !std::isfinite(r.intercept))
+        fail(s.file, "RescaleSlope is " + format_double(r.slope) + ": HU cannot be computed");
+    return r;
+}
+
+// Decodes one slice into `out` (columns x rows HU). Returns how many voxels were clamped to int16.
+std::size_t read_slice(const SliceInfo& slice, std::int64_t columns, std::int64_t rows, std::int16_t* out) {
+    const std::string& file = slice.file;
+    const Rescale rescale = rescale_of(slice);
+    gdcm::ImageReader r;
+    r.SetFileName(file.c_str());
+    if (!r.Read()) fail(file, "cannot read this DICOM image (truncated or not DICOM)");
+    if (file_is_short(r.GetFile(), file)) fail(file, "truncated: the file ends before its pixel data does");
+    const gdcm::Image& im = r.GetImage();
+    if (im.GetDimension(0) != columns || im.GetDimension(1) != rows) fail(file, "image size differs from the series'");
+    const gdcm::PixelFormat& pf = im.GetPixelFormat();
+    if (pf.GetSamplesPerPixel() != 1) fail(file, "not a greyscale image (" + std::to_string(pf.GetSamplesPerPixel()) + " samples per pixel)");
+    const int allocated = pf.GetBitsAllocated();
+    if (allocated != 8 && allocated != 16 && allocated != 32) fail(file, std::to_string(allocated) + "-bit pixels are not supported");
+    std::vector<char> buf(im.GetBufferLength());
+    const std::size_t n = static_cast<std::size_t>(columns * rows);
+    if (buf.size() < n * static_cast<std::size_t>(allocated / 8) || !im.GetBuffer(buf.data()))
+        fail(file, std::string("cannot decode the pixel data (transfer syntax ") + im.GetTransferSyntax().GetString() + ")");
+    const PixelDecoder dec{allocated / 8, pf.GetPixelRepresentation() == 1, std::max(1, std::min<int>(pf.GetBitsStored(), allocated))};
+    std::size_t clamped = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+        const double hu = std::round(dec.value(buf.data(), i) * rescale.slope + rescale.intercept);
+        const double c = std::clamp(hu, -32768.0, 32767.0);
+        clamped += c != hu;
+        out[i] = static_cast<std::int16_t>(c);
+    }
+    return clamped;
+}
+
+}  // namespace
+
+Volume<std::int16_t> read_dicom_series(const std::string& folder, const DicomReadOptions& o, DicomReadInfo* info) {
+    const DicomSeries series = choose_series(find_dicom_series(folder), folder, o.series);
+    DicomReadInfo in;
+    in.series_uid = series.uid;
+    in.modality = series.modality;
+    Stack st = stack_of(series, folder, in.warnings);
+    const Vec3 row{st.orientation[0], st.orientation[1], st.orientation[2]}, col{st.orientation[3], st.orientation[4], st.orientation[5]};
+    Vec3 normal{row[1] * col[2] - row[2] * col[1], row[2] * col[0] - row[0] * col[2], row[0] * col[1] - row[1] * col[0]};
+    Geometry g;
+    g.direction = {row[0], col[0], normal[0], row[1], col[1], normal[1], row[2], col[2], normal[2]};
+    if (!is_orthonormal(g.direction, 1e-3)) fail(folder, "ImageOrientationPatient is not two orthogonal unit vectors");
+    if (st.pixel_spacing.size() != 2 || !(st.pixel_spacing[0] > 0) || !(st.pixel_spacing[1] > 0)) fail(folder, "no usable PixelSpacing");
+    const double dz = sort_and_space(st, normal, folder, in.spacing_source);
+    g.size = {st.columns, st.rows, static_cast<std::int64_t>(st.slices.size())};
+    g.spacing = {st.pixel_spacing[1], st.pixel_spacing[0], dz};
+    g.origin = st.slices.front().position;
+    validate(g, folder.c_str());
+    const auto voxels = static_cast<std::uint64_t>(g.voxel_count());
+    if (voxels > o.max_bytes / 2) fail(folder, "the series needs more than the memory limit of " + std::to_string(o.max_bytes) + " bytes");
+    Volume<std::int16_t> v(g);
+    const std::size_t plane = static_cast<std::size_t>(st.columns * st.rows);
+    std::vector<std::size_t> clamped(st.slices.size(), 0);
+    parallel_for(static_cast<std::int64_t>(st.slices.size()), std::max(1, o.threads), [&](std::int64_t k) {
+        const auto u = static_cast<std::size_t>(k);
+        clamped[u] = read_slice(st.slices[u], st.columns, st.rows, v.voxels.data() + u * plane);
+    });
+    std::size_t total = 0;
+    for (auto c : clamped) total += c;
+    if (total) in.warnings.push_back(std::to_string(total) + " voxels outside the int16 HU range were clamped");
+    in.slices = st.slices.size();
+    if (info) *info = in;
+    return v;
+}
+
+namespace {
+
+// "2.25.<128-bit number>": a DICOM UID from two 64-bit hashes of a name (the UUID-derived form), so a synthetic
+// series gets the same UIDs every time it is written.
+__extension__ typedef unsigned __int128 Uint128;
+
+std::string derived_uid(const std::string& name) {
+    Uint128 v = (static_cast<Uint128>(mix64(hash_string(name))) << 64) | mix64(hash_string(name + "#"));
+    std::string digits;
+    do {
+        digits.insert(digits.begin(), static_cast<char>('0' + static_cast<int>(v % 10)));
+        v /= 10;
+    } while (v != 0);
+    return "2.25." + digits;
+}
+
+// A DS value: the shortest decimal that reads back to the same double, or as many digits as 16 characters hold.
+std::string decimal_string(double v) {
+    std::string s = format_double(v);
+    if (s.size() > 16) {
+        for (int precision = 15; precision > 1 && s.size() > 16; --precision) {
+            char b[40];
+            std::snprintf(b, sizeof b, "%.*g", precision, v);
+            s = b;
+        }
+    }
+    return s;
+}
+
+std::string decimals_string(std::initializer_list<double> values) {
+    std::string s;
+    for (double v : values) s += (s.empty() ? "" : "\\") + decimal_string(v);
+    return s;
+}
+
+template <std::uint16_t G, std::uint16_t E> void put_string(gdcm::DataSet& ds, const gdcm::VR& vr, const std::string& value) {
+    gdcm::DataElement de(gdcm::Tag(G, E));
+    de.SetVR(vr);
+    std::string v = value;
+    if (v.size() % 2) v += vr == gdcm::VR::UI ? '\0' : ' ';  // even length
+    de.SetByteValue(v.data(), static_cast<std::uint32_t>(v.size()));
+    ds.Replace(de);
+}
+
+template <std::uint16_t G, std::uint16_t E> void put_us(gdcm::DataSet& ds, std::uint16_t value) {
+    gdcm::Attribute<G, E> a;
+    a.SetValue(value);
+    ds.Replace(a.GetAsDataElement());
+}
+
+}  // namespace
+
+void write_dicom_series(const std::string& folder, const Volume<std::int16_t>& hu, const DicomWriteOptions& o) {
+    quiet_gdcm();
+    const Geometry& g = hu.geometry;
+    validate(g, folder.c_str());
+    if (o.series_uid.empty() || o.series_uid.size() > 64) fail(folder, "a series needs a SeriesInstanceUID of 1 to 64 characters");
+    if (!is_orthonormal(g.direction, 1e-6)) fail(folder, "DICOM holds only orthonormal directions");
+    if (g.size[0] > 65535 || g.size[1] > 65535) fail(folder, "DICOM images have at most 65535 rows and columns");
+    std::int16_t lo = 0;
+    for (auto v : hu.voxels) lo = std::min(lo, v);
+    const int intercept = o.unsigned_storage ? (lo >= -1024 ? -1024 : -1024 * static_cast<int>(std::ceil(-static_cast<double>(lo) / 1024))) : 0;
+    const std::string study = o.study_uid.empty() ? derived_uid(o.series_uid + "/study") : o.study_uid;
+    const std::string frame = derived_uid(o.series_uid + "/frame");
+    std::error_code ec;
+    fs::create_directories(folder, ec);
+    if (ec) fail(folder, "cannot create the folder: " + ec.message());
+    const IndexWorldTransform t(g);
+    const std::size_t plane = static_cast<std::size_t>(g.size[0] * g.size[1]);
+    const std::int64_t nz = g.size[2];
+    for (std::int64_t k = 0; k < nz; ++k) {
+        const std::int64_t file_index = o.reverse_file_order ? nz - 1 - k : k;
+        gdcm::Writer w;
+        gdcm::DataSet& ds = w.GetFile().GetDataSet();
+        const std::string sop = derived_uid(o.series_uid + "/" + std::to_string(k));
+        put_string<0x0008, 0x0005>(ds, gdcm::VR::CS, "ISO_IR 100");
+        put_string<0x0008, 0x0008>(ds, gdcm::VR::CS, "ORIGINAL\\PRIMARY\\AXIAL");
+        put_string<0x0008, 0x0016>(ds, gdcm::VR::UI, kCtImageStorage);
+        put_string<0x0008, 0x0018>(ds, gdcm::VR::UI, sop);
+        put_string<0x0008, 0x0020>(ds, gdcm::VR::DA, "20000101");
+        put_string<0x0008, 0x0060>(ds, gdcm::VR::CS, "CT");
+        put_string<0x0008, 0x0070>(ds, gdcm::VR::LO, "nodulecad synth");
+        put_string<0x0010, 0x0010>(ds, gdcm::VR::PN, o.patient_id);
+        put_string<0x0010, 0x0020>(ds, gdcm::VR::LO, o.patient_id);
+        put_string<0x0018, 0x0050>(ds, gdcm::VR::DS, decimal_string(o.slice_thickness > 0 ? o.slice_thickness : g.spacing[2]));
+        put_string<0x0018, 0x0088>(ds, gdcm::VR::DS, decimal_string(g.spacing[2]));
+        put_string<0x0020, 0x000d>(ds, gdcm::VR::UI, study);
+        put_string<0x0020, 0x000e>(ds, gdcm::VR::UI, o.series_uid);
+        put_string<0x0020, 0x0011>(ds, gdcm::VR::IS, "1");
+        put_string<0x0020, 0x0013>(ds, gdcm::VR::IS, std::to_string(file_index + 1));
+        const Vec3 p = t.to_world({0, 0, static_cast<double>(k)});
+        put_string<0x0020, 0x0032>(ds, gdcm::VR::DS, decimals_string({p[0], p[1], p[2]}));
+        const Mat3& d = g.direction;
+        put_string<0x0020, 0x0037>(ds, gdcm::VR::DS, decimals_string({d[0], d[3], d[6], d[1], d[4], d[7]}));
+        put_string<0x0020, 0x0052>(ds, gdcm::VR::UI, frame);
+        put_us<0x0028, 0x0002>(ds, 1);
+        put_string<0x0028, 0x0004>(ds, gdcm::VR::CS, "MONOCHROME2");
+        put_us<0x0028, 0x0010>(ds, static_cast<std::uint16_t>(g.size[1]));
+        put_us<0x0028, 0x0011>(ds, static_cast<std::uint16_t>(g.size[0]));
+        put_string<0x0028, 0x0030>(ds, gdcm::VR::DS, decimals_string({g.spacing[1], g.spacing[0]}));
+        put_us<0x0028, 0x0100>(ds, 16);
+        put_us<0x0028, 0x0101>(ds, 16);
+        put_us<0x0028, 0x0102>(ds, 15);
+        put_us<0x0028, 0x0103>(ds, o.unsigned_storage ? 0 : 1);
+        put_string<0x0028, 0x1052>(ds, gdcm::VR::DS, std::to_string(intercept));
+        put_string<0x0028, 0x1053>(ds, gdcm::VR::DS, "1");
+        put_string<0x0028, 0x1054>(ds, gdcm::VR::LO, "HU");
+        std::vector<std::uint16_t> stored(plane);
+        const std::int16_t* src = hu.voxels.data() + static_cast<std::size_t>(k) * plane;
+        for (std::size_t i = 0; i < plane; ++i) stored[i] = static_cast<std::uint16_t>(static_cast<int>(src[i]) - intercept);
+        gdcm::DataElement pixels(gdcm::Tag(0x7fe0, 0x0010));
+        pixels.SetVR(gdcm::VR::OW);
+        pixels.SetByteValue(reinterpret_cast<const char*>(stored.data()), static_cast<std::uint32_t>(plane * 2));
+        ds.Replace(pixels);
+        gdcm::FileMetaInformation& meta = w.GetFile().GetHeader();
+        meta.SetDataSetTransferSyntax(gdcm::TransferSyntax::ExplicitVRLittleEndian);
+        char name[32];
+        std::snprintf(name, sizeof name, "IM%04lld.dcm", static_cast<long long>(file_index));
+        const std::string path = (fs::path(folder) / name).string();
+        std::ostringstream bytes;
+        w.SetStream(bytes);
+        if (!w.Write()) fail(path, "GDCM could not write this DICOM file");
+        write_file_atomically(path, bytes.str());
+    }
+}
+
+#endif
+
+}  // namespace nodulecad
