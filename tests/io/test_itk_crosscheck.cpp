@@ -1,39 +1,19 @@
 // Cross-check against ITK 5 (optional dependency, tests only): ITK reads what we write, we read what ITK writes,
 // and our world <-> index maps agree with ITK's on flipped, permuted, oblique and reflected direction matrices.
 #include <gtest/gtest.h>
-#include <itkImage.h>
-#include <itkImageFileReader.h>
-#include <itkImageFileWriter.h>
 #include <itkMetaImageIOFactory.h>
 
 #include "nodulecad/io/metaimage.hpp"
+#include "io/itk_helpers.hpp"
 #include "io/metaimage_fixtures.hpp"
 #include "test_util.hpp"
 
 namespace nodulecad {
 namespace {
 
-template <class T> using ItkImage = itk::Image<T, 3>;
-
-template <class T> typename ItkImage<T>::Pointer itk_read(const std::string& path) {
-    auto reader = itk::ImageFileReader<ItkImage<T>>::New();
-    reader->SetFileName(path);
-    reader->Update();
-    return reader->GetOutput();
-}
-
-template <class T> void expect_same(const ItkImage<T>* img, const Volume<T>& v, double tol) {
-    const auto size = img->GetLargestPossibleRegion().GetSize();
-    for (unsigned a = 0; a < 3; ++a) {
-        EXPECT_EQ(static_cast<std::int64_t>(size[a]), v.geometry.size[a]);
-        EXPECT_NEAR(img->GetSpacing()[a], v.geometry.spacing[a], tol);
-        EXPECT_NEAR(img->GetOrigin()[a], v.geometry.origin[a], tol);
-        for (unsigned c = 0; c < 3; ++c) EXPECT_NEAR(img->GetDirection()[a][c], v.geometry.direction[3 * a + c], tol);
-    }
-    const T* buf = img->GetBufferPointer();
-    ASSERT_EQ(img->GetLargestPossibleRegion().GetNumberOfPixels(), v.voxels.size());
-    EXPECT_TRUE(std::equal(v.voxels.begin(), v.voxels.end(), buf));
-}
+using test::expect_same;
+using test::itk_read;
+using test::ItkImage;
 
 class ItkCrossCheck : public ::testing::Test {
 protected:
@@ -70,29 +50,9 @@ template <class T> void we_read_itk(const std::string& dir, const std::string& t
             for (const char* ext : {".mhd", ".mha"}) {
                 SCOPED_TRACE(tag + " " + name + (compress ? " z" : " raw") + ext);
                 const auto v = test::patterned_volume<T>(test::small_geometry(d));
-                auto img = ItkImage<T>::New();
-                typename ItkImage<T>::SizeType size;
-                typename ItkImage<T>::SpacingType spacing;
-                typename ItkImage<T>::PointType origin;
-                typename ItkImage<T>::DirectionType dir_m;
-                for (unsigned a = 0; a < 3; ++a) {
-                    size[a] = static_cast<itk::SizeValueType>(v.geometry.size[a]);
-                    spacing[a] = v.geometry.spacing[a];
-                    origin[a] = v.geometry.origin[a];
-                    for (unsigned c = 0; c < 3; ++c) dir_m[a][c] = v.geometry.direction[3 * a + c];
-                }
-                img->SetRegions(typename ItkImage<T>::RegionType(size));
-                img->SetSpacing(spacing);
-                img->SetOrigin(origin);
-                img->SetDirection(dir_m);
-                img->Allocate();
-                std::copy(v.voxels.begin(), v.voxels.end(), img->GetBufferPointer());
+                const auto img = test::to_itk(v);
                 const std::string path = dir + "/itk_" + tag + name + (compress ? "z" : "r") + ext;
-                auto writer = itk::ImageFileWriter<ItkImage<T>>::New();
-                writer->SetFileName(path);
-                writer->SetInput(img);
-                writer->SetUseCompression(compress);
-                writer->Update();
+                test::itk_write<T>(path, img.GetPointer(), compress);
                 const Volume<T> ours = read_volume<T>(path);
                 // ITK writes its header numbers with limited digits: geometry agrees to that precision.
                 expect_same<T>(img.GetPointer(), ours, 1e-5);
