@@ -25,7 +25,7 @@ void register_detect(CLI::App& app) {
 
     CLI::App* cmd = app.add_subcommand(
         "detect",
-        "Turn probability volumes (PRED/<uid>_prob.mhd from predict) into candidates: threshold, 26-connected components,\n"
+        "Turn probability volumes (PRED/<uid>_prob.mhd or .nii.gz from predict) into candidates: threshold, 26-connected components,\n"
         "probability-weighted centroid in world mm, equivalent-sphere diameter, probability = max (or --mean) in the\n"
         "component, size filters, at most --max-per-scan by probability. Writes seriesuid,coordX,coordY,coordZ,probability,diameter_mm.\n"
         "With --fpr MODEL --data COHORT each candidate is rescored by the false-positive-reduction network (train-fpr):\n"
@@ -33,7 +33,7 @@ void register_detect(CLI::App& app) {
         "With --blobs N --data COHORT each scan also gives its N strongest 3D blobs (a Hessian filter inside the lungs that\n"
         "finds small round nodules a 2D network misses) that no U-Net candidate covers; their probability is the U-Net's\n"
         "there (usually ~0), so rank them with --fpr ... --combine replace.");
-    auto* pred_opt = cmd->add_option("--pred", *pred, "Folder of <uid>_prob.mhd");
+    auto* pred_opt = cmd->add_option("--pred", *pred, "Folder of <uid>_prob.mhd (or .nii.gz)");
     auto* cand_opt = cmd->add_option("--candidates", *in, "Rescore this candidates CSV (needs --fpr) instead of reading --pred");
     pred_opt->excludes(cand_opt);
     cmd->add_option("--out", *out, "Output candidates CSV")->required();

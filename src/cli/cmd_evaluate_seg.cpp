@@ -10,7 +10,7 @@
 #include "nodulecad/io/probability_map.hpp"
 #include "nodulecad/io/cohort_layout.hpp"
 #include "nodulecad/io/csv.hpp"
-#include "nodulecad/io/metaimage.hpp"
+#include "nodulecad/io/image_file.hpp"
 #include "nodulecad/io/tables.hpp"
 #include "nodulecad/io/text_numbers.hpp"
 #include "nodulecad/preprocess/nodule_masks.hpp"
@@ -26,7 +26,7 @@ struct SegArgs {
 
 void run_evaluate_seg(const SegArgs& a) {
     namespace fs = std::filesystem;
-    if (a.truth.empty() == a.annotations.empty()) throw nodulecad::Error("give exactly one of --truth (a folder of <uid>_nodules.mhd) and --annotations");
+    if (a.truth.empty() == a.annotations.empty()) throw nodulecad::Error("give exactly one of --truth (a folder of <uid>_nodules.mhd or .nii.gz) and --annotations");
     const std::vector<ScanFile> preds = find_predictions(a.pred);
     const AnnotationsByUid by_uid = a.annotations.empty() ? AnnotationsByUid{} : group_by_uid(read_annotations(a.annotations));
 
@@ -37,11 +37,13 @@ void run_evaluate_seg(const SegArgs& a) {
     std::string nodules_csv = "seriesuid,label,coordX,coordY,coordZ,voxels,dice,iou\n";
     for (const ScanFile& f : preds) {
         const std::string& uid = f.uid;
-        const AnyVolume prob = read_metaimage(f.path);
+        const AnyVolume prob = read_image(f.path);
         const Volume<std::uint8_t> predicted = threshold_probability(prob, a.threshold);
         Volume<std::uint8_t> reference;
         if (!a.truth.empty()) {
-            reference = read_volume<std::uint8_t>((fs::path(a.truth) / (uid + "_nodules.mhd")).string());
+            const std::string truth = image_path(a.truth, uid + "_nodules");
+            if (truth.empty()) throw nodulecad::Error(a.truth + ": no " + uid + "_nodules.mhd (or .nii.gz) for the prediction " + f.path);
+            reference = read_image_as<std::uint8_t>(truth);
         } else {
             reference = nodule_mask(predicted.geometry, annotations_of(by_uid, uid));
         }
@@ -78,11 +80,11 @@ void register_evaluate_seg(CLI::App& app) {
     auto a = std::make_shared<SegArgs>();
     CLI::App* cmd = app.add_subcommand(
         "evaluate-seg",
-        "Dice and IoU of predicted probability volumes (PRED/<uid>_prob.mhd, thresholded) against nodule masks — the\n"
+        "Dice and IoU of predicted probability volumes (PRED/<uid>_prob.mhd or .nii.gz, thresholded) against nodule masks — the\n"
         "synthetic truth (--truth DIR with <uid>_nodules.mhd) or balls of radius d/2 from --annotations — per scan, per\n"
         "nodule and overall. Writes DIR/seg_scans.csv, seg_nodules.csv, seg_summary.json.");
-    cmd->add_option("--pred", a->pred, "Folder of <uid>_prob.mhd from nodulecad predict")->required();
-    cmd->add_option("--truth", a->truth, "Folder of <uid>_nodules.mhd label volumes");
+    cmd->add_option("--pred", a->pred, "Folder of <uid>_prob.mhd (or .nii.gz) from nodulecad predict")->required();
+    cmd->add_option("--truth", a->truth, "Folder of <uid>_nodules.mhd (or .nii.gz) label volumes");
     cmd->add_option("--annotations", a->annotations, "Or: annotations.csv (nodule balls drawn on each prediction's geometry)");
     cmd->add_option("--threshold", a->threshold, "Probability threshold")->capture_default_str()->check(CLI::Range(0.0, 1.0));
     cmd->add_option("--out", a->out, "Output folder")->required();

@@ -1,4 +1,4 @@
-// nodulecad info FILE.mhd: geometry and intensity summary of a MetaImage as one JSON object.
+// nodulecad info SCAN: format, geometry and intensity summary of a scan (MetaImage, NIfTI or DICOM) as one JSON object.
 #include <array>
 #include <cmath>
 #include <iostream>

@@ -32,7 +32,7 @@ void run_segment(const SegmentArgs& a) {
     Volume<std::uint8_t> truth;
     if (!a.truth.empty()) {
         truth = read_image_as<std::uint8_t>(a.truth);
-        if (truth.geometry != scan.geometry) throw nodulecad::Error(a.truth + ": geometry differs from " + a.scan);
+        if (!same_grid(truth.geometry, scan.geometry)) throw nodulecad::Error(a.truth + ": geometry differs from " + a.scan);
     }
     const auto t0 = std::chrono::steady_clock::now();
     LungSegmentationOptions o = a.robust;

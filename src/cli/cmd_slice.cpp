@@ -34,7 +34,7 @@ void run_slice(const SliceArgs& a) {
     if (!a.world.empty()) o.world_point = {a.world[0], a.world[1], a.world[2]};
     if (!a.overlay.empty()) {
         overlay = read_image_as<std::uint8_t>(a.overlay);
-        if (overlay.geometry != vol.geometry) throw nodulecad::Error(a.overlay + ": geometry differs from " + a.file);
+        if (!same_grid(overlay.geometry, vol.geometry)) throw nodulecad::Error(a.overlay + ": geometry differs from " + a.file);
         o.overlay = &overlay;
     }
     write_png(a.out, render_slice_view(vol, o));

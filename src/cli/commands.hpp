@@ -23,6 +23,7 @@ std::string flag_for_option(const std::string& option);
 void use_threads(int threads);
 
 void register_info(CLI::App& app);
+void register_convert(CLI::App& app);
 void register_phantom(CLI::App& app);
 void register_synth(CLI::App& app);
 void register_slice(CLI::App& app);

@@ -17,6 +17,7 @@ int main(int argc, char** argv) {
     app.require_subcommand(1);
     app.fallthrough(false);
     nodulecad::cli::register_info(app);
+    nodulecad::cli::register_convert(app);
     nodulecad::cli::register_phantom(app);
     nodulecad::cli::register_synth(app);
     nodulecad::cli::register_slice(app);

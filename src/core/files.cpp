@@ -70,4 +70,15 @@ std::uint64_t file_size(const std::string& path) {
     return s;
 }
 
+std::uint64_t path_bytes(const std::string& path) {
+    std::error_code ec;
+    if (!std::filesystem::is_directory(path, ec)) return file_size(path);
+    std::uint64_t total = 0;
+    for (auto it = std::filesystem::recursive_directory_iterator(path, std::filesystem::directory_options::follow_directory_symlink, ec);
+         !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec))
+        if (it->is_regular_file(ec)) total += file_size(it->path().string());
+    if (ec) fail(path, "cannot list the folder: " + ec.message());
+    return total;
+}
+
 }  // namespace nodulecad

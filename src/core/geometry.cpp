@@ -1,5 +1,6 @@
 #include "nodulecad/core/geometry.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 
@@ -47,6 +48,18 @@ bool is_orthonormal(const Mat3& m, double tol) {
     const Mat3 id = identity3();
     for (int i = 0; i < 9; ++i)
         if (std::fabs(p[i] - id[i]) > tol) return false;
+    return true;
+}
+
+bool same_grid(const Geometry& a, const Geometry& b) {
+    if (a.size != b.size) return false;
+    const double min_spacing = std::min({std::abs(a.spacing[0]), std::abs(a.spacing[1]), std::abs(a.spacing[2])});
+    for (int i = 0; i < 3; ++i) {
+        if (!(std::abs(a.spacing[i] - b.spacing[i]) <= 1e-5 * std::abs(a.spacing[i]))) return false;
+        if (!(std::abs(a.origin[i] - b.origin[i]) <= 1e-3 * min_spacing)) return false;
+    }
+    for (int i = 0; i < 9; ++i)
+        if (!(std::abs(a.direction[i] - b.direction[i]) <= 1e-5)) return false;
     return true;
 }
 

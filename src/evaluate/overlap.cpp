@@ -5,7 +5,7 @@
 namespace nodulecad {
 
 Overlap overlap(const Volume<std::uint8_t>& a, const Volume<std::uint8_t>& b) {
-    if (a.geometry != b.geometry) throw Error("masks to compare have different geometries");
+    if (!same_grid(a.geometry, b.geometry)) throw Error("masks to compare have different geometries");
     Overlap o;
     for (std::size_t n = 0; n < a.voxels.size(); ++n) {
         const bool x = a.voxels[n] != 0, y = b.voxels[n] != 0;

@@ -9,7 +9,7 @@
 namespace nodulecad {
 
 ScanSegScore score_segmentation(const std::string& uid, const Volume<std::uint8_t>& pred, const Volume<std::uint8_t>& ref) {
-    if (pred.geometry != ref.geometry) throw Error(uid + ": prediction and reference masks have different geometries");
+    if (!same_grid(pred.geometry, ref.geometry)) throw Error(uid + ": prediction and reference masks have different geometries");
     ScanSegScore s;
     s.uid = uid;
     const auto& g = ref.geometry;

@@ -101,13 +101,18 @@ namespace {
 const char* kPredictionEndings[] = {"_prob.mhd", "_prob.nii.gz", "_prob.nii"};
 }  // namespace
 
-std::string prediction_path(const std::string& dir, const std::string& uid) {
+std::string image_path(const std::string& dir, const std::string& stem) {
     std::error_code ec;
-    for (const char* ending : kPredictionEndings) {
-        const fs::path p = fs::path(dir) / (uid + ending);
+    for (const char* ext : {".mhd", ".mha", ".nii.gz", ".nii"}) {
+        const fs::path p = fs::path(dir) / (stem + ext);
         if (fs::is_regular_file(p, ec)) return p.string();
     }
     return "";
+}
+
+std::string prediction_path(const std::string& dir, const std::string& uid) {
+    const std::string p = image_path(dir, uid + "_prob");
+    return p.empty() || fs::path(p).extension() == ".mha" ? "" : p;
 }
 
 std::vector<ScanFile> find_predictions(const std::string& dir) {

@@ -22,7 +22,15 @@ ImageFormat image_format(const std::string& path) {
     const std::string ext = fs::path(path).extension().string();
     if (ext == ".mhd" || ext == ".mha") return ImageFormat::MetaImage;
     if (!fs::exists(path, ec)) fail(path, "file not found");
+    if (looks_like_dicom(path)) fail(path, "one DICOM image: give the folder holding its series, " + fs::path(path).parent_path().string());
     fail(path, "not a scan this reads (.mhd/.mha MetaImage, .nii/.nii.gz NIfTI, or a folder holding a DICOM series)");
+}
+
+ImageFormat output_format(const std::string& path) {
+    if (is_nifti_path(path)) return ImageFormat::Nifti;
+    const std::string ext = fs::path(path).extension().string();
+    if (ext != ".mhd" && ext != ".mha") fail(path, "cannot tell the format to write from the name: end it in .mhd, .mha, .nii.gz or .nii");
+    return ImageFormat::MetaImage;
 }
 
 AnyVolume read_image(const std::string& path, const ImageReadOptions& o, ImageFileInfo* info) {
@@ -75,13 +83,28 @@ Volume<std::int16_t> read_ct(const std::string& path, const ImageReadOptions& o,
 }
 
 template <class T> void write_image(const std::string& path, const Volume<T>& volume) {
-    if (is_nifti_path(path)) write_nifti(path, volume);
+    if (output_format(path) == ImageFormat::Nifti) write_nifti(path, volume);
     else write_metaimage(path, volume);
 }
 
 std::string image_file_name(const std::string& stem, ImageFormat format) {
     if (format == ImageFormat::Dicom) throw OptionError("format", "must be metaimage or nifti for written volumes, got dicom");
     return stem + (format == ImageFormat::Nifti ? ".nii.gz" : ".mhd");
+}
+
+void write_any_image(const std::string& path, const AnyVolume& volume, bool compress) {
+    const ImageFormat format = output_format(path);
+    std::visit(
+        [&](const auto& v) {
+            if (format == ImageFormat::Nifti) {
+                write_nifti(path, v);
+                return;
+            }
+            WriteOptions w;
+            w.compress = compress;
+            write_metaimage(path, v, w);
+        },
+        volume);
 }
 
 template void write_image(const std::string&, const Volume<std::uint8_t>&);

@@ -3,7 +3,7 @@
 #include <type_traits>
 #include <variant>
 
-#include "nodulecad/io/metaimage.hpp"
+#include "nodulecad/io/image_file.hpp"
 
 namespace nodulecad {
 
@@ -15,7 +15,7 @@ Volume<float> probability_volume(AnyVolume&& v) {
     return p;
 }
 
-Volume<float> read_probability_volume(const std::string& path) { return probability_volume(read_metaimage(path)); }
+Volume<float> read_probability_volume(const std::string& path) { return probability_volume(read_image(path)); }
 
 Volume<std::uint8_t> threshold_probability(const AnyVolume& probability, double threshold) {
     return std::visit(

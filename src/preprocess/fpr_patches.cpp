@@ -215,7 +215,7 @@ nlohmann::json set_key(const FprSetOptions& o, const std::string& ann_path, cons
                           {"window", {o.patch.window_lo, o.patch.window_hi}}, {"add_annotations", o.add_annotations},
                           {"val_uids", sum.val_uids}, {"rows", sum.rows}};
     nlohmann::json scan_list = nlohmann::json::array();
-    for (const auto& s : scans) scan_list.push_back({s.uid, file_size(s.path)});
+    for (const auto& s : scans) scan_list.push_back({s.uid, path_bytes(s.path)});
     key["scans"] = hash_string(scan_list.dump());
     return key;
 }

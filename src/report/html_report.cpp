@@ -246,7 +246,7 @@ std::string gallery_figure(const GalleryItem& it, const ScanFile& scan_file, con
     Volume<std::uint8_t> marks;
     const std::string pred = pred_dir.empty() ? "" : prediction_path(pred_dir, it.uid);
     if (!pred.empty()) marks = threshold_probability(read_image(pred), 0.5);
-    const Volume<std::uint8_t>* overlay = !marks.voxels.empty() && marks.geometry == scan.geometry ? &marks : nullptr;
+    const Volume<std::uint8_t>* overlay = !marks.voxels.empty() && same_grid(marks.geometry, scan.geometry) ? &marks : nullptr;
     SliceViewOptions whole;
     whole.world_point = it.world;
     whole.overlay = overlay;

@@ -12,7 +12,7 @@ namespace nodulecad {
 std::vector<std::string> write_mark_overlays(const Volume<std::int16_t>& scan, const Volume<std::uint8_t>& marks, const std::string& out_dir,
                                              const std::string& uid, int max_slices) {
     const Geometry& g = scan.geometry;
-    if (marks.geometry != g) throw Error(uid + ": the marks are not on the scan's geometry");
+    if (!same_grid(marks.geometry, g)) throw Error(uid + ": the marks are not on the scan's geometry");
     const std::size_t plane = static_cast<std::size_t>(g.size[0] * g.size[1]);
     std::vector<std::string> written;
     for (std::int64_t k = 0; k < g.size[2] && static_cast<int>(written.size()) < max_slices; ++k) {

@@ -15,7 +15,7 @@ Vec3 volume_centre(const Geometry& g) {
 
 Image render_slice_view(const Volume<std::int16_t>& vol, const SliceViewOptions& o) {
     const Geometry& g = vol.geometry;
-    if (o.overlay && o.overlay->geometry != g) throw Error("overlay geometry differs from the volume's");
+    if (o.overlay && !same_grid(o.overlay->geometry, g)) throw Error("overlay geometry differs from the volume's");
     if (!(o.window_hi > o.window_lo)) throw Error("window: the upper HU must be above the lower");
     const IndexWorldTransform t(g);
     // World bounding box of the volume.
@@ -85,7 +85,7 @@ void mark_finding(Image& im, double radius_px, double gap_px) {
 
 Image render_zoom_view(const Volume<std::int16_t>& vol, const ZoomViewOptions& o) {
     const Geometry& g = vol.geometry;
-    if (o.overlay && o.overlay->geometry != g) throw Error("overlay geometry differs from the volume's");
+    if (o.overlay && !same_grid(o.overlay->geometry, g)) throw Error("overlay geometry differs from the volume's");
     if (!(o.window_hi > o.window_lo)) throw Error("window: the upper HU must be above the lower");
     if (!(o.field_mm > 0) || o.pixels < 8 || o.pixels > 4096) throw Error("zoom view: field must be positive and 8 to 4096 pixels");
     const int side = o.pixels;  // in [8, 4096] from here on

@@ -44,5 +44,17 @@ TEST(Files, ErrorsNameTheFile) {
     EXPECT_EQ(read_file_prefix((write_file_atomically(dir.path("p"), "abcdef"), dir.path("p")), 3), "abc");
 }
 
+TEST(Files, PathBytesSumsAFoldersFilesThroughLinks) {
+    test::TempDir dir;
+    std::filesystem::create_directories(dir.path("series/sub"));
+    write_file_atomically(dir.path("series/a.dcm"), "12345");
+    write_file_atomically(dir.path("series/sub/b.dcm"), "123");
+    write_file_atomically(dir.path("c.dcm"), "1234567");
+    std::filesystem::create_symlink(dir.path("c.dcm"), dir.path("series/c.dcm"));  // a split's folder of links
+    EXPECT_EQ(path_bytes(dir.path("series")), 15u);
+    EXPECT_EQ(path_bytes(dir.path("c.dcm")), 7u);
+    test::expect_error([&] { (void)path_bytes(dir.path("missing")); }, {"missing"});
+}
+
 }  // namespace
 }  // namespace nodulecad

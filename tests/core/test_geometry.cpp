@@ -53,6 +53,27 @@ TEST(Geometry, DirectionColumnsAreIndexAxes) {
     EXPECT_DOUBLE_EQ(wj[1], g.origin[1]);
 }
 
+TEST(Geometry, SameGridToleratesStoragePrecisionOnly) {
+    const Geometry g = make_geometry(Mat3{-1, 0, 0, 0, -1, 0, 0, 0, 1});
+    Geometry f = g;  // as NIfTI-1 stores it: float32 origin, spacing and direction
+    for (int i = 0; i < 3; ++i) f.origin[i] = static_cast<float>(g.origin[i]), f.spacing[i] = static_cast<float>(g.spacing[i]);
+    EXPECT_NE(f, g);
+    EXPECT_TRUE(same_grid(f, g));
+    EXPECT_TRUE(same_grid(g, f));
+    Geometry shifted = g;  // a hundredth of a voxel off: another grid
+    shifted.origin[2] += 0.01 * g.spacing[0];
+    EXPECT_FALSE(same_grid(shifted, g));
+    Geometry respaced = g;
+    respaced.spacing[1] *= 1.0001;
+    EXPECT_FALSE(same_grid(respaced, g));
+    Geometry turned = g;
+    turned.direction[0] = 1;
+    EXPECT_FALSE(same_grid(turned, g));
+    Geometry resized = g;
+    resized.size[2] += 1;
+    EXPECT_FALSE(same_grid(resized, g));
+}
+
 TEST(Geometry, RoundTripOnEveryDirection) {
     std::mt19937_64 rng(7);
     std::uniform_real_distribution<double> u(-50, 600);

@@ -33,9 +33,10 @@ std::map<std::string, bool> skipped(const PipelineSummary& s) {
 }
 
 // The demo's quick configuration on a freshly generated cohort of `scans` small scans under dir.
-PipelineOptions quick_pipeline(const test::TempDir& dir, int scans) {
+PipelineOptions quick_pipeline(const test::TempDir& dir, int scans, ImageFormat format = ImageFormat::MetaImage) {
     CohortOptions cohort;
     PipelineOptions o = demo_pipeline_options(DemoSize::Quick, cohort);
+    cohort.format = format;
     cohort.out_dir = dir.path("cohort");
     cohort.scans = scans;
     cohort.seed = 4;
@@ -111,6 +112,41 @@ TEST(Pipeline, QuickRunWritesEveryStageAndResumesAfterDeletions) {
     for (const char* s : {"unet", "predict-train", "candidates-train", "fpr", "predict-test", "candidates-test", "evaluate", "report"})
         EXPECT_FALSE(fourth.at(s)) << s;
     EXPECT_TRUE(fs::exists(w("unet/best.pt")));
+}
+
+// The same cohort stored as NIfTI or as DICOM series (signed and unsigned storage, files in reverse slice order)
+// must give the MetaImage twin's results: the formats carry the same voxels and the same world.
+TEST(Pipeline, NiftiAndDicomCohortsScoreAsTheirMetaImageTwin) {
+    test::TempDir mhd_dir, nii_dir, dcm_dir;
+    const PipelineSummary mhd = run_pipeline(quick_pipeline(mhd_dir, 6));
+    const PipelineSummary nii = run_pipeline(quick_pipeline(nii_dir, 6, ImageFormat::Nifti));
+    const PipelineSummary dcm = run_pipeline(quick_pipeline(dcm_dir, 6, ImageFormat::Dicom));
+    EXPECT_EQ(find_scans(dcm_dir.path("work/split/train")).size(), 4u);
+    EXPECT_DOUBLE_EQ(nii.cpm, mhd.cpm);
+    EXPECT_DOUBLE_EQ(dcm.cpm, mhd.cpm);
+    EXPECT_DOUBLE_EQ(dcm.cpm_unet, mhd.cpm_unet);
+    for (const char* table : {"work/candidates_train.csv", "work/submission.csv"}) {
+        SCOPED_TRACE(table);
+        const auto a = read_results(mhd_dir.path(table));
+        ASSERT_FALSE(a.empty());
+        for (const auto* dir : {&nii_dir, &dcm_dir}) {
+            const auto b = read_results(dir->path(table));
+            ASSERT_EQ(a.size(), b.size());
+            for (std::size_t i = 0; i < a.size(); ++i) {
+                EXPECT_EQ(a[i].seriesuid, b[i].seriesuid);
+                // NIfTI-1 keeps its geometry in float32 (micrometres here); DICOM's decimal strings are exact here.
+                for (int k = 0; k < 3; ++k) EXPECT_NEAR(a[i].world[k], b[i].world[k], 1e-3);
+                EXPECT_NEAR(a[i].probability, b[i].probability, 1e-6);
+            }
+        }
+    }
+    // The U-Net's probability maps on the held-out scans: the same voxels whatever the scans' format.
+    for (const auto& s : find_scans(mhd_dir.path("work/split/test"))) {
+        const std::string pred = "work/pred_test/" + s.uid + "_prob.mhd";
+        const auto a = read_volume<std::uint8_t>(mhd_dir.path(pred));
+        EXPECT_EQ(read_volume<std::uint8_t>(nii_dir.path(pred)).voxels, a.voxels) << s.uid;
+        EXPECT_EQ(read_volume<std::uint8_t>(dcm_dir.path(pred)).voxels, a.voxels) << s.uid;
+    }
 }
 
 // With --fpr-scans, the FP reduction's candidates come from some training scans only: its validation patients must be

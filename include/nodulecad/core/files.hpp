@@ -33,5 +33,7 @@ std::string read_file(const std::string& path);
 std::string read_file_prefix(const std::string& path, std::size_t max_bytes);
 // File size in bytes, or Error.
 std::uint64_t file_size(const std::string& path);
+// A file's size, or for a folder (a DICOM series) the sizes of every file under it, recursively; Error when missing.
+std::uint64_t path_bytes(const std::string& path);
 
 }  // namespace nodulecad

@@ -35,6 +35,12 @@ struct Geometry {
     bool operator!=(const Geometry& o) const { return !(*this == o); }
 };
 
+// The same voxel grid, read from files that store geometry at different precisions (NIfTI-1 keeps float32, DICOM
+// decimal strings of 16 characters, MetaImage what its writer printed): equal sizes, spacings within 1e-5 of their
+// value, origins within 1e-3 of the smallest spacing (a thousandth of a voxel), directions within 1e-5. Masks and
+// overlays are compared with this, never with ==, so a NIfTI scan and its MetaImage truth mask match.
+bool same_grid(const Geometry& a, const Geometry& b);
+
 // Throws nodulecad::Error naming `source` if sizes are not positive, spacing is not positive and finite,
 // origin is not finite, or the direction matrix is singular.
 void validate(const Geometry& g, const char* source);

@@ -34,5 +34,7 @@ std::string default_excluded(const std::string& data_dir);
 std::vector<ScanFile> find_predictions(const std::string& dir);
 // DIR/<uid>_prob.mhd or .nii.gz (or .nii) when one exists, else "".
 std::string prediction_path(const std::string& dir, const std::string& uid);
+// DIR/<stem>.mhd, .mha, .nii.gz or .nii, the first that exists (a mask or label volume in any format), else "".
+std::string image_path(const std::string& dir, const std::string& stem);
 
 }  // namespace nodulecad

@@ -45,8 +45,13 @@ template <class T> Volume<T> read_image_as(const std::string& path, const ImageR
     return convert_volume<T>(read_image(path, opts));
 }
 
+// The format a written file gets from its name: .mhd/.mha MetaImage, .nii/.nii.gz NIfTI; Error naming the path else.
+ImageFormat output_format(const std::string& path);
 // Writes by the name's ending: .mhd/.mha MetaImage, .nii/.nii.gz NIfTI-1. Atomically.
 template <class T> void write_image(const std::string& path, const Volume<T>& volume);
+// Any stored type, the same way; `compress` writes MetaImage voxels zlib-compressed (.zraw, or inside a .mha) —
+// NIfTI is compressed by its name (.nii.gz). Error for a name of no format.
+void write_any_image(const std::string& path, const AnyVolume& volume, bool compress = false);
 
 // An output file name for a format: "<stem>.mhd" or "<stem>.nii.gz" (DICOM is not an output format here).
 std::string image_file_name(const std::string& stem, ImageFormat format);

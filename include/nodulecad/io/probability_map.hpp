@@ -1,5 +1,5 @@
 #pragma once
-// Probability volumes as `predict` writes them (PRED/<uid>_prob.mhd): uint8 holds round(p * 255), float holds p.
+// Probability volumes as `predict` writes them (PRED/<uid>_prob.mhd or .nii.gz): uint8 holds round(p * 255), float holds p.
 // Every reader goes through here, so a float map is never thresholded as if it were bytes.
 #include <string>
 
