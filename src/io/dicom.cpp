@@ -232,6 +232,13 @@ Stack stack_of(const DicomSeries& series, const std::string& folder, std::vector
     auto best = groups.begin();
     for (auto it = groups.begin(); it != groups.end(); ++it)
         if (it->second.size() > best->second.size()) best = it;
+    // Two stacks of the same count: no way to tell which is the scan (a mixed series, not a stray localizer).
+    for (auto it = groups.begin(); it != groups.end(); ++it)
+        if (it != best && it->second.size() == best->second.size())
+            fail(folder, "series " + series.uid + " mixes image sizes or orientations with no majority: " + std::to_string(best->second.size()) +
+                             " images of " + std::to_string(best->first.columns) + "x" + std::to_string(best->first.rows) + " and " +
+                             std::to_string(it->second.size()) + " of " + std::to_string(it->first.columns) + "x" + std::to_string(it->first.rows) +
+                             " (give a folder holding one stack)");
     const std::size_t others = series.files.size() - localizers - unplaced - best->second.size();
     if (others) warnings.push_back("skipped " + std::to_string(others) + " image(s) of another orientation or size");
     Stack st;

@@ -240,6 +240,55 @@ TEST(Dicom, BrokenSeriesAreOneLineErrors) {
     }
 }
 
+TEST(Dicom, MixedStacksOnlyNonDicomAndUndecodableSyntaxesAreOneLineErrors) {
+    {
+        // Half the images 32x24, half 6x5, in one series: no majority stack.
+        Series s;
+        Volume<std::int16_t> small = hu_volume(series_geometry(identity3()));
+        write_dicom_series(s.dir.path("other"), small, series_options("1.2.3.7"));
+        for (int k = 0; k < 4; ++k) fs::copy_file(s.dir.path("other/IM000" + std::to_string(k) + ".dcm"), s.folder + "/small" + std::to_string(k) + ".dcm");
+        test::expect_error([&] { (void)read_dicom_series(s.folder); }, {"mixes image sizes or orientations with no majority", "4 images of", "6x5"});
+    }
+    {
+        test::TempDir dir;
+        fs::create_directories(dir.path("docs"));
+        test::write_text(dir.path("docs/notes.txt"), "not DICOM");
+        test::write_text(dir.path("docs/scan.raw"), std::string(4096, '\0'));
+        test::expect_error([&] { (void)read_dicom_series(dir.path("docs")); }, {"docs", "no DICOM images"});
+    }
+    {
+        // An RLE image relabelled MPEG-2 (a video syntax GDCM does not decode): its pixel data cannot be decoded.
+        Series s;
+        gdcm::ImageReader r;
+        r.SetFileName(s.file(2).c_str());
+        ASSERT_TRUE(r.Read());
+        gdcm::ImageChangeTransferSyntax change;
+        change.SetTransferSyntax(gdcm::TransferSyntax::RLELossless);
+        change.SetInput(r.GetImage());
+        ASSERT_TRUE(change.Change());
+        gdcm::ImageWriter w;
+        w.SetFile(r.GetFile());
+        w.SetImage(change.GetOutput());
+        w.SetFileName(s.file(2).c_str());
+        ASSERT_TRUE(w.Write());
+        gdcm::Reader again;
+        again.SetFileName(s.file(2).c_str());
+        ASSERT_TRUE(again.Read());
+        gdcm::File& f = again.GetFile();
+        const std::string mpeg2 = "1.2.840.10008.1.2.4.100";
+        gdcm::DataElement ts(gdcm::Tag(0x0002, 0x0010));
+        ts.SetVR(gdcm::VR::UI);
+        ts.SetByteValue(mpeg2.c_str(), static_cast<std::uint32_t>(mpeg2.size() + 1));
+        f.GetHeader().Replace(ts);
+        gdcm::Writer out;
+        out.SetFile(f);
+        out.CheckFileMetaInformationOff();
+        out.SetFileName(s.file(2).c_str());
+        ASSERT_TRUE(out.Write());
+        test::expect_error([&] { (void)read_dicom_series(s.folder); }, {"IM0002.dcm", "1.2.840.10008.1.2.4.100"});
+    }
+}
+
 TEST(Dicom, EveryTransferSyntaxGdcmDecodesReadsTheSameVoxels) {
     Series s;
     const gdcm::TransferSyntax::TSType syntaxes[] = {gdcm::TransferSyntax::ImplicitVRLittleEndian, gdcm::TransferSyntax::ExplicitVRBigEndian,

@@ -4,10 +4,16 @@
 // against the volume that was written it is the storage's own precision (NIfTI-1 keeps float32, DICOM decimal
 // strings of 16 characters).
 #include <gtest/gtest.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <memory>
 #include <itkGDCMImageIO.h>
 #include <itkGDCMImageIOFactory.h>
 #include <itkGDCMSeriesFileNames.h>
 #include <itkImageSeriesReader.h>
+#include <itkImageSeriesWriter.h>
+#include <itkMetaDataObject.h>
 #include <itkNiftiImageIOFactory.h>
 
 #include "io/itk_helpers.hpp"
@@ -116,6 +122,69 @@ TEST_F(ItkNiftiDicom, ItkReadsOurDicomSeriesAsWeDo) {
             EXPECT_EQ(ours.voxels, v.voxels);
             expect_near_geometry(ours.geometry, v.geometry, 1e-9);
         }
+    }
+}
+
+std::string ds(double v) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.10g", v);
+    return buf;
+}
+
+// ITK's own DICOM writer (GDCMImageIO through ImageSeriesWriter), one CT image per slice with the tags a scanner
+// would set per slice: position, orientation, modality, series uid.
+void itk_write_dicom_series(const Volume<std::int16_t>& v, const std::string& folder, const std::string& uid) {
+    std::filesystem::create_directories(folder);
+    const auto img = test::to_itk(v);
+    auto io = itk::GDCMImageIO::New();
+    io->KeepOriginalUIDOn();
+    using Writer = itk::ImageSeriesWriter<ItkImage<std::int16_t>, itk::Image<std::int16_t, 2>>;
+    auto writer = Writer::New();
+    writer->SetInput(img);
+    writer->SetImageIO(io);
+    Writer::DictionaryArrayType dicts;
+    std::vector<std::unique_ptr<itk::MetaDataDictionary>> owned;
+    std::vector<std::string> names;
+    const IndexWorldTransform t(v.geometry);
+    const Mat3& d = v.geometry.direction;
+    const std::string orientation = ds(d[0]) + "\\" + ds(d[3]) + "\\" + ds(d[6]) + "\\" + ds(d[1]) + "\\" + ds(d[4]) + "\\" + ds(d[7]);
+    for (std::int64_t k = 0; k < v.geometry.size[2]; ++k) {
+        auto dict = std::make_unique<itk::MetaDataDictionary>();
+        const Vec3 p = t.to_world({0, 0, static_cast<double>(k)});
+        itk::EncapsulateMetaData<std::string>(*dict, "0008|0016", "1.2.840.10008.5.1.4.1.1.2");  // CT Image Storage
+        itk::EncapsulateMetaData<std::string>(*dict, "0008|0018", uid + "." + std::to_string(k + 1));
+        itk::EncapsulateMetaData<std::string>(*dict, "0008|0060", "CT");
+        itk::EncapsulateMetaData<std::string>(*dict, "0020|000e", uid);
+        itk::EncapsulateMetaData<std::string>(*dict, "0020|000d", uid + ".9");
+        itk::EncapsulateMetaData<std::string>(*dict, "0020|0013", std::to_string(k + 1));
+        itk::EncapsulateMetaData<std::string>(*dict, "0020|0032", ds(p[0]) + "\\" + ds(p[1]) + "\\" + ds(p[2]));
+        itk::EncapsulateMetaData<std::string>(*dict, "0020|0037", orientation);
+        itk::EncapsulateMetaData<std::string>(*dict, "0028|0030", ds(v.geometry.spacing[1]) + "\\" + ds(v.geometry.spacing[0]));
+        itk::EncapsulateMetaData<std::string>(*dict, "0018|0050", ds(v.geometry.spacing[2]));
+        dicts.push_back(dict.get());
+        owned.push_back(std::move(dict));
+        names.push_back(folder + "/slice" + std::to_string(k) + ".dcm");
+    }
+    writer->SetMetaDataDictionaryArray(&dicts);
+    writer->SetFileNames(names);
+    writer->Update();
+}
+
+TEST_F(ItkNiftiDicom, WeReadItksDicomSeriesAsItDoes) {
+    if (!dicom_supported()) GTEST_SKIP() << "this build has no GDCM";
+    test::TempDir dir;
+    int n = 0;
+    for (const auto& [name, d] : test::test_directions()) {
+        if (determinant(d) < 0) continue;
+        SCOPED_TRACE(name);
+        auto v = test::patterned_volume<std::int16_t>(test::small_geometry(d));
+        for (auto& x : v.voxels) x = static_cast<std::int16_t>(x % 3000);
+        const std::string folder = dir.path("itk" + std::to_string(++n));
+        itk_write_dicom_series(v, folder, "2.25.777." + std::to_string(n));
+        const auto ours = read_dicom_series(folder);
+        expect_same<std::int16_t>(itk_read_dicom_series(folder).GetPointer(), ours, 1e-6);
+        EXPECT_EQ(ours.voxels, v.voxels);
+        expect_near_geometry(ours.geometry, v.geometry, 1e-6);
     }
 }
 
