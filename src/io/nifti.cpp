@@ -252,83 +252,113 @@ NiftiPlacement nifti_placement(const NiftiHeader& h, const std::string& source) 
 
 namespace {
 
-// The whole file, gunzipped when it is gzip data; at most `cap` bytes (a decompression bomb is refused).
-std::string read_maybe_gzipped(const std::string& path, std::uint64_t cap, bool& gzipped) {
-    std::string raw = read_file(path);
-    gzipped = raw.size() >= 2 && static_cast<unsigned char>(raw[0]) == 0x1f && static_cast<unsigned char>(raw[1]) == 0x8b;
-    if (!gzipped) return raw;
-    std::string out;
-    z_stream zs{};
-    if (inflateInit2(&zs, 16 + MAX_WBITS) != Z_OK) fail(path, "cannot initialise zlib");
-    zs.next_in = reinterpret_cast<unsigned char*>(raw.data());
-    zs.avail_in = static_cast<uInt>(raw.size());  // NIfTI files stay well below 4 GiB compressed
-    int rc = Z_OK;
-    char buf[1 << 16];
-    while (true) {
-        zs.next_out = reinterpret_cast<unsigned char*>(buf);
-        zs.avail_out = sizeof buf;
-        rc = inflate(&zs, Z_NO_FLUSH);
-        out.append(buf, sizeof buf - zs.avail_out);
-        if (out.size() > cap) {
-            inflateEnd(&zs);
-            fail(path, "decompresses to more than " + std::to_string(cap) + " bytes (the memory limit)");
-        }
-        if (rc == Z_STREAM_END) {
-            if (zs.avail_in == 0) break;
-            inflateReset(&zs);  // another gzip member follows
-            continue;
-        }
-        if (rc == Z_BUF_ERROR && zs.avail_in == 0) {
-            inflateEnd(&zs);
-            fail(path, "truncated gzip data (the compressed stream ends early)");
-        }
-        if (rc != Z_OK && rc != Z_BUF_ERROR) {
-            const std::string msg = zs.msg ? zs.msg : "error " + std::to_string(rc);
-            inflateEnd(&zs);
-            fail(path, "corrupt gzip data (zlib: " + msg + ")");
-        }
+// A NIfTI file read front to back through zlib, which passes plain files through and inflates gzip ones, so the
+// voxels go straight into the volume's memory (no copy of the whole file first). The voxel bytes are counted from
+// vox_offset; a short read is an error naming what was expected.
+class NiftiStream {
+public:
+    explicit NiftiStream(const std::string& path) : path_(path) {
+        file_ = gzopen(path.c_str(), "rb");
+        if (!file_) fail(path, "cannot open the NIfTI file");
+        gzbuffer(file_, 1u << 20);
     }
-    inflateEnd(&zs);
-    return out;
-}
+    ~NiftiStream() { gzclose(file_); }
+    NiftiStream(const NiftiStream&) = delete;
+    NiftiStream& operator=(const NiftiStream&) = delete;
 
-template <class S, class T> void copy_voxels(const char* src, std::size_t n, bool swap, std::vector<T>& out) {
-    out.resize(n);
+    // Up to `bytes` bytes; fewer only at the end of the data.
+    std::size_t read_some(void* dst, std::size_t bytes) {
+        std::size_t got = 0;
+        auto* out = static_cast<char*>(dst);
+        while (got < bytes) {
+            const unsigned chunk = static_cast<unsigned>(std::min<std::size_t>(bytes - got, 1u << 30));
+            const int r = gzread(file_, out + got, chunk);
+            if (r < 0) corrupt();
+            if (r == 0) break;
+            got += static_cast<std::size_t>(r);
+        }
+        consumed_ += got;
+        return got;
+    }
+    bool gzipped() const { return gzdirect(file_) == 0; }
+    std::uint64_t consumed() const { return consumed_; }
+    // After a short read: a gzip stream that ends early says so; a complete one is simply too short.
+    bool gzip_cut_short() {
+        int code = Z_OK;
+        gzerror(file_, &code);
+        return gzipped() && code == Z_BUF_ERROR;
+    }
+
+private:
+    [[noreturn]] void corrupt() {
+        int code = Z_OK;
+        const char* msg = gzerror(file_, &code);
+        fail(path_, std::string("corrupt gzip data (zlib: ") + (msg ? msg : "error " + std::to_string(code)) + ")");
+    }
+    gzFile file_ = nullptr;
+    std::string path_;
+    std::uint64_t consumed_ = 0;
+};
+
+// Where the voxel bytes come from: what the header read already holds past vox_offset, then the stream.
+struct VoxelReader {
+    NiftiStream& stream;
+    std::string_view early;  // bytes already read that belong to the voxels
+    const NiftiHeader& h;
+    std::uint64_t voxel_bytes;
+    const std::string& path;
+
+    void read(void* dst, std::size_t bytes) {
+        const std::size_t first = std::min(bytes, early.size());
+        std::memcpy(dst, early.data(), first);
+        early.remove_prefix(first);
+        if (first < bytes && stream.read_some(static_cast<char*>(dst) + first, bytes - first) < bytes - first) short_read();
+    }
+    [[noreturn]] void short_read() {
+        if (stream.gzip_cut_short()) fail(path, "truncated gzip data (the compressed stream ends early)");
+        const std::uint64_t need = static_cast<std::uint64_t>(h.vox_offset) + voxel_bytes;
+        fail(path, std::string(stream.gzipped() ? "truncated data (decompressed)" : "truncated data") + ": vox_offset " + std::to_string(h.vox_offset) +
+                       " + " + std::to_string(voxel_bytes) + " voxel bytes needs " + std::to_string(need) + " bytes, the file holds " +
+                       std::to_string(stream.consumed()));
+    }
+};
+
+template <class S> void swap_bytes(S* data, std::size_t n) {
     for (std::size_t i = 0; i < n; ++i) {
-        S v;
-        std::memcpy(&v, src + i * sizeof(S), sizeof(S));
-        if (swap) {
-            auto* p = reinterpret_cast<unsigned char*>(&v);
-            std::reverse(p, p + sizeof(S));
-        }
-        out[i] = static_cast<T>(v);
+        auto* p = reinterpret_cast<unsigned char*>(data + i);
+        std::reverse(p, p + sizeof(S));
     }
 }
 
-template <class S> AnyVolume stored_volume(const Geometry& g, const char* src, std::size_t n, bool swap) {
+// The voxels in their stored type (64-bit integers as double: no volume type holds them).
+template <class S> AnyVolume stored_volume(VoxelReader& r, const Geometry& g, std::size_t n) {
     if constexpr (std::is_same_v<S, std::int64_t> || std::is_same_v<S, std::uint64_t>) {
+        std::vector<S> raw(n);
+        r.read(raw.data(), n * sizeof(S));
+        if (r.h.swapped) swap_bytes(raw.data(), n);
         Volume<double> v(g);
-        copy_voxels<S>(src, n, swap, v.voxels);
+        std::transform(raw.begin(), raw.end(), v.voxels.begin(), [](S x) { return static_cast<double>(x); });
         return v;
     } else {
         Volume<S> v(g);
-        copy_voxels<S>(src, n, swap, v.voxels);
+        r.read(v.voxels.data(), n * sizeof(S));
+        if (r.h.swapped && sizeof(S) > 1) swap_bytes(v.voxels.data(), n);
         return v;
     }
 }
 
-AnyVolume decode_voxels(const NiftiHeader& h, const Geometry& g, const char* src, std::size_t n) {
-    switch (h.datatype) {
-        case 2: return stored_volume<std::uint8_t>(g, src, n, h.swapped);
-        case 4: return stored_volume<std::int16_t>(g, src, n, h.swapped);
-        case 8: return stored_volume<std::int32_t>(g, src, n, h.swapped);
-        case 16: return stored_volume<float>(g, src, n, h.swapped);
-        case 64: return stored_volume<double>(g, src, n, h.swapped);
-        case 256: return stored_volume<std::int8_t>(g, src, n, h.swapped);
-        case 512: return stored_volume<std::uint16_t>(g, src, n, h.swapped);
-        case 768: return stored_volume<std::uint32_t>(g, src, n, h.swapped);
-        case 1024: return stored_volume<std::int64_t>(g, src, n, h.swapped);
-        default: return stored_volume<std::uint64_t>(g, src, n, h.swapped);
+AnyVolume decode_voxels(VoxelReader& r, const Geometry& g, std::size_t n) {
+    switch (r.h.datatype) {
+        case 2: return stored_volume<std::uint8_t>(r, g, n);
+        case 4: return stored_volume<std::int16_t>(r, g, n);
+        case 8: return stored_volume<std::int32_t>(r, g, n);
+        case 16: return stored_volume<float>(r, g, n);
+        case 64: return stored_volume<double>(r, g, n);
+        case 256: return stored_volume<std::int8_t>(r, g, n);
+        case 512: return stored_volume<std::uint16_t>(r, g, n);
+        case 768: return stored_volume<std::uint32_t>(r, g, n);
+        case 1024: return stored_volume<std::int64_t>(r, g, n);
+        default: return stored_volume<std::uint64_t>(r, g, n);
     }
 }
 
@@ -350,22 +380,28 @@ AnyVolume scaled(AnyVolume&& v, double slope, double inter) {
 AnyVolume read_nifti(const std::string& path, std::uint64_t max_bytes, NiftiInfo* info) {
     std::error_code ec;
     if (!fs::is_regular_file(path, ec)) fail(path, "NIfTI file not found");
-    bool gzipped = false;
-    const std::string bytes = read_maybe_gzipped(path, max_bytes + 1024 * 1024, gzipped);
-    const NiftiHeader h = parse_nifti_header(bytes, path);
+    NiftiStream stream(path);
+    std::string head(540, '\0');  // the larger (NIfTI-2) header
+    head.resize(stream.read_some(head.data(), head.size()));
+    if (head.size() < 540 && stream.gzip_cut_short()) fail(path, "truncated gzip data (the compressed stream ends early)");
+    const NiftiHeader h = parse_nifti_header(head, path);
     const NiftiPlacement placement = nifti_placement(h, path);
     const Geometry& g = placement.geometry;
     const auto n = static_cast<std::uint64_t>(g.voxel_count());
     const std::uint64_t width = static_cast<std::uint64_t>(h.bitpix) / 8;
     if (n > max_bytes / std::max<std::uint64_t>(width, 1)) fail(path, "the image needs more than the memory limit of " + std::to_string(max_bytes) + " bytes");
-    const std::uint64_t need = static_cast<std::uint64_t>(h.vox_offset) + n * width;
-    if (bytes.size() < need)
-        fail(path, std::string(gzipped ? "truncated data (decompressed)" : "truncated data") + ": vox_offset " + std::to_string(h.vox_offset) + " + " +
-                       std::to_string(n * width) + " voxel bytes needs " + std::to_string(need) + " bytes, the file holds " + std::to_string(bytes.size()));
-    AnyVolume v = decode_voxels(h, g, bytes.data() + h.vox_offset, static_cast<std::size_t>(n));
+    VoxelReader reader{stream, {}, h, n * width, path};
+    const auto offset = static_cast<std::uint64_t>(h.vox_offset);
+    if (offset <= head.size()) {
+        reader.early = std::string_view(head).substr(static_cast<std::size_t>(offset));
+    } else {
+        std::string skip(static_cast<std::size_t>(std::min<std::uint64_t>(offset - head.size(), max_bytes)), '\0');  // extensions
+        if (stream.read_some(skip.data(), skip.size()) < offset - head.size()) reader.short_read();
+    }
+    AnyVolume v = decode_voxels(reader, g, static_cast<std::size_t>(n));
     if (h.scl_slope != 0 && std::isfinite(h.scl_slope) && std::isfinite(h.scl_inter) && (h.scl_slope != 1 || h.scl_inter != 0))
         v = scaled(std::move(v), h.scl_slope, h.scl_inter);
-    if (info) *info = {h, placement, gzipped};
+    if (info) *info = {h, placement, stream.gzipped()};
     return v;
 }
 
