@@ -4,6 +4,8 @@
 // independently of the library's writer.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <functional>
 
@@ -349,14 +351,30 @@ TEST(Dicom, BitsStoredAndPerSliceRescalingAreHonoured) {
         set_string<0x0028, 0x1053>(ds, gdcm::VR::DS, "2");
         set_string<0x0028, 0x1052>(ds, gdcm::VR::DS, "-100");
     });
-    const Volume<std::int16_t> back = read_dicom_series(s.folder);
+    // Slice 3: a fractional slope (HU rounded half away from zero); slice 0: a slope that overflows int16 (clamped).
+    edit_file(s.file(3), [&](gdcm::DataSet& ds) {
+        set_string<0x0028, 0x1053>(ds, gdcm::VR::DS, "0.5");
+        set_string<0x0028, 0x1052>(ds, gdcm::VR::DS, "-0.25");
+    });
+    edit_file(s.file(0), [&](gdcm::DataSet& ds) { set_string<0x0028, 0x1053>(ds, gdcm::VR::DS, "40"); });
+    DicomReadInfo info;
+    const Volume<std::int16_t> back = read_dicom_series(s.folder, {}, &info);
     const std::size_t plane = 32 * 24;
+    std::size_t clamped = 0;
     for (std::size_t i = 0; i < plane; ++i) {
         // 12-bit two's complement of the low 12 bits.
         const int low = static_cast<std::uint16_t>(s.scan.voxels[plane + i]) & 0x0fff;
         EXPECT_EQ(back.voxels[plane + i], low >= 2048 ? low - 4096 : low) << i;
         EXPECT_EQ(back.voxels[2 * plane + i], 2 * s.scan.voxels[2 * plane + i] - 100) << i;
+        EXPECT_EQ(back.voxels[3 * plane + i], std::round(0.5 * s.scan.voxels[3 * plane + i] - 0.25)) << i;
+        const int wide = 40 * s.scan.voxels[i];
+        EXPECT_EQ(back.voxels[i], std::clamp(wide, -32768, 32767)) << i;
+        clamped += wide != std::clamp(wide, -32768, 32767);
     }
+    ASSERT_GT(clamped, 0u);
+    bool warned = false;
+    for (const auto& w : info.warnings) warned = warned || w.find(std::to_string(clamped)) != std::string::npos;
+    EXPECT_TRUE(warned) << "no warning counting the " << clamped << " clamped voxels";
 }
 
 // A series written by GDCM's ImageWriter (its own formatting of positions, orientation and spacing), not ours.
