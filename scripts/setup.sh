@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Installs what nodulecad needs from Debian 12 packages (only what is missing), then configures and builds ./build.
 #   scripts/setup.sh           build dependencies only
-#   scripts/setup.sh --tests   also ITK (cross-checks our MetaImage reader) and Chromium (renders the HTML report)
+#   scripts/setup.sh --tests   also ITK (cross-checks our MetaImage, NIfTI and DICOM I/O) and Chromium (renders the
+#                              HTML report)
 # Extra CMake arguments can be passed in NODULECAD_CMAKE_ARGS (CI sets -DNODULECAD_WERROR=ON).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# libgdcm-tools: GDCM's CMake package names its command-line tools and fails to load without them.
 packages=(build-essential cmake pkg-config zlib1g-dev libcli11-dev nlohmann-json3-dev libgdcm-dev libgdcm-tools libgtest-dev libbenchmark-dev)
 if [ "${1:-}" = "--tests" ]; then
     packages+=(libinsighttoolkit5-dev)

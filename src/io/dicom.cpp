@@ -1,5 +1,6 @@
 // DICOM on GDCM (built when CMake finds it: NODULECAD_HAVE_GDCM). See dicom.hpp for the rules.
 #include "nodulecad/io/dicom.hpp"
+#include "nodulecad/io/dicom_structure.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -137,8 +138,13 @@ std::vector<DicomSeries> find_dicom_series(const std::string& folder) {
     gdcm::Directory d;
     d.Load(folder, true);
     std::vector<std::string> files;
-    for (const auto& f : d.GetFilenames())
-        if (!skipped_by_name(f)) files.push_back(f);
+    for (const auto& f : d.GetFilenames()) {
+        if (skipped_by_name(f) || !looks_like_dicom(f)) continue;
+        // GDCM asserts (ending the process) on some broken files: they never reach it.
+        const std::string problem = dicom_file_problem(f);
+        if (!problem.empty()) fail(f, "a broken DICOM file: " + problem);
+        files.push_back(f);
+    }
     std::sort(files.begin(), files.end());
     const gdcm::Scanner s = scan(files, {kSeriesUid, kModality, kSopClass, kRows, kColumns});
     std::map<std::string, DicomSeries> by_uid;

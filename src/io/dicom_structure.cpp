@@ -1,0 +1,252 @@
+#include "nodulecad/io/dicom_structure.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <string>
+
+#include "nodulecad/core/error.hpp"
+#include "nodulecad/core/files.hpp"
+
+namespace nodulecad {
+
+namespace {
+
+constexpr std::uint32_t kUndefined = 0xffffffffu;
+constexpr int kMaxDepth = 32;
+
+std::string tag_name(std::uint16_t g, std::uint16_t e) {
+    char buf[16];
+    std::snprintf(buf, sizeof buf, "(%04x,%04x)", g, e);
+    return buf;
+}
+
+// Why the walk stopped: the first problem found.
+struct Broken {
+    std::string why;
+};
+
+class Walker {
+public:
+    Walker(const ByteReader& read, std::uint64_t size) : read_(read), size_(size) {}
+
+    void walk() {
+        std::uint64_t pos = 0;
+        const std::string_view magic = read_(128, 4);
+        if (magic == "DICM") {
+            pos = meta_group(132);
+            if (deflated_) return;
+            if (pos >= size_) throw Broken{"no data set after the file meta information (truncated?)"};  // GDCM asserts
+        } else if (read_(0, 2) != std::string_view("\x08\0", 2)) {
+            throw Broken{"not DICOM: no DICM preamble, and the first element is not of group 0008"};
+        }
+        data_set(pos, size_, 0, false);
+    }
+
+private:
+    // Group 0002, always explicit little endian; sets the data set's encoding from its transfer syntax.
+    std::uint64_t meta_group(std::uint64_t pos) {
+        // A group length (0002,0000) shorter than the elements is tolerated (writers leave it stale; GDCM copes); one
+        // reaching past them is not (GDCM asserts when it reaches past the file).
+        const std::uint64_t start = pos;
+        std::uint64_t declared_end = 0;
+        while (pos + 8 <= size_) {
+            const std::string_view h = bytes(pos, 8, "file meta element");
+            if (u16(h, 0, false) != 0x0002) break;
+            const Header e = explicit_header(pos, false);
+            if (e.length == kUndefined) throw Broken{"file meta element " + tag_name(e.group, e.element) + " has an undefined length"};
+            need(pos, e);
+            if (e.element == 0x0000 && e.length == 4) declared_end = pos + e.header + 4 + u32(bytes(pos + e.header, 4, "group length"), 0, false);
+            if (e.element == 0x0010) transfer_syntax(read_(pos + e.header, std::min<std::uint32_t>(e.length, 64)));
+            pos += e.header + e.length;
+        }
+        if (pos == start) throw Broken{"no file meta information after the DICM preamble"};
+        if (declared_end > pos)
+            throw Broken{"the file meta group length says it ends at byte " + std::to_string(declared_end) + ", its elements end at " + std::to_string(pos) +
+                         (declared_end > size_ ? " (truncated?)" : "")};
+        return pos;
+    }
+
+    void transfer_syntax(std::string_view v) {
+        while (!v.empty() && (v.back() == '\0' || v.back() == ' ')) v.remove_suffix(1);
+        implicit_ = v == "1.2.840.10008.1.2";
+        big_ = v == "1.2.840.10008.1.2.2";
+        deflated_ = v == "1.2.840.10008.1.2.1.99";
+    }
+
+    struct Header {
+        std::uint16_t group = 0, element = 0;
+        std::uint32_t length = 0;
+        std::uint32_t header = 8;
+        bool sequence = false;  // SQ (or, implicit, an undefined length)
+    };
+
+    Header explicit_header(std::uint64_t pos, bool big) {
+        const std::string_view h = bytes(pos, 8, "element header");
+        Header e{u16(h, 0, big), u16(h, 2, big), 0, 8, false};
+        const std::string vr{h[4], h[5]};
+        // Only the VRs DICOM defines: GDCM reads an unknown one with a 4-byte length taken from the value's bytes
+        // and allocates whatever that says (gigabytes, found by fuzzing).
+        static const char* known[] = {"AE", "AS", "AT", "CS", "DA", "DS", "DT", "FD", "FL", "IS", "LO", "LT", "OB", "OD", "OF", "OL", "OV",
+                                      "OW", "PN", "SH", "SL", "SQ", "SS", "ST", "SV", "TM", "UC", "UI", "UL", "UN", "UR", "US", "UT", "UV"};
+        bool valid = false;
+        for (const char* k : known) valid = valid || vr == k;
+        if (!valid) throw Broken{"element " + tag_name(e.group, e.element) + " at byte " + std::to_string(pos) + " has no valid VR"};
+        static const char* long_vrs[] = {"OB", "OD", "OF", "OL", "OV", "OW", "SQ", "SV", "UC", "UN", "UR", "UT", "UV"};
+        bool long_form = false;
+        for (const char* l : long_vrs) long_form = long_form || vr == l;
+        if (long_form) {
+            e.length = u32(bytes(pos, 12, "element header"), 8, big);
+            e.header = 12;
+        } else {
+            e.length = u16(h, 6, big);
+        }
+        e.sequence = vr == "SQ" || (vr == "UN" && e.length == kUndefined);
+        return e;
+    }
+
+    Header element_header(std::uint64_t pos) {
+        if (!implicit_) return explicit_header(pos, big_);
+        const std::string_view h = bytes(pos, 8, "element header");
+        Header e{u16(h, 0, false), u16(h, 2, false), u32(h, 4, false), 8, false};
+        e.sequence = e.length == kUndefined;
+        return e;
+    }
+
+    // Elements from pos to end; in an item of undefined length, up to its delimiter (returns just past it).
+    std::uint64_t data_set(std::uint64_t pos, std::uint64_t end, int depth, bool until_delimiter) {
+        if (depth > kMaxDepth) throw Broken{"sequences nested deeper than " + std::to_string(kMaxDepth) + " levels"};
+        while (pos < end) {
+            const std::string_view t = bytes(pos, 4, "element tag");
+            const std::uint16_t g = u16(t, 0, big_ && !implicit_), el = u16(t, 2, big_ && !implicit_);
+            if (g == 0xfffe) {
+                if (el == 0xe00d && until_delimiter) return pos + 8;
+                throw Broken{"unexpected delimiter " + tag_name(g, el) + " at byte " + std::to_string(pos)};
+            }
+            const Header e = element_header(pos);
+            if (e.length == kUndefined) {
+                if (g == 0x7fe0 && el == 0x0010) pos = fragments(pos + e.header);
+                else if (e.sequence || implicit_) pos = items(pos + e.header, 0, depth, true);
+                else throw Broken{"element " + tag_name(g, el) + " at byte " + std::to_string(pos) + " has an undefined length but is no sequence"};
+                continue;
+            }
+            need(pos, e);
+            if (e.sequence) items(pos + e.header, pos + e.header + e.length, depth, false);
+            pos += e.header + e.length;
+        }
+        if (until_delimiter) throw Broken{"an item of undefined length is never closed: the file ends first (truncated?)"};
+        if (pos != end) throw Broken{"an element runs past the end of its item at byte " + std::to_string(end)};
+        return pos;
+    }
+
+    // Items of a sequence: up to `end`, or (undefined length) up to the sequence delimiter.
+    std::uint64_t items(std::uint64_t pos, std::uint64_t end, int depth, bool undefined) {
+        while (undefined || pos < end) {
+            const std::string_view h = bytes(pos, 8, "sequence item");
+            const bool big = big_ && !implicit_;
+            const std::uint16_t g = u16(h, 0, big), el = u16(h, 2, big);
+            const std::uint32_t len = u32(h, 4, big);
+            if (g == 0xfffe && el == 0xe0dd && undefined) return pos + 8;
+            if (g != 0xfffe || el != 0xe000) throw Broken{"expected a sequence item at byte " + std::to_string(pos) + ", found " + tag_name(g, el)};
+            if (len == kUndefined) {
+                pos = data_set(pos + 8, size_, depth + 1, true);
+            } else {
+                if (pos + 8 + len > (undefined ? size_ : end)) throw Broken{"sequence item at byte " + std::to_string(pos) + " runs past its end"};
+                data_set(pos + 8, pos + 8 + len, depth + 1, false);
+                pos += 8 + len;
+            }
+        }
+        if (pos != end) throw Broken{"a sequence's items run past its end at byte " + std::to_string(end)};
+        return pos;
+    }
+
+    // Encapsulated pixel data: an offset table and fragments, each an item of defined length, then the delimiter.
+    std::uint64_t fragments(std::uint64_t pos) {
+        while (true) {
+            const std::string_view h = bytes(pos, 8, "pixel data fragment");
+            const std::uint16_t g = u16(h, 0, false), el = u16(h, 2, false);
+            const std::uint32_t len = u32(h, 4, false);
+            if (g == 0xfffe && el == 0xe0dd) return pos + 8;
+            if (g != 0xfffe || el != 0xe000 || len == kUndefined)
+                throw Broken{"expected a pixel data fragment at byte " + std::to_string(pos) + ", found " + tag_name(g, el)};
+            if (pos + 8 + len > size_) throw Broken{"pixel data fragment at byte " + std::to_string(pos) + " needs " + std::to_string(len) + " bytes, the file ends first"};
+            pos += 8 + len;
+        }
+    }
+
+    void need(std::uint64_t pos, const Header& e) const {
+        if (pos + e.header + e.length > size_)
+            throw Broken{"element " + tag_name(e.group, e.element) + " at byte " + std::to_string(pos) + " needs " + std::to_string(e.length) +
+                         " bytes, the file ends after " + std::to_string(size_ - std::min(size_, pos + e.header)) + " (truncated?)"};
+    }
+
+    std::string_view bytes(std::uint64_t pos, std::size_t n, const char* what) const {
+        const std::string_view v = pos + n <= size_ ? read_(pos, n) : std::string_view();
+        if (v.size() < n) throw Broken{std::string("the file ends inside a ") + what + " at byte " + std::to_string(pos) + " (truncated?)"};
+        return v;
+    }
+
+    static std::uint16_t u16(std::string_view b, std::size_t at, bool big) {
+        const auto x = static_cast<unsigned char>(b[at]), y = static_cast<unsigned char>(b[at + 1]);
+        return static_cast<std::uint16_t>(big ? (x << 8) | y : (y << 8) | x);
+    }
+    static std::uint32_t u32(std::string_view b, std::size_t at, bool big) {
+        std::uint32_t v = 0;
+        for (std::size_t i = 0; i < 4; ++i) {
+            const auto byte = static_cast<unsigned char>(b[at + (big ? i : 3 - i)]);
+            v = (v << 8) | byte;
+        }
+        return v;
+    }
+
+    const ByteReader& read_;
+    std::uint64_t size_;
+    bool implicit_ = true, big_ = false, deflated_ = false;
+};
+
+}  // namespace
+
+std::string dicom_structure_problem(const ByteReader& read, std::uint64_t size) {
+    try {
+        Walker(read, size).walk();
+        return "";
+    } catch (const Broken& b) {
+        return b.why;
+    }
+}
+
+std::string dicom_bytes_problem(std::string_view bytes) {
+    const ByteReader read = [&](std::uint64_t offset, std::size_t n) {
+        return offset >= bytes.size() ? std::string_view() : bytes.substr(static_cast<std::size_t>(offset), n);
+    };
+    return dicom_structure_problem(read, bytes.size());
+}
+
+std::string dicom_file_problem(const std::string& path) {
+    const std::uint64_t size = file_size(path);
+    struct Fd {
+        int fd;
+        ~Fd() {
+            if (fd >= 0) ::close(fd);
+        }
+    } f{::open(path.c_str(), O_RDONLY | O_CLOEXEC)};
+    if (f.fd < 0) fail(path, "cannot open the file");
+    std::string window;
+    std::uint64_t window_start = 0;
+    // Headers are read a 64 KiB window at a time; values (the pixel data above all) are skipped, never read.
+    const ByteReader read = [&](std::uint64_t offset, std::size_t n) -> std::string_view {
+        if (offset < window_start || offset + n > window_start + window.size()) {
+            window.assign(std::max<std::size_t>(n, 1 << 16), '\0');
+            const ssize_t got = ::pread(f.fd, window.data(), window.size(), static_cast<off_t>(offset));
+            window.resize(got > 0 ? static_cast<std::size_t>(got) : 0);
+            window_start = offset;
+        }
+        const std::size_t at = static_cast<std::size_t>(offset - window_start);
+        return at >= window.size() ? std::string_view() : std::string_view(window).substr(at, n);
+    };
+    return dicom_structure_problem(read, size);
+}
+
+}  // namespace nodulecad

@@ -1,0 +1,80 @@
+// The structural walk that guards GDCM: sound files pass, every kind of broken structure is named with its byte.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <iterator>
+#include <string>
+
+#include "nodulecad/io/dicom_structure.hpp"
+
+namespace nodulecad {
+namespace {
+
+std::string le16(unsigned v) { return {static_cast<char>(v & 0xff), static_cast<char>(v >> 8)}; }
+std::string le32(std::uint32_t v) { return le16(v & 0xffff) + le16(v >> 16); }
+std::string tag(unsigned g, unsigned e) { return le16(g) + le16(e); }
+// Explicit VR little endian elements.
+std::string short_el(unsigned g, unsigned e, const char* vr, const std::string& value) { return tag(g, e) + vr + le16(static_cast<unsigned>(value.size())) + value; }
+std::string long_el(unsigned g, unsigned e, const char* vr, const std::string& value, std::uint32_t length) { return tag(g, e) + vr + std::string(2, '\0') + le32(length) + value; }
+std::string item(const std::string& body) { return tag(0xfffe, 0xe000) + le32(static_cast<std::uint32_t>(body.size())) + body; }
+std::string item_undefined(const std::string& body) { return tag(0xfffe, 0xe000) + le32(0xffffffffu) + body + tag(0xfffe, 0xe00d) + le32(0); }
+const std::string kSeqEnd = tag(0xfffe, 0xe0dd) + le32(0);
+
+// Preamble, DICM, a file meta group naming the transfer syntax, then `data`.
+std::string file(const std::string& syntax, const std::string& data) {
+    const std::string ts = syntax.size() % 2 ? syntax + '\0' : syntax;
+    const std::string meta = short_el(0x0002, 0x0010, "UI", ts);
+    return std::string(128, '\0') + "DICM" + short_el(0x0002, 0x0000, "UL", le32(static_cast<std::uint32_t>(meta.size()))) + meta + data;
+}
+const std::string kExplicit = "1.2.840.10008.1.2.1", kImplicit = "1.2.840.10008.1.2", kJpeg2000 = "1.2.840.10008.1.2.4.90";
+
+TEST(DicomStructure, SoundFilesPass) {
+    const std::string ds = short_el(0x0008, 0x0060, "CS", "CT") +
+                           long_el(0x0008, 0x1140, "SQ", item(short_el(0x0008, 0x1150, "UI", "1.2")) + item_undefined(short_el(0x0008, 0x1155, "UI", "3.4")) + kSeqEnd, 0xffffffffu) +
+                           long_el(0x0008, 0x1250, "SQ", item(short_el(0x0008, 0x1150, "UI", "5.6 ")), 20) +
+                           long_el(0x7fe0, 0x0010, "OW", std::string(8, '\1'), 8);
+    EXPECT_EQ(dicom_bytes_problem(file(kExplicit, ds)), "");
+    // Encapsulated pixel data: offset table, two fragments, delimiter.
+    const std::string frags = item("") + item("abcd") + item("ef") + kSeqEnd;
+    EXPECT_EQ(dicom_bytes_problem(file(kJpeg2000, short_el(0x0008, 0x0060, "CS", "CT") + long_el(0x7fe0, 0x0010, "OB", frags, 0xffffffffu))), "");
+    // Implicit VR: tag, 32-bit length, value; an undefined length is a sequence.
+    const std::string implicit = tag(0x0008, 0x0060) + le32(2) + "CT" + tag(0x0008, 0x1140) + le32(0xffffffffu) +
+                                 item_undefined(tag(0x0008, 0x1150) + le32(4) + "1.2 ") + kSeqEnd;
+    EXPECT_EQ(dicom_bytes_problem(file(kImplicit, implicit)), "");
+    // An old file without preamble (implicit, group 0008 first).
+    EXPECT_EQ(dicom_bytes_problem(implicit), "");
+}
+
+TEST(DicomStructure, BrokenStructuresAreNamed) {
+    const std::string pixels = long_el(0x7fe0, 0x0010, "OW", std::string(8, '\1'), 8);
+    const std::string ct = short_el(0x0008, 0x0060, "CS", "CT"), good = file(kExplicit, ct + pixels);
+    // Cut anywhere inside an element: always a problem. (Cut between elements, a file is merely shorter: it has no
+    // pixel data, which the reader reports.)
+    const std::size_t boundaries[] = {132 + 12, file(kExplicit, "").size(), file(kExplicit, ct).size()};
+    for (std::size_t cut = 1; cut < good.size(); ++cut) {
+        if (std::find(std::begin(boundaries), std::end(boundaries), cut) != std::end(boundaries)) continue;
+        EXPECT_NE(dicom_bytes_problem(good.substr(0, cut)), "") << cut;
+    }
+    EXPECT_NE(dicom_bytes_problem(good.substr(0, good.size() - 2)).find("needs 8 bytes"), std::string::npos);
+    EXPECT_NE(dicom_bytes_problem(file(kExplicit, tag(0x0008, 0x0060) + "c1" + le16(2) + "CT")).find("no valid VR"), std::string::npos);
+    EXPECT_NE(dicom_bytes_problem(file(kExplicit, tag(0x0008, 0x0070) + "DO" + le16(2) + "CT")).find("no valid VR"), std::string::npos);  // fuzzer: GDCM allocated GBs
+    const std::string open_item = long_el(0x0008, 0x1140, "SQ", tag(0xfffe, 0xe000) + le32(0xffffffffu) + short_el(0x0008, 0x1150, "UI", "12"), 0xffffffffu);
+    EXPECT_NE(dicom_bytes_problem(file(kExplicit, open_item)).find("truncated"), std::string::npos);
+    const std::string no_item = long_el(0x0008, 0x1140, "SQ", short_el(0x0008, 0x1150, "UI", "12"), 8);
+    EXPECT_NE(dicom_bytes_problem(file(kExplicit, no_item)).find("expected a sequence item"), std::string::npos);
+    const std::string long_item = long_el(0x0008, 0x1140, "SQ", item(short_el(0x0008, 0x1150, "UI", "12")), 10);  // item is 16 bytes
+    EXPECT_NE(dicom_bytes_problem(file(kExplicit, long_item)).find("runs past its end"), std::string::npos);
+    const std::string bad_fragment = long_el(0x7fe0, 0x0010, "OB", item("ab") + tag(0x0008, 0x0010) + le32(2), 0xffffffffu);
+    EXPECT_NE(dicom_bytes_problem(file(kJpeg2000, bad_fragment)).find("expected a pixel data fragment"), std::string::npos);
+    const std::string undefined_string = tag(0x0008, 0x0060) + "CS" + le16(0) ;
+    EXPECT_EQ(dicom_bytes_problem(file(kExplicit, undefined_string)), "");  // an empty value is fine
+    const std::string stray = file(kExplicit, tag(0xfffe, 0xe00d) + le32(0));
+    EXPECT_NE(dicom_bytes_problem(stray).find("unexpected delimiter"), std::string::npos);
+    // Nesting without end is refused before the stack is.
+    std::string deep = short_el(0x0008, 0x1150, "UI", "12");
+    for (int i = 0; i < 40; ++i) deep = long_el(0x0008, 0x1140, "SQ", item_undefined(deep) + kSeqEnd, 0xffffffffu);
+    EXPECT_NE(dicom_bytes_problem(file(kExplicit, deep)).find("nested deeper"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace nodulecad
