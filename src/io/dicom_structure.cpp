@@ -27,6 +27,7 @@ std::string tag_name(std::uint16_t g, std::uint16_t e) {
 struct Broken {
     std::string why;
 };
+struct NotDicom {};
 
 class Walker {
 public:
@@ -39,8 +40,8 @@ public:
             pos = meta_group(132);
             if (deflated_) return;
             if (pos >= size_) throw Broken{"no data set after the file meta information (truncated?)"};  // GDCM asserts
-        } else if (read_(0, 2) != std::string_view("\x08\0", 2)) {
-            throw Broken{"not DICOM: no DICM preamble, and the first element is not of group 0008"};
+        } else if (read_(0, 2) != std::string_view("\x08\0", 2) || size_ < 8) {
+            throw NotDicom{};
         }
         data_set(pos, size_, 0, false);
     }
@@ -72,6 +73,7 @@ private:
     void transfer_syntax(std::string_view v) {
         while (!v.empty() && (v.back() == '\0' || v.back() == ' ')) v.remove_suffix(1);
         implicit_ = v == "1.2.840.10008.1.2";
+        explicit_le_ = v == "1.2.840.10008.1.2.1";
         big_ = v == "1.2.840.10008.1.2.2";
         deflated_ = v == "1.2.840.10008.1.2.1.99";
     }
@@ -134,6 +136,7 @@ private:
             }
             need(pos, e);
             if (e.sequence) items(pos + e.header, pos + e.header + e.length, depth, false);
+            if (depth == 0) note_layout(g, el, pos + e.header, e.length);
             pos += e.header + e.length;
         }
         if (until_delimiter) throw Broken{"an item of undefined length is never closed: the file ends first (truncated?)"};
@@ -176,6 +179,31 @@ private:
         }
     }
 
+    // The pixel module's numbers (US, two bytes) and where the native pixel data is.
+    void note_layout(std::uint16_t g, std::uint16_t el, std::uint64_t value, std::uint32_t length) {
+        if (g == 0x7fe0 && el == 0x0010) {
+            layout.native_little_endian = !big_ && !deflated_ && (implicit_ || explicit_le_);
+            layout.offset = value;
+            layout.length = length;
+            return;
+        }
+        if (g != 0x0028 || length != 2) return;
+        const int v = u16(bytes(value, 2, "pixel module value"), 0, big_ && !implicit_);
+        switch (el) {
+            case 0x0002: layout.samples = v; break;
+            case 0x0010: layout.rows = v; break;
+            case 0x0011: layout.columns = v; break;
+            case 0x0100: layout.bits_allocated = v; break;
+            case 0x0101: layout.bits_stored = v; break;
+            case 0x0103: layout.pixel_representation = v; break;
+            default: break;
+        }
+    }
+
+public:
+    DicomPixelLayout layout;
+
+private:
     void need(std::uint64_t pos, const Header& e) const {
         if (pos + e.header + e.length > size_)
             throw Broken{"element " + tag_name(e.group, e.element) + " at byte " + std::to_string(pos) + " needs " + std::to_string(e.length) +
@@ -203,17 +231,20 @@ private:
 
     const ByteReader& read_;
     std::uint64_t size_;
-    bool implicit_ = true, big_ = false, deflated_ = false;
+    bool implicit_ = true, explicit_le_ = false, big_ = false, deflated_ = false;
 };
 
 }  // namespace
 
-std::string dicom_structure_problem(const ByteReader& read, std::uint64_t size) {
+DicomCheck check_dicom_structure(const ByteReader& read, std::uint64_t size) {
+    Walker w(read, size);
     try {
-        Walker(read, size).walk();
-        return "";
+        w.walk();
+        return {true, "", w.layout};
     } catch (const Broken& b) {
-        return b.why;
+        return {true, b.why, {}};
+    } catch (const NotDicom&) {
+        return {false, "not DICOM: no DICM preamble, and the first element is not of group 0008", {}};
     }
 }
 
@@ -221,10 +252,10 @@ std::string dicom_bytes_problem(std::string_view bytes) {
     const ByteReader read = [&](std::uint64_t offset, std::size_t n) {
         return offset >= bytes.size() ? std::string_view() : bytes.substr(static_cast<std::size_t>(offset), n);
     };
-    return dicom_structure_problem(read, bytes.size());
+    return check_dicom_structure(read, bytes.size()).problem;
 }
 
-std::string dicom_file_problem(const std::string& path) {
+DicomCheck check_dicom_file(const std::string& path) {
     const std::uint64_t size = file_size(path);
     struct Fd {
         int fd;
@@ -235,10 +266,10 @@ std::string dicom_file_problem(const std::string& path) {
     if (f.fd < 0) fail(path, "cannot open the file");
     std::string window;
     std::uint64_t window_start = 0;
-    // Headers are read a 64 KiB window at a time; values (the pixel data above all) are skipped, never read.
+    // Headers are read a 16 KiB window at a time; values (the pixel data above all) are skipped, never read.
     const ByteReader read = [&](std::uint64_t offset, std::size_t n) -> std::string_view {
         if (offset < window_start || offset + n > window_start + window.size()) {
-            window.assign(std::max<std::size_t>(n, 1 << 16), '\0');
+            window.assign(std::max<std::size_t>(n, 1 << 14), '\0');
             const ssize_t got = ::pread(f.fd, window.data(), window.size(), static_cast<off_t>(offset));
             window.resize(got > 0 ? static_cast<std::size_t>(got) : 0);
             window_start = offset;
@@ -246,7 +277,7 @@ std::string dicom_file_problem(const std::string& path) {
         const std::size_t at = static_cast<std::size_t>(offset - window_start);
         return at >= window.size() ? std::string_view() : std::string_view(window).substr(at, n);
     };
-    return dicom_structure_problem(read, size);
+    return check_dicom_structure(read, size);
 }
 
 }  // namespace nodulecad

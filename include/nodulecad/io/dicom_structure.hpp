@@ -13,11 +13,26 @@ namespace nodulecad {
 // Up to `n` bytes at `offset` (fewer only at the end of the file).
 using ByteReader = std::function<std::string_view(std::uint64_t offset, std::size_t n)>;
 
-// "" when the structure is sound (or cannot be walked without inflating: deflated transfer syntax), else what is
-// wrong and where ("element (0008,0005) at byte 362 needs 10 bytes, the file ends after 4").
-std::string dicom_structure_problem(const ByteReader& read, std::uint64_t size);
+// Where the pixels of a sound file lie and how they are stored, from its top-level elements: lets a reader take
+// uncompressed little-endian pixels straight from the file.
+struct DicomPixelLayout {
+    bool native_little_endian = false;  // pixel data of defined length in an uncompressed little-endian transfer syntax
+    std::uint64_t offset = 0, length = 0;  // of the (7FE0,0010) value
+    int rows = 0, columns = 0, samples = 0, bits_allocated = 0, bits_stored = 0, pixel_representation = 0;
+};
+
+struct DicomCheck {
+    bool dicom = false;   // starts like DICOM: the DICM preamble, or (old files) an implicit element of group 0008
+    std::string problem;  // "" when sound, else what is wrong and where ("element (0008,0005) at byte 362 needs ...")
+    DicomPixelLayout pixels;
+};
+
+// The walk. A deflated transfer syntax cannot be walked without inflating: such files pass as sound.
+DicomCheck check_dicom_structure(const ByteReader& read, std::uint64_t size);
+// "" when `bytes` are a sound DICOM file, else the problem (including "not DICOM").
 std::string dicom_bytes_problem(std::string_view bytes);
-// On a file: reads only the element headers (a window at a time), never the pixel data.
-std::string dicom_file_problem(const std::string& path);
+// On a file: reads only the element headers (a small window at a time), never the pixel data. Error when the
+// file cannot be opened.
+DicomCheck check_dicom_file(const std::string& path);
 
 }  // namespace nodulecad
