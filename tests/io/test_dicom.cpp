@@ -177,6 +177,22 @@ Geometry fixture_geometry() {
     return g;
 }
 
+// Rewrites one image in another transfer syntax (GDCM's encoders).
+void transcode(const std::string& path, gdcm::TransferSyntax::TSType syntax) {
+    gdcm::ImageReader r;
+    r.SetFileName(path.c_str());
+    ASSERT_TRUE(r.Read()) << path;
+    gdcm::ImageChangeTransferSyntax change;
+    change.SetTransferSyntax(syntax);
+    change.SetInput(r.GetImage());
+    ASSERT_TRUE(change.Change()) << path;
+    gdcm::ImageWriter w;
+    w.SetFile(r.GetFile());
+    w.SetImage(change.GetOutput());
+    w.SetFileName(path.c_str());
+    ASSERT_TRUE(w.Write()) << path;
+}
+
 struct Series {
     test::TempDir dir;
     Volume<std::int16_t> scan = hu_volume(fixture_geometry());
@@ -261,18 +277,7 @@ TEST(Dicom, MixedStacksOnlyNonDicomAndUndecodableSyntaxesAreOneLineErrors) {
     {
         // An RLE image relabelled MPEG-2 (a video syntax GDCM does not decode): its pixel data cannot be decoded.
         Series s;
-        gdcm::ImageReader r;
-        r.SetFileName(s.file(2).c_str());
-        ASSERT_TRUE(r.Read());
-        gdcm::ImageChangeTransferSyntax change;
-        change.SetTransferSyntax(gdcm::TransferSyntax::RLELossless);
-        change.SetInput(r.GetImage());
-        ASSERT_TRUE(change.Change());
-        gdcm::ImageWriter w;
-        w.SetFile(r.GetFile());
-        w.SetImage(change.GetOutput());
-        w.SetFileName(s.file(2).c_str());
-        ASSERT_TRUE(w.Write());
+        transcode(s.file(2), gdcm::TransferSyntax::RLELossless);
         gdcm::Reader again;
         again.SetFileName(s.file(2).c_str());
         ASSERT_TRUE(again.Read());
@@ -312,34 +317,12 @@ TEST(Dicom, EveryTransferSyntaxGdcmDecodesReadsTheSameVoxels) {
                                                      gdcm::TransferSyntax::JPEG2000Lossless, gdcm::TransferSyntax::RLELossless};
     for (int k = 0; k < 4; ++k) {
         // Slice k in syntax k, the rest as they were: one series of mixed syntaxes.
-        gdcm::ImageReader r;
-        r.SetFileName(s.file(k).c_str());
-        ASSERT_TRUE(r.Read());
-        gdcm::ImageChangeTransferSyntax change;
-        change.SetTransferSyntax(syntaxes[k]);
-        change.SetInput(r.GetImage());
-        ASSERT_TRUE(change.Change()) << k;
-        gdcm::ImageWriter w;
-        w.SetFile(r.GetFile());
-        w.SetImage(change.GetOutput());
-        w.SetFileName(s.file(k).c_str());
-        ASSERT_TRUE(w.Write()) << k;
+        transcode(s.file(k), syntaxes[k]);
     }
     EXPECT_EQ(read_dicom_series(s.folder).voxels, s.scan.voxels);
     Series t;
     for (int k = 0; k < 2; ++k) {
-        gdcm::ImageReader r;
-        r.SetFileName(t.file(k).c_str());
-        ASSERT_TRUE(r.Read());
-        gdcm::ImageChangeTransferSyntax change;
-        change.SetTransferSyntax(syntaxes[4 + k]);
-        change.SetInput(r.GetImage());
-        ASSERT_TRUE(change.Change()) << k;
-        gdcm::ImageWriter w;
-        w.SetFile(r.GetFile());
-        w.SetImage(change.GetOutput());
-        w.SetFileName(t.file(k).c_str());
-        ASSERT_TRUE(w.Write()) << k;
+        transcode(t.file(k), syntaxes[4 + k]);
     }
     EXPECT_EQ(read_dicom_series(t.folder).voxels, t.scan.voxels);
 }
