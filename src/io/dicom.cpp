@@ -44,12 +44,7 @@ constexpr const char* kEnhancedCtImageStorage = "1.2.840.10008.5.1.4.1.1.2.1";
 
 bool DicomSeries::ct_image() const { return sop_class == kCtImageStorage || (sop_class.empty() && modality == "CT"); }
 
-bool looks_like_dicom(const std::string& path) {
-    const std::string head = read_file_prefix(path, 132);
-    if (head.size() >= 132 && head.compare(128, 4, "DICM") == 0) return true;
-    // Old files without the preamble start with group 0x0008 (implicit VR little endian).
-    return head.size() >= 8 && static_cast<unsigned char>(head[0]) == 0x08 && head[1] == 0;
-}
+bool looks_like_dicom(const std::string& path) { return dicom_magic(read_file_prefix(path, 132)); }
 
 #ifndef NODULECAD_HAVE_GDCM
 
@@ -131,7 +126,11 @@ std::string describe(const DicomSeries& s) {
 
 }  // namespace
 
-std::vector<DicomSeries> find_dicom_series(const std::string& folder) {
+namespace {
+
+// The series under `folder`; with `layouts`, also where each file's pixels lie (from the structural check every
+// file gets before GDCM sees it), so the reader need not walk the files again.
+std::vector<DicomSeries> list_series(const std::string& folder, std::map<std::string, DicomPixelLayout>* layouts) {
     std::error_code ec;
     if (!fs::is_directory(folder, ec)) fail(folder, "DICOM folder not found");
     quiet_gdcm();
@@ -144,6 +143,7 @@ std::vector<DicomSeries> find_dicom_series(const std::string& folder) {
         const DicomCheck check = check_dicom_file(f);
         if (!check.dicom) continue;
         if (!check.problem.empty()) fail(f, "a broken DICOM file: " + check.problem);
+        if (layouts) (*layouts)[f] = check.pixels;
         files.push_back(f);
     }
     std::sort(files.begin(), files.end());
@@ -168,6 +168,10 @@ std::vector<DicomSeries> find_dicom_series(const std::string& folder) {
     for (auto& [uid, series] : by_uid) out.push_back(std::move(series));
     return out;
 }
+
+}  // namespace
+
+std::vector<DicomSeries> find_dicom_series(const std::string& folder) { return list_series(folder, nullptr); }
 
 namespace {
 
@@ -194,6 +198,7 @@ struct SliceInfo {
     Vec3 position{};
     double along = 0;  // position projected on the slice normal
     std::string slope, intercept;  // RescaleSlope / RescaleIntercept as written (empty: absent)
+    DicomPixelLayout pixels;       // where the structural check found the pixels
 };
 
 // The images that make the scan: one orientation and size (the largest group); the rest named in warnings.
@@ -205,7 +210,8 @@ struct Stack {
     std::string spacing_between;        // SpacingBetweenSlices as written, when present
 };
 
-Stack stack_of(const DicomSeries& series, const std::string& folder, std::vector<std::string>& warnings) {
+Stack stack_of(const DicomSeries& series, const std::map<std::string, DicomPixelLayout>& layouts, const std::string& folder,
+               std::vector<std::string>& warnings) {
     const gdcm::Scanner s =
         scan(series.files, {kPosition, kOrientation, kPixelSpacing, kRows, kColumns, kImageType, kFrames, kSopClass, kSpacingBetween, kIntercept, kSlope});
     struct Key {
@@ -259,7 +265,7 @@ Stack stack_of(const DicomSeries& series, const std::string& folder, std::vector
     st.spacing_between = trimmed(s.GetValue(first.c_str(), kSpacingBetween));
     for (const auto& f : best->second) {
         const std::vector<double> p = decimals(trimmed(s.GetValue(f.c_str(), kPosition)));
-        st.slices.push_back({f, {p[0], p[1], p[2]}, 0, trimmed(s.GetValue(f.c_str(), kSlope)), trimmed(s.GetValue(f.c_str(), kIntercept))});
+        st.slices.push_back({f, {p[0], p[1], p[2]}, 0, trimmed(s.GetValue(f.c_str(), kSlope)), trimmed(s.GetValue(f.c_str(), kIntercept)), layouts.at(f)});
     }
     return st;
 }
@@ -419,10 +425,7 @@ void check_pixel_format(const std::string& file, int samples, int allocated) {
 
 // Uncompressed little-endian pixels read straight from the file at the offset the structural walk found: no DICOM
 // parse, no copy through GDCM (the common case; half the cost of a read). Empty when the file is stored otherwise.
-SlicePixels native_pixels(const std::string& file, std::int64_t columns, std::int64_t rows) {
-    const DicomCheck c = check_dicom_file(file);
-    if (!c.problem.empty()) fail(file, "a broken DICOM file: " + c.problem);
-    const DicomPixelLayout& p = c.pixels;
+SlicePixels native_pixels(const std::string& file, const DicomPixelLayout& p, std::int64_t columns, std::int64_t rows) {
     if (!p.native_little_endian || p.rows != rows || p.columns != columns) return {};
     check_pixel_format(file, p.samples, p.bits_allocated);
     const std::size_t bytes = static_cast<std::size_t>(columns * rows) * static_cast<std::size_t>(p.bits_allocated / 8);
@@ -458,7 +461,7 @@ SlicePixels gdcm_pixels(const std::string& file, std::int64_t columns, std::int6
 // Decodes one slice into `out` (columns x rows HU). Returns how many voxels were clamped to int16.
 std::size_t read_slice(const SliceInfo& slice, std::int64_t columns, std::int64_t rows, std::int16_t* out) {
     const Rescale rescale = rescale_of(slice);
-    SlicePixels px = native_pixels(slice.file, columns, rows);
+    SlicePixels px = native_pixels(slice.file, slice.pixels, columns, rows);
     if (!px.data) px = gdcm_pixels(slice.file, columns, rows);
     const std::size_t n = static_cast<std::size_t>(columns * rows);
     const PixelDecoder& dec = px.dec;
@@ -480,11 +483,12 @@ std::size_t read_slice(const SliceInfo& slice, std::int64_t columns, std::int64_
 }  // namespace
 
 Volume<std::int16_t> read_dicom_series(const std::string& folder, const DicomReadOptions& o, DicomReadInfo* info) {
-    const DicomSeries series = choose_series(find_dicom_series(folder), folder, o.series);
+    std::map<std::string, DicomPixelLayout> layouts;
+    const DicomSeries series = choose_series(list_series(folder, &layouts), folder, o.series);
     DicomReadInfo in;
     in.series_uid = series.uid;
     in.modality = series.modality;
-    Stack st = stack_of(series, folder, in.warnings);
+    Stack st = stack_of(series, layouts, folder, in.warnings);
     const Vec3 row{st.orientation[0], st.orientation[1], st.orientation[2]}, col{st.orientation[3], st.orientation[4], st.orientation[5]};
     Vec3 normal{row[1] * col[2] - row[2] * col[1], row[2] * col[0] - row[0] * col[2], row[0] * col[1] - row[1] * col[0]};
     Geometry g;

@@ -40,7 +40,7 @@ public:
             pos = meta_group(132);
             if (deflated_) return;
             if (pos >= size_) throw Broken{"no data set after the file meta information (truncated?)"};  // GDCM asserts
-        } else if (read_(0, 2) != std::string_view("\x08\0", 2) || size_ < 8) {
+        } else if (!dicom_magic(read_(0, 132))) {
             throw NotDicom{};
         }
         data_set(pos, size_, 0, false);
@@ -235,6 +235,11 @@ private:
 };
 
 }  // namespace
+
+bool dicom_magic(std::string_view head) {
+    if (head.size() >= 132 && head.substr(128, 4) == "DICM") return true;
+    return head.size() >= 8 && head.substr(0, 2) == std::string_view("\x08\0", 2);
+}
 
 DicomCheck check_dicom_structure(const ByteReader& read, std::uint64_t size) {
     Walker w(read, size);

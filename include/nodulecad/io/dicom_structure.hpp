@@ -10,6 +10,10 @@
 
 namespace nodulecad {
 
+// Whether a file whose first bytes are `head` (132 of them, fewer for a short file) starts like DICOM: "DICM" after
+// the 128-byte preamble, or (old files without one) an implicit-VR element of group 0008 first.
+bool dicom_magic(std::string_view head);
+
 // Up to `n` bytes at `offset` (fewer only at the end of the file).
 using ByteReader = std::function<std::string_view(std::uint64_t offset, std::size_t n)>;
 
