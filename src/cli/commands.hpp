@@ -40,6 +40,7 @@ void register_train_fpr(CLI::App& app);
 void register_run(CLI::App& app);
 void register_demo(CLI::App& app);
 void register_predict(CLI::App& app);
+void register_infer(CLI::App& app);
 void register_bench(CLI::App& app);
 
 }  // namespace nodulecad::cli

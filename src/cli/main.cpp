@@ -34,9 +34,10 @@ int main(int argc, char** argv) {
     nodulecad::cli::register_run(app);
     nodulecad::cli::register_demo(app);
     nodulecad::cli::register_predict(app);
+    nodulecad::cli::register_infer(app);
     nodulecad::cli::register_bench(app);
 #else
-    for (const char* name : {"demo", "run", "train", "train-fpr", "predict", "bench"})
+    for (const char* name : {"demo", "run", "train", "train-fpr", "predict", "infer", "bench"})
         app.add_subcommand(name, "(not in this build: needs LibTorch)")->allow_extras()->callback([name] {
             throw nodulecad::Error(std::string(name) + ": this nodulecad was built without LibTorch (apt-get install libtorch-dev libopenblas0-openmp, then rebuild)");
         });

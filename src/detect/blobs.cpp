@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <nlohmann/json.hpp>
 
 #include "nodulecad/core/error.hpp"
 #include "nodulecad/core/math.hpp"
@@ -73,6 +74,20 @@ void BlobOptions::check() const {
     if (!(min_response >= 0)) fail("blobs", "minimum response must be >= 0");
     if (!(min_distance_mm >= 0)) fail("blobs", "minimum distance must be >= 0");
     if (max_per_scan < 0) fail("blobs", "max per scan must be >= 0");
+}
+
+void to_json(nlohmann::json& j, const BlobOptions& o) {
+    j = {{"sigmas_mm", o.sigmas_mm},       {"hu_lo", o.hu_lo},         {"hu_hi", o.hu_hi},
+         {"min_response", o.min_response}, {"min_distance_mm", o.min_distance_mm}, {"max_per_scan", o.max_per_scan}};
+}
+
+void from_json(const nlohmann::json& j, BlobOptions& o) {
+    o.sigmas_mm = j.value("sigmas_mm", o.sigmas_mm);
+    o.hu_lo = j.value("hu_lo", o.hu_lo);
+    o.hu_hi = j.value("hu_hi", o.hu_hi);
+    o.min_response = j.value("min_response", o.min_response);
+    o.min_distance_mm = j.value("min_distance_mm", o.min_distance_mm);
+    o.max_per_scan = j.value("max_per_scan", o.max_per_scan);
 }
 
 void symmetric_eigenvalues(double xx, double yy, double zz, double xy, double xz, double yz, double out[3]) {

@@ -34,6 +34,16 @@ void to_json(nlohmann::json& j, const DetectOptions& o) {
          {"blobs_per_scan", o.blobs_per_scan}};
 }
 
+void from_json(const nlohmann::json& j, DetectOptions& o) {
+    o.threshold = j.value("threshold", o.threshold);
+    o.mean_probability = j.value("mean_probability", o.mean_probability);
+    o.min_voxels = j.value("min_voxels", o.min_voxels);
+    o.min_diameter_mm = j.value("min_diameter_mm", o.min_diameter_mm);
+    o.max_diameter_mm = j.value("max_diameter_mm", o.max_diameter_mm);
+    o.max_per_scan = j.value("max_per_scan", o.max_per_scan);
+    o.blobs_per_scan = j.value("blobs_per_scan", o.blobs_per_scan);
+}
+
 std::vector<DetectedCandidate> detect_candidates(const std::string& uid, const Volume<float>& prob, const DetectOptions& o) {
     const Geometry& g = prob.geometry;
     Volume<std::uint8_t> mask(g, 0);
@@ -89,7 +99,7 @@ std::vector<Candidate> detect_predictions(const std::string& pred_dir, const Det
     std::vector<Candidate> out;
     for (const ScanFile& f : files) {
         const Volume<float> prob = read_probability_volume(f.path);
-        std::vector<DetectedCandidate> found = detect_candidates(f.uid, prob, opts);
+        std::vector<DetectedCandidate> found;
         if (opts.blobs_per_scan > 0) {
             const auto it = scan_of.find(f.uid);
             if (it == scan_of.end()) fail(f.path, "no scan " + f.uid + " in " + scans_dir + " for its blob candidates");
@@ -97,15 +107,27 @@ std::vector<Candidate> detect_predictions(const std::string& pred_dir, const Det
             if (scan.geometry.size != prob.geometry.size) fail(f.path, "the probability volume does not have the size of its scan " + it->second.path);
             LungSegmentationOptions lo;
             lo.threads = opts.threads;
-            BlobOptions b;
-            b.max_per_scan = opts.blobs_per_scan;
-            b.threads = opts.threads;
-            add_blob_candidates(found, detect_blobs(f.uid, scan, segment_lungs_robust(scan, lo).mask, b), prob, b.min_distance_mm);
-            rank_and_cap(found, opts.max_per_scan);
+            const Volume<std::uint8_t> lungs = segment_lungs_robust(scan, lo).mask;
+            found = detect_scan(f.uid, prob, &scan, &lungs, opts, BlobOptions{});
+        } else {
+            found = detect_scan(f.uid, prob, nullptr, nullptr, opts, BlobOptions{});
         }
         for (auto& d : found) out.push_back(std::move(d.candidate));
     }
     return out;
+}
+
+std::vector<DetectedCandidate> detect_scan(const std::string& uid, const Volume<float>& prob, const Volume<std::int16_t>* scan,
+                                           const Volume<std::uint8_t>* lungs, const DetectOptions& opts, const BlobOptions& blobs) {
+    std::vector<DetectedCandidate> found = detect_candidates(uid, prob, opts);
+    if (opts.blobs_per_scan <= 0) return found;
+    if (!scan || !lungs) throw Error("blob candidates need the scan and its lung mask");
+    BlobOptions b = blobs;
+    b.max_per_scan = opts.blobs_per_scan;
+    b.threads = opts.threads;
+    add_blob_candidates(found, detect_blobs(uid, *scan, *lungs, b), prob, b.min_distance_mm);
+    rank_and_cap(found, opts.max_per_scan);
+    return found;
 }
 
 void sort_candidates(std::vector<Candidate>& candidates) {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <variant>
 
 #include "nodulecad/core/error.hpp"
 #include "nodulecad/core/progress.hpp"
@@ -86,9 +87,9 @@ public:
         for (std::size_t i = 0; i < plane; ++i)
             quantised_.voxels[off + i] = static_cast<std::uint8_t>(std::lround(std::clamp(slice[i], 0.f, 1.f) * 255));
     }
-    void write(const std::string& path) const {
-        if (float_) write_image(path, prob_);
-        else write_image(path, quantised_);
+    AnyVolume release() {
+        if (float_) return std::move(prob_);
+        return std::move(quantised_);
     }
 
 private:
@@ -121,27 +122,36 @@ void predict_slices(const Predictor& p, const Volume<std::int16_t>& scan, const 
     }
 }
 
-// One scan: lungs, the grid fitted to them, the slices near them, the network, the volume written atomically.
-// Returns the slices run.
-std::int64_t predict_scan(const Predictor& p, const ScanFile& file, const std::string& out, const PredictOptions& o) {
-    const Volume<std::int16_t> scan = read_scan(file);
-    LungSegmentationOptions lo;
-    lo.threads = o.threads;
-    const LungSegmentation lungs = segment_lungs_robust(scan, lo);
-    const SliceGrid grid = o.lungs_only ? grid_fitted(lungs.mask, p.card.pixel_mm, 1 << (p.card.unet.depth - 1), 10.0)
-                                        : grid_around(lungs.mask, p.card.size, p.card.pixel_mm);
-    const std::vector<std::int64_t> todo = slices_to_run(lungs.mask, o.lungs_only);
-    ProbabilityVolume prob(scan.geometry, o.float_output);
-    predict_slices(p, scan, lungs.mask, grid, todo, o.threads, prob);
-    prob.write(out);
-    return static_cast<std::int64_t>(todo.size());
-}
-
 }  // namespace
 
-PredictSummary predict_scans(const PredictOptions& o) {
+struct ScanPredictor::Impl {
+    Predictor p;
+    PredictOptions o;
+};
+
+ScanPredictor::ScanPredictor(const PredictOptions& o) {
     if (o.batch < 0) throw Error("batch must be >= 0 (0: automatic), got " + std::to_string(o.batch));
-    const Predictor p = load_predictor(o);
+    impl_ = std::make_unique<Impl>(Impl{load_predictor(o), o});
+}
+
+ScanPredictor::~ScanPredictor() = default;
+
+// The grid fitted to the lungs, the slices near them, the network, back onto the scan grid.
+AnyVolume ScanPredictor::predict(const Volume<std::int16_t>& scan, const Volume<std::uint8_t>& lungs, std::int64_t* slices) const {
+    const Predictor& p = impl_->p;
+    const PredictOptions& o = impl_->o;
+    if (!same_grid(lungs.geometry, scan.geometry)) throw Error("the lung mask is not on the scan's grid");
+    const SliceGrid grid = o.lungs_only ? grid_fitted(lungs, p.card.pixel_mm, 1 << (p.card.unet.depth - 1), 10.0)
+                                        : grid_around(lungs, p.card.size, p.card.pixel_mm);
+    const std::vector<std::int64_t> todo = slices_to_run(lungs, o.lungs_only);
+    ProbabilityVolume prob(scan.geometry, o.float_output);
+    predict_slices(p, scan, lungs, grid, todo, o.threads, prob);
+    if (slices) *slices = static_cast<std::int64_t>(todo.size());
+    return prob.release();
+}
+
+PredictSummary predict_scans(const PredictOptions& o) {
+    const ScanPredictor predictor(o);
     const std::vector<ScanFile> scans = find_scans(o.data);
     fs::create_directories(o.out_dir);
     PredictSummary sum;
@@ -152,7 +162,13 @@ PredictSummary predict_scans(const PredictOptions& o) {
         if (o.skip_existing && fs::exists(out, ec)) {
             ++sum.skipped;
         } else {
-            sum.slices += predict_scan(p, file, out, o);
+            const Volume<std::int16_t> scan = read_scan(file);
+            LungSegmentationOptions lo;
+            lo.threads = o.threads;
+            std::int64_t slices = 0;
+            const AnyVolume prob = predictor.predict(scan, segment_lungs_robust(scan, lo).mask, &slices);
+            write_any_image(out, prob);
+            sum.slices += slices;
             ++sum.scans;
         }
         sum.uids.push_back(file.uid);

@@ -14,6 +14,7 @@
 #include "nodulecad/infer/predict.hpp"
 #include "nodulecad/io/cohort_layout.hpp"
 #include "nodulecad/io/tables.hpp"
+#include "nodulecad/pipeline/model_bundle.hpp"
 #include "nodulecad/pipeline/splits.hpp"
 #include "nodulecad/report/evaluation_folder.hpp"
 #include "nodulecad/report/html_report.hpp"
@@ -64,6 +65,17 @@ FprCombine choose_combine(const std::string& fpr_dir, bool blobs) {
     }
     write_file_atomically((fs::path(fpr_dir) / "combine.txt").string(), enum_name(best, kFprCombineNames) + "\n");
     return best;
+}
+
+// The rule a split used: the one given, the one chosen (FPR/combine.txt), or none without a reduction.
+std::string combine_rule_of(const PipelineOptions& o, const fs::path& fpr) {
+    std::error_code ec;
+    if (!fs::exists(fpr / "best.pt", ec)) return "none";
+    if (o.combine) return enum_name(*o.combine, kFprCombineNames);
+    if (!fs::exists(fpr / "combine.txt", ec)) return "replace";
+    std::string rule = read_file((fpr / "combine.txt").string());
+    while (!rule.empty() && (rule.back() == '\n' || rule.back() == '\r')) rule.pop_back();
+    return rule;
 }
 
 // One train/test split of the cohort and where its stages work (DIR: WORK, or WORK/fold<f>).
@@ -245,9 +257,28 @@ void stage_candidates_test(StageRunner& st, const PipelineOptions& o, const Spli
     });
 }
 
+// The split's model bundle (DIR/model): its networks and the rules its held-out candidates were made with, for
+// `infer` on new scans.
+void stage_bundle(StageRunner& st, const PipelineOptions& o, const Split& s) {
+    st.run("model", {"candidates-test"}, {{"format", kModelBundleFormat}}, {s.path("model/model.json")}, [&](bool) {
+        ModelBundle b;
+        b.unet = s.path("unet/best.pt");
+        std::error_code ec;
+        if (fs::exists(s.path("fpr/best.pt"), ec)) {
+            b.fpr = s.path("fpr/best.pt");
+            b.combine = enum_from_name(combine_rule_of(o, s.path("fpr")), kFprCombineNames).value_or(FprCombine::Replace);
+        }
+        b.lungs_only = PredictOptions{}.lungs_only;
+        b.detect = o.detect;
+        b.blobs.max_per_scan = o.detect.blobs_per_scan;
+        write_model_bundle(s.path("model"), b);
+        std::cerr << "  model bundle for `nodulecad infer`: " << s.path("model") << "\n";
+    });
+}
+
 // Every stage of one split, under its folder.
 SplitResult run_split(const PipelineOptions& o, const Split& s, std::vector<StageTime>& times) {
-    StageRunner st(s.path("stages"), s.prefix, 8, times);
+    StageRunner st(s.path("stages"), s.prefix, 9, times);
     SplitResult r;
     r.candidates_unet = s.path("candidates_unet.csv");
     r.candidates = s.path("candidates.csv");
@@ -262,8 +293,9 @@ SplitResult run_split(const PipelineOptions& o, const Split& s, std::vector<Stag
     stage_fpr(st, o, s);
     stage_predict(st, o, s, "predict-test", s.test, "split/test", "pred_test");
     stage_candidates_test(st, o, s, r);
-    r.key = st.key("candidates-test");
-    r.ran = st.ran("candidates-test");
+    stage_bundle(st, o, s);
+    r.key = st.key("model");
+    r.ran = st.ran("model");
     return r;
 }
 
@@ -323,16 +355,8 @@ void stage_report(StageRunner& st, const PipelineOptions& o, const SplitResult& 
     });
 }
 
-// The rule the first split used: the one given, the one chosen (FPR/combine.txt), or none without a reduction.
 std::string combine_used(const PipelineOptions& o, const SplitResult& first) {
-    const fs::path fpr = fs::path(first.candidates).parent_path() / "fpr";
-    std::error_code ec;
-    if (!fs::exists(fpr / "best.pt", ec)) return "none";
-    if (o.combine) return enum_name(*o.combine, kFprCombineNames);
-    if (!fs::exists(fpr / "combine.txt", ec)) return "replace";
-    std::string rule = read_file((fpr / "combine.txt").string());
-    while (!rule.empty() && (rule.back() == '\n' || rule.back() == '\r')) rule.pop_back();
-    return rule;
+    return combine_rule_of(o, fs::path(first.candidates).parent_path() / "fpr");
 }
 
 void write_summary(const PipelineOptions& o, PipelineSummary& sum, std::size_t splits, const SplitResult& first) {

@@ -265,20 +265,38 @@ if "$bin" train --help > /dev/null 2>&1 && ! "$bin" train --help 2>&1 | grep -q 
     "$bin" demo --quick --out "$tmp/demo" --threads 2 > "$tmp/demo.out" 2> "$tmp/demo.err"; rc=$?
     check "demo --quick exit 0" test "$rc" -eq 0
     check "demo prints the CPM line last" grep -qE "^CPM [0-9.]+ \(2 held-out scans\) — report: $tmp/demo/work/report.html\$" <(tail -1 "$tmp/demo.out")
-    check "demo prints its stages" grep -q '^\[8/8\] candidates-test' "$tmp/demo.err"
-    for f in report.html submission.csv candidates_unet.csv summary.json eval/summary.json eval_unet/summary.json unet/best.pt fpr/patches.json; do
+    check "demo prints its stages" grep -q '^\[9/9\] model' "$tmp/demo.err"
+    for f in report.html submission.csv candidates_unet.csv summary.json eval/summary.json eval_unet/summary.json unet/best.pt fpr/patches.json \
+             model/model.json model/unet.pt; do
         check "demo writes $f" test -s "$tmp/demo/work/$f"
     done
     check "demo submission has the LUNA16 columns" grep -qx 'seriesuid,coordX,coordY,coordZ,probability' <(head -1 "$tmp/demo/work/submission.csv")
     "$bin" demo --quick --out "$tmp/demo" --threads 2 > "$tmp/demo2.out" 2> "$tmp/demo2.err"; rc=$?
     check "demo re-run exit 0" test "$rc" -eq 0
-    check "demo re-run skips all 10 stages" test "$(grep -c 'done earlier, skipped' "$tmp/demo2.err")" -eq 10
+    check "demo re-run skips all 11 stages" test "$(grep -c 'done earlier, skipped' "$tmp/demo2.err")" -eq 11
     check "demo re-run gives the same CPM line" cmp -s <(tail -1 "$tmp/demo.out") <(tail -1 "$tmp/demo2.out")
+    # infer: the demo's bundle on its held-out scans gives its candidates; on a folder with a broken scan it names
+    # it, finishes the others and exits 1; a missing bundle is one line.
+    "$bin" infer --model "$tmp/demo/work/model" --data "$tmp/demo/work/split/test" --out "$tmp/inf" --threads 2 > "$tmp/inf.out" 2> "$tmp/inf.err"; rc=$?
+    check "infer exit 0" test "$rc" -eq 0
+    check "infer prints the submission path" grep -qx "$tmp/inf/submission.csv" "$tmp/inf.out"
+    check "infer gives the pipeline's candidates" cmp -s "$tmp/inf/candidates.csv" "$tmp/demo/work/candidates.csv"
+    check "infer gives the pipeline's submission" cmp -s "$tmp/inf/submission.csv" "$tmp/demo/work/submission.csv"
+    mkdir -p "$tmp/infdata" && cp -L "$tmp"/demo/work/split/test/subset*/* "$tmp/infdata/"
+    printf 'not a header\n' > "$tmp/infdata/broken scan.mhd"
+    "$bin" infer --model "$tmp/demo/work/model" --data "$tmp/infdata" --out "$tmp/inf2" --threads 2 > /dev/null 2> "$tmp/inf2.err"; rc=$?
+    check "infer with a broken scan exits 1" test "$rc" -eq 1
+    check "infer names the broken scan" grep -q "skipped $tmp/infdata/broken scan.mhd:1: expected" "$tmp/inf2.err"
+    check "infer says how many failed" grep -q '1 of 3 scans could not be processed' "$tmp/inf2.err"
+    check "infer still writes the others" cmp -s "$tmp/inf2/candidates.csv" "$tmp/demo/work/candidates.csv"
+    "$bin" infer --model "$tmp/nomodel" --data "$tmp/infdata" --out "$tmp/inf3" > /dev/null 2> "$tmp/err.txt"; rc=$?
+    check "infer without a bundle exits 1 in one line" sh -c "test $rc -eq 1 && test \$(wc -l < '$tmp/err.txt') -eq 1 && grep -q 'model bundle not found' '$tmp/err.txt'"
     # run --folds 2 on the 2-scan cohort: each fold trains on one scan and tests the other; one pooled evaluation.
     "$bin" run --data "$tmp/cohort" --out "$tmp/folds" --folds 2 --epochs 1 --crop 32 --filters 4 --depth 3 --size 128 --pixel-mm 2.8 \
         --fpr-epochs 1 --bootstrap 10 --threads 2 > "$tmp/folds.out" 2> "$tmp/folds.err"; rc=$?
     check "run --folds 2 exit 0" test "$rc" -eq 0
-    check "run --folds 2 runs both folds" sh -c "grep -q '^\[8/8\] fold 0: candidates-test' '$tmp/folds.err' && grep -q '^\[8/8\] fold 1: candidates-test' '$tmp/folds.err'"
+    check "run --folds 2 runs both folds" sh -c "grep -q '^\[8/9\] fold 0: candidates-test' '$tmp/folds.err' && grep -q '^\[8/9\] fold 1: candidates-test' '$tmp/folds.err'"
+    check "run --folds 2 writes a bundle per fold" sh -c "test -s '$tmp/folds/fold0/model/model.json' && test -s '$tmp/folds/fold1/model/model.json'"
     check "run --folds 2 pools both held-out scans" grep -qE '^CPM [0-9.]+ \(2 held-out scans\)' "$tmp/folds.out"
     check "run --folds 2 lists both scans for the evaluation" test "$(wc -l < "$tmp/folds/test_uids.csv")" -eq 2
     "$bin" run --data "$tmp/nowhere" --out "$tmp/w" > /dev/null 2> "$tmp/err.txt"; rc=$?
@@ -298,6 +316,7 @@ else
     check "train says LibTorch is missing" sh -c "\"$bin\" train 2>&1 | grep -q 'without LibTorch'"
     check "train-fpr says LibTorch is missing" sh -c "\"$bin\" train-fpr 2>&1 | grep -q 'without LibTorch'"
     check "demo says LibTorch is missing" sh -c "\"$bin\" demo 2>&1 | grep -q 'without LibTorch'"
+    check "infer says LibTorch is missing" sh -c "\"$bin\" infer 2>&1 | grep -q 'without LibTorch'"
 fi
 
 finish

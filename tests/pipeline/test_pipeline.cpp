@@ -19,6 +19,7 @@
 #include "nodulecad/pipeline/recipes.hpp"
 #include "nodulecad/preprocess/patient_split.hpp"
 #include "nodulecad/synth/cohort.hpp"
+#include "pipeline/quick_pipeline.hpp"
 #include "test_util.hpp"
 
 namespace nodulecad {
@@ -32,26 +33,9 @@ std::map<std::string, bool> skipped(const PipelineSummary& s) {
     return m;
 }
 
-// The demo's quick configuration on a freshly generated cohort of `scans` small scans under dir.
-PipelineOptions quick_pipeline(const test::TempDir& dir, int scans, ImageFormat format = ImageFormat::MetaImage) {
-    CohortOptions cohort;
-    PipelineOptions o = demo_pipeline_options(DemoSize::Quick, cohort);
-    cohort.format = format;
-    cohort.out_dir = dir.path("cohort");
-    cohort.scans = scans;
-    cohort.seed = 4;
-    cohort.threads = 2;
-    write_cohort(cohort);
-    o.data_dir = cohort.out_dir;
-    o.work_dir = dir.path("work");
-    o.device = "cpu";
-    o.threads = 2;
-    return o;
-}
-
 TEST(Pipeline, QuickRunWritesEveryStageAndResumesAfterDeletions) {
     test::TempDir dir;
-    PipelineOptions o = quick_pipeline(dir, 6);
+    PipelineOptions o = test::quick_pipeline(dir, 6);
     const PipelineSummary first = run_pipeline(o);
     const auto w = [&](const std::string& p) { return dir.path("work/" + p); };
 
@@ -87,7 +71,8 @@ TEST(Pipeline, QuickRunWritesEveryStageAndResumesAfterDeletions) {
     EXPECT_DOUBLE_EQ(nlohmann::json::parse(read_file(w("eval/summary.json"))).at("cpm").get<double>(), first.cpm);
     EXPECT_DOUBLE_EQ(nlohmann::json::parse(read_file(w("eval_unet/summary.json"))).at("cpm").get<double>(), first.cpm_unet);
     EXPECT_NE(read_file(first.report).find("<html"), std::string::npos);
-    EXPECT_EQ(first.stages.size(), 10u);
+    EXPECT_EQ(first.stages.size(), 11u);
+    EXPECT_TRUE(fs::exists(w("model/model.json")));
     for (const auto& t : first.stages) EXPECT_FALSE(t.skipped) << t.name;
 
     // Again: everything is done.
@@ -102,14 +87,14 @@ TEST(Pipeline, QuickRunWritesEveryStageAndResumesAfterDeletions) {
     fs::remove_all(w("eval"));
     const auto third = skipped(run_pipeline(o));
     for (const char* s : {"split", "preprocess", "unet", "predict-train", "candidates-train", "fpr"}) EXPECT_TRUE(third.at(s)) << s;
-    for (const char* s : {"predict-test", "candidates-test", "evaluate", "report"}) EXPECT_FALSE(third.at(s)) << s;
+    for (const char* s : {"predict-test", "candidates-test", "model", "evaluate", "report"}) EXPECT_FALSE(third.at(s)) << s;
     EXPECT_EQ(read_results(w("submission.csv")).size(), sub.size());
 
     // The U-Net's best checkpoint deleted: the U-Net and everything after it run again.
     fs::remove(w("unet/best.pt"));
     const auto fourth = skipped(run_pipeline(o));
     for (const char* s : {"split", "preprocess"}) EXPECT_TRUE(fourth.at(s)) << s;
-    for (const char* s : {"unet", "predict-train", "candidates-train", "fpr", "predict-test", "candidates-test", "evaluate", "report"})
+    for (const char* s : {"unet", "predict-train", "candidates-train", "fpr", "predict-test", "candidates-test", "model", "evaluate", "report"})
         EXPECT_FALSE(fourth.at(s)) << s;
     EXPECT_TRUE(fs::exists(w("unet/best.pt")));
 }
@@ -118,9 +103,9 @@ TEST(Pipeline, QuickRunWritesEveryStageAndResumesAfterDeletions) {
 // must give the MetaImage twin's results: the formats carry the same voxels and the same world.
 TEST(Pipeline, NiftiAndDicomCohortsScoreAsTheirMetaImageTwin) {
     test::TempDir mhd_dir, nii_dir, dcm_dir;
-    const PipelineSummary mhd = run_pipeline(quick_pipeline(mhd_dir, 6));
-    const PipelineSummary nii = run_pipeline(quick_pipeline(nii_dir, 6, ImageFormat::Nifti));
-    const PipelineSummary dcm = run_pipeline(quick_pipeline(dcm_dir, 6, ImageFormat::Dicom));
+    const PipelineSummary mhd = run_pipeline(test::quick_pipeline(mhd_dir, 6));
+    const PipelineSummary nii = run_pipeline(test::quick_pipeline(nii_dir, 6, ImageFormat::Nifti));
+    const PipelineSummary dcm = run_pipeline(test::quick_pipeline(dcm_dir, 6, ImageFormat::Dicom));
     EXPECT_EQ(find_scans(dcm_dir.path("work/split/train")).size(), 4u);
     EXPECT_DOUBLE_EQ(nii.cpm, mhd.cpm);
     EXPECT_DOUBLE_EQ(dcm.cpm, mhd.cpm);
@@ -153,7 +138,7 @@ TEST(Pipeline, NiftiAndDicomCohortsScoreAsTheirMetaImageTwin) {
 // among them (a validation scan without candidates would only add nodules nothing could find).
 TEST(Pipeline, FprValidationPatientsAreAmongThePredictedScans) {
     test::TempDir dir;
-    PipelineOptions o = quick_pipeline(dir, 8);  // subsets 4, 5 held out: 6 training scans
+    PipelineOptions o = test::quick_pipeline(dir, 8);  // subsets 4, 5 held out: 6 training scans
     o.fpr_scans = 4;
     o.fpr.set.val_fraction = 0.5;  // more than 4 of 6 can hold: a quarter of the 4 at most, 0.17 of 6 = 1 scan
     // The 1-epoch U-Net paints about 0.5 everywhere: one component that covers every blob. Above that, the
@@ -218,7 +203,7 @@ TEST(Pipeline, CombinationRuleByMeanValidationCpmOverFiveEpochs) {
 
 TEST(Pipeline, BadSplitsAreClearErrors) {
     test::TempDir dir;
-    PipelineOptions o = quick_pipeline(dir, 3);
+    PipelineOptions o = test::quick_pipeline(dir, 3);
     o.test_subsets = {7};
     test::expect_error([&] { run_pipeline(o); }, {"leaves no test scans"});
     o.test_subsets = {0, 1, 2};

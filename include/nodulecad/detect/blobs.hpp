@@ -15,6 +15,7 @@
 // through the direction matrix like every other candidate.
 #include <array>
 #include <cstdint>
+#include <nlohmann/json_fwd.hpp>
 #include <string>
 #include <vector>
 
@@ -33,6 +34,9 @@ struct BlobOptions {
 
     void check() const;  // Error for values the filter cannot run with
 };
+// Everything but threads; from_json keeps the current value of a missing key.
+void to_json(nlohmann::json& j, const BlobOptions& o);
+void from_json(const nlohmann::json& j, BlobOptions& o);
 
 // The response (HU, max over the scales; 0 outside the region or where the Hessian is not negative definite) and
 // the scale that gave it, on the box of the scan's grid that holds the region grown by the widest kernel: the

@@ -20,8 +20,10 @@ struct DetectOptions {
     int blobs_per_scan = 0;         // detect_predictions: also this many blob candidates from each scan (blobs.hpp)
     int threads = 1;
 };
-// Everything but threads (the pipeline's stage keys).
+// Everything but threads (the pipeline's stage keys, the model bundle's card); from_json keeps the current value of
+// a missing key.
 void to_json(nlohmann::json& j, const DetectOptions& o);
+void from_json(const nlohmann::json& j, DetectOptions& o);
 
 struct DetectedCandidate {
     Candidate candidate;  // seriesuid, world, probability, diameter_mm
@@ -31,9 +33,18 @@ struct DetectedCandidate {
 // `probability` in [0, 1] per voxel (io/probability_map.hpp reads the files predict writes).
 std::vector<DetectedCandidate> detect_candidates(const std::string& uid, const Volume<float>& probability, const DetectOptions& opts);
 
+struct BlobOptions;  // blobs.hpp
+
+// One scan's candidates, as detect_predictions finds them: from its probability volume and, with
+// opts.blobs_per_scan > 0, the blobs of `scan` inside `lungs` (its lung mask) that no U-Net candidate covers
+// (`blobs` gives the filter's other settings; its max_per_scan and threads are taken from opts); by probability,
+// capped at opts.max_per_scan.
+std::vector<DetectedCandidate> detect_scan(const std::string& uid, const Volume<float>& probability, const Volume<std::int16_t>* scan,
+                                           const Volume<std::uint8_t>* lungs, const DetectOptions& opts, const BlobOptions& blobs);
+
 // Every PRED/<uid>_prob.mhd of a predict folder, in uid order; each scan's candidates by probability. With
 // opts.blobs_per_scan > 0 the scans themselves (found in `scans_dir`, a cohort folder) add blob candidates that no
-// U-Net candidate covers (add_blob_candidates), and the cap applies to both together.
+// U-Net candidate covers (add_blob_candidates, default BlobOptions), and the cap applies to both together.
 std::vector<Candidate> detect_predictions(const std::string& pred_dir, const DetectOptions& opts, int* scans = nullptr,
                                           const std::string& scans_dir = "");
 

@@ -2,6 +2,7 @@
 // `detect --fpr MODEL`: each candidate's probability from the false-positive-reduction network, combined with the
 // candidate's own (U-Net) probability by a documented rule. Plain interface; the implementation is a torch
 // translation unit (built only with LibTorch).
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -23,5 +24,21 @@ struct FprApplyOptions {
 // Rewrites every candidate's probability in place (order and other columns unchanged). Scans are read one at a
 // time. Error for a candidate whose scan is not under `data`.
 void apply_fpr(std::vector<Candidate>& candidates, const FprApplyOptions& opts);
+
+// The network loaded once for many scans (what apply_fpr and `infer` run; opts.data is not used).
+class FprScorer {
+public:
+    explicit FprScorer(const FprApplyOptions& opts);
+    ~FprScorer();
+    FprScorer(const FprScorer&) = delete;
+    FprScorer& operator=(const FprScorer&) = delete;
+    // Rewrites the probability of the candidates at `idx` (all of `scan`'s) in place, as apply_fpr does.
+    void rescore(std::vector<Candidate>& candidates, const std::vector<std::size_t>& idx, const Volume<std::int16_t>& scan) const;
+    int symmetries() const;  // the turns/mirrors averaged (opts', or the model card's)
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
 
 }  // namespace nodulecad

@@ -2,6 +2,7 @@
 // Whole-scan inference: every slice of every scan through the U-Net with the training preprocessing (lung mask,
 // window, the same sample grid, the train normalisation), mapped back onto the scan grid exactly.
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -32,5 +33,23 @@ struct PredictSummary {
 };
 
 PredictSummary predict_scans(const PredictOptions& opts);
+
+// The U-Net loaded once for many scans (what predict_scans and `infer` run): uses opts' model, device, amp,
+// batch, float_output, lungs_only and threads.
+class ScanPredictor {
+public:
+    explicit ScanPredictor(const PredictOptions& opts);
+    ~ScanPredictor();
+    ScanPredictor(const ScanPredictor&) = delete;
+    ScanPredictor& operator=(const ScanPredictor&) = delete;
+    // One scan's probability volume on the scan's grid, exactly what predict_scans writes: uint8 round(p * 255)
+    // (or float p with float_output). `lungs`: segment_lungs_robust's mask of the scan. `slices` gets the slices
+    // run when not null.
+    AnyVolume predict(const Volume<std::int16_t>& scan, const Volume<std::uint8_t>& lungs, std::int64_t* slices = nullptr) const;
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
 
 }  // namespace nodulecad

@@ -1,0 +1,44 @@
+#pragma once
+// A trained model bundle: the folder `run` and `demo` write as WORK/model/ and `infer` applies to new scans. It holds
+// every network and a card (model.json) of everything inference must repeat that the networks' own cards do not
+// say: the detector, the lung segmentation, the candidate rules, the blob filter, how the FP reduction's
+// probability is combined. (Each network's card — grid, windows, normalisation, patch cut, symmetries — travels
+// inside its checkpoint.) docs/pipeline.md describes the layout; the format is versioned and a bundle of another
+// format is refused, not guessed at.
+#include <string>
+
+#include "nodulecad/detect/blobs.hpp"
+#include "nodulecad/detect/candidates.hpp"
+#include "nodulecad/model/fpr_config.hpp"
+#include "nodulecad/preprocess/lung_segmentation.hpp"
+
+namespace nodulecad {
+
+// The first-stage detector a bundle runs. (The 3D detector of docs/model.md will be the second.)
+enum class Detector { UNet2d };
+inline constexpr EnumName<Detector> kDetectorNames[] = {{Detector::UNet2d, "unet2d"}};
+
+inline constexpr int kModelBundleFormat = 1;  // model.json's "format_version"; bump on any change infer must know of
+inline constexpr const char* kModelBundleCard = "model.json";
+
+struct ModelBundle {
+    Detector detector = Detector::UNet2d;
+    std::string unet;          // the U-Net checkpoint (absolute path once read)
+    std::string fpr;           // the FP-reduction checkpoint; empty: none (the U-Net's probabilities are kept)
+    bool lungs_only = true;    // PredictOptions::lungs_only
+    LungSegmentationOptions lungs;
+    DetectOptions detect;      // threshold, sizes, cap, blob count
+    BlobOptions blobs;         // the blob filter's settings (count from detect)
+    FprCombine combine = FprCombine::Replace;
+    std::string version;       // the nodulecad that wrote it (read back; written as this build's)
+};
+
+// Writes DIR/model.json and copies the networks into DIR (unet.pt, fpr.pt) from the paths in `bundle`; every file
+// written atomically, the card last, so a folder with a card is whole.
+void write_model_bundle(const std::string& dir, const ModelBundle& bundle);
+
+// Reads DIR/model.json (or the card given directly) and checks that its networks exist; Error naming the file for
+// a missing folder, card or network, a card that is not one, or one of another format version.
+ModelBundle read_model_bundle(const std::string& dir_or_card);
+
+}  // namespace nodulecad

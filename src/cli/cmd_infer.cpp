@@ -1,0 +1,38 @@
+// nodulecad infer --model WORK/model --data DIR|SCAN --out OUT: a trained bundle on new scans (LibTorch builds only).
+#include <cstdio>
+#include <iostream>
+
+#include "cli/commands.hpp"
+#include "nodulecad/core/threads.hpp"
+#include "nodulecad/pipeline/infer_scans.hpp"
+
+namespace nodulecad::cli {
+
+void register_infer(CLI::App& app) {
+    auto o = std::make_shared<InferOptions>();
+    o->threads = default_thread_count();
+    CLI::App* cmd = app.add_subcommand(
+        "infer",
+        "Find nodules in new scans with a trained model bundle (the WORK/model folder `run` and `demo` write): lungs ->\n"
+        "U-Net -> candidates -> false-positive reduction, exactly as the pipeline treats its held-out scans. No\n"
+        "annotations needed. Writes OUT/candidates.csv (seriesuid,coordX,coordY,coordZ,probability,diameter_mm; world\n"
+        "mm), OUT/submission.csv (the five LUNA16 columns) and OUT/scans/<uid>.csv per scan as it finishes, so a re-run\n"
+        "skips finished scans. Scans: MetaImage, NIfTI or DICOM series, one file or a cohort folder. A scan that cannot\n"
+        "be read is named and skipped; the rest finish, and the exit status is then 1.");
+    cmd->add_option("--model", o->model, "Model bundle folder (WORK/model) or its model.json")->required();
+    cmd->add_option("--data", o->data, "A scan file or a folder of scans")->required();
+    cmd->add_option("--out", o->out, "Output folder")->required();
+    cmd->add_option("--device", o->device, "auto, cpu or cuda[:N]")->capture_default_str();
+    cmd->add_option("--threads", o->threads, "CPU threads")->capture_default_str()->check(CLI::PositiveNumber);
+    cmd->callback([o] {
+        use_threads(o->threads);
+        const InferSummary s = infer_scans(*o);
+        std::cerr << s.done << " scans processed, " << s.reused << " finished earlier; " << s.candidates << " candidates -> " << s.candidates_file << "\n";
+        if (!s.failures.empty())
+            throw Error(std::to_string(s.failures.size()) + " of " + std::to_string(s.scans) + " scans could not be processed (named above); " +
+                        s.submission + " holds the other " + std::to_string(s.scans - static_cast<int>(s.failures.size())));
+        std::printf("%s\n", s.submission.c_str());
+    });
+}
+
+}  // namespace nodulecad::cli

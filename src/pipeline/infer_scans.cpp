@@ -1,0 +1,144 @@
+#include "nodulecad/pipeline/infer_scans.hpp"
+
+#include <filesystem>
+#include <iostream>
+#include <memory>
+#include <new>
+#include <nlohmann/json.hpp>
+
+#include "nodulecad/core/error.hpp"
+#include "nodulecad/core/files.hpp"
+#include "nodulecad/core/progress.hpp"
+#include "nodulecad/core/random.hpp"
+#include "nodulecad/detect/fpr_score.hpp"
+#include "nodulecad/infer/predict.hpp"
+#include "nodulecad/io/cohort_layout.hpp"
+#include "nodulecad/io/probability_map.hpp"
+#include "nodulecad/io/tables.hpp"
+#include "nodulecad/pipeline/model_bundle.hpp"
+
+namespace nodulecad {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// Everything a scan's result depends on: the card and the networks' bytes. A folder of per-scan results made with
+// another bundle is cleared, not mixed in.
+std::string bundle_key(const ModelBundle& b, const std::string& model) {
+    const fs::path card = fs::is_directory(model) ? fs::path(model) / kModelBundleCard : fs::path(model);
+    nlohmann::json key = {{"card", hash_string(read_file(card.string()))}, {"unet", hash_string(read_file(b.unet))}};
+    if (!b.fpr.empty()) key["fpr"] = hash_string(read_file(b.fpr));
+    return key.dump() + "\n";
+}
+
+// OUT/scans/, emptied when it holds another bundle's results.
+std::string prepare_scan_folder(const std::string& out, const std::string& key) {
+    const fs::path dir = fs::path(out) / "scans";
+    const fs::path marker = dir / "bundle.key";
+    std::error_code ec;
+    if (fs::exists(marker, ec) && read_file(marker.string()) != key) {
+        std::cerr << "  " << dir.string() << " holds results of another model bundle: they are redone\n";
+        fs::remove_all(dir, ec);
+    }
+    fs::create_directories(dir, ec);
+    if (ec) fail(dir.string(), "cannot create the output folder: " + ec.message());
+    if (!fs::exists(marker, ec)) write_file_atomically(marker.string(), key);
+    return dir.string();
+}
+
+// The networks, loaded once.
+struct Networks {
+    ModelBundle bundle;
+    std::unique_ptr<ScanPredictor> unet;
+    std::unique_ptr<FprScorer> fpr;
+};
+
+Networks load_networks(const ModelBundle& b, const InferOptions& o) {
+    Networks n;
+    n.bundle = b;
+    PredictOptions p;
+    p.model = b.unet;
+    p.device = o.device;
+    p.lungs_only = b.lungs_only;
+    p.threads = o.threads;
+    n.unet = std::make_unique<ScanPredictor>(p);
+    if (!b.fpr.empty()) {
+        FprApplyOptions f;
+        f.model = b.fpr;
+        f.combine = b.combine;
+        f.device = o.device;
+        f.threads = o.threads;
+        n.fpr = std::make_unique<FprScorer>(f);
+    }
+    return n;
+}
+
+// One scan, as the pipeline treats a held-out scan: its candidates by probability after the FP reduction.
+std::vector<Candidate> infer_scan(const Networks& n, const ScanFile& file, int threads) {
+    const Volume<std::int16_t> scan = read_scan(file);
+    LungSegmentationOptions lo = n.bundle.lungs;
+    lo.threads = threads;
+    const Volume<std::uint8_t> lungs = segment_lungs_robust(scan, lo).mask;
+    const Volume<float> prob = probability_volume(n.unet->predict(scan, lungs));
+    DetectOptions d = n.bundle.detect;
+    d.threads = threads;
+    std::vector<Candidate> found;
+    for (auto& c : detect_scan(file.uid, prob, &scan, &lungs, d, n.bundle.blobs)) found.push_back(std::move(c.candidate));
+    if (n.fpr && !found.empty()) {
+        std::vector<std::size_t> all(found.size());
+        for (std::size_t i = 0; i < all.size(); ++i) all[i] = i;
+        n.fpr->rescore(found, all, scan);
+        sort_candidates(found);
+    }
+    return found;
+}
+
+}  // namespace
+
+InferSummary infer_scans(const InferOptions& o) {
+    if (o.threads < 1) throw OptionError("threads", "must be >= 1, got " + std::to_string(o.threads));
+    const ModelBundle bundle = read_model_bundle(o.model);
+    const std::vector<ScanFile> scans = find_scans(o.data);
+    const std::string scan_dir = prepare_scan_folder(o.out, bundle_key(bundle, o.model));
+    InferSummary sum;
+    sum.scans = static_cast<int>(scans.size());
+    std::unique_ptr<Networks> nets;  // loaded at the first scan that needs them: a finished folder loads nothing
+    std::vector<Candidate> all;
+    Progress progress("infer", sum.scans, "scans");
+    for (const ScanFile& file : scans) {
+        const std::string result = (fs::path(scan_dir) / (file.uid + ".csv")).string();
+        std::error_code ec;
+        std::string failure;
+        try {
+            if (fs::exists(result, ec)) {
+                ++sum.reused;
+            } else {
+                if (!nets) nets = std::make_unique<Networks>(load_networks(bundle, o));
+                write_candidates(result, infer_scan(*nets, file, o.threads), true);
+                ++sum.done;
+            }
+            for (auto& c : read_results(result)) all.push_back(std::move(c));
+        } catch (const std::bad_alloc&) {
+            failure = "out of memory";
+        } catch (const std::exception& e) {  // nodulecad's errors, and LibTorch's on a scan it cannot take
+            failure = e.what();
+        }
+        if (!failure.empty()) {
+            if (failure.rfind(file.path, 0) != 0) failure = file.path + ": " + failure;
+            std::cerr << "  skipped " << failure << "\n";
+            sum.failures.push_back(failure);
+        }
+        progress.advance();
+    }
+    progress.finish();
+    sort_candidates(all);
+    sum.candidates = static_cast<std::int64_t>(all.size());
+    sum.candidates_file = (fs::path(o.out) / "candidates.csv").string();
+    sum.submission = (fs::path(o.out) / "submission.csv").string();
+    write_candidates(sum.candidates_file, all, true);
+    write_candidates(sum.submission, all, false);
+    return sum;
+}
+
+}  // namespace nodulecad

@@ -1,0 +1,138 @@
+#include "nodulecad/pipeline/model_bundle.hpp"
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "nodulecad/core/error.hpp"
+#include "nodulecad/core/files.hpp"
+#include "nodulecad/version.hpp"
+
+namespace nodulecad {
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+namespace {
+
+// The lung segmentations a bundle may name (infer runs the robust one only).
+constexpr EnumName<LungMethod> kLungMethodRunNames[] = {{LungMethod::Robust, "robust"}};
+
+json lungs_json(const LungSegmentationOptions& o) {
+    return {{"method", "robust"},
+            {"air_threshold_hu", o.air_threshold_hu},
+            {"closing_radius_mm", o.closing_radius_mm},
+            {"max_hole_mm2", o.max_hole_mm2},
+            {"min_lung_ml", o.min_lung_ml}};
+}
+
+// A name of `table` from the card, or an Error naming the card, the field and the choices.
+template <class E, std::size_t N> E card_enum(const std::string& card, const char* field, const std::string& name, const EnumName<E> (&table)[N]) {
+    if (const auto v = enum_from_name(name, table)) return *v;
+    fail(card, std::string("bad model bundle card: ") + field + " must be " + enum_choices(table) + ", got \"" + name + "\"");
+}
+
+LungSegmentationOptions lungs_from_json(const json& j, const std::string& card) {
+    LungSegmentationOptions o;
+    card_enum(card, "lungs.method", j.value("method", std::string("robust")), kLungMethodRunNames);
+    o.air_threshold_hu = j.value("air_threshold_hu", o.air_threshold_hu);
+    o.closing_radius_mm = j.value("closing_radius_mm", o.closing_radius_mm);
+    o.max_hole_mm2 = j.value("max_hole_mm2", o.max_hole_mm2);
+    o.min_lung_ml = j.value("min_lung_ml", o.min_lung_ml);
+    return o;
+}
+
+// Copies a network into the bundle under `name` (atomically: a copy, then a rename).
+void copy_network(const std::string& from, const fs::path& to) {
+    std::error_code ec;
+    if (!fs::is_regular_file(from, ec)) fail(from, "network not found for the model bundle");
+    const fs::path tmp = to.string() + ".tmp";
+    fs::copy_file(from, tmp, fs::copy_options::overwrite_existing, ec);
+    if (!ec) fs::rename(tmp, to, ec);
+    if (ec) {
+        fs::remove(tmp);
+        fail(to.string(), "cannot write the network: " + ec.message());
+    }
+}
+
+// A network the card names, as a path next to the card; Error when it is missing.
+std::string network_path(const fs::path& dir, const json& networks, const char* key, const std::string& card) {
+    const std::string name = networks.at(key).get<std::string>();
+    if (name.empty() || fs::path(name).has_parent_path()) fail(card, std::string("network \"") + key + "\" must be a file name in the bundle, got \"" + name + "\"");
+    const fs::path p = dir / name;
+    std::error_code ec;
+    if (!fs::is_regular_file(p, ec)) fail(p.string(), std::string("the bundle's ") + key + " network is missing (the card " + card + " names it)");
+    return p.string();
+}
+
+}  // namespace
+
+void write_model_bundle(const std::string& dir, const ModelBundle& b) {
+    std::error_code ec;
+    fs::create_directories(dir, ec);
+    if (ec) fail(dir, "cannot create the model folder: " + ec.message());
+    json networks = {{"unet", "unet.pt"}};
+    copy_network(b.unet, fs::path(dir) / "unet.pt");
+    if (!b.fpr.empty()) {
+        copy_network(b.fpr, fs::path(dir) / "fpr.pt");
+        networks["fpr"] = "fpr.pt";
+    } else {
+        fs::remove(fs::path(dir) / "fpr.pt", ec);
+    }
+    json blobs = b.blobs;
+    blobs.erase("max_per_scan");  // the count is the detect rule's blobs_per_scan
+    const nlohmann::ordered_json card = {{"format", "nodulecad-model"},
+                                         {"format_version", kModelBundleFormat},
+                                         {"nodulecad_version", version()},
+                                         {"detector", enum_name(b.detector, kDetectorNames)},
+                                         {"networks", networks},
+                                         {"predict", {{"lungs_only", b.lungs_only}}},
+                                         {"lungs", lungs_json(b.lungs)},
+                                         {"detect", json(b.detect)},
+                                         {"blobs", blobs},
+                                         {"fpr", {{"combine", enum_name(b.combine, kFprCombineNames)}}}};
+    write_file_atomically((fs::path(dir) / kModelBundleCard).string(), card.dump(1) + "\n");
+}
+
+ModelBundle read_model_bundle(const std::string& dir_or_card) {
+    std::error_code ec;
+    const bool is_dir = fs::is_directory(dir_or_card, ec);
+    const fs::path card = is_dir ? fs::path(dir_or_card) / kModelBundleCard : fs::path(dir_or_card);
+    if (!fs::exists(dir_or_card, ec)) fail(dir_or_card, "model bundle not found (run or demo writes one as WORK/model)");
+    if (!fs::is_regular_file(card, ec)) fail(card.string(), "not a model bundle: no card (model.json) here");
+    json j;
+    try {
+        j = json::parse(read_file(card.string()));
+    } catch (const json::exception& e) {
+        fail(card.string(), std::string("not a model bundle card: ") + e.what());
+    }
+    if (!j.is_object() || j.value("format", std::string()) != "nodulecad-model") fail(card.string(), "not a nodulecad model bundle card");
+    const int format = j.value("format_version", 0);
+    const std::string made_by = j.value("nodulecad_version", std::string("?"));
+    if (format != kModelBundleFormat)
+        fail(card.string(), "bundle format " + std::to_string(format) + " (written by nodulecad " + made_by + "); this nodulecad " + version() +
+                                " reads format " + std::to_string(kModelBundleFormat) + " — re-run `run`/`demo` with this version, or use the one that wrote it");
+    ModelBundle b;
+    try {
+        b.version = made_by;
+        b.detector = card_enum(card.string(), "detector", j.at("detector").get<std::string>(), kDetectorNames);
+        const json& networks = j.at("networks");
+        b.unet = network_path(card.parent_path(), networks, "unet", card.string());
+        if (networks.contains("fpr")) b.fpr = network_path(card.parent_path(), networks, "fpr", card.string());
+        b.lungs_only = j.at("predict").value("lungs_only", true);
+        b.lungs = lungs_from_json(j.at("lungs"), card.string());
+        j.at("detect").get_to(b.detect);
+        j.at("blobs").get_to(b.blobs);
+        b.blobs.max_per_scan = b.detect.blobs_per_scan;
+        b.combine = card_enum(card.string(), "fpr.combine", j.at("fpr").at("combine").get<std::string>(), kFprCombineNames);
+    } catch (const json::exception& e) {
+        fail(card.string(), std::string("bad model bundle card: ") + e.what());
+    }
+    try {
+        b.blobs.check();
+    } catch (const Error& e) {
+        fail(card.string(), std::string("bad model bundle card: ") + e.what());
+    }
+    return b;
+}
+
+}  // namespace nodulecad

@@ -1,0 +1,109 @@
+// `infer`: the quick pipeline's bundle on its own held-out scans gives the pipeline's candidates byte for byte; a
+// re-run reuses finished scans; an unreadable scan is named and skipped while the others finish; a bundle made with
+// other networks clears the earlier per-scan results.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "nodulecad/core/error.hpp"
+#include "nodulecad/core/files.hpp"
+#include "nodulecad/io/cohort_layout.hpp"
+#include "nodulecad/io/csv.hpp"
+#include "nodulecad/pipeline/infer_scans.hpp"
+#include "nodulecad/pipeline/pipeline.hpp"
+#include "pipeline/quick_pipeline.hpp"
+#include "test_util.hpp"
+
+namespace nodulecad {
+namespace {
+
+namespace fs = std::filesystem;
+
+InferOptions infer_options(const test::TempDir& dir, const std::string& data, const std::string& out) {
+    InferOptions i;
+    i.model = dir.path("work/model");
+    i.data = data;
+    i.out = out;
+    i.device = "cpu";
+    i.threads = 2;
+    return i;
+}
+
+TEST(Infer, BundleReproducesThePipelinesHeldOutCandidatesAndResumes) {
+    test::TempDir dir;
+    run_pipeline(test::quick_pipeline(dir, 6));
+    const auto w = [&](const std::string& p) { return dir.path("work/" + p); };
+
+    const InferOptions opts = infer_options(dir, w("split/test"), dir.path("infer"));
+    const InferSummary s = infer_scans(opts);
+    EXPECT_EQ(s.scans, 2);
+    EXPECT_EQ(s.done, 2);
+    EXPECT_TRUE(s.failures.empty());
+    EXPECT_EQ(read_file(s.candidates_file), read_file(w("candidates.csv")));
+    EXPECT_EQ(read_file(s.submission), read_file(w("submission.csv")));
+    EXPECT_EQ(read_csv(s.candidates_file, true).header,
+              (std::vector<std::string>{"seriesuid", "coordX", "coordY", "coordZ", "probability", "diameter_mm"}));
+    for (const ScanFile& f : find_scans(w("split/test"))) EXPECT_TRUE(fs::exists(dir.path("infer/scans/" + f.uid + ".csv"))) << f.uid;
+
+    // Again: every scan is reused, the tables are the same.
+    const InferSummary again = infer_scans(opts);
+    EXPECT_EQ(again.done, 0);
+    EXPECT_EQ(again.reused, 2);
+    EXPECT_EQ(read_file(again.candidates_file), read_file(w("candidates.csv")));
+
+    // One scan's result deleted: that scan alone is redone.
+    const std::string uid = find_scans(w("split/test")).front().uid;
+    fs::remove(dir.path("infer/scans/" + uid + ".csv"));
+    const InferSummary third = infer_scans(opts);
+    EXPECT_EQ(third.done, 1);
+    EXPECT_EQ(third.reused, 1);
+    EXPECT_EQ(read_file(third.submission), read_file(w("submission.csv")));
+
+    // Another bundle (the card changed): the earlier results are not mixed in.
+    std::string card = read_file(w("model/model.json"));
+    card.replace(card.find("\"max_per_scan\": 100"), 19, "\"max_per_scan\": 1");
+    write_file_atomically(w("model/model.json"), card);
+    const InferSummary other = infer_scans(opts);
+    EXPECT_EQ(other.done, 2);
+    EXPECT_EQ(other.candidates, 2);  // at most one a scan now
+}
+
+TEST(Infer, UnreadableScansAreNamedAndTheRestFinish) {
+    test::TempDir dir;
+    run_pipeline(test::quick_pipeline(dir, 6));
+    // The held-out scans copied beside a scan that is no MetaImage and one whose voxels are missing.
+    const std::string data = dir.path("new");
+    fs::create_directories(data);
+    for (const ScanFile& f : find_scans(dir.path("work/split/test"))) {
+        const fs::path mhd = fs::canonical(f.path);
+        fs::copy_file(mhd, fs::path(data) / mhd.filename());
+        const fs::path raw = mhd.parent_path() / (f.uid + ".raw");
+        if (fs::exists(raw)) fs::copy_file(raw, fs::path(data) / raw.filename());
+        else fs::copy_file(mhd.parent_path() / (f.uid + ".zraw"), fs::path(data) / (f.uid + ".zraw"));
+    }
+    write_file_atomically(data + "/0.garbage.mhd", "this is not a header\n");
+    write_file_atomically(data + "/1.voxels_missing.mhd",
+                          "NDims = 3\nDimSize = 4 4 4\nElementType = MET_SHORT\nElementSpacing = 1 1 1\nElementDataFile = 1.voxels_missing.raw\n");
+
+    const InferSummary s = infer_scans(infer_options(dir, data, dir.path("infer")));
+    EXPECT_EQ(s.scans, 4);
+    EXPECT_EQ(s.done, 2);
+    ASSERT_EQ(s.failures.size(), 2u);
+    EXPECT_EQ(s.failures[0].rfind(data + "/0.garbage.mhd", 0), 0u) << s.failures[0];
+    EXPECT_EQ(s.failures[1].rfind(data + "/1.voxels_missing.mhd", 0), 0u) << s.failures[1];
+    EXPECT_NE(s.failures[1].find("1.voxels_missing.raw"), std::string::npos) << s.failures[1];
+    // The two good scans' candidates are the pipeline's.
+    EXPECT_EQ(read_file(s.candidates_file), read_file(dir.path("work/candidates.csv")));
+}
+
+TEST(Infer, MissingBundleOrScansAreErrorsBeforeAnyWork) {
+    test::TempDir dir;
+    InferOptions o = infer_options(dir, dir.path("nothing"), dir.path("out"));
+    EXPECT_THROW(infer_scans(o), Error);  // no bundle
+    o.threads = 0;
+    EXPECT_THROW(infer_scans(o), OptionError);
+    EXPECT_FALSE(fs::exists(dir.path("out/candidates.csv")));
+}
+
+}  // namespace
+}  // namespace nodulecad
