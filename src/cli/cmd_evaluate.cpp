@@ -4,6 +4,7 @@
 
 #include "cli/commands.hpp"
 #include "nodulecad/report/evaluation_folder.hpp"
+#include "nodulecad/synth/manifest.hpp"
 
 namespace nodulecad::cli {
 
@@ -19,6 +20,9 @@ void run_evaluate(const EvaluationOptions& a) {
     if (a.bootstrap > 0) std::printf(" (95%% CI %.4f-%.4f)", b.cpm_lo, b.cpm_hi);
     std::printf(" — %lld/%lld nodules found, %lld false positives over %lld scans (%.2f s) -> %s\n", static_cast<long long>(r.detected),
                 static_cast<long long>(r.nodules), static_cast<long long>(r.false_positives), static_cast<long long>(r.scans), seconds, a.out.c_str());
+    for (const GroupSensitivity& g : e.subgroups)
+        std::fprintf(stderr, "  %-8s %-13s %4lld nodules: sensitivity %.3f / %.3f / %.3f at 1 / 2 / 8 FPs per scan\n", g.family.c_str(), g.name.c_str(),
+                     static_cast<long long>(g.nodules), g.sensitivity[0], g.sensitivity[1], g.sensitivity[2]);
 }
 
 }  // namespace
@@ -29,7 +33,9 @@ void register_evaluate(CLI::App& app) {
         "evaluate",
         "Score candidates with the official LUNA16 protocol: FROC, sensitivities at 1/8..8 FPs per scan and the CPM,\n"
         "with a bootstrap 95% interval over scans; localisation and size errors of the nearest candidate per nodule.\n"
-        "Writes DIR/summary.json, froc.csv, missed_nodules.csv, froc.svg/png, errors.csv, errors.svg/png.");
+        "Sensitivities at 1, 2 and 8 FPs per scan by diameter (3-4, 4-6, 6-10, 10-20, >= 20 mm) and, for a synthetic\n"
+        "cohort, by kind (solid / part-solid / ground-glass) and location (juxtapleural / juxtavascular / isolated).\n"
+        "Writes DIR/summary.json, froc.csv, missed_nodules.csv, froc.svg/png, errors.csv, errors.svg/png, subgroups.csv.");
     cmd->add_option("--annotations", a->annotations, "Reference nodules: seriesuid,coordX,coordY,coordZ,diameter_mm")->required();
     cmd->add_option("--excluded", a->excluded, "Findings that count neither way (annotations_excluded.csv; diameter -1 = 10 mm)");
     cmd->add_option("--seriesuids", a->seriesuids, "The scans that count (one uid a line)")->required();
@@ -39,7 +45,14 @@ void register_evaluate(CLI::App& app) {
     cmd->add_option("--seed", a->seed, "Bootstrap seed")->capture_default_str();
     cmd->add_option("--max-marks", a->max_marks, "Marks kept per scan (LUNA16: 100; 0 = no cap)")->capture_default_str();
     cmd->add_option("--max-distance", a->max_distance, "Error table: pair a nodule with candidates within this many mm (default: its radius)");
-    cmd->callback([a] { run_evaluate(*a); });
+    auto manifest = std::make_shared<std::string>();
+    cmd->add_option("--manifest", *manifest, "A synth cohort's manifest.json, for sensitivities by kind and location (default: the\n"
+                                             "manifest.json beside --annotations when there is one; 'none' for none)");
+    cmd->callback([a, manifest] {
+        EvaluationOptions o = *a;
+        o.manifest = manifest->empty() ? manifest_beside(o.annotations) : *manifest == "none" ? "" : *manifest;
+        run_evaluate(o);
+    });
 }
 
 }  // namespace nodulecad::cli

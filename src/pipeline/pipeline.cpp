@@ -18,6 +18,7 @@
 #include "nodulecad/pipeline/splits.hpp"
 #include "nodulecad/report/evaluation_folder.hpp"
 #include "nodulecad/report/html_report.hpp"
+#include "nodulecad/synth/manifest.hpp"
 
 namespace nodulecad {
 
@@ -313,11 +314,12 @@ std::vector<Candidate> concat_candidates(const std::vector<std::string>& files) 
 void stage_evaluate(StageRunner& st, const PipelineOptions& o, const std::vector<SplitResult>& results, const std::vector<std::string>& test_uids,
                     const std::string& ann, const std::string& exc) {
     const auto path = [&](const std::string& name) { return (fs::path(o.work_dir) / name).string(); };
-    const json key = {{"tests", test_uids}, {"bootstrap", o.bootstrap}, {"seed", o.seed}, {"diameters", true}};
+    const json key = {{"tests", test_uids}, {"bootstrap", o.bootstrap}, {"seed", o.seed}, {"diameters", true}, {"subgroups", 1}};
     st.run("evaluate", {"splits"}, key, {path("eval/summary.json"), path("eval_unet/summary.json"), path("submission.csv")}, [&](bool) {
         EvaluationOptions e;
         e.annotations = ann;
         e.excluded = exc;
+        e.manifest = manifest_beside(ann);
         e.seriesuids = path("test_uids.csv");
         e.bootstrap = o.bootstrap;
         e.seed = o.seed;
@@ -371,6 +373,7 @@ void write_summary(const PipelineOptions& o, PipelineSummary& sum, std::size_t s
     nlohmann::ordered_json s = {{"cpm", sum.cpm},         {"cpm_before_reduction", sum.cpm_unet}, {"combine", sum.combine},
                                 {"test_scans", sum.test_scans}, {"nodules", sum.nodules},         {"detected", sum.detected},
                                 {"submission", sum.submission}, {"report", sum.report},           {"folds", splits}};
+    s["subgroups"] = after.value("subgroups", json::array());
     json stages = json::array();
     for (const auto& t : sum.stages) stages.push_back({{"stage", t.name}, {"seconds", t.seconds}, {"skipped", t.skipped}});
     s["stages"] = stages;

@@ -1,5 +1,6 @@
 #include "nodulecad/report/evaluation_folder.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <nlohmann/json.hpp>
@@ -13,8 +14,52 @@
 #include "nodulecad/io/text_numbers.hpp"
 #include "nodulecad/report/error_plot.hpp"
 #include "nodulecad/report/froc_plot.hpp"
+#include "nodulecad/synth/manifest.hpp"
 
 namespace nodulecad {
+
+namespace {
+
+// The diameter bins, and with a manifest the kinds and locations of the nodules it knows. `unmatched` gets the
+// annotations the manifest does not hold.
+std::vector<NoduleGroup> nodule_groups(const std::vector<Annotation>& ann, const std::string& manifest, std::int64_t& unmatched) {
+    std::vector<NoduleGroup> groups = diameter_groups(ann);
+    unmatched = 0;
+    if (manifest.empty()) return groups;
+    const std::vector<ManifestNodule> nodules = read_manifest_nodules(manifest);
+    const std::vector<long> match = match_manifest(ann, nodules);
+    std::vector<NoduleGroup> kinds, places;
+    const auto add = [](std::vector<NoduleGroup>& list, const char* family, const std::string& name, std::size_t i) {
+        auto it = std::find_if(list.begin(), list.end(), [&](const NoduleGroup& g) { return g.name == name; });
+        if (it == list.end()) it = list.insert(list.end(), NoduleGroup{family, name, {}});
+        it->members.push_back(i);
+    };
+    for (const char* k : {"solid", "part-solid", "ground-glass"}) kinds.push_back({"kind", k, {}});
+    for (const char* l : {"juxtapleural", "juxtavascular", "isolated"}) places.push_back({"location", l, {}});
+    for (std::size_t i = 0; i < ann.size(); ++i) {
+        if (match[i] < 0) {
+            ++unmatched;
+            continue;
+        }
+        const ManifestNodule& n = nodules[static_cast<std::size_t>(match[i])];
+        add(kinds, "kind", n.kind, i);
+        add(places, "location", n.location(), i);
+    }
+    for (auto* list : {&kinds, &places})
+        for (auto& g : *list)
+            if (!g.members.empty()) groups.push_back(std::move(g));
+    return groups;
+}
+
+std::string subgroups_csv(const std::vector<GroupSensitivity>& groups) {
+    std::string t = "family,group,nodules,detected,sensitivity_1fp,sensitivity_2fp,sensitivity_8fp\n";
+    for (const auto& g : groups)
+        t += format_csv_row({g.family, g.name, std::to_string(g.nodules), std::to_string(g.detected), format_double(g.sensitivity[0]),
+                             format_double(g.sensitivity[1]), format_double(g.sensitivity[2])});
+    return t;
+}
+
+}  // namespace
 
 EvaluationResult write_evaluation(const EvaluationOptions& a) {
     const auto ann = read_annotations(a.annotations);
@@ -60,7 +105,15 @@ EvaluationResult write_evaluation(const EvaluationOptions& a) {
     for (std::size_t k = 0; k < 4; ++k)
         loc[names[k]] = {{"count", es.stats[k].count}, {"mean", es.stats[k].mean}, {"sd", es.stats[k].sd}, {"mse", es.stats[k].mse}};
     j["localisation"] = loc;
-    j["inputs"] = {{"annotations", a.annotations}, {"excluded", a.excluded}, {"seriesuids", a.seriesuids}, {"results", a.results}};
+    std::int64_t unmatched = 0;
+    const std::vector<GroupSensitivity> groups = subgroup_sensitivities(ann, exc, uids, res, nodule_groups(ann, a.manifest, unmatched), a.max_marks);
+    nlohmann::ordered_json sub = nlohmann::ordered_json::array();
+    for (const auto& g : groups)
+        sub.push_back({{"family", g.family}, {"group", g.name}, {"nodules", g.nodules}, {"detected", g.detected}, {"fps_per_scan", kSubgroupFps},
+                       {"sensitivities", g.sensitivity}});
+    j["subgroups"] = sub;
+    if (!a.manifest.empty()) j["manifest_unmatched"] = unmatched;
+    j["inputs"] = {{"annotations", a.annotations}, {"excluded", a.excluded}, {"seriesuids", a.seriesuids}, {"results", a.results}, {"manifest", a.manifest}};
     write_file_atomically((fs::path(a.out) / "summary.json").string(), j.dump(1) + "\n");
 
     std::string froc = "fps_per_scan,sensitivity,threshold\n";
@@ -79,6 +132,7 @@ EvaluationResult write_evaluation(const EvaluationOptions& a) {
                                  e.matched ? format_double(e.error[0]) : "", e.matched ? format_double(e.error[1]) : "",
                                  e.matched ? format_double(e.error[2]) : "", numstr(e.diameter_error), numstr(e.distance)});
     write_file_atomically((fs::path(a.out) / "errors.csv").string(), table);
+    write_file_atomically((fs::path(a.out) / "subgroups.csv").string(), subgroups_csv(groups));
     write_file_atomically((fs::path(a.out) / "errors.svg").string(), error_plot_svg(errors));
     write_png((fs::path(a.out) / "errors.png").string(), error_plot_png(errors));
     write_file_atomically((fs::path(a.out) / "froc.svg").string(), froc_svg(r, a.bootstrap > 0 ? &b : nullptr, "FROC"));
@@ -86,6 +140,7 @@ EvaluationResult write_evaluation(const EvaluationOptions& a) {
     EvaluationResult out;
     out.froc = r;
     out.bootstrap = b;
+    out.subgroups = groups;
     return out;
 }
 

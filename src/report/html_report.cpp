@@ -152,6 +152,20 @@ std::string headline_section(const json& summary) {
     return h;
 }
 
+// Sensitivity at 1, 2 and 8 FPs/scan by diameter bin (and kind and location for a synthetic cohort).
+std::string subgroups_section(const json& summary) {
+    std::string h = "<h2>Sensitivity by size and kind</h2><p>Each group's FROC is the official one with the other nodules counted as "
+                    "excluded findings, so the false positives per scan are the whole evaluation's.</p><table><tr><th></th><th></th>"
+                    "<th>nodules</th><th>found</th><th>1 FP/scan</th><th>2 FPs/scan</th><th>8 FPs/scan</th></tr>";
+    for (const auto& g : summary.at("subgroups")) {
+        h += "<tr><th>" + escape(g.value("family", std::string())) + "</th><th>" + escape(g.value("group", std::string())) + "</th><td>" +
+             std::to_string(g.value("nodules", 0)) + "</td><td>" + std::to_string(g.value("detected", 0)) + "</td>";
+        for (const auto& v : g.at("sensitivities")) h += "<td>" + fmt(v.get<double>()) + "</td>";
+        h += "</tr>";
+    }
+    return h + "</table>";
+}
+
 std::string errors_section(const json& summary, const fs::path& ev) {
     std::string h = "<h2>Localisation and size errors</h2>";
     if (summary.contains("localisation")) {
@@ -303,6 +317,7 @@ std::string build_report(const ReportInputs& in) {
                     "</style></head><body>";
     h += "<h1>nodulecad report</h1><p>Evaluation: " + escape(in.eval_dir) + (in.run_dir.empty() ? "" : "; run: " + escape(in.run_dir)) + "</p>";
     h += headline_section(summary);
+    if (summary.contains("subgroups") && !summary["subgroups"].empty()) h += subgroups_section(summary);
     if (fs::is_regular_file(ev / "froc.svg", ec)) h += "<h2>FROC</h2>" + read_file((ev / "froc.svg").string());
     if (fs::is_regular_file(ev / "errors.svg", ec) || summary.contains("localisation")) h += errors_section(summary, ev);
     if (!in.run_dir.empty()) h += training_section(fs::path(in.run_dir));

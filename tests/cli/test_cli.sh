@@ -125,12 +125,24 @@ printf 'seriesuid,coordX,coordY,coordZ,probability\na,1,0,0,0.9\na,50,0,0,0.8\nb
 "$bin" evaluate --annotations "$tmp/ann.csv" --seriesuids "$tmp/uids.csv" --results "$tmp/res.csv" --out "$tmp/eval" --bootstrap 200 > "$tmp/eval.txt"; rc=$?
 check "evaluate exit 0" test "$rc" -eq 0
 check "evaluate prints the CPM" grep -q '^CPM 0.8571' "$tmp/eval.txt"
-for f in summary.json froc.csv missed_nodules.csv froc.svg froc.png errors.csv errors.svg errors.png; do check "evaluate writes $f" test -s "$tmp/eval/$f"; done
+for f in summary.json froc.csv missed_nodules.csv froc.svg froc.png errors.csv errors.svg errors.png subgroups.csv; do check "evaluate writes $f" test -s "$tmp/eval/$f"; done
+check "evaluate scores the 10 mm bin" grep -q '^diameter,10-20 mm,2,2,1,1,1$' "$tmp/eval/subgroups.csv"
 check "summary has the cpm" grep -q '"cpm": 0.857142857142857' "$tmp/eval/summary.json"
 check "summary has the interval" grep -q '"cpm_ci"' "$tmp/eval/summary.json"
 "$bin" report --eval "$tmp/eval" --out "$tmp/report/report.html" 2> /dev/null; rc=$?
 check "report exit 0" test "$rc" -eq 0
 check "report has the CPM" grep -q 'CPM 0.857' "$tmp/report/report.html"
+check "report shows the subgroups" grep -q 'Sensitivity by size and kind' "$tmp/report/report.html"
+# On a synthetic cohort the manifest beside annotations.csv adds kinds and locations (every nodule marked: found).
+awk -F, 'NR == 1 { print "seriesuid,coordX,coordY,coordZ,probability"; next } { print $1 "," $2 "," $3 "," $4 ",0.9" }' "$tmp/cohort/annotations.csv" > "$tmp/truth_res.csv"
+"$bin" evaluate --annotations "$tmp/cohort/annotations.csv" --seriesuids "$tmp/cohort/seriesuids.csv" --results "$tmp/truth_res.csv" --out "$tmp/eval_syn" --bootstrap 0 > /dev/null 2> "$tmp/eval_syn.err"; rc=$?
+check "evaluate on a synth cohort exit 0" test "$rc" -eq 0
+check "evaluate finds the manifest: kinds" grep -q '^kind,solid,' "$tmp/eval_syn/subgroups.csv"
+check "evaluate finds the manifest: locations" grep -q '^location,' "$tmp/eval_syn/subgroups.csv"
+check "every synth nodule is in the manifest" grep -q '"manifest_unmatched": 0' "$tmp/eval_syn/summary.json"
+check "evaluate prints the subgroups" grep -q 'kind     solid' "$tmp/eval_syn.err"
+"$bin" evaluate --annotations "$tmp/cohort/annotations.csv" --seriesuids "$tmp/cohort/seriesuids.csv" --results "$tmp/truth_res.csv" --out "$tmp/eval_syn2" --bootstrap 0 --manifest none > /dev/null 2>&1
+check "evaluate --manifest none: sizes only" sh -c "! grep -q '^kind,' '$tmp/eval_syn2/subgroups.csv'"
 check "report is self-contained" sh -c "! grep -qE '(src|href)=\"(https?:|//)' \"$tmp/report/report.html\""
 printf 'seriesuid,coordX,coordY,coordZ,probability\na,1,0,0,0.9\nb,0,two,0,0.7\n' > "$tmp/bad.csv"
 "$bin" evaluate --annotations "$tmp/ann.csv" --seriesuids "$tmp/uids.csv" --results "$tmp/bad.csv" --out "$tmp/eval2" > /dev/null 2> "$tmp/err.txt"; rc=$?

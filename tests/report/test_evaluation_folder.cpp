@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <map>
 #include <nlohmann/json.hpp>
 
 #include "nodulecad/core/files.hpp"
@@ -56,6 +57,53 @@ TEST(EvaluationFolder, CandidateDiametersFillTheDiameterErrors) {
     EXPECT_EQ(d.at("count").get<int>(), 1);
     EXPECT_DOUBLE_EQ(d.at("mean").get<double>(), 1.5);
     EXPECT_EQ(read_file(dir.path("eval/errors.svg")).find("no candidate diameters"), std::string::npos);
+}
+
+// With a synth manifest the nodules are also grouped by kind and location; an annotation the manifest does not
+// hold is counted, not guessed at.
+TEST(EvaluationFolder, SubgroupsByDiameterKindAndLocation) {
+    test::TempDir dir;
+    write_annotations(dir.path("ann.csv"), {{"a", {0, 0, 0}, 5}, {"a", {50, 0, 0}, 12}, {"b", {0, 0, 0}, 5}, {"b", {60, 0, 0}, 7}});
+    write_seriesuids(dir.path("uids.csv"), {"a", "b"});
+    write_results(dir.path("res.csv"), {{"a", {0, 0, 0}, 0.9}, {"a", {100, 100, 100}, 0.8}, {"b", {0, 0, 0}, 0.7}});
+    const auto finding = [](const char* kind, double x, double d, bool pleura, bool vessel) {
+        return nlohmann::json{{"kind", kind}, {"list", "annotations"}, {"annotated_centre", {x, 0, 0}}, {"annotated_diameter", d},
+                              {"juxtapleural", pleura}, {"juxtavascular", vessel}};
+    };
+    const nlohmann::json manifest = {
+        {"generator", "nodulecad synth"},
+        {"scan_list",
+         {{{"uid", "a"}, {"findings", {finding("solid", 0, 5, true, false), finding("ground-glass", 50, 12, false, false)}}},
+          {{"uid", "b"}, {"findings", {finding("solid", 0, 5, false, true), {{"kind", "non-nodule"}, {"list", "annotations_excluded"}}}}}}}};
+    write_file_atomically(dir.path("manifest.json"), manifest.dump());
+    EvaluationOptions o;
+    o.annotations = dir.path("ann.csv");
+    o.seriesuids = dir.path("uids.csv");
+    o.results = dir.path("res.csv");
+    o.out = dir.path("eval");
+    o.bootstrap = 0;
+    o.manifest = dir.path("manifest.json");
+    const EvaluationResult r = write_evaluation(o);
+    std::map<std::string, GroupSensitivity> by;
+    for (const auto& g : r.subgroups) by[g.family + "/" + g.name] = g;
+    ASSERT_EQ(by.size(), 8u) << "4-6, 6-10, 10-20 mm; solid, ground-glass; juxtapleural, juxtavascular, isolated";
+    EXPECT_EQ(by.at("diameter/4-6 mm").nodules, 2);
+    EXPECT_EQ(by.at("diameter/4-6 mm").detected, 2);
+    EXPECT_EQ(by.at("diameter/6-10 mm").detected, 0);
+    EXPECT_EQ(by.at("kind/solid").nodules, 2);
+    EXPECT_EQ(by.at("kind/ground-glass").nodules, 1);
+    EXPECT_DOUBLE_EQ(by.at("kind/ground-glass").sensitivity[2], 0.0);
+    EXPECT_EQ(by.at("location/juxtapleural").nodules, 1);
+    EXPECT_EQ(by.at("location/juxtavascular").nodules, 1);
+    EXPECT_DOUBLE_EQ(by.at("location/juxtavascular").sensitivity[0], 1.0);  // at 0.7, after the one false positive: 0.5 a scan
+    EXPECT_EQ(by.count("location/isolated"), 1u);  // the 12 mm ground-glass one
+    const auto j = nlohmann::json::parse(read_file(dir.path("eval/summary.json")));
+    EXPECT_EQ(j.at("manifest_unmatched").get<int>(), 1);  // b's 7 mm nodule is not in the manifest
+    EXPECT_EQ(j.at("subgroups").size(), 8u);
+    EXPECT_EQ(j.at("subgroups")[0].at("group"), "4-6 mm");
+    const CsvTable t = read_csv(dir.path("eval/subgroups.csv"), true);
+    EXPECT_EQ(t.header.front(), "family");
+    EXPECT_EQ(t.rows.size(), 8u);
 }
 
 }  // namespace

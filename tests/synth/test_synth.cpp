@@ -6,11 +6,13 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "nodulecad/core/error.hpp"
 #include "nodulecad/core/files.hpp"
 #include "nodulecad/core/math.hpp"
 #include "nodulecad/io/metaimage.hpp"
 #include "nodulecad/io/tables.hpp"
 #include "nodulecad/synth/cohort.hpp"
+#include "nodulecad/synth/manifest.hpp"
 #include "synth/cohort_fixture.hpp"
 #include "nodulecad/synth/render.hpp"
 #include "test_util.hpp"
@@ -99,6 +101,36 @@ TEST(Synth, CohortLayoutMatchesLuna16) {
     EXPECT_EQ(manifest["scan_list"][0]["uid"], uids[0]);
     EXPECT_TRUE(manifest["scan_list"][0].contains("noise_sigma"));
     EXPECT_TRUE(manifest["scan_list"][0]["anatomy"].contains("diaphragm_dome_heights"));
+    // Read back for the evaluation: one manifest nodule per annotation, at its centre, of a listed kind.
+    EXPECT_EQ(manifest_beside(dir.path("annotations.csv")), dir.path("manifest.json"));
+    const auto nodules = read_manifest_nodules(dir.path("manifest.json"));
+    ASSERT_EQ(nodules.size(), ann.size());
+    const std::vector<long> match = match_manifest(ann, nodules);
+    std::set<long> seen;
+    for (std::size_t i = 0; i < ann.size(); ++i) {
+        ASSERT_GE(match[i], 0) << i;
+        const ManifestNodule& n = nodules[static_cast<std::size_t>(match[i])];
+        EXPECT_EQ(n.seriesuid, ann[i].seriesuid);
+        EXPECT_DOUBLE_EQ(n.diameter_mm, ann[i].diameter_mm);
+        EXPECT_TRUE(n.kind == "solid" || n.kind == "part-solid" || n.kind == "ground-glass") << n.kind;
+        seen.insert(match[i]);
+    }
+    EXPECT_EQ(seen.size(), ann.size());
+}
+
+TEST(Synth, ManifestReaderRefusesOtherJson) {
+    test::TempDir dir;
+    write_file_atomically(dir.path("m.json"), "{\"generator\": \"something else\"}");
+    EXPECT_THROW(read_manifest_nodules(dir.path("m.json")), Error);
+    write_file_atomically(dir.path("m.json"), "{\"generator\": \"nodulecad synth\", \"scan_list\": [{\"uid\": \"a\", \"findings\": [{\"list\": \"annotations\"}]}]}");
+    EXPECT_THROW(read_manifest_nodules(dir.path("m.json")), Error);
+    EXPECT_EQ(manifest_beside(dir.path("annotations.csv")), "");
+    ManifestNodule n;
+    EXPECT_EQ(n.location(), "isolated");
+    n.juxtavascular = true;
+    EXPECT_EQ(n.location(), "juxtavascular");
+    n.juxtapleural = true;
+    EXPECT_EQ(n.location(), "juxtapleural");
 }
 
 TEST(Synth, EveryAnnotationSitsInsideItsLabelAndTheLungs) {
