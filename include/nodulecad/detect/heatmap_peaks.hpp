@@ -1,0 +1,24 @@
+#pragma once
+// Candidates from a centre heatmap (the 3D detector's output, docs/model.md): local maxima of the heatmap above a
+// threshold, strongest first, each with the diameter the size map gives at its voxel. Centres are refined to
+// sub-voxel precision (per axis, a Gaussian fitted to the peak and its two neighbours) and go to world mm through the
+// heatmap's geometry (direction matrix included), so a heatmap on a resampled grid gives world positions directly.
+#include <string>
+#include <vector>
+
+#include "nodulecad/core/volume.hpp"
+#include "nodulecad/detect/candidates.hpp"
+
+namespace nodulecad {
+
+struct PeakOptions {
+    double threshold = 0.05;       // heatmap value a peak must reach
+    double min_distance_mm = 4;    // two peaks at least this far apart (the stronger is kept)
+    int max_per_scan = 100;        // 0 = all
+};
+
+// `heatmap` in [0, 1]; `diameter_mm` (same grid, optional: empty volume = NaN diameters) the size map in mm.
+std::vector<DetectedCandidate> heatmap_peaks(const std::string& uid, const Volume<float>& heatmap, const Volume<float>& diameter_mm,
+                                             const PeakOptions& opts);
+
+}  // namespace nodulecad

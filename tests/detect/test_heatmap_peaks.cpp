@@ -1,0 +1,56 @@
+// Candidates from a centre heatmap: local maxima, strongest first, apart, sized; and on a resampled grid they come
+// back in world mm within half a voxel on every test direction matrix.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "nodulecad/detect/heatmap_peaks.hpp"
+#include "nodulecad/preprocess/resample.hpp"
+#include "preprocess/ball_scan.hpp"
+#include "test_util.hpp"
+
+namespace nodulecad {
+namespace {
+
+TEST(HeatmapPeaks, ComeBackInWorldMmOnEveryDirectionOfAResampledScan) {
+    const Vec3 ball{12.3, -40.6, 75.2};
+    for (const auto& [name, d] : test::test_directions()) {
+        const auto scan = test::scan_with_ball(d, ball);
+        const Volume<float> r = resample_to_spacing(scan, {1, 1, 1}, 2);
+        Volume<float> heat(r.geometry, 0.f);
+        for (std::size_t n = 0; n < r.voxels.size(); ++n) heat.voxels[n] = (r.voxels[n] + 1000.f) / 1040.f;
+        PeakOptions o;
+        o.threshold = 0.5;
+        const auto peaks = heatmap_peaks("s", heat, Volume<float>(), o);
+        ASSERT_EQ(peaks.size(), 1u) << name;
+        const Vec3& w = peaks[0].candidate.world;
+        EXPECT_LT(std::hypot(w[0] - ball[0], w[1] - ball[1], w[2] - ball[2]), 0.5) << name;
+        EXPECT_TRUE(std::isnan(peaks[0].candidate.diameter_mm));
+    }
+}
+
+TEST(HeatmapPeaks, StrongestFirstApartAndSized) {
+    Geometry g;
+    g.size = {20, 20, 20};
+    g.spacing = {2, 2, 2};
+    Volume<float> heat(g, 0.f), size(g, 0.f);
+    const auto set = [&](Volume<float>& v, std::int64_t i, std::int64_t j, std::int64_t k, float x) { v.voxels[static_cast<std::size_t>((k * 20 + j) * 20 + i)] = x; };
+    set(heat, 5, 5, 5, 0.9f), set(size, 5, 5, 5, 7.5f);
+    set(heat, 6, 5, 5, 0.8f);                             // 2 mm from the first: not a peak (a neighbour is higher)
+    set(heat, 7, 5, 5, 0.85f), set(size, 7, 5, 5, 3.f);   // a peak, but 4 mm away: closer than min_distance 5 mm
+    set(heat, 15, 15, 15, 0.3f), set(size, 15, 15, 15, 4.f);
+    set(heat, 2, 15, 3, 0.04f);                          // under the threshold
+    PeakOptions o;
+    o.min_distance_mm = 5;
+    auto p = heatmap_peaks("s", heat, size, o);
+    ASSERT_EQ(p.size(), 2u);
+    EXPECT_FLOAT_EQ(static_cast<float>(p[0].candidate.probability), 0.9f);
+    EXPECT_DOUBLE_EQ(p[0].candidate.diameter_mm, 7.5);
+    EXPECT_DOUBLE_EQ(p[1].candidate.diameter_mm, 4.0);
+    EXPECT_DOUBLE_EQ(p[1].candidate.world[0], 30.0);
+    o.max_per_scan = 1;
+    EXPECT_EQ(heatmap_peaks("s", heat, size, o).size(), 1u);
+}
+
+}  // namespace
+}  // namespace nodulecad
