@@ -1,0 +1,31 @@
+#pragma once
+// The 3D detector as a LibTorch module, and its loss. Include only from torch translation units.
+#include <torch/torch.h>
+
+#include "nodulecad/model/detector3d_config.hpp"
+
+namespace nodulecad {
+
+// Levels of two 3x3x3 convolutions (+ batch norm) + ReLU, 2x2x2 max-pooling down, nearest 2x upsampling and
+// concatenation [up, skip] up, then two 1x1x1 heads.
+class Detector3dImpl : public torch::nn::Module {
+public:
+    explicit Detector3dImpl(const Detector3dConfig& c);
+    // (B, C, D, H, W) -> (B, 2, D, H, W): channel 0 the centre logit, channel 1 log(diameter in mm).
+    torch::Tensor forward(torch::Tensor x);
+    const Detector3dConfig& config() const { return config_; }
+
+private:
+    Detector3dConfig config_;
+    std::vector<torch::nn::Sequential> down_, up_;
+    torch::nn::Conv3d heat_{nullptr}, size_{nullptr};
+};
+TORCH_MODULE(Detector3d);
+
+// The heatmap focal loss (mean over the centre voxels, those where target == 1) plus size_weight times the L1 error
+// of log-diameter at those voxels. `output` (B, 2, D, H, W) from forward; `heat` (B, 1, D, H, W) the Gaussian target
+// in [0, 1]; `log_diameter` (B, 1, D, H, W) the target size, read at centre voxels only.
+torch::Tensor detector3d_loss(const torch::Tensor& output, const torch::Tensor& heat, const torch::Tensor& log_diameter,
+                              const HeatmapLossOptions& opts = {});
+
+}  // namespace nodulecad

@@ -1,0 +1,74 @@
+#include "nodulecad/model/detector3d.hpp"
+
+#include <cmath>
+
+namespace nodulecad {
+
+namespace {
+
+torch::nn::Sequential double_conv3d(std::int64_t in, std::int64_t out, bool bn) {
+    torch::nn::Sequential s;
+    for (int n = 0; n < 2; ++n) {
+        s->push_back(torch::nn::Conv3d(torch::nn::Conv3dOptions(n == 0 ? in : out, out, 3).padding(1)));
+        if (bn) s->push_back(torch::nn::BatchNorm3d(out));
+        s->push_back(torch::nn::ReLU(torch::nn::ReLUOptions().inplace(true)));
+    }
+    return s;
+}
+
+}  // namespace
+
+Detector3dImpl::Detector3dImpl(const Detector3dConfig& c) : config_(c) {
+    c.check();
+    std::int64_t prev = c.in_channels;
+    for (int l = 0; l < c.depth; ++l) {
+        const std::int64_t f = static_cast<std::int64_t>(c.base_filters) << l;
+        down_.push_back(register_module("down" + std::to_string(l), double_conv3d(prev, f, c.batch_norm)));
+        prev = f;
+    }
+    for (int l = c.depth - 2; l >= 0; --l) {
+        const std::int64_t f = static_cast<std::int64_t>(c.base_filters) << l;
+        up_.push_back(register_module("up" + std::to_string(l), double_conv3d(3 * f, f, c.batch_norm)));
+    }
+    heat_ = register_module("heat", torch::nn::Conv3d(torch::nn::Conv3dOptions(c.base_filters, 1, 1)));
+    size_ = register_module("size", torch::nn::Conv3d(torch::nn::Conv3dOptions(c.base_filters, 1, 1)));
+    // Start the heatmap at p = 0.01 everywhere (CenterNet's prior): almost every voxel is background, and a start at
+    // 0.5 makes the first steps all about pushing the background down. Sizes start at log(6 mm).
+    torch::NoGradGuard no_grad;
+    heat_->bias.fill_(std::log(0.01 / 0.99));
+    size_->bias.fill_(std::log(6.0));
+}
+
+torch::Tensor Detector3dImpl::forward(torch::Tensor x) {
+    std::vector<torch::Tensor> skips;
+    for (std::size_t l = 0; l < down_.size(); ++l) {
+        if (l > 0) x = torch::max_pool3d(x, 2);
+        x = down_[l]->forward(x);
+        skips.push_back(x);
+    }
+    for (std::size_t u = 0; u < up_.size(); ++u) {
+        const torch::Tensor& skip = skips[skips.size() - 2 - u];
+        x = torch::nn::functional::interpolate(x, torch::nn::functional::InterpolateFuncOptions()
+                                                      .size(std::vector<std::int64_t>{skip.size(2), skip.size(3), skip.size(4)})
+                                                      .mode(torch::kNearest));
+        x = up_[u]->forward(torch::cat({x, skip}, 1));
+    }
+    return torch::cat({heat_->forward(x), size_->forward(x)}, 1);
+}
+
+torch::Tensor detector3d_loss(const torch::Tensor& output, const torch::Tensor& heat, const torch::Tensor& log_diameter,
+                              const HeatmapLossOptions& o) {
+    const torch::Tensor logit = output.select(1, 0).unsqueeze(1);
+    const torch::Tensor p = torch::sigmoid(logit);
+    const torch::Tensor centre = heat.eq(1).to(output.scalar_type());
+    const torch::Tensor n = centre.sum().clamp_min(1);
+    // log p and log(1 - p) from the logit, stable where p saturates.
+    const torch::Tensor log_p = torch::nn::functional::logsigmoid(logit), log_q = torch::nn::functional::logsigmoid(-logit);
+    const torch::Tensor pos = (1 - p).pow(o.alpha) * log_p * centre;
+    const torch::Tensor neg = (1 - heat).pow(o.beta) * p.pow(o.alpha) * log_q * (1 - centre);
+    const torch::Tensor focal = -(pos.sum() + neg.sum()) / n;
+    const torch::Tensor size = ((output.select(1, 1).unsqueeze(1) - log_diameter).abs() * centre).sum() / n;
+    return focal + o.size_weight * size;
+}
+
+}  // namespace nodulecad
