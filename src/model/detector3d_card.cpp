@@ -1,5 +1,6 @@
 #include "nodulecad/core/error.hpp"
 #include "nodulecad/model/detector3d_config.hpp"
+#include "nodulecad/model/unet_config.hpp"
 
 namespace nodulecad {
 
@@ -10,18 +11,7 @@ void Detector3dConfig::check() const {
 }
 
 std::int64_t detector3d_parameter_count(const Detector3dConfig& c) {
-    const auto conv = [&](std::int64_t in, std::int64_t out) { return 27 * in * out + out + (c.batch_norm ? 2 * out : 0); };
-    std::int64_t n = 0, prev = c.in_channels;
-    for (int l = 0; l < c.depth; ++l) {
-        const std::int64_t f = static_cast<std::int64_t>(c.base_filters) << l;
-        n += conv(prev, f) + conv(f, f);
-        prev = f;
-    }
-    for (int l = c.depth - 2; l >= 0; --l) {
-        const std::int64_t f = static_cast<std::int64_t>(c.base_filters) << l;
-        n += conv(2 * f + f, f) + conv(f, f);  // upsampled (2f) concatenated with the skip (f)
-    }
-    return n + 2 * (c.base_filters + 1);  // two 1x1x1 heads
+    return unet_body_parameter_count(c.in_channels, c.base_filters, c.depth, c.batch_norm, 27) + 2 * (c.base_filters + 1);  // two 1x1x1 heads
 }
 
 }  // namespace nodulecad

@@ -11,19 +11,23 @@ void UNetConfig::check() const {
     require_between("depth", depth, 1, 8);
 }
 
-std::int64_t unet_parameter_count(const UNetConfig& c) {
-    const auto conv = [&](std::int64_t in, std::int64_t out) { return 9 * in * out + out + (c.batch_norm ? 2 * out : 0); };
-    std::int64_t n = 0, prev = c.in_channels;
-    for (int l = 0; l < c.depth; ++l) {
-        const std::int64_t f = static_cast<std::int64_t>(c.base_filters) << l;
+std::int64_t unet_body_parameter_count(int in_channels, int base_filters, int depth, bool batch_norm, int kernel_taps) {
+    const auto conv = [&](std::int64_t in, std::int64_t out) { return kernel_taps * in * out + out + (batch_norm ? 2 * out : 0); };
+    std::int64_t n = 0, prev = in_channels;
+    for (int l = 0; l < depth; ++l) {
+        const std::int64_t f = static_cast<std::int64_t>(base_filters) << l;
         n += conv(prev, f) + conv(f, f);
         prev = f;
     }
-    for (int l = c.depth - 2; l >= 0; --l) {
-        const std::int64_t f = static_cast<std::int64_t>(c.base_filters) << l;
+    for (int l = depth - 2; l >= 0; --l) {
+        const std::int64_t f = static_cast<std::int64_t>(base_filters) << l;
         n += conv(2 * f + f, f) + conv(f, f);  // upsampled (2f) concatenated with the skip (f)
     }
-    return n + c.base_filters + 1;  // 1x1 convolution to one channel
+    return n;
+}
+
+std::int64_t unet_parameter_count(const UNetConfig& c) {
+    return unet_body_parameter_count(c.in_channels, c.base_filters, c.depth, c.batch_norm, 9) + c.base_filters + 1;  // 1x1 head to one channel
 }
 
 std::string ModelCard::to_json() const {

@@ -19,6 +19,9 @@ struct UNetConfig {
 
 // The seed network (in_channels 1, 32 filters, depth 5) has 7,846,081 parameters.
 std::int64_t unet_parameter_count(const UNetConfig& c);
+// The encoder-decoder without its heads, for any kernel (9 taps in 2D, 27 in 3D): levels of two convolutions
+// (+ batch-norm affine), filters doubling, decoder convolutions on [upsampled, skip].
+std::int64_t unet_body_parameter_count(int in_channels, int base_filters, int depth, bool batch_norm, int kernel_taps);
 
 // The U-Net's training loss.
 enum class UNetLoss {
