@@ -1,5 +1,6 @@
 #include "nodulecad/pipeline/infer_scans.hpp"
 
+#include <algorithm>
 #include <filesystem>
 #include <iostream>
 #include <memory>
@@ -25,9 +26,8 @@ namespace {
 
 // Everything a scan's result depends on: the card and the networks' bytes. A folder of per-scan results made with
 // another bundle is cleared, not mixed in.
-std::string bundle_key(const ModelBundle& b, const std::string& model) {
-    const fs::path card = fs::is_directory(model) ? fs::path(model) / kModelBundleCard : fs::path(model);
-    nlohmann::json key = {{"card", hash_string(read_file(card.string()))}, {"unet", hash_string(read_file(b.unet))}};
+std::string bundle_key(const ModelBundle& b) {
+    nlohmann::json key = {{"card", hash_string(read_file(b.card))}, {"unet", hash_string(read_file(b.unet))}};
     if (!b.fpr.empty()) key["fpr"] = hash_string(read_file(b.fpr));
     return key.dump() + "\n";
 }
@@ -100,21 +100,26 @@ InferSummary infer_scans(const InferOptions& o) {
     if (o.threads < 1) throw OptionError("threads", "must be >= 1, got " + std::to_string(o.threads));
     const ModelBundle bundle = read_model_bundle(o.model);
     const std::vector<ScanFile> scans = find_scans(o.data);
-    const std::string scan_dir = prepare_scan_folder(o.out, bundle_key(bundle, o.model));
+    const std::string scan_dir = prepare_scan_folder(o.out, bundle_key(bundle));
+    const auto result_of = [&](const ScanFile& f) { return (fs::path(scan_dir) / (f.uid + ".csv")).string(); };
+    std::error_code ec;
+    // The networks are loaded before any scan (a bad network is the bundle's error, not every scan's), and only
+    // when a scan still needs them: a finished folder loads nothing.
+    std::unique_ptr<Networks> nets;
+    if (std::any_of(scans.begin(), scans.end(), [&](const ScanFile& f) { return !fs::exists(result_of(f), ec); }))
+        nets = std::make_unique<Networks>(load_networks(bundle, o));
     InferSummary sum;
     sum.scans = static_cast<int>(scans.size());
-    std::unique_ptr<Networks> nets;  // loaded at the first scan that needs them: a finished folder loads nothing
     std::vector<Candidate> all;
     Progress progress("infer", sum.scans, "scans");
     for (const ScanFile& file : scans) {
-        const std::string result = (fs::path(scan_dir) / (file.uid + ".csv")).string();
-        std::error_code ec;
+        const std::string result = result_of(file);
         std::string failure;
         try {
             if (fs::exists(result, ec)) {
                 ++sum.reused;
             } else {
-                if (!nets) nets = std::make_unique<Networks>(load_networks(bundle, o));
+                if (!nets) nets = std::make_unique<Networks>(load_networks(bundle, o));  // its result vanished meanwhile
                 write_candidates(result, infer_scan(*nets, file, o.threads), true);
                 ++sum.done;
             }

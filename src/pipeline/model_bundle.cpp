@@ -112,6 +112,7 @@ ModelBundle read_model_bundle(const std::string& dir_or_card) {
         fail(card.string(), "bundle format " + std::to_string(format) + " (written by nodulecad " + made_by + "); this nodulecad " + version() +
                                 " reads format " + std::to_string(kModelBundleFormat) + " — re-run `run`/`demo` with this version, or use the one that wrote it");
     ModelBundle b;
+    b.card = card.string();
     try {
         b.version = made_by;
         b.detector = card_enum(card.string(), "detector", j.at("detector").get<std::string>(), kDetectorNames);

@@ -94,6 +94,16 @@ TEST(Infer, UnreadableScansAreNamedAndTheRestFinish) {
     EXPECT_NE(s.failures[1].find("1.voxels_missing.raw"), std::string::npos) << s.failures[1];
     // The two good scans' candidates are the pipeline's.
     EXPECT_EQ(read_file(s.candidates_file), read_file(dir.path("work/candidates.csv")));
+
+    // A broken network is the bundle's error, raised before any scan, not a failure of every scan.
+    write_file_atomically(dir.path("work/model/unet.pt"), "not a checkpoint");
+    try {
+        infer_scans(infer_options(dir, data, dir.path("infer2")));
+        ADD_FAILURE() << "a broken network was accepted";
+    } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find("unet.pt"), std::string::npos) << e.what();
+    }
+    EXPECT_FALSE(fs::exists(dir.path("infer2/candidates.csv")));
 }
 
 TEST(Infer, MissingBundleOrScansAreErrorsBeforeAnyWork) {

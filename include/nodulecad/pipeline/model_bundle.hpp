@@ -22,6 +22,7 @@ inline constexpr int kModelBundleFormat = 1;  // model.json's "format_version"; 
 inline constexpr const char* kModelBundleCard = "model.json";
 
 struct ModelBundle {
+    std::string card;          // model.json (set when read)
     Detector detector = Detector::UNet2d;
     std::string unet;          // the U-Net checkpoint (absolute path once read)
     std::string fpr;           // the FP-reduction checkpoint; empty: none (the U-Net's probabilities are kept)
