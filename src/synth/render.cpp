@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
+#include <string>
 
 #include "nodulecad/core/error.hpp"
 #include "nodulecad/core/math.hpp"
@@ -23,6 +25,9 @@ struct Grid {
     double x(std::int64_t i) const { return ox + dx * static_cast<double>(i); }
     double y(std::int64_t j) const { return oy + dy * static_cast<double>(j); }
     double z(std::int64_t k) const { return oz + sz * static_cast<double>(k); }
+    // Pixels in a slice. make_grid bounds nx and ny to 16 bits, and the 32-bit product tells the compiler so: GCC 13
+    // otherwise cannot bound the size of the per-slice buffers and warns that their zero-fill may exceed memory.
+    std::size_t plane() const { return static_cast<std::uint32_t>(nx) * static_cast<std::uint32_t>(ny); }
     SliceRange slices(double z0, double z1) const {
         const auto first = static_cast<std::int64_t>(std::ceil((z0 - oz) / sz));
         const auto last = static_cast<std::int64_t>(std::floor((z1 - oz) / sz));
@@ -42,6 +47,9 @@ Grid make_grid(const Geometry& g) {
     if (d[1] != 0 || d[2] != 0 || d[3] != 0 || d[5] != 0 || d[6] != 0 || d[7] != 0 || d[8] != 1 ||
         std::fabs(d[0]) != 1 || std::fabs(d[4]) != 1 || g.spacing[0] != g.spacing[1])
         throw Error("synthetic scans need square pixels and a direction of diag(+-1, +-1, 1)");
+    if (g.size[0] < 1 || g.size[1] < 1 || g.size[0] > 65535 || g.size[1] > 65535)
+        throw Error("synthetic scans need 1 to 65535 pixels a row and column, not " + std::to_string(g.size[0]) + "x" +
+                    std::to_string(g.size[1]));
     return {g.size[0], g.size[1], g.size[2], g.origin[0], g.origin[1], g.origin[2],
             d[0] * g.spacing[0], d[4] * g.spacing[1], g.spacing[2], g.spacing[0]};
 }
@@ -248,7 +256,7 @@ void draw_objects(const SliceContext& c, std::int64_t k, Layers& L) {
 void render_slice(const SliceContext& c, std::int64_t k, Layers& L, float* hu, std::uint8_t* lungs, std::uint8_t* labels) {
     const Grid& g = c.g;
     const Anatomy& a = c.spec.anatomy;
-    const std::size_t n = static_cast<std::size_t>(g.nx * g.ny);
+    const std::size_t n = g.plane();
     L.reset(n);
     draw_objects(c, k, L);
     const double z = g.z(k);
@@ -338,7 +346,7 @@ void blur_z(std::vector<float>& hu, const Grid& g, double thickness, int threads
     const float w1 = static_cast<float>(std::exp(-1.0 / (2 * sigma * sigma)));
     const float w0 = 1.0f / (1 + 2 * w1);
     const float ws = w1 * w0;
-    const auto nx = static_cast<std::size_t>(g.nx), plane = static_cast<std::size_t>(g.nx * g.ny);
+    const auto nx = static_cast<std::size_t>(g.nx), plane = g.plane();
     parallel_for(g.ny, threads, [&](std::int64_t j) {
         std::vector<float> prev(nx), cur(nx);
         float* base = hu.data() + static_cast<std::size_t>(j) * nx;
@@ -371,7 +379,7 @@ Buckets bucket_objects(const ScanSpec& spec, const Grid& g, double margin) {
 // Noise (white + low-frequency) inside the reconstruction circle, scanner padding outside, rounded to int16.
 // Drawn in canonical (unflipped) voxel order so flipped and unflipped twins get the same noise in world space.
 void add_noise_and_quantise(const ScanSpec& spec, const Grid& g, const std::vector<float>& hu, Volume<std::int16_t>& scan, int threads) {
-    const std::size_t plane = static_cast<std::size_t>(g.nx * g.ny);
+    const std::size_t plane = g.plane();
     const double radius = 0.5 * static_cast<double>(std::min(g.nx, g.ny));
     const double ci = (static_cast<double>(g.nx) - 1) / 2, cj = (static_cast<double>(g.ny) - 1) / 2;
     const bool flip_x = g.dx < 0, flip_y = g.dy < 0;
@@ -418,7 +426,7 @@ struct LabelMoments {
 };
 
 LabelMoments label_moments(const Volume<std::uint8_t>& nodules, const Grid& g, std::size_t labels, int threads) {
-    const std::size_t nl = labels, plane = static_cast<std::size_t>(g.nx * g.ny);
+    const std::size_t nl = labels, plane = g.plane();
     std::vector<double> slice_sum(static_cast<std::size_t>(g.nz) * nl * 3, 0.0);
     std::vector<std::int64_t> slice_count(static_cast<std::size_t>(g.nz) * nl, 0);
     parallel_for(g.nz, threads, [&](std::int64_t k) {
@@ -517,7 +525,7 @@ RenderedScan render_scan(const ScanSpec& spec, int threads) {
     out.lungs = Volume<std::uint8_t>(geo, 0);
     out.nodules = Volume<std::uint8_t>(geo, 0);
     std::vector<float> hu(static_cast<std::size_t>(geo.voxel_count()));
-    const std::size_t plane = static_cast<std::size_t>(g.nx * g.ny);
+    const std::size_t plane = g.plane();
     parallel_for(g.nz, threads, [&](std::int64_t k) {
         thread_local Layers layers;
         const std::size_t off = static_cast<std::size_t>(k) * plane;
