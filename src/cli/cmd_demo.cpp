@@ -25,6 +25,7 @@ struct DemoArgs {
     std::uint64_t seed = 0;
     int threads = 1;
     bool quick = false;
+    Detector detector = Detector::UNet2d;
 };
 
 }  // namespace
@@ -45,12 +46,16 @@ void register_demo(CLI::App& app) {
     cmd->add_option("--seed", a->seed, "Seed of the cohort and of training")->capture_default_str();
     cmd->add_option("--threads", a->threads, "CPU threads")->capture_default_str()->check(CLI::PositiveNumber);
     cmd->add_flag("--quick", a->quick, "A tiny configuration (6 small scans, 1 epoch) that checks the machinery in a minute");
+    add_enum_option(cmd, "--detector", a->detector, kDetectorNames,
+                    "First stage: unet2d (the seed's 2D U-Net on every slice) or heatmap3d (a 3D centre-heatmap network\n"
+                    "on the lungs' box; docs/model.md)");
     cmd->callback([a] {
         namespace fs = std::filesystem;
         use_threads(a->threads);
         const bool cuda = a->device.rfind("cuda", 0) == 0 || (a->device == "auto" && cuda_available());
         CohortOptions cohort;
         PipelineOptions o = demo_pipeline_options(a->quick ? DemoSize::Quick : cuda ? DemoSize::Cuda : DemoSize::Cpu, cohort);
+        o.detector = a->detector;
         if (a->scans > 0) cohort.scans = a->scans;
         cohort.out_dir = (fs::path(a->out) / "cohort").string();
         cohort.seed = a->seed;

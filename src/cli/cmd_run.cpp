@@ -42,12 +42,19 @@ void register_run(CLI::App& app) {
     auto* subsets = cmd->add_option("--val-subsets", o->test_subsets, "One split: these subsets are held out for testing");
     folds->excludes(subsets);
     cmd->add_option("--test-fraction", o->test_fraction, "One split without --val-subsets: this share of patients is held out")->capture_default_str();
+    add_enum_option(cmd, "--detector", o->detector, kDetectorNames,
+                    "First stage: unet2d (the seed's 2D U-Net on every slice) or heatmap3d (a 3D centre-heatmap network\n"
+                    "on the lungs' box; docs/model.md)");
     cmd->add_option("--epochs", o->unet.run.epochs, "U-Net epochs")->capture_default_str();
     cmd->add_option("--crop", o->unet.crop, "U-Net training window (0 = whole slices)")->capture_default_str();
     cmd->add_option("--filters", o->unet.unet.base_filters, "U-Net filters at the first level")->capture_default_str();
     cmd->add_option("--depth", o->unet.unet.depth, "U-Net levels")->capture_default_str();
     cmd->add_option("--size", o->prep.size, "Sample size in pixels")->capture_default_str();
     cmd->add_option("--pixel-mm", o->prep.pixel_mm, "Sample pixel in mm")->capture_default_str();
+    cmd->add_option("--grid-mm", o->grid3d.spacing_mm, "heatmap3d: voxel side of the millimetre grid")->capture_default_str();
+    cmd->add_option("--patch", o->det3d.patch, "heatmap3d: training patch side in voxels")->capture_default_str();
+    cmd->add_option("--detector3d-epochs", o->det3d.run.epochs, "heatmap3d: training epochs")->capture_default_str();
+    cmd->add_option("--detector3d-filters", o->det3d.net.base_filters, "heatmap3d: filters at the first level")->capture_default_str();
     cmd->add_option("--fpr-epochs", o->fpr.run.epochs, "False-positive-reduction epochs")->capture_default_str();
     cmd->add_option("--fpr-scans", o->fpr_scans, "Predict at most this many training scans for FPR candidates (0 = all)")->capture_default_str();
     cmd->add_option("--blobs", o->detect.blobs_per_scan, "Also the strongest N 3D blobs per scan as candidates (small round nodules the\n"

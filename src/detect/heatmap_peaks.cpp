@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <nlohmann/json.hpp>
 
 #include "nodulecad/core/error.hpp"
 #include "nodulecad/core/geometry.hpp"
@@ -66,6 +67,23 @@ Vec3 refined_index(const Volume<float>& h, const Peak& p) {
 }
 
 }  // namespace
+
+void PeakOptions::check() const {
+    if (!(threshold >= 0 && threshold < 1)) throw OptionError("peak-threshold", "must be in [0, 1), got " + std::to_string(threshold));
+    if (!(min_distance_mm >= 0)) throw OptionError("peak-distance", "must be >= 0 mm, got " + std::to_string(min_distance_mm));
+    require_non_negative("max_per_scan", max_per_scan);
+}
+
+void to_json(nlohmann::json& j, const PeakOptions& o) {
+    j = {{"threshold", o.threshold}, {"min_distance_mm", o.min_distance_mm}, {"max_per_scan", o.max_per_scan}};
+}
+
+void from_json(const nlohmann::json& j, PeakOptions& o) {
+    o.threshold = j.value("threshold", o.threshold);
+    o.min_distance_mm = j.value("min_distance_mm", o.min_distance_mm);
+    o.max_per_scan = j.value("max_per_scan", o.max_per_scan);
+    o.check();
+}
 
 std::vector<DetectedCandidate> heatmap_peaks(const std::string& uid, const Volume<float>& heatmap, const Volume<float>& diameter_mm,
                                              const PeakOptions& o) {

@@ -2,6 +2,8 @@
 
 #include <cmath>
 
+#include "nodulecad/model/checkpoint.hpp"
+
 namespace nodulecad {
 
 namespace {
@@ -69,6 +71,17 @@ torch::Tensor detector3d_loss(const torch::Tensor& output, const torch::Tensor& 
     const torch::Tensor focal = -(pos.sum() + neg.sum()) / n;
     const torch::Tensor size = ((output.select(1, 1).unsqueeze(1) - log_diameter).abs() * centre).sum() / n;
     return focal + o.size_weight * size;
+}
+
+void save_detector3d(const std::string& path, Detector3d& model, const Detector3dCard& card, torch::optim::Optimizer* optimizer) {
+    save_module_checkpoint(path, *model, card.to_json(), optimizer);
+}
+
+Detector3d load_detector3d(const std::string& path, Detector3dCard& card, const torch::Device& device) {
+    card = Detector3dCard::from_json(read_card_text(path), path);
+    Detector3d model(card.net);
+    load_module_weights(path, *model, device);
+    return model;
 }
 
 }  // namespace nodulecad

@@ -12,6 +12,7 @@
 #include "nodulecad/core/progress.hpp"
 #include "nodulecad/core/random.hpp"
 #include "nodulecad/detect/fpr_score.hpp"
+#include "nodulecad/detect/heatmap_candidates.hpp"
 #include "nodulecad/infer/predict.hpp"
 #include "nodulecad/io/cohort_layout.hpp"
 #include "nodulecad/io/probability_map.hpp"
@@ -27,7 +28,9 @@ namespace {
 // Everything a scan's result depends on: the card and the networks' bytes. A folder of per-scan results made with
 // another bundle is cleared, not mixed in.
 std::string bundle_key(const ModelBundle& b) {
-    nlohmann::json key = {{"card", hash_string(read_file(b.card))}, {"unet", hash_string(read_file(b.unet))}};
+    nlohmann::json key = {{"card", hash_string(read_file(b.card))}};
+    if (!b.unet.empty()) key["unet"] = hash_string(read_file(b.unet));
+    if (!b.detector3d.empty()) key["detector3d"] = hash_string(read_file(b.detector3d));
     if (!b.fpr.empty()) key["fpr"] = hash_string(read_file(b.fpr));
     return key.dump() + "\n";
 }
@@ -50,19 +53,27 @@ std::string prepare_scan_folder(const std::string& out, const std::string& key) 
 // The networks, loaded once.
 struct Networks {
     ModelBundle bundle;
-    std::unique_ptr<ScanPredictor> unet;
+    std::unique_ptr<ScanPredictor> unet;          // unet2d
+    std::unique_ptr<Detector3dRunner> detector3d;  // heatmap3d
     std::unique_ptr<FprScorer> fpr;
 };
 
 Networks load_networks(const ModelBundle& b, const InferOptions& o) {
     Networks n;
     n.bundle = b;
-    PredictOptions p;
-    p.model = b.unet;
-    p.device = o.device;
-    p.lungs_only = b.lungs_only;
-    p.threads = o.threads;
-    n.unet = std::make_unique<ScanPredictor>(p);
+    if (b.detector == Detector::UNet2d) {
+        PredictOptions p;
+        p.model = b.unet;
+        p.device = o.device;
+        p.lungs_only = b.lungs_only;
+        p.threads = o.threads;
+        n.unet = std::make_unique<ScanPredictor>(p);
+    } else {
+        Detector3dRunOptions r;
+        r.model = b.detector3d;
+        r.device = o.device;
+        n.detector3d = std::make_unique<Detector3dRunner>(r);
+    }
     if (!b.fpr.empty()) {
         FprApplyOptions f;
         f.model = b.fpr;
@@ -80,11 +91,15 @@ std::vector<Candidate> infer_scan(const Networks& n, const ScanFile& file, int t
     LungSegmentationOptions lo = n.bundle.lungs;
     lo.threads = threads;
     const Volume<std::uint8_t> lungs = segment_lungs_robust(scan, lo).mask;
-    const Volume<float> prob = probability_volume(n.unet->predict(scan, lungs));
-    DetectOptions d = n.bundle.detect;
-    d.threads = threads;
     std::vector<Candidate> found;
-    for (auto& c : detect_scan(file.uid, prob, &scan, &lungs, d, n.bundle.blobs)) found.push_back(std::move(c.candidate));
+    if (n.detector3d) {
+        for (auto& c : detect_scan_3d(file.uid, scan, lungs, *n.detector3d, n.bundle.peaks, threads)) found.push_back(std::move(c.candidate));
+    } else {
+        const Volume<float> prob = probability_volume(n.unet->predict(scan, lungs));
+        DetectOptions d = n.bundle.detect;
+        d.threads = threads;
+        for (auto& c : detect_scan(file.uid, prob, &scan, &lungs, d, n.bundle.blobs)) found.push_back(std::move(c.candidate));
+    }
     if (n.fpr && !found.empty()) {
         std::vector<std::size_t> all(found.size());
         for (std::size_t i = 0; i < all.size(); ++i) all[i] = i;

@@ -70,8 +70,16 @@ void write_model_bundle(const std::string& dir, const ModelBundle& b) {
     std::error_code ec;
     fs::create_directories(dir, ec);
     if (ec) fail(dir, "cannot create the model folder: " + ec.message());
-    json networks = {{"unet", "unet.pt"}};
-    copy_network(b.unet, fs::path(dir) / "unet.pt");
+    json networks;
+    if (b.detector == Detector::UNet2d) {
+        networks["unet"] = "unet.pt";
+        copy_network(b.unet, fs::path(dir) / "unet.pt");
+        fs::remove(fs::path(dir) / "detector3d.pt", ec);
+    } else {
+        networks["detector3d"] = "detector3d.pt";
+        copy_network(b.detector3d, fs::path(dir) / "detector3d.pt");
+        fs::remove(fs::path(dir) / "unet.pt", ec);
+    }
     if (!b.fpr.empty()) {
         copy_network(b.fpr, fs::path(dir) / "fpr.pt");
         networks["fpr"] = "fpr.pt";
@@ -80,7 +88,7 @@ void write_model_bundle(const std::string& dir, const ModelBundle& b) {
     }
     json blobs = b.blobs;
     blobs.erase("max_per_scan");  // the count is the detect rule's blobs_per_scan
-    const nlohmann::ordered_json card = {{"format", "nodulecad-model"},
+    nlohmann::ordered_json card = {{"format", "nodulecad-model"},
                                          {"format_version", kModelBundleFormat},
                                          {"nodulecad_version", version()},
                                          {"detector", enum_name(b.detector, kDetectorNames)},
@@ -90,6 +98,7 @@ void write_model_bundle(const std::string& dir, const ModelBundle& b) {
                                          {"detect", json(b.detect)},
                                          {"blobs", blobs},
                                          {"fpr", {{"combine", enum_name(b.combine, kFprCombineNames)}}}};
+    if (b.detector == Detector::Heatmap3d) card["peaks"] = json(b.peaks);
     write_file_atomically((fs::path(dir) / kModelBundleCard).string(), card.dump(1) + "\n");
 }
 
@@ -117,7 +126,12 @@ ModelBundle read_model_bundle(const std::string& dir_or_card) {
         b.version = made_by;
         b.detector = card_enum(card.string(), "detector", j.at("detector").get<std::string>(), kDetectorNames);
         const json& networks = j.at("networks");
-        b.unet = network_path(card.parent_path(), networks, "unet", card.string());
+        if (b.detector == Detector::UNet2d) {
+            b.unet = network_path(card.parent_path(), networks, "unet", card.string());
+        } else {
+            b.detector3d = network_path(card.parent_path(), networks, "detector3d", card.string());
+            j.at("peaks").get_to(b.peaks);
+        }
         if (networks.contains("fpr")) b.fpr = network_path(card.parent_path(), networks, "fpr", card.string());
         b.lungs_only = j.at("predict").value("lungs_only", true);
         b.lungs = lungs_from_json(j.at("lungs"), card.string());

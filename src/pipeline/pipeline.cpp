@@ -5,12 +5,15 @@
 #include <filesystem>
 #include <iostream>
 #include <limits>
+#include <memory>
 #include <nlohmann/json.hpp>
 
 #include "nodulecad/core/error.hpp"
 #include "nodulecad/core/files.hpp"
 #include "nodulecad/core/random.hpp"
 #include "nodulecad/detect/fpr_score.hpp"
+#include "nodulecad/detect/heatmap_candidates.hpp"
+#include "nodulecad/preprocess/detector3d_dataset.hpp"
 #include "nodulecad/infer/predict.hpp"
 #include "nodulecad/io/cohort_layout.hpp"
 #include "nodulecad/io/tables.hpp"
@@ -258,12 +261,89 @@ void stage_candidates_test(StageRunner& st, const PipelineOptions& o, const Spli
     });
 }
 
+// The 3D detector's data: each training scan's lung box on the millimetre grid, validation patients marked.
+void stage_grid3d(StageRunner& st, const PipelineOptions& o, const Split& s) {
+    const json key = {{"grid", o.grid3d}, {"val_fraction", o.prep.val_fraction}, {"seed", o.seed}};
+    st.run("grid3d", {"split"}, key, {s.path("grid3d/dataset.json")}, [&](bool) {
+        std::error_code ec;
+        fs::remove_all(s.path("grid3d"), ec);
+        Detector3dDatasetOptions d;
+        d.data_dir = s.path("split/train");
+        d.annotations = s.annotations;
+        d.out_dir = s.path("grid3d");
+        d.grid = o.grid3d;
+        d.val_fraction = o.prep.val_fraction;
+        d.seed = o.seed;
+        d.threads = o.threads;
+        const Detector3dDataset set = build_detector3d_dataset(d);
+        std::size_t val = 0;
+        for (const auto& sc : set.scans) val += sc.validation ? 1 : 0;
+        std::cerr << "  " << set.scans.size() << " lung boxes at " << o.grid3d.spacing_mm << " mm (" << val << " validation patients)\n";
+    });
+}
+
+// Trains (or resumes) the 3D detector until best.pt exists.
+void stage_detector3d(StageRunner& st, const PipelineOptions& o, const Split& s) {
+    st.run("detector3d", {"grid3d"}, {{"trainer", o.det3d.run}, {"options", o.det3d}}, {s.path("detector3d/best.pt")}, [&](bool fresh) {
+        std::error_code ec;
+        if (fresh) fs::remove_all(s.path("detector3d"), ec);
+        Detector3dTrainOptions t = o.det3d;
+        t.data_dir = s.path("grid3d");
+        t.run.run_dir = s.path("detector3d");
+        t.run.device = o.device;
+        t.run.seed = o.seed;
+        t.run.resume = fs::exists(s.path("detector3d/last.pt"), ec);
+        if (t.run.resume) std::cerr << "  resuming from " << s.path("detector3d/last.pt") << "\n";
+        auto m = train_detector3d(t);
+        if (!m.empty()) std::cerr << "  last epoch: train loss " << m.back().train_loss << ", validation loss " << m.back().val_loss << "\n";
+    });
+}
+
+std::unique_ptr<Detector3dRunner> detector3d_runner(const PipelineOptions& o, const Split& s) {
+    Detector3dRunOptions r;
+    r.model = s.path("detector3d/best.pt");
+    r.device = o.device;
+    return std::make_unique<Detector3dRunner>(r);
+}
+
+void stage_candidates_train_3d(StageRunner& st, const PipelineOptions& o, const Split& s) {
+    st.run("candidates-train", {"detector3d"}, {{"peaks", o.peaks}}, {s.path("candidates_train.csv")}, [&](bool) {
+        const auto c = detect_scans_3d(s.fpr.scans, *detector3d_runner(o, s), o.peaks, LungSegmentationOptions{}, o.threads);
+        write_candidates(s.path("candidates_train.csv"), c, true);
+        std::cerr << "  " << c.size() << " candidates on " << s.fpr.scans.size() << " training scans\n";
+    });
+}
+
+void stage_candidates_test_3d(StageRunner& st, const PipelineOptions& o, const Split& s, const SplitResult& r) {
+    json key = {{"peaks", o.peaks}, {"combine", o.combine ? enum_name(*o.combine, kFprCombineNames) : "auto"}};
+    st.run("candidates-test", {"detector3d", "fpr"}, key, {r.candidates_unet, r.candidates}, [&](bool) {
+        std::vector<Candidate> c = detect_scans_3d(s.test, *detector3d_runner(o, s), o.peaks, LungSegmentationOptions{}, o.threads);
+        write_candidates(r.candidates_unet, c, true);
+        std::error_code ec;
+        if (fs::exists(s.path("fpr/best.pt"), ec)) {
+            FprApplyOptions a;
+            a.model = s.path("fpr/best.pt");
+            a.data = s.path("split/test");
+            a.combine = o.combine ? *o.combine : choose_combine(s.path("fpr"), false);
+            a.device = o.device;
+            a.threads = o.threads;
+            apply_fpr(c, a);
+            sort_candidates(c);
+        }
+        write_candidates(r.candidates, c, true);
+        std::cerr << "  " << c.size() << " candidates on " << s.test.size() << " held-out scans\n";
+    });
+}
+
 // The split's model bundle (DIR/model): its networks and the rules its held-out candidates were made with, for
 // `infer` on new scans.
 void stage_bundle(StageRunner& st, const PipelineOptions& o, const Split& s) {
     st.run("model", {"candidates-test"}, {{"format", kModelBundleFormat}}, {s.path("model/model.json")}, [&](bool) {
         ModelBundle b;
-        b.unet = s.path("unet/best.pt");
+        b.detector = o.detector;
+        if (o.detector == Detector::UNet2d) b.unet = s.path("unet/best.pt");
+        else b.detector3d = s.path("detector3d/best.pt");
+        b.peaks = o.peaks;
         std::error_code ec;
         if (fs::exists(s.path("fpr/best.pt"), ec)) {
             b.fpr = s.path("fpr/best.pt");
@@ -279,14 +359,26 @@ void stage_bundle(StageRunner& st, const PipelineOptions& o, const Split& s) {
 
 // Every stage of one split, under its folder.
 SplitResult run_split(const PipelineOptions& o, const Split& s, std::vector<StageTime>& times) {
-    StageRunner st(s.path("stages"), s.prefix, 9, times);
+    const bool heatmap3d = o.detector == Detector::Heatmap3d;
+    StageRunner st(s.path("stages"), s.prefix, heatmap3d ? 7 : 9, times);
     SplitResult r;
     r.candidates_unet = s.path("candidates_unet.csv");
     r.candidates = s.path("candidates.csv");
-    r.unet_run = s.path("unet");
-    r.pred_test = s.path("pred_test");
+    r.unet_run = s.path(heatmap3d ? "detector3d" : "unet");
+    r.pred_test = heatmap3d ? "" : s.path("pred_test");
     r.test_dir = s.path("split/test");
     stage_split(st, o, s);
+    if (heatmap3d) {
+        stage_grid3d(st, o, s);
+        stage_detector3d(st, o, s);
+        stage_candidates_train_3d(st, o, s);
+        stage_fpr(st, o, s);
+        stage_candidates_test_3d(st, o, s, r);
+        stage_bundle(st, o, s);
+        r.key = st.key("model");
+        r.ran = st.ran("model");
+        return r;
+    }
     stage_preprocess(st, o, s);
     stage_unet(st, o, s);
     stage_predict(st, o, s, "predict-train", s.fpr.scans, "split/fpr", "pred_train");

@@ -303,6 +303,15 @@ if "$bin" train --help > /dev/null 2>&1 && ! "$bin" train --help 2>&1 | grep -q 
     check "infer still writes the others" cmp -s "$tmp/inf2/candidates.csv" "$tmp/demo/work/candidates.csv"
     "$bin" infer --model "$tmp/nomodel" --data "$tmp/infdata" --out "$tmp/inf3" > /dev/null 2> "$tmp/err.txt"; rc=$?
     check "infer without a bundle exits 1 in one line" sh -c "test $rc -eq 1 && test \$(wc -l < '$tmp/err.txt') -eq 1 && grep -q 'model bundle not found' '$tmp/err.txt'"
+    # The 3D detector through the same pipeline: its own stages, a heatmap3d bundle that infer applies.
+    "$bin" demo --quick --detector heatmap3d --out "$tmp/demo3d" --threads 2 > "$tmp/demo3d.out" 2> "$tmp/demo3d.err"; rc=$?
+    check "demo --detector heatmap3d exit 0" test "$rc" -eq 0
+    check "demo --detector heatmap3d trains the 3D detector" sh -c "grep -q '^\[3/7\] detector3d' '$tmp/demo3d.err' && test -s '$tmp/demo3d/work/detector3d/best.pt'"
+    check "demo --detector heatmap3d bundles it" grep -q '"detector": "heatmap3d"' "$tmp/demo3d/work/model/model.json"
+    "$bin" infer --model "$tmp/demo3d/work/model" --data "$tmp/demo3d/work/split/test" --out "$tmp/inf3d" --threads 2 > /dev/null 2>&1; rc=$?
+    check "infer on a heatmap3d bundle gives the pipeline's submission" sh -c "test $rc -eq 0 && cmp -s '$tmp/inf3d/submission.csv' '$tmp/demo3d/work/submission.csv'"
+    "$bin" demo --quick --detector retina --out "$tmp/demo3d" > /dev/null 2> "$tmp/err.txt"; rc=$?
+    check "demo --detector with an unknown name is refused" sh -c "test $rc -ne 0 && grep -q 'detector' '$tmp/err.txt'"
     # run --folds 2 on the 2-scan cohort: each fold trains on one scan and tests the other; one pooled evaluation.
     "$bin" run --data "$tmp/cohort" --out "$tmp/folds" --folds 2 --epochs 1 --crop 32 --filters 4 --depth 3 --size 128 --pixel-mm 2.8 \
         --fpr-epochs 1 --bootstrap 10 --threads 2 > "$tmp/folds.out" 2> "$tmp/folds.err"; rc=$?

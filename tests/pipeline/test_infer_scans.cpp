@@ -10,6 +10,7 @@
 #include "nodulecad/io/cohort_layout.hpp"
 #include "nodulecad/io/csv.hpp"
 #include "nodulecad/pipeline/infer_scans.hpp"
+#include "nodulecad/pipeline/model_bundle.hpp"
 #include "nodulecad/pipeline/pipeline.hpp"
 #include "pipeline/quick_pipeline.hpp"
 #include "test_util.hpp"
@@ -66,6 +67,27 @@ TEST(Infer, BundleReproducesThePipelinesHeldOutCandidatesAndResumes) {
     const InferSummary other = infer_scans(opts);
     EXPECT_EQ(other.done, 2);
     EXPECT_EQ(other.candidates, 2);  // at most one a scan now
+}
+
+TEST(Infer, Heatmap3dBundleReproducesThePipelinesHeldOutCandidates) {
+    test::TempDir dir;
+    PipelineOptions o = test::quick_pipeline(dir, 6);
+    o.detector = Detector::Heatmap3d;
+    // Every local maximum of the (barely trained) heatmap, so there are candidates to compare.
+    o.peaks.threshold = 0;
+    o.peaks.max_per_scan = 15;
+    run_pipeline(o);
+    const auto w = [&](const std::string& p) { return dir.path("work/" + p); };
+    const ModelBundle b = read_model_bundle(w("model"));
+    EXPECT_EQ(b.detector, Detector::Heatmap3d);
+    EXPECT_TRUE(b.unet.empty());
+    EXPECT_EQ(b.peaks.max_per_scan, 15);
+    EXPECT_TRUE(fs::exists(w("model/detector3d.pt")));
+    const InferSummary s = infer_scans(infer_options(dir, w("split/test"), dir.path("infer")));
+    EXPECT_EQ(s.done, 2);
+    EXPECT_EQ(s.candidates, 30);
+    EXPECT_EQ(read_file(s.candidates_file), read_file(w("candidates.csv")));
+    EXPECT_EQ(read_file(s.submission), read_file(w("submission.csv")));
 }
 
 TEST(Infer, UnreadableScansAreNamedAndTheRestFinish) {

@@ -83,6 +83,30 @@ TEST(ModelBundle, WithoutFalsePositiveReduction) {
     EXPECT_TRUE(read_model_bundle(dir.path("model")).fpr.empty());
 }
 
+TEST(ModelBundle, Heatmap3dBundleNamesItsNetworkAndPeaks) {
+    test::TempDir dir;
+    write_model_bundle(dir.path("model"), sample_bundle(dir, true));
+    write_file_atomically(dir.path("det_src.pt"), "3d bytes");
+    ModelBundle b = sample_bundle(dir, true);
+    b.detector = Detector::Heatmap3d;
+    b.unet.clear();
+    b.detector3d = dir.path("det_src.pt");
+    b.peaks.threshold = 0.2;
+    b.peaks.min_distance_mm = 6;
+    b.peaks.max_per_scan = 30;
+    write_model_bundle(dir.path("model"), b);
+    EXPECT_FALSE(fs::exists(dir.path("model/unet.pt")));  // the other detector's network goes
+    const ModelBundle r = read_model_bundle(dir.path("model"));
+    EXPECT_EQ(r.detector, Detector::Heatmap3d);
+    EXPECT_EQ(read_file(r.detector3d), "3d bytes");
+    EXPECT_TRUE(r.unet.empty());
+    EXPECT_DOUBLE_EQ(r.peaks.threshold, 0.2);
+    EXPECT_DOUBLE_EQ(r.peaks.min_distance_mm, 6);
+    EXPECT_EQ(r.peaks.max_per_scan, 30);
+    fs::remove(dir.path("model/detector3d.pt"));
+    EXPECT_NE(error_of(dir.path("model")).find("detector3d network is missing"), std::string::npos) << error_of(dir.path("model"));
+}
+
 TEST(ModelBundle, BadBundlesAreClearErrors) {
     test::TempDir dir;
     const std::string m = dir.path("model");
@@ -113,7 +137,7 @@ TEST(ModelBundle, BadBundlesAreClearErrors) {
 
     write_model_bundle(m, sample_bundle(dir, true));
     edit_card(m, [](nlohmann::json& j) { j["detector"] = "retina3d"; });
-    EXPECT_NE(error_of(m).find("detector must be unet2d, got \"retina3d\""), std::string::npos) << error_of(m);
+    EXPECT_NE(error_of(m).find("detector must be unet2d or heatmap3d, got \"retina3d\""), std::string::npos) << error_of(m);
     write_model_bundle(m, sample_bundle(dir, true));
     edit_card(m, [](nlohmann::json& j) { j["fpr"]["combine"] = "max"; });
     EXPECT_NE(error_of(m).find("fpr.combine must be"), std::string::npos);

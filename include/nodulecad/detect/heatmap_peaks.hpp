@@ -3,6 +3,7 @@
 // threshold, strongest first, each with the diameter the size map gives at its voxel. Centres are refined to
 // sub-voxel precision (per axis, a Gaussian fitted to the peak and its two neighbours) and go to world mm through the
 // heatmap's geometry (direction matrix included), so a heatmap on a resampled grid gives world positions directly.
+#include <nlohmann/json_fwd.hpp>
 #include <string>
 #include <vector>
 
@@ -15,7 +16,10 @@ struct PeakOptions {
     double threshold = 0.05;       // heatmap value a peak must reach
     double min_distance_mm = 4;    // two peaks at least this far apart (the stronger is kept)
     int max_per_scan = 100;        // 0 = all
+    void check() const;            // OptionError for values no scan can use
 };
+void to_json(nlohmann::json& j, const PeakOptions& o);
+void from_json(const nlohmann::json& j, PeakOptions& o);  // keeps the current value of a missing key
 
 // `heatmap` in [0, 1]; `diameter_mm` (same grid, optional: empty volume = NaN diameters) the size map in mm.
 std::vector<DetectedCandidate> heatmap_peaks(const std::string& uid, const Volume<float>& heatmap, const Volume<float>& diameter_mm,

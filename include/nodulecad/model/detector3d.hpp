@@ -2,6 +2,8 @@
 // The 3D detector as a LibTorch module, and its loss. Include only from torch translation units.
 #include <torch/torch.h>
 
+#include <string>
+
 #include "nodulecad/model/detector3d_config.hpp"
 
 namespace nodulecad {
@@ -21,6 +23,10 @@ private:
     torch::nn::Conv3d heat_{nullptr}, size_{nullptr};
 };
 TORCH_MODULE(Detector3d);
+
+// Checkpoints (model/checkpoint.hpp) with a Detector3dCard; loading refuses other networks' checkpoints by name.
+void save_detector3d(const std::string& path, Detector3d& model, const Detector3dCard& card, torch::optim::Optimizer* optimizer);
+Detector3d load_detector3d(const std::string& path, Detector3dCard& card, const torch::Device& device = torch::kCPU);
 
 // The heatmap focal loss (mean over the centre voxels, those where target == 1) plus size_weight times the L1 error
 // of log-diameter at those voxels. `output` (B, 2, D, H, W) from forward; `heat` (B, 1, D, H, W) the Gaussian target

@@ -4,6 +4,9 @@
 // CenterNet idea in 3D. Candidates come from the heatmap's peaks (detect/heatmap_peaks.hpp). docs/model.md says
 // where it stands.
 #include <cstdint>
+#include <string>
+
+#include "nodulecad/preprocess/grid3d.hpp"
 
 namespace nodulecad {
 
@@ -19,6 +22,18 @@ struct Detector3dConfig {
 std::int64_t detector3d_parameter_count(const Detector3dConfig& c);
 
 // The focal loss's weights (CornerNet / CenterNet): alpha on the prediction, beta on the Gaussian around a centre.
+// What a trained 3D detector carries in its checkpoint: the network, the grid it sees scans on, the patch side it
+// was trained on (inference tiles are sized from it) and where its training stood.
+struct Detector3dCard {
+    Detector3dConfig net;
+    Grid3dOptions grid;
+    int patch = 48;            // voxels
+    int epoch = 0;
+    double best_score = -1e300;  // validation score of best.pt (minus the validation loss)
+    std::string to_json() const;  // {"kind": "detector3d", ...}
+    static Detector3dCard from_json(const std::string& text, const std::string& source);
+};
+
 struct HeatmapLossOptions {
     double alpha = 2, beta = 4;
     double size_weight = 0.1;  // L1 on log-diameter at centre voxels, against the heatmap term

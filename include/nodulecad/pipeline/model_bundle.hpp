@@ -9,14 +9,16 @@
 
 #include "nodulecad/detect/blobs.hpp"
 #include "nodulecad/detect/candidates.hpp"
+#include "nodulecad/detect/heatmap_peaks.hpp"
 #include "nodulecad/model/fpr_config.hpp"
 #include "nodulecad/preprocess/lung_segmentation.hpp"
 
 namespace nodulecad {
 
-// The first-stage detector a bundle runs. (The 3D detector of docs/model.md will be the second.)
-enum class Detector { UNet2d };
-inline constexpr EnumName<Detector> kDetectorNames[] = {{Detector::UNet2d, "unet2d"}};
+// The first-stage detector: the seed's 2D U-Net on every slice (probability maps -> components and blobs), or the
+// 3D centre-heatmap network on the lungs' box (heatmap peaks), docs/model.md.
+enum class Detector { UNet2d, Heatmap3d };
+inline constexpr EnumName<Detector> kDetectorNames[] = {{Detector::UNet2d, "unet2d"}, {Detector::Heatmap3d, "heatmap3d"}};
 
 inline constexpr int kModelBundleFormat = 1;  // model.json's "format_version"; bump on any change infer must know of
 inline constexpr const char* kModelBundleCard = "model.json";
@@ -24,7 +26,9 @@ inline constexpr const char* kModelBundleCard = "model.json";
 struct ModelBundle {
     std::string card;          // model.json (set when read)
     Detector detector = Detector::UNet2d;
-    std::string unet;          // the U-Net checkpoint (absolute path once read)
+    std::string unet;          // unet2d: the U-Net checkpoint (absolute path once read)
+    std::string detector3d;    // heatmap3d: the 3D detector's checkpoint
+    PeakOptions peaks;         // heatmap3d: how peaks become candidates
     std::string fpr;           // the FP-reduction checkpoint; empty: none (the U-Net's probabilities are kept)
     bool lungs_only = true;    // PredictOptions::lungs_only
     LungSegmentationOptions lungs;
@@ -34,7 +38,7 @@ struct ModelBundle {
     std::string version;       // the nodulecad that wrote it (read back; written as this build's)
 };
 
-// Writes DIR/model.json and copies the networks into DIR (unet.pt, fpr.pt) from the paths in `bundle`; every file
+// Writes DIR/model.json and copies the networks into DIR (unet.pt or detector3d.pt, fpr.pt) from the paths in `bundle`; every file
 // written atomically, the card last, so a folder with a card is whole.
 void write_model_bundle(const std::string& dir, const ModelBundle& bundle);
 

@@ -13,8 +13,10 @@
 
 #include "nodulecad/detect/candidates.hpp"
 #include "nodulecad/model/fpr_config.hpp"
+#include "nodulecad/pipeline/model_bundle.hpp"
 #include "nodulecad/pipeline/stage_runner.hpp"
 #include "nodulecad/preprocess/dataset.hpp"
+#include "nodulecad/train/train_detector3d.hpp"
 #include "nodulecad/train/train_fpr.hpp"
 #include "nodulecad/train/train_unet.hpp"
 
@@ -28,7 +30,11 @@ struct PipelineOptions {
     double test_fraction = 0.25;     // when there are neither test subsets nor folds
     int folds = 0;                   // > 1: cross-validation by subset (fold f tests the subsets with s % folds == f)
     DatasetOptions prep;             // data/out/val set by the pipeline
-    TrainOptions unet;               // data and run folder, device and seed set by the pipeline
+    Detector detector = Detector::UNet2d;  // the first stage (docs/model.md)
+    TrainOptions unet;               // unet2d; data and run folder, device and seed set by the pipeline
+    Grid3dOptions grid3d;            // heatmap3d: the millimetre grid
+    Detector3dTrainOptions det3d;    // heatmap3d; data and run folder, device and seed set by the pipeline
+    PeakOptions peaks;               // heatmap3d: heatmap peaks -> candidates
     DetectOptions detect;
     FprTrainOptions fpr;             // inputs and run folder, device and seed set by the pipeline
     // How the FP reduction's probability is used; empty: chosen by the reduction's validation (choose_combine_rule).

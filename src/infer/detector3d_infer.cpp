@@ -1,0 +1,93 @@
+#include "nodulecad/infer/detector3d_infer.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+
+#include "nodulecad/core/error.hpp"
+#include "nodulecad/model/detector3d.hpp"
+#include "nodulecad/model/run_mode.hpp"
+#include "nodulecad/model/unet.hpp"
+#include "nodulecad/preprocess/grid3d.hpp"
+
+namespace nodulecad {
+
+struct Detector3dRunner::Impl {
+    Detector3dCard card;
+    Detector3d net{nullptr};
+    torch::Device device = torch::kCPU;
+    RunMode mode;
+    int core = 64, margin = 8;
+};
+
+Detector3dRunner::Detector3dRunner(const Detector3dRunOptions& o) : impl_(std::make_unique<Impl>()) {
+    Impl& m = *impl_;
+    m.device = pick_device(o.device);
+    m.net = load_detector3d(o.model, m.card, m.device);
+    m.net->eval();
+    m.mode = run_mode(m.device, o.amp);
+    enable_cudnn_autotune(m.device);
+    if (o.tile < 0 || o.margin < 0) throw OptionError("tile", "and margin must be >= 0");
+    m.core = o.tile > 0 ? o.tile : 160;
+    m.margin = o.margin;
+}
+
+Detector3dRunner::~Detector3dRunner() = default;
+
+const Detector3dCard& Detector3dRunner::card() const { return impl_->card; }
+
+HeatmapVolumes Detector3dRunner::run(const Volume<std::uint8_t>& box) const {
+    Impl& m = *impl_;  // the module's forward is not const
+    const auto& n = box.geometry.size;
+    const std::int64_t step = std::int64_t{1} << (m.card.net.depth - 1), M = m.margin;
+    // Per axis, the core: the whole box when it fits in `core` (rounded up so core + margins halve evenly), so most
+    // boxes take one pass with no work spent on overlaps.
+    std::array<std::int64_t, 3> C{}, T{};
+    for (int a = 0; a < 3; ++a) {
+        const auto i = static_cast<std::size_t>(a);
+        C[i] = std::min<std::int64_t>(n[i], m.core);
+        T[i] = (C[i] + 2 * M + step - 1) / step * step;
+        C[i] = T[i] - 2 * M;
+    }
+    const std::int64_t tile_voxels = T[0] * T[1] * T[2];
+    HeatmapVolumes out{Volume<float>(box.geometry, 0.f), Volume<float>(box.geometry, 0.f)};
+    torch::NoGradGuard no_grad;
+    std::vector<float> tile(static_cast<std::size_t>(tile_voxels));
+    const auto tix = [&](std::int64_t x, std::int64_t y, std::int64_t z) { return static_cast<std::size_t>((z * T[1] + y) * T[0] + x); };
+    for (std::int64_t z0 = 0; z0 < n[2]; z0 += C[2])
+        for (std::int64_t y0 = 0; y0 < n[1]; y0 += C[1])
+            for (std::int64_t x0 = 0; x0 < n[0]; x0 += C[0]) {
+                // Input: the core and its margins, -1 (air, -1000 HU) outside the box.
+                for (std::int64_t z = 0; z < T[2]; ++z)
+                    for (std::int64_t y = 0; y < T[1]; ++y)
+                        for (std::int64_t x = 0; x < T[0]; ++x) {
+                            const std::int64_t i = x0 - M + x, j = y0 - M + y, k = z0 - M + z;
+                            const bool inside = i >= 0 && j >= 0 && k >= 0 && i < n[0] && j < n[1] && k < n[2];
+                            tile[tix(x, y, z)] = inside ? static_cast<float>(box.voxels[box.offset(i, j, k)]) / 127.5f - 1.f : -1.f;
+                        }
+                torch::Tensor x = torch::from_blob(tile.data(), {1, 1, T[2], T[1], T[0]}, torch::kFloat).to(m.device);
+                torch::Tensor y;
+                {
+                    AutocastScope autocast(m.mode);
+                    y = m.net->forward(x);
+                }
+                y = y.to(torch::kFloat).to(torch::kCPU).contiguous();
+                const float* logit = y.data_ptr<float>();
+                const float* logd = logit + tile_voxels;
+                for (std::int64_t z = 0; z < C[2] && z0 + z < n[2]; ++z)
+                    for (std::int64_t yy = 0; yy < C[1] && y0 + yy < n[1]; ++yy)
+                        for (std::int64_t xx = 0; xx < C[0] && x0 + xx < n[0]; ++xx) {
+                            const std::size_t src = tix(xx + M, yy + M, z + M);
+                            const std::size_t dst = box.offset(x0 + xx, y0 + yy, z0 + z);
+                            out.heat.voxels[dst] = 1.f / (1.f + std::exp(-logit[src]));
+                            out.diameter_mm.voxels[dst] = std::exp(logd[src]);
+                        }
+            }
+    return out;
+}
+
+HeatmapVolumes Detector3dRunner::run(const Volume<std::int16_t>& scan, const Volume<std::uint8_t>& lungs, int threads) const {
+    return run(lung_box_on_grid(scan, lungs, impl_->card.grid, threads));
+}
+
+}  // namespace nodulecad

@@ -1,0 +1,379 @@
+#include "nodulecad/train/train_detector3d.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <filesystem>
+#include <limits>
+#include <memory>
+#include <nlohmann/json.hpp>
+
+#include "nodulecad/core/error.hpp"
+#include "nodulecad/core/files.hpp"
+#include "nodulecad/core/random.hpp"
+#include "nodulecad/io/npy_map.hpp"
+#include "nodulecad/model/detector3d.hpp"
+#include "nodulecad/preprocess/detector3d_dataset.hpp"
+#include "nodulecad/train/trainer.hpp"
+
+namespace nodulecad {
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+namespace {
+
+using Index3 = std::array<std::int64_t, 3>;
+
+// One scan's box, memory-mapped.
+struct Box {
+    const Detector3dScan* scan = nullptr;
+    std::unique_ptr<NpyMap> voxels;
+    std::int64_t n(int a) const { return scan->geometry.size[static_cast<std::size_t>(a)]; }
+    std::uint8_t at(std::int64_t i, std::int64_t j, std::int64_t k) const {
+        if (i < 0 || j < 0 || k < 0 || i >= n(0) || j >= n(1) || k >= n(2)) return 0;  // outside: -1000 HU
+        return voxels->data()[static_cast<std::size_t>(i + n(0) * (j + n(1) * k))];
+    }
+};
+
+// Where a patch comes from: its first voxel on the box and the symmetry it is seen under (flips per axis, and x/y
+// swapped), applied to the image and to the nodule positions alike.
+struct PatchPlace {
+    std::size_t box = 0;
+    Index3 origin{};
+    std::array<bool, 3> flip{};
+    bool swap_xy = false;
+};
+
+// Output patch coordinate (x, y, z) -> offset from the patch origin on the box, and the inverse for nodule centres.
+std::array<double, 3> to_box(const PatchPlace& p, int side, std::array<double, 3> q) {
+    for (int a = 0; a < 3; ++a)
+        if (p.flip[static_cast<std::size_t>(a)]) q[static_cast<std::size_t>(a)] = side - 1 - q[static_cast<std::size_t>(a)];
+    if (p.swap_xy) std::swap(q[0], q[1]);
+    return q;
+}
+std::array<double, 3> from_box(const PatchPlace& p, int side, std::array<double, 3> q) {
+    if (p.swap_xy) std::swap(q[0], q[1]);
+    for (int a = 0; a < 3; ++a)
+        if (p.flip[static_cast<std::size_t>(a)]) q[static_cast<std::size_t>(a)] = side - 1 - q[static_cast<std::size_t>(a)];
+    return q;
+}
+
+struct Data {
+    Detector3dDataset set;
+    std::vector<Box> boxes;
+    std::vector<std::size_t> train, val;                       // box indices
+    std::vector<std::pair<std::size_t, std::size_t>> nodules;  // (box, nodule) of the training boxes
+};
+
+Data open_data(const std::string& dir) {
+    Data d;
+    d.set = read_detector3d_dataset(dir);
+    d.boxes.resize(d.set.scans.size());
+    for (std::size_t b = 0; b < d.set.scans.size(); ++b) {
+        const Detector3dScan& s = d.set.scans[b];
+        const std::string path = (fs::path(dir) / s.file).string();
+        d.boxes[b].scan = &s;
+        d.boxes[b].voxels = std::make_unique<NpyMap>(path);
+        const auto& h = d.boxes[b].voxels->header();
+        if (h.dtype != ElementType::UInt8 || h.shape != std::vector<std::int64_t>{s.geometry.size[2], s.geometry.size[1], s.geometry.size[0]})
+            fail(path, "does not match its entry in dataset.json (uint8, z-y-x of the box)");
+        (s.validation ? d.val : d.train).push_back(b);
+        if (!s.validation)
+            for (std::size_t n = 0; n < s.nodules.size(); ++n) d.nodules.emplace_back(b, n);
+    }
+    if (d.train.empty()) fail(dir, "no training scans (every scan validates)");
+    return d;
+}
+
+// A false peak found on a training patch: a patch is later centred on it.
+struct HardNegative {
+    std::size_t box = 0;
+    Index3 centre{};
+};
+
+class Detector3dVariant final : public TrainingVariant {
+public:
+    explicit Detector3dVariant(const Detector3dTrainOptions& o) : o_(o), d_(open_data(o.data_dir)) {}
+
+    torch::nn::Module& build(const torch::Device& device) override {
+        card_.net = o_.net;
+        card_.grid = d_.set.grid;
+        card_.patch = o_.patch;
+        model_ = Detector3d(card_.net);
+        model_->to(device);
+        return *model_;
+    }
+    torch::nn::Module& load(const std::string& checkpoint, const torch::Device& device, RunProgress& progress) override {
+        model_ = load_detector3d(checkpoint, card_, device);
+        if (card_.grid.spacing_mm != d_.set.grid.spacing_mm)
+            fail(checkpoint, "model was trained on a " + std::to_string(card_.grid.spacing_mm) + " mm grid, the dataset has " +
+                                 std::to_string(d_.set.grid.spacing_mm) + " mm");
+        progress = {card_.epoch, card_.best_score};
+        return *model_;
+    }
+    torch::Tensor forward(const torch::Tensor& x) override { return model_->forward(x); }
+    void save(const std::string& path, const RunProgress& progress, torch::optim::Optimizer* optimizer) override {
+        card_.epoch = progress.epoch;
+        card_.best_score = progress.best_score;
+        save_detector3d(path, model_, card_, optimizer);
+    }
+    nlohmann::ordered_json describe() const override {
+        return {{"network", "detector3d"}, {"card", card_without_progress(card_.to_json(), "best_score")}, {"data", o_.data_dir}, {"options", json(o_)}};
+    }
+
+    EpochBatches epoch_batches(int epoch) override {
+        const std::vector<HardNegative> hard = read_hard(epoch - 1);
+        const int batch = o_.run.batch;
+        EpochBatches e;
+        e.count = static_cast<std::size_t>((o_.epoch_samples + batch - 1) / batch);
+        e.samples = o_.epoch_samples;
+        e.make = [this, hard, batch, epoch](std::size_t k) {
+            const std::int64_t first = static_cast<std::int64_t>(k) * batch;
+            const std::int64_t count = std::min<std::int64_t>(batch, o_.epoch_samples - first);
+            std::vector<PatchPlace> places;
+            for (std::int64_t s = 0; s < count; ++s) {
+                Rng rng = Rng::derive(o_.run.seed, {static_cast<std::uint64_t>(epoch), static_cast<std::uint64_t>(first + s), 0x3DDULL});
+                places.push_back(draw_place(rng, hard, o_.augment, d_.train));
+            }
+            return make_batch(places);
+        };
+        return e;
+    }
+
+    LossTerms loss(const torch::Tensor& out, const torch::Tensor& y) override {
+        return {detector3d_loss(out, y.narrow(1, 0, 1), y.narrow(1, 1, 1), o_.loss), {}};
+    }
+
+    // The loss on fixed validation patches (each validation nodule off-centre, and random ones), then the hard
+    // negatives of the next epoch.
+    Validation validate(int epoch, const Forward& forward) override {
+        Validation v;
+        mine_hard_negatives(epoch, forward);
+        if (val_places_.empty()) val_places_ = validation_places();
+        if (val_places_.empty()) {
+            v.values = {std::numeric_limits<double>::quiet_NaN(), static_cast<double>(hard_count_)};
+            return v;
+        }
+        double total = 0;
+        std::int64_t batches = 0;
+        const auto device = model_->parameters().front().device();
+        for (std::size_t first = 0; first < val_places_.size(); first += static_cast<std::size_t>(o_.run.batch)) {
+            const std::size_t n = std::min<std::size_t>(static_cast<std::size_t>(o_.run.batch), val_places_.size() - first);
+            Batch b = make_batch({val_places_.begin() + static_cast<std::ptrdiff_t>(first), val_places_.begin() + static_cast<std::ptrdiff_t>(first + n)});
+            const torch::Tensor x = to_device(b.x, b.x_shape, device), y = to_device(b.y, b.y_shape, device);
+            total += loss(forward(x), y).loss.item<double>();
+            ++batches;
+        }
+        const double val_loss = total / static_cast<double>(batches);
+        v.values = {val_loss, static_cast<double>(hard_count_)};
+        v.score = 1 / (1 + val_loss);  // in (0, 1], higher is better (the trainer's best score starts at -1)
+        return v;
+    }
+    std::vector<std::string> validation_columns() const override { return {"val_loss", "hard_negatives"}; }
+
+private:
+    Detector3dTrainOptions o_;
+    Data d_;
+    Detector3dCard card_;
+    Detector3d model_{nullptr};
+    std::vector<PatchPlace> val_places_;
+    std::size_t hard_count_ = 0;
+
+    int side() const { return o_.patch; }
+
+    // A patch placed around a nodule (its centre anywhere in the middle half), on a hard negative, or at random.
+    PatchPlace draw_place(Rng& rng, const std::vector<HardNegative>& hard, bool augment, const std::vector<std::size_t>& boxes) const {
+        PatchPlace p;
+        const int P = side();
+        const double u = rng.uniform();
+        const auto jitter = [&] { return static_cast<std::int64_t>(std::floor(rng.uniform(-P / 4.0, P / 4.0 + 1))); };
+        if (u < o_.nodule_fraction && !d_.nodules.empty() && &boxes == &d_.train) {
+            const auto& [b, n] = d_.nodules[static_cast<std::size_t>(rng.uniform() * static_cast<double>(d_.nodules.size()))];
+            p.box = b;
+            const Vec3& c = d_.boxes[b].scan->nodules[n].index;
+            for (int a = 0; a < 3; ++a) p.origin[static_cast<std::size_t>(a)] = std::llround(c[static_cast<std::size_t>(a)]) - P / 2 + jitter();
+        } else if (u < o_.nodule_fraction + o_.hard_fraction && !hard.empty()) {
+            const HardNegative& h = hard[static_cast<std::size_t>(rng.uniform() * static_cast<double>(hard.size()))];
+            p.box = h.box;
+            for (int a = 0; a < 3; ++a) p.origin[static_cast<std::size_t>(a)] = h.centre[static_cast<std::size_t>(a)] - P / 2 + jitter();
+        } else {
+            p.box = boxes[static_cast<std::size_t>(rng.uniform() * static_cast<double>(boxes.size()))];
+            for (int a = 0; a < 3; ++a) {
+                const std::int64_t n = d_.boxes[p.box].n(a), lo = std::min<std::int64_t>(0, n - P), hi = std::max<std::int64_t>(0, n - P);
+                p.origin[static_cast<std::size_t>(a)] = lo + static_cast<std::int64_t>(rng.uniform() * static_cast<double>(hi - lo + 1));
+            }
+        }
+        if (augment) {
+            for (auto& f : p.flip) f = rng.uniform() < 0.5;
+            p.swap_xy = rng.uniform() < 0.5;
+        }
+        return p;
+    }
+
+    // Inputs (B, 1, P, P, P) in [-1, 1] and targets (B, 2, P, P, P): the heatmap (1 at each nodule's centre voxel, a
+    // Gaussian below 1 around it) and log-diameter at centre voxels.
+    Batch make_batch(const std::vector<PatchPlace>& places) const {
+        const int P = side();
+        const std::size_t vol = static_cast<std::size_t>(P) * static_cast<std::size_t>(P) * static_cast<std::size_t>(P);
+        const auto B = static_cast<std::int64_t>(places.size());
+        Batch b;
+        b.x.assign(places.size() * vol, 0.f);
+        b.y.assign(places.size() * vol * 2, 0.f);
+        b.x_shape = {B, 1, P, P, P};
+        b.y_shape = {B, 2, P, P, P};
+        for (std::size_t s = 0; s < places.size(); ++s) {
+            const PatchPlace& p = places[s];
+            const Box& box = d_.boxes[p.box];
+            float* x = b.x.data() + s * vol;
+            for (int z = 0; z < P; ++z)
+                for (int y = 0; y < P; ++y)
+                    for (int xx = 0; xx < P; ++xx) {
+                        const auto q = to_box(p, P, {static_cast<double>(xx), static_cast<double>(y), static_cast<double>(z)});
+                        const std::uint8_t v = box.at(p.origin[0] + static_cast<std::int64_t>(q[0]), p.origin[1] + static_cast<std::int64_t>(q[1]),
+                                                      p.origin[2] + static_cast<std::int64_t>(q[2]));
+                        x[(static_cast<std::size_t>(z) * static_cast<std::size_t>(P) + static_cast<std::size_t>(y)) * static_cast<std::size_t>(P) +
+                          static_cast<std::size_t>(xx)] = static_cast<float>(v) / 127.5f - 1.f;
+                    }
+            draw_targets(p, b.y.data() + s * vol * 2, b.y.data() + s * vol * 2 + vol);
+        }
+        return b;
+    }
+
+    void draw_targets(const PatchPlace& p, float* heat, float* logd) const {
+        const int P = side();
+        const auto at = [P](std::int64_t x, std::int64_t y, std::int64_t z) {
+            return static_cast<std::size_t>((z * P + y) * P + x);
+        };
+        for (const GridNodule& n : d_.boxes[p.box].scan->nodules) {
+            const auto q = from_box(p, P, {n.index[0] - static_cast<double>(p.origin[0]), n.index[1] - static_cast<double>(p.origin[1]),
+                                           n.index[2] - static_cast<double>(p.origin[2])});
+            const double sigma = heatmap_sigma_voxels(n.diameter_mm, d_.set.grid.spacing_mm), reach = 3 * sigma;
+            std::array<std::int64_t, 3> lo{}, hi{};
+            for (int a = 0; a < 3; ++a) {
+                lo[static_cast<std::size_t>(a)] = std::max<std::int64_t>(0, static_cast<std::int64_t>(std::ceil(q[static_cast<std::size_t>(a)] - reach)));
+                hi[static_cast<std::size_t>(a)] = std::min<std::int64_t>(P - 1, static_cast<std::int64_t>(std::floor(q[static_cast<std::size_t>(a)] + reach)));
+            }
+            for (std::int64_t z = lo[2]; z <= hi[2]; ++z)
+                for (std::int64_t y = lo[1]; y <= hi[1]; ++y)
+                    for (std::int64_t x = lo[0]; x <= hi[0]; ++x) {
+                        const double dx = static_cast<double>(x) - q[0], dy = static_cast<double>(y) - q[1], dz = static_cast<double>(z) - q[2];
+                        const double d2 = dx * dx + dy * dy + dz * dz;
+                        float& h = heat[at(x, y, z)];
+                        if (h < 1) h = std::max(h, static_cast<float>(std::min(0.99, std::exp(-d2 / (2 * sigma * sigma)))));
+                    }
+            const std::int64_t cx = std::llround(q[0]), cy = std::llround(q[1]), cz = std::llround(q[2]);
+            if (cx >= 0 && cy >= 0 && cz >= 0 && cx < P && cy < P && cz < P) {
+                heat[at(cx, cy, cz)] = 1;
+                logd[at(cx, cy, cz)] = static_cast<float>(std::log(std::max(n.diameter_mm, 1.0)));
+            }
+        }
+    }
+
+    // Every validation nodule (off-centre by a fixed draw) and four random patches per validation scan, seeded by
+    // the run's seed alone: the same patches every epoch.
+    std::vector<PatchPlace> validation_places() const {
+        std::vector<PatchPlace> out;
+        const int P = side();
+        for (std::size_t b : d_.val) {
+            Rng rng = Rng::derive(o_.run.seed, {static_cast<std::uint64_t>(b), 0x7A1ULL});
+            for (const GridNodule& n : d_.boxes[b].scan->nodules) {
+                PatchPlace p;
+                p.box = b;
+                for (int a = 0; a < 3; ++a)
+                    p.origin[static_cast<std::size_t>(a)] = std::llround(n.index[static_cast<std::size_t>(a)]) - P / 2 +
+                                                            static_cast<std::int64_t>(std::floor(rng.uniform(-P / 4.0, P / 4.0 + 1)));
+                out.push_back(p);
+            }
+            const std::vector<std::size_t> one{b};
+            for (int r = 0; r < 4; ++r) out.push_back(draw_place(rng, {}, false, one));
+        }
+        return out;
+    }
+
+    std::string hard_file(int epoch) const { return (fs::path(o_.run.run_dir) / ("hard_negatives_" + std::to_string(epoch) + ".json")).string(); }
+
+    std::vector<HardNegative> read_hard(int epoch) const {
+        std::vector<HardNegative> out;
+        std::error_code ec;
+        if (epoch < 1 || !fs::exists(hard_file(epoch), ec)) return out;
+        for (const json& h : json::parse(read_file(hard_file(epoch)))) out.push_back({h.at(0).get<std::size_t>(), {h.at(1).get<std::int64_t>(), h.at(2).get<std::int64_t>(), h.at(3).get<std::int64_t>()}});
+        return out;
+    }
+
+    // Random training patches through the network; each voxel that is a local maximum of the heatmap above 0.1 and
+    // farther than a nodule's radius + 2 voxels from every nodule is a hard negative (the 4 strongest per patch).
+    // Written as RUN/hard_negatives_<epoch>.json before the epoch's checkpoint, so a resumed run draws the same.
+    void mine_hard_negatives(int epoch, const Forward& forward) {
+        hard_count_ = 0;
+        if (o_.hard_fraction <= 0 || o_.hard_mining_patches <= 0) return;
+        const auto device = model_->parameters().front().device();
+        json found = json::array();
+        for (int first = 0; first < o_.hard_mining_patches; first += o_.run.batch) {
+            std::vector<PatchPlace> places;
+            for (int s = first; s < std::min(o_.hard_mining_patches, first + o_.run.batch); ++s) {
+                Rng rng = Rng::derive(o_.run.seed, {static_cast<std::uint64_t>(epoch), static_cast<std::uint64_t>(s), 0x4A2DULL});
+                PatchPlace p = draw_place(rng, {}, false, d_.train);
+                places.push_back(p);
+            }
+            Batch b = make_batch(places);
+            const torch::Tensor heat = torch::sigmoid(forward(to_device(b.x, b.x_shape, device)).narrow(1, 0, 1)).to(torch::kCPU);
+            const torch::Tensor peaks = heat.eq(torch::max_pool3d(heat, 3, 1, 1)).logical_and(heat.gt(0.1));
+            for (std::size_t s = 0; s < places.size(); ++s) {
+                const torch::Tensor idx = peaks[static_cast<std::int64_t>(s)][0].nonzero();  // (n, 3): z, y, x
+                std::vector<std::pair<float, Index3>> cands;
+                const torch::Tensor hs = heat[static_cast<std::int64_t>(s)][0].contiguous();
+                const auto h = hs.accessor<float, 3>();
+                const auto id = idx.accessor<std::int64_t, 2>();
+                for (std::int64_t r = 0; r < idx.size(0); ++r) {
+                    const Index3 v{id[r][2], id[r][1], id[r][0]};
+                    if (near_nodule(places[s], v)) continue;
+                    cands.emplace_back(h[v[2]][v[1]][v[0]], v);
+                }
+                std::sort(cands.begin(), cands.end(), [](const auto& a, const auto& c) { return a.first > c.first; });
+                for (std::size_t c = 0; c < std::min<std::size_t>(4, cands.size()); ++c) {
+                    const Index3& v = cands[c].second;
+                    found.push_back({places[s].box, places[s].origin[0] + v[0], places[s].origin[1] + v[1], places[s].origin[2] + v[2]});
+                }
+            }
+        }
+        hard_count_ = found.size();
+        write_file_atomically(hard_file(epoch), found.dump() + "\n");
+        std::error_code ec;
+        fs::remove(hard_file(epoch - 2), ec);
+    }
+
+    bool near_nodule(const PatchPlace& p, const Index3& v) const {
+        for (const GridNodule& n : d_.boxes[p.box].scan->nodules) {
+            const double r = 0.5 * n.diameter_mm / d_.set.grid.spacing_mm + 2;
+            double d2 = 0;
+            for (int a = 0; a < 3; ++a) {
+                const double dd = static_cast<double>(p.origin[static_cast<std::size_t>(a)] + v[static_cast<std::size_t>(a)]) - n.index[static_cast<std::size_t>(a)];
+                d2 += dd * dd;
+            }
+            if (d2 <= r * r) return true;
+        }
+        return false;
+    }
+};
+
+}  // namespace
+
+std::vector<Detector3dEpoch> train_detector3d(const Detector3dTrainOptions& o) {
+    o.check();
+    Detector3dVariant variant(o);
+    std::vector<Detector3dEpoch> out;
+    for (const EpochRecord& r : run_training(variant, o.run)) {
+        Detector3dEpoch e;
+        e.epoch = static_cast<int>(r.get("epoch"));
+        e.train_loss = r.get("train_loss");
+        e.val_loss = r.get("val_loss");
+        e.hard_negatives = r.get("hard_negatives");
+        e.samples_per_second = r.get("samples_per_s");
+        e.seconds = r.get("seconds");
+        out.push_back(e);
+    }
+    return out;
+}
+
+}  // namespace nodulecad

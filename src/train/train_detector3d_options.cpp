@@ -1,0 +1,47 @@
+#include <algorithm>
+#include <nlohmann/json.hpp>
+
+#include "nodulecad/core/error.hpp"
+#include "nodulecad/train/train_detector3d.hpp"
+
+namespace nodulecad {
+
+void Detector3dTrainOptions::check() const {
+    run.check();
+    net.check();
+    const int step = 1 << (net.depth - 1);
+    if (patch < step || patch % step != 0 || patch > 256)
+        throw OptionError("patch", "must be a multiple of 2^(depth-1) = " + std::to_string(step) + " up to 256, got " + std::to_string(patch));
+    require_positive("epoch_samples", epoch_samples);
+    if (!(nodule_fraction >= 0 && hard_fraction >= 0 && nodule_fraction + hard_fraction <= 1))
+        throw OptionError("nodule_fraction", "and hard_fraction must be >= 0 with a sum of at most 1");
+    require_between("hard_mining_patches", hard_mining_patches, 0, 100000);
+}
+
+void to_json(nlohmann::json& j, const Detector3dTrainOptions& o) {
+    j = {{"filters", o.net.base_filters},         {"depth", o.net.depth},
+         {"batch_norm", o.net.batch_norm},        {"patch", o.patch},
+         {"epoch_samples", o.epoch_samples},      {"nodule_fraction", o.nodule_fraction},
+         {"hard_fraction", o.hard_fraction},      {"hard_mining_patches", o.hard_mining_patches},
+         {"augment", o.augment},                  {"focal_alpha", o.loss.alpha},
+         {"focal_beta", o.loss.beta},             {"size_weight", o.loss.size_weight}};
+}
+
+void from_json(const nlohmann::json& j, Detector3dTrainOptions& o) {
+    o.net.base_filters = j.value("filters", o.net.base_filters);
+    o.net.depth = j.value("depth", o.net.depth);
+    o.net.batch_norm = j.value("batch_norm", o.net.batch_norm);
+    o.patch = j.value("patch", o.patch);
+    o.epoch_samples = j.value("epoch_samples", o.epoch_samples);
+    o.nodule_fraction = j.value("nodule_fraction", o.nodule_fraction);
+    o.hard_fraction = j.value("hard_fraction", o.hard_fraction);
+    o.hard_mining_patches = j.value("hard_mining_patches", o.hard_mining_patches);
+    o.augment = j.value("augment", o.augment);
+    o.loss.alpha = j.value("focal_alpha", o.loss.alpha);
+    o.loss.beta = j.value("focal_beta", o.loss.beta);
+    o.loss.size_weight = j.value("size_weight", o.loss.size_weight);
+}
+
+double heatmap_sigma_voxels(double diameter_mm, double spacing_mm) { return std::max(1.0, 0.25 * diameter_mm / spacing_mm); }
+
+}  // namespace nodulecad

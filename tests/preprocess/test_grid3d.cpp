@@ -1,0 +1,81 @@
+// The 3D detector's view of a scan: the lungs' box on a millimetre grid, windowed; positions on it go to world mm
+// on every direction matrix.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "nodulecad/core/error.hpp"
+#include "nodulecad/core/geometry.hpp"
+#include "nodulecad/preprocess/grid3d.hpp"
+#include "preprocess/ball_scan.hpp"
+#include "test_util.hpp"
+
+namespace nodulecad {
+namespace {
+
+// A "lung" mask: the voxels within `radius` mm of `centre`.
+Volume<std::uint8_t> mask_around(const Volume<std::int16_t>& scan, const Vec3& centre, double radius) {
+    Volume<std::uint8_t> m(scan.geometry, 0);
+    const IndexWorldTransform t(scan.geometry);
+    const auto& n = scan.geometry.size;
+    for (std::int64_t k = 0; k < n[2]; ++k)
+        for (std::int64_t j = 0; j < n[1]; ++j)
+            for (std::int64_t i = 0; i < n[0]; ++i) {
+                const Vec3 w = t.to_world({static_cast<double>(i), static_cast<double>(j), static_cast<double>(k)});
+                if (std::hypot(w[0] - centre[0], w[1] - centre[1], w[2] - centre[2]) <= radius) m.voxels[m.offset(i, j, k)] = 1;
+            }
+    return m;
+}
+
+TEST(Grid3d, LungBoxFindsTheBallInWorldMillimetresOnEveryDirection) {
+    const Vec3 ball{12.5, -31.0, 47.0};
+    Grid3dOptions o;
+    o.spacing_mm = 1.0;
+    o.margin_mm = 4;
+    for (const auto& [name, direction] : test::test_directions()) {
+        SCOPED_TRACE(name);
+        const auto scan = test::scan_with_ball(direction, ball);
+        const auto lungs = mask_around(scan, ball, 8);
+        const Volume<std::uint8_t> box = lung_box_on_grid(scan, lungs, o, 2);
+        EXPECT_EQ(box.voxels, lung_box_on_grid(scan, lungs, o, 1).voxels);  // any thread count
+        EXPECT_EQ(box.geometry.direction, scan.geometry.direction);
+        EXPECT_EQ(box.geometry.spacing, (Vec3{1, 1, 1}));
+        // The box spans the mask (16 mm) plus the margins, give or take a voxel per side at the mask's edge, not
+        // the scan (45 x 39 x 47.5 mm).
+        for (int a = 0; a < 3; ++a) {
+            EXPECT_GE(box.geometry.size[static_cast<std::size_t>(a)], 16 + 2 * 4 - 2);
+            EXPECT_LE(box.geometry.size[static_cast<std::size_t>(a)], 16 + 2 * 4 + 6);
+        }
+        // The brightest voxel is the one nearest the ball's centre, and goes to world within half a voxel's diagonal.
+        const auto top = std::max_element(box.voxels.begin(), box.voxels.end()) - box.voxels.begin();
+        const auto nx = box.geometry.size[0], ny = box.geometry.size[1];
+        const Vec3 idx{static_cast<double>(top % nx), static_cast<double>((top / nx) % ny), static_cast<double>(top / (nx * ny))};
+        const Vec3 w = index_to_world(box.geometry, idx);
+        EXPECT_LT(std::hypot(w[0] - ball[0], w[1] - ball[1], w[2] - ball[2]), 0.87);
+        // 40 HU at the centre, on the window [-1000, 400]: at most round(1040 / 1400 * 255) = 189; air is 0.
+        EXPECT_LE(box.voxels[static_cast<std::size_t>(top)], 189);
+        EXPECT_GE(box.voxels[static_cast<std::size_t>(top)], 160);
+        EXPECT_EQ(box.voxels.front(), 0);
+    }
+}
+
+TEST(Grid3d, WithoutLungsTheWholeScanAndBadOptionsAreRefused) {
+    const auto scan = test::scan_with_ball(identity3(), {0, 0, 0});
+    Grid3dOptions o;
+    o.spacing_mm = 2.5;
+    const Volume<std::uint8_t> box = lung_box_on_grid(scan, Volume<std::uint8_t>(scan.geometry, 0), o);
+    EXPECT_EQ(box.geometry.size, (std::array<std::int64_t, 3>{18, 16, 20}));  // floor(44.1 / 2.5) + 1, ...
+    EXPECT_EQ(box.geometry.origin, scan.geometry.origin);
+    o.spacing_mm = 0;
+    EXPECT_THROW(lung_box_on_grid(scan, Volume<std::uint8_t>(scan.geometry, 0), o), OptionError);
+    o = Grid3dOptions{};
+    o.window_hi = o.window_lo;
+    EXPECT_THROW(o.check(), OptionError);
+    Geometry other = scan.geometry;
+    other.size[2] = 3;
+    EXPECT_THROW(lung_box_on_grid(scan, Volume<std::uint8_t>(other, 0), Grid3dOptions{}), Error);
+}
+
+}  // namespace
+}  // namespace nodulecad
