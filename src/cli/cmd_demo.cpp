@@ -25,7 +25,7 @@ struct DemoArgs {
     std::uint64_t seed = 0;
     int threads = 1;
     bool quick = false;
-    Detector detector = Detector::UNet2d;
+    Detector detector = Detector::Heatmap3d;  // used when --detector is given; otherwise the recipe's
 };
 
 }  // namespace
@@ -35,27 +35,29 @@ void register_demo(CLI::App& app) {
     a->threads = default_thread_count();
     CLI::App* cmd = app.add_subcommand(
         "demo",
-        "Generate a synthetic cohort and run the whole pipeline on it: synth -> preprocess -> U-Net -> predict ->\n"
-        "candidates -> false-positive reduction -> evaluate on held-out scans -> report. Under 15 minutes on a\n"
-        "2-core CPU (100 scans of the demo preset, 20 held out); with --device cuda on a GPU it runs full-size scans\n"
-        "and the seed's U-Net. Re-running continues where it stopped. Last line: CPM <value> (<n> held-out scans) —\n"
-        "report: <path>.");
+        "Generate a synthetic cohort and run the whole pipeline on it: synth -> lung boxes -> 3D detector ->\n"
+        "candidates -> false-positive reduction -> evaluate on held-out scans -> report (--detector unet2d: the\n"
+        "seed's 2D U-Net on every slice instead). Under 15 minutes on a 2-core CPU (100 scans of the demo preset, 20\n"
+        "held out); with --device cuda on a GPU it runs full-size scans and the seed's U-Net. Re-running continues\n"
+        "where it stopped. Last line: CPM <value> (<n> held-out scans) — report: <path>.");
     cmd->add_option("--out", a->out, "Output folder (cohort, every stage, report.html)")->capture_default_str();
     cmd->add_option("--device", a->device, "auto, cpu or cuda[:N]")->capture_default_str();
     cmd->add_option("--scans", a->scans, "Scans to generate (default 100; subsets 8 and 9 are held out)");
     cmd->add_option("--seed", a->seed, "Seed of the cohort and of training")->capture_default_str();
     cmd->add_option("--threads", a->threads, "CPU threads")->capture_default_str()->check(CLI::PositiveNumber);
     cmd->add_flag("--quick", a->quick, "A tiny configuration (6 small scans, 1 epoch) that checks the machinery in a minute");
-    add_enum_option(cmd, "--detector", a->detector, kDetectorNames,
-                    "First stage: unet2d (the seed's 2D U-Net on every slice) or heatmap3d (a 3D centre-heatmap network\n"
-                    "on the lungs' box; docs/model.md)");
-    cmd->callback([a] {
+    CLI::Option* detector = add_enum_option(cmd, "--detector", a->detector, kDetectorNames,
+                                            "First stage: heatmap3d (a 3D centre-heatmap network on the lungs' box; the CPU\n"
+                                            "default, chosen on a tuning cohort, docs/model.md) or unet2d (the seed's 2D U-Net on\n"
+                                            "every slice; the CUDA recipe's default)");
+    detector->default_str("heatmap3d (unet2d with CUDA)");
+    cmd->callback([a, detector] {
         namespace fs = std::filesystem;
         use_threads(a->threads);
         const bool cuda = a->device.rfind("cuda", 0) == 0 || (a->device == "auto" && cuda_available());
         CohortOptions cohort;
         PipelineOptions o = demo_pipeline_options(a->quick ? DemoSize::Quick : cuda ? DemoSize::Cuda : DemoSize::Cpu, cohort);
-        o.detector = a->detector;
+        if (detector->count() > 0) o.detector = a->detector;
         if (a->scans > 0) cohort.scans = a->scans;
         cohort.out_dir = (fs::path(a->out) / "cohort").string();
         cohort.seed = a->seed;

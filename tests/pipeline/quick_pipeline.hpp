@@ -1,5 +1,5 @@
 #pragma once
-// The demo's quick configuration on a freshly generated cohort, for the pipeline's tests.
+// The demo's quick configuration with the 2D U-Net on a freshly generated cohort, for the pipeline's tests.
 #include "nodulecad/pipeline/recipes.hpp"
 #include "nodulecad/synth/cohort.hpp"
 #include "test_util.hpp"
@@ -10,6 +10,7 @@ namespace nodulecad::test {
 inline PipelineOptions quick_pipeline(const TempDir& dir, int scans, ImageFormat format = ImageFormat::MetaImage) {
     CohortOptions cohort;
     PipelineOptions o = demo_pipeline_options(DemoSize::Quick, cohort);
+    o.detector = Detector::UNet2d;  // the seed's pipeline; tests of the 3D one set heatmap3d
     cohort.format = format;
     cohort.out_dir = dir.path("cohort");
     cohort.scans = scans;
