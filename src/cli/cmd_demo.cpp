@@ -25,7 +25,7 @@ struct DemoArgs {
     std::uint64_t seed = 0;
     int threads = 1;
     bool quick = false;
-    Detector detector = Detector::Heatmap3d;  // used when --detector is given; otherwise the recipe's
+    Detector detector = Detector::UNet2d;  // used when --detector is given; otherwise the recipe's
 };
 
 }  // namespace
@@ -35,11 +35,11 @@ void register_demo(CLI::App& app) {
     a->threads = default_thread_count();
     CLI::App* cmd = app.add_subcommand(
         "demo",
-        "Generate a synthetic cohort and run the whole pipeline on it: synth -> lung boxes -> 3D detector ->\n"
-        "candidates -> false-positive reduction -> evaluate on held-out scans -> report (--detector unet2d: the\n"
-        "seed's 2D U-Net on every slice instead). Under 15 minutes on a 2-core CPU (100 scans of the demo preset, 20\n"
-        "held out); with --device cuda on a GPU it runs full-size scans and the seed's U-Net. Re-running continues\n"
-        "where it stopped. Last line: CPM <value> (<n> held-out scans) — report: <path>.");
+        "Generate a synthetic cohort and run the whole pipeline on it: synth -> preprocess -> U-Net -> predict ->\n"
+        "candidates -> false-positive reduction -> evaluate on held-out scans -> report (--detector heatmap3d: the\n"
+        "3D detector on the lungs' box instead of the U-Net). Under 15 minutes on a 2-core CPU (100 scans of the\n"
+        "demo preset, 20 held out); with --device cuda on a GPU it runs full-size scans and the seed's U-Net.\n"
+        "Re-running continues where it stopped. Last line: CPM <value> (<n> held-out scans) — report: <path>.");
     cmd->add_option("--out", a->out, "Output folder (cohort, every stage, report.html)")->capture_default_str();
     cmd->add_option("--device", a->device, "auto, cpu or cuda[:N]")->capture_default_str();
     cmd->add_option("--scans", a->scans, "Scans to generate (default 100; subsets 8 and 9 are held out)");
@@ -47,10 +47,8 @@ void register_demo(CLI::App& app) {
     cmd->add_option("--threads", a->threads, "CPU threads")->capture_default_str()->check(CLI::PositiveNumber);
     cmd->add_flag("--quick", a->quick, "A tiny configuration (6 small scans, 1 epoch) that checks the machinery in a minute");
     CLI::Option* detector = add_enum_option(cmd, "--detector", a->detector, kDetectorNames,
-                                            "First stage: heatmap3d (a 3D centre-heatmap network on the lungs' box; the CPU\n"
-                                            "default, chosen on a tuning cohort, docs/model.md) or unet2d (the seed's 2D U-Net on\n"
-                                            "every slice; the CUDA recipe's default)");
-    detector->default_str("heatmap3d (unet2d with CUDA)");
+                                            "First stage: unet2d (the seed's 2D U-Net on every slice) or heatmap3d (a 3D\n"
+                                            "centre-heatmap network on the lungs' box; CPU recipe only so far, docs/model.md)");
     cmd->callback([a, detector] {
         namespace fs = std::filesystem;
         use_threads(a->threads);

@@ -30,9 +30,9 @@ void register_run(CLI::App& app) {
     CLI::App* cmd = app.add_subcommand(
         "run",
         "The whole pipeline on a cohort laid out like LUNA16 (DATA/subset*/<uid>.mhd, annotations.csv, optional\n"
-        "annotations_excluded.csv): split by patient -> lung boxes on a 2 mm grid -> train the 3D detector ->\n"
-        "candidates (heatmap peaks) -> train and apply the false-positive reduction -> evaluate (CPM before and\n"
-        "after) -> report; --detector unet2d: preprocess -> the seed's 2D U-Net -> predict -> candidates. One folder per\n"
+        "annotations_excluded.csv): split by patient -> preprocess -> train the U-Net -> predict -> candidates ->\n"
+        "train and apply the false-positive reduction -> evaluate (CPM before and after) -> report (--detector\n"
+        "heatmap3d: lung boxes on a 2 mm grid -> the 3D detector -> heatmap peaks instead). One folder per\n"
         "stage under WORK; a stage whose outputs exist is skipped and interrupted training resumes, so a large cohort\n"
         "can be processed over several sittings. Last line: CPM <value> (<n> held-out scans) — report: <path>.");
     cmd->add_option("--data", o->data_dir, "Cohort folder")->required();
@@ -44,8 +44,8 @@ void register_run(CLI::App& app) {
     folds->excludes(subsets);
     cmd->add_option("--test-fraction", o->test_fraction, "One split without --val-subsets: this share of patients is held out")->capture_default_str();
     add_enum_option(cmd, "--detector", o->detector, kDetectorNames,
-                    "First stage: heatmap3d (a 3D centre-heatmap network on the lungs' box; chosen on a tuning cohort,\n"
-                    "docs/model.md) or unet2d (the seed's 2D U-Net on every slice)");
+                    "First stage: unet2d (the seed's 2D U-Net on every slice) or heatmap3d (a 3D centre-heatmap\n"
+                    "network on the lungs' box; docs/model.md)");
     cmd->add_option("--epochs", o->unet.run.epochs, "U-Net epochs")->capture_default_str();
     cmd->add_option("--crop", o->unet.crop, "U-Net training window (0 = whole slices)")->capture_default_str();
     cmd->add_option("--filters", o->unet.unet.base_filters, "U-Net filters at the first level")->capture_default_str();

@@ -135,6 +135,17 @@ void stage_preprocess(StageRunner& st, const PipelineOptions& o, const Split& s)
     });
 }
 
+// A network's run under DIR/<folder>: the pipeline's device and seed, resumed when last.pt is there.
+TrainerOptions pipeline_run(TrainerOptions run, const PipelineOptions& o, const Split& s, const std::string& folder) {
+    std::error_code ec;
+    run.run_dir = s.path(folder);
+    run.device = o.device;
+    run.seed = o.seed;
+    run.resume = fs::exists(s.path(folder + "/last.pt"), ec);
+    if (run.resume) std::cerr << "  resuming from " << s.path(folder + "/last.pt") << "\n";
+    return run;
+}
+
 // Trains (or resumes) until best.pt exists; a run that had finished but lost best.pt trains again.
 void stage_unet(StageRunner& st, const PipelineOptions& o, const Split& s) {
     st.run("unet", {"preprocess"}, {{"trainer", o.unet.run}, {"options", o.unet}}, {s.path("unet/best.pt")}, [&](bool fresh) {
@@ -142,11 +153,7 @@ void stage_unet(StageRunner& st, const PipelineOptions& o, const Split& s) {
         if (fresh) fs::remove_all(s.path("unet"), ec);
         TrainOptions t = o.unet;
         t.data_dir = s.path("prep");
-        t.run.run_dir = s.path("unet");
-        t.run.device = o.device;
-        t.run.seed = o.seed;
-        t.run.resume = fs::exists(s.path("unet/last.pt"), ec);
-        if (t.run.resume) std::cerr << "  resuming from " << s.path("unet/last.pt") << "\n";
+        t.run = pipeline_run(o.unet.run, o, s, "unet");
         auto m = train_unet(t);
         if (!fs::exists(s.path("unet/best.pt"), ec)) {
             fs::remove_all(s.path("unet"), ec);
@@ -282,19 +289,20 @@ void stage_grid3d(StageRunner& st, const PipelineOptions& o, const Split& s) {
     });
 }
 
-// Trains (or resumes) the 3D detector until best.pt exists.
+// Trains (or resumes) the 3D detector until best.pt exists, like stage_unet.
 void stage_detector3d(StageRunner& st, const PipelineOptions& o, const Split& s) {
     st.run("detector3d", {"grid3d"}, {{"trainer", o.det3d.run}, {"options", o.det3d}}, {s.path("detector3d/best.pt")}, [&](bool fresh) {
         std::error_code ec;
         if (fresh) fs::remove_all(s.path("detector3d"), ec);
         Detector3dTrainOptions t = o.det3d;
         t.data_dir = s.path("grid3d");
-        t.run.run_dir = s.path("detector3d");
-        t.run.device = o.device;
-        t.run.seed = o.seed;
-        t.run.resume = fs::exists(s.path("detector3d/last.pt"), ec);
-        if (t.run.resume) std::cerr << "  resuming from " << s.path("detector3d/last.pt") << "\n";
+        t.run = pipeline_run(o.det3d.run, o, s, "detector3d");
         auto m = train_detector3d(t);
+        if (!fs::exists(s.path("detector3d/best.pt"), ec)) {
+            fs::remove_all(s.path("detector3d"), ec);
+            t.run.resume = false;
+            m = train_detector3d(t);
+        }
         if (!m.empty()) std::cerr << "  last epoch: train loss " << m.back().train_loss << ", validation loss " << m.back().val_loss << "\n";
     });
 }

@@ -273,8 +273,8 @@ if "$bin" train --help > /dev/null 2>&1 && ! "$bin" train --help 2>&1 | grep -q 
     "$bin" detect --candidates "$tmp/fpr_cands.csv" --fpr "$tmp/run/best.pt" --data "$tmp/cohort" --out "$tmp/x.csv" > /dev/null 2> "$tmp/err.txt"; rc=$?
     check "detect --fpr with a U-Net exits 1" test "$rc" -eq 1
     check "detect --fpr with a U-Net says why" grep -q 'not a false-positive-reduction model' "$tmp/err.txt"
-    # demo --quick with the seed's 2D U-Net: the whole pipeline in its tiny configuration; a second run skips every stage.
-    "$bin" demo --quick --detector unet2d --out "$tmp/demo" --threads 2 > "$tmp/demo.out" 2> "$tmp/demo.err"; rc=$?
+    # demo --quick: the whole pipeline in its tiny configuration (the seed's 2D U-Net by default); a second run skips every stage.
+    "$bin" demo --quick --out "$tmp/demo" --threads 2 > "$tmp/demo.out" 2> "$tmp/demo.err"; rc=$?
     check "demo --quick exit 0" test "$rc" -eq 0
     check "demo prints the CPM line last" grep -qE "^CPM [0-9.]+ \(2 held-out scans\) — report: $tmp/demo/work/report.html\$" <(tail -1 "$tmp/demo.out")
     check "demo prints its stages" grep -q '^\[9/9\] model' "$tmp/demo.err"
@@ -283,7 +283,7 @@ if "$bin" train --help > /dev/null 2>&1 && ! "$bin" train --help 2>&1 | grep -q 
         check "demo writes $f" test -s "$tmp/demo/work/$f"
     done
     check "demo submission has the LUNA16 columns" grep -qx 'seriesuid,coordX,coordY,coordZ,probability' <(head -1 "$tmp/demo/work/submission.csv")
-    "$bin" demo --quick --detector unet2d --out "$tmp/demo" --threads 2 > "$tmp/demo2.out" 2> "$tmp/demo2.err"; rc=$?
+    "$bin" demo --quick --out "$tmp/demo" --threads 2 > "$tmp/demo2.out" 2> "$tmp/demo2.err"; rc=$?
     check "demo re-run exit 0" test "$rc" -eq 0
     check "demo re-run skips all 11 stages" test "$(grep -c 'done earlier, skipped' "$tmp/demo2.err")" -eq 11
     check "demo re-run gives the same CPM line" cmp -s <(tail -1 "$tmp/demo.out") <(tail -1 "$tmp/demo2.out")
@@ -303,9 +303,9 @@ if "$bin" train --help > /dev/null 2>&1 && ! "$bin" train --help 2>&1 | grep -q 
     check "infer still writes the others" cmp -s "$tmp/inf2/candidates.csv" "$tmp/demo/work/candidates.csv"
     "$bin" infer --model "$tmp/nomodel" --data "$tmp/infdata" --out "$tmp/inf3" > /dev/null 2> "$tmp/err.txt"; rc=$?
     check "infer without a bundle exits 1 in one line" sh -c "test $rc -eq 1 && test \$(wc -l < '$tmp/err.txt') -eq 1 && grep -q 'model bundle not found' '$tmp/err.txt'"
-    # The 3D detector, the default: its own stages, a heatmap3d bundle that infer applies.
-    "$bin" demo --quick --out "$tmp/demo3d" --threads 2 > "$tmp/demo3d.out" 2> "$tmp/demo3d.err"; rc=$?
-    check "demo --quick (heatmap3d by default) exit 0" test "$rc" -eq 0
+    # The 3D detector through the same pipeline: its own stages, a heatmap3d bundle that infer applies.
+    "$bin" demo --quick --detector heatmap3d --out "$tmp/demo3d" --threads 2 > "$tmp/demo3d.out" 2> "$tmp/demo3d.err"; rc=$?
+    check "demo --detector heatmap3d exit 0" test "$rc" -eq 0
     check "demo --detector heatmap3d trains the 3D detector" sh -c "grep -q '^\[3/7\] detector3d' '$tmp/demo3d.err' && test -s '$tmp/demo3d/work/detector3d/best.pt'"
     check "demo --detector heatmap3d bundles it" grep -q '"detector": "heatmap3d"' "$tmp/demo3d/work/model/model.json"
     "$bin" infer --model "$tmp/demo3d/work/model" --data "$tmp/demo3d/work/split/test" --out "$tmp/inf3d" --threads 2 > /dev/null 2>&1; rc=$?
