@@ -146,7 +146,19 @@ TrainerOptions pipeline_run(TrainerOptions run, const PipelineOptions& o, const 
     return run;
 }
 
-// Trains (or resumes) until best.pt exists; a run that had finished but lost best.pt trains again.
+// Trains (or resumes) with `train` until DIR/<folder>/best.pt exists: a run that had finished but lost best.pt
+// trains again from scratch. Returns the epochs of the last call.
+template <class Options, class Train> auto train_until_best(const Split& s, const std::string& folder, Options& t, Train train) {
+    std::error_code ec;
+    auto m = train(t);
+    if (!fs::exists(s.path(folder + "/best.pt"), ec)) {
+        fs::remove_all(s.path(folder), ec);
+        t.run.resume = false;
+        m = train(t);
+    }
+    return m;
+}
+
 void stage_unet(StageRunner& st, const PipelineOptions& o, const Split& s) {
     st.run("unet", {"preprocess"}, {{"trainer", o.unet.run}, {"options", o.unet}}, {s.path("unet/best.pt")}, [&](bool fresh) {
         std::error_code ec;
@@ -154,12 +166,7 @@ void stage_unet(StageRunner& st, const PipelineOptions& o, const Split& s) {
         TrainOptions t = o.unet;
         t.data_dir = s.path("prep");
         t.run = pipeline_run(o.unet.run, o, s, "unet");
-        auto m = train_unet(t);
-        if (!fs::exists(s.path("unet/best.pt"), ec)) {
-            fs::remove_all(s.path("unet"), ec);
-            t.run.resume = false;
-            m = train_unet(t);
-        }
+        const auto m = train_until_best(s, "unet", t, train_unet);
         if (!m.empty()) std::cerr << "  last epoch: train Dice " << m.back().train_dice << ", validation Dice " << m.back().val_dice << "\n";
     });
 }
@@ -245,6 +252,21 @@ void stage_fpr(StageRunner& st, const PipelineOptions& o, const Split& s) {
     });
 }
 
+// The held-out candidates rescored by the split's FP reduction, when it trained one (`blobs`: whether blob
+// candidates are among them, for choose_combine), by probability.
+void rescore_held_out(std::vector<Candidate>& c, const PipelineOptions& o, const Split& s, bool blobs) {
+    std::error_code ec;
+    if (!fs::exists(s.path("fpr/best.pt"), ec)) return;
+    FprApplyOptions a;
+    a.model = s.path("fpr/best.pt");
+    a.data = s.path("split/test");
+    a.combine = o.combine ? *o.combine : choose_combine(s.path("fpr"), blobs);
+    a.device = o.device;
+    a.threads = o.threads;
+    apply_fpr(c, a);
+    sort_candidates(c);
+}
+
 // The held-out scans' candidates, before (candidates_unet.csv) and after (candidates.csv) the FP reduction.
 void stage_candidates_test(StageRunner& st, const PipelineOptions& o, const Split& s, const SplitResult& r) {
     json key = o.detect;
@@ -252,17 +274,7 @@ void stage_candidates_test(StageRunner& st, const PipelineOptions& o, const Spli
     st.run("candidates-test", {"predict-test", "fpr"}, key, {r.candidates_unet, r.candidates}, [&](bool) {
         std::vector<Candidate> c = detect_predictions(s.path("pred_test"), o.detect, nullptr, s.path("split/test"));
         write_candidates(r.candidates_unet, c, true);
-        std::error_code ec;
-        if (fs::exists(s.path("fpr/best.pt"), ec)) {
-            FprApplyOptions a;
-            a.model = s.path("fpr/best.pt");
-            a.data = s.path("split/test");
-            a.combine = o.combine ? *o.combine : choose_combine(s.path("fpr"), o.detect.blobs_per_scan > 0);
-            a.device = o.device;
-            a.threads = o.threads;
-            apply_fpr(c, a);
-            sort_candidates(c);
-        }
+        rescore_held_out(c, o, s, o.detect.blobs_per_scan > 0);
         write_candidates(r.candidates, c, true);
         std::cerr << "  " << c.size() << " candidates on " << s.test.size() << " held-out scans\n";
     });
@@ -289,7 +301,7 @@ void stage_grid3d(StageRunner& st, const PipelineOptions& o, const Split& s) {
     });
 }
 
-// Trains (or resumes) the 3D detector until best.pt exists, like stage_unet.
+// Trains (or resumes) the 3D detector until best.pt exists.
 void stage_detector3d(StageRunner& st, const PipelineOptions& o, const Split& s) {
     st.run("detector3d", {"grid3d"}, {{"trainer", o.det3d.run}, {"options", o.det3d}}, {s.path("detector3d/best.pt")}, [&](bool fresh) {
         std::error_code ec;
@@ -297,12 +309,7 @@ void stage_detector3d(StageRunner& st, const PipelineOptions& o, const Split& s)
         Detector3dTrainOptions t = o.det3d;
         t.data_dir = s.path("grid3d");
         t.run = pipeline_run(o.det3d.run, o, s, "detector3d");
-        auto m = train_detector3d(t);
-        if (!fs::exists(s.path("detector3d/best.pt"), ec)) {
-            fs::remove_all(s.path("detector3d"), ec);
-            t.run.resume = false;
-            m = train_detector3d(t);
-        }
+        const auto m = train_until_best(s, "detector3d", t, train_detector3d);
         if (!m.empty()) std::cerr << "  last epoch: train loss " << m.back().train_loss << ", validation loss " << m.back().val_loss << "\n";
     });
 }
@@ -327,17 +334,7 @@ void stage_candidates_test_3d(StageRunner& st, const PipelineOptions& o, const S
     st.run("candidates-test", {"detector3d", "fpr"}, key, {r.candidates_unet, r.candidates}, [&](bool) {
         std::vector<Candidate> c = detect_scans_3d(s.test, *detector3d_runner(o, s), o.peaks, LungSegmentationOptions{}, o.threads);
         write_candidates(r.candidates_unet, c, true);
-        std::error_code ec;
-        if (fs::exists(s.path("fpr/best.pt"), ec)) {
-            FprApplyOptions a;
-            a.model = s.path("fpr/best.pt");
-            a.data = s.path("split/test");
-            a.combine = o.combine ? *o.combine : choose_combine(s.path("fpr"), false);
-            a.device = o.device;
-            a.threads = o.threads;
-            apply_fpr(c, a);
-            sort_candidates(c);
-        }
+        rescore_held_out(c, o, s, false);
         write_candidates(r.candidates, c, true);
         std::cerr << "  " << c.size() << " candidates on " << s.test.size() << " held-out scans\n";
     });
