@@ -17,8 +17,9 @@ void register_train_fpr(CLI::App& app) {
         "train-fpr",
         "Train the false-positive-reduction network on candidates from detect (run on the training scans):\n"
         "a candidate within a nodule's radius is positive, within an excluded finding's radius left out, otherwise\n"
-        "negative; annotated nodule centres are added as positives. 2.5D patches (axial, coronal, sagittal, 3 planes\n"
-        "each) cut along the world axes; class-balanced epochs; flips, quarter turns and shifts; patient split.\n"
+        "negative; annotated nodule centres are added as positives. Cubes cut along the world axes; the network sees\n"
+        "2.5D views of them (--arch 2.5d: axial, coronal, sagittal, 3 planes each) or the cube itself at two scales\n"
+        "(--arch 3d); class-balanced epochs; flips, quarter turns and shifts; patient split.\n"
         "Each epoch: validation ROC AUC, precision, recall, F1 and the candidate FROC (CPM) before and after.\n"
         "Writes FPR/patches.npy|csv|json, last.pt, best.pt (best validation AUC), metrics.csv, config.json.");
     cmd->add_option("--data", o->set.data_dir, "Cohort folder (subset*/<uid>.mhd, annotations.csv)");
@@ -38,6 +39,9 @@ void register_train_fpr(CLI::App& app) {
     add_enum_option(cmd, "--lr-schedule", o->run.lr_schedule, kLrScheduleNames, "constant, or cosine (lr down to lr/100 over the epochs)");
     cmd->add_option("--symmetries", o->symmetries, "Validation scores: mean over this many turns and mirrors of the axial plane\n"
                                                    "(1-8; the model remembers it and detect --fpr does the same)")->capture_default_str()->check(CLI::Range(1, 8));
+    add_enum_option(cmd, "--arch", o->net.arch, kFprArchNames,
+                    "2.5d (three orthogonal views, 2D trunk) or 3d (the cube at two scales, 3D trunks;\n"
+                    "--patch a multiple of 4, at least 16)");
     cmd->add_option("--width", o->net.width, "Filters of the first level (x2, x4 after)")->capture_default_str();
     cmd->add_option("--positive-ratio", o->positive_ratio, "Positives drawn per negative each epoch (copies augmented)")->capture_default_str();
     cmd->add_option("--max-samples", o->max_samples_per_epoch, "At most this many patches per epoch (0 = all)")->capture_default_str();

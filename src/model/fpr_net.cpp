@@ -7,36 +7,79 @@
 namespace nodulecad {
 
 namespace {
-void add_conv(torch::nn::Sequential& s, std::int64_t in, std::int64_t out) {
-    s->push_back(torch::nn::Conv2d(torch::nn::Conv2dOptions(in, out, 3).padding(1)));
-    s->push_back(torch::nn::BatchNorm2d(out));
-    s->push_back(torch::nn::ReLU(torch::nn::ReLUOptions().inplace(true)));
+
+// The layers of a 2D or a 3D trunk.
+struct Layers2d {
+    using Conv = torch::nn::Conv2d;
+    using ConvOptions = torch::nn::Conv2dOptions;
+    using Norm = torch::nn::BatchNorm2d;
+    using Pool = torch::nn::MaxPool2d;
+    using PoolOptions = torch::nn::MaxPool2dOptions;
+    using GlobalPool = torch::nn::AdaptiveAvgPool2d;
+    using GlobalPoolOptions = torch::nn::AdaptiveAvgPool2dOptions;
+};
+struct Layers3d {
+    using Conv = torch::nn::Conv3d;
+    using ConvOptions = torch::nn::Conv3dOptions;
+    using Norm = torch::nn::BatchNorm3d;
+    using Pool = torch::nn::MaxPool3d;
+    using PoolOptions = torch::nn::MaxPool3dOptions;
+    using GlobalPool = torch::nn::AdaptiveAvgPool3d;
+    using GlobalPoolOptions = torch::nn::AdaptiveAvgPool3dOptions;
+};
+
+// Three levels of two 3x3 (3x3x3) convolutions + batch norm + ReLU with 2x max-pooling, then global average
+// pooling: 4w features.
+template <class L> torch::nn::Sequential trunk(std::int64_t in, std::int64_t w) {
+    torch::nn::Sequential t;
+    const auto conv = [&](std::int64_t i, std::int64_t o) {
+        t->push_back(typename L::Conv(typename L::ConvOptions(i, o, 3).padding(1)));
+        t->push_back(typename L::Norm(o));
+        t->push_back(torch::nn::ReLU(torch::nn::ReLUOptions().inplace(true)));
+    };
+    for (int level = 0; level < 3; ++level) {
+        const std::int64_t f = w << level;
+        conv(in, f);
+        conv(f, f);
+        t->push_back(typename L::Pool(typename L::PoolOptions(2)));
+        in = f;
+    }
+    t->push_back(typename L::GlobalPool(typename L::GlobalPoolOptions(1)));
+    return t;
 }
+
 }  // namespace
 
 FprNetImpl::FprNetImpl(const FprNetConfig& c) : config_(c) {
     c.check();
     const std::int64_t w = c.width;
-    torch::nn::Sequential trunk;
-    std::int64_t prev = 3;
-    for (int level = 0; level < 3; ++level) {
-        const std::int64_t f = w << level;
-        add_conv(trunk, prev, f);
-        add_conv(trunk, f, f);
-        trunk->push_back(torch::nn::MaxPool2d(torch::nn::MaxPool2dOptions(2)));
-        prev = f;
+    std::int64_t parts = 3;
+    if (c.arch == FprArch::Cube3d) {
+        trunk_ = register_module("trunk", trunk<Layers3d>(1, w));
+        context_ = register_module("context", trunk<Layers3d>(1, w));
+        parts = 2;
+    } else {
+        trunk_ = register_module("trunk", trunk<Layers2d>(3, w));
     }
-    trunk->push_back(torch::nn::AdaptiveAvgPool2d(torch::nn::AdaptiveAvgPool2dOptions(1)));
-    trunk_ = register_module("trunk", trunk);
-    head_ = register_module("head", torch::nn::Sequential(torch::nn::Dropout(c.dropout), torch::nn::Linear(3 * 4 * w, 4 * w),
+    head_ = register_module("head", torch::nn::Sequential(torch::nn::Dropout(c.dropout), torch::nn::Linear(parts * 4 * w, 4 * w),
                                                           torch::nn::ReLU(torch::nn::ReLUOptions().inplace(true)), torch::nn::Linear(4 * w, 1)));
 }
 
 torch::Tensor FprNetImpl::forward(torch::Tensor x) {
     const std::int64_t b = x.size(0), p = x.size(2);
-    // (B, 3 views x 3 planes, P, P) -> (3B, 3, P, P): the trunk sees each view as a 3-channel image.
-    torch::Tensor f = trunk_->forward(x.reshape({b * 3, 3, p, x.size(3)}));
-    f = f.reshape({b, 3 * f.size(1)});
+    torch::Tensor f;
+    if (config_.arch == FprArch::Cube3d) {
+        // (B, 1, P, P, P): the central (P/2)^3 at full resolution, and the whole cube at half resolution.
+        using torch::indexing::Slice;
+        const std::int64_t q = p / 4;
+        const torch::Tensor centre = x.index({Slice(), Slice(), Slice(q, q + p / 2), Slice(q, q + p / 2), Slice(q, q + p / 2)});
+        const torch::Tensor whole = torch::avg_pool3d(x, 2);
+        f = torch::cat({trunk_->forward(centre).reshape({b, -1}), context_->forward(whole).reshape({b, -1})}, 1);
+    } else {
+        // (B, 3 views x 3 planes, P, P) -> (3B, 3, P, P): the trunk sees each view as a 3-channel image.
+        f = trunk_->forward(x.reshape({b * 3, 3, p, x.size(3)}));
+        f = f.reshape({b, 3 * f.size(1)});
+    }
     return head_->forward(f).reshape({b});
 }
 
@@ -45,9 +88,10 @@ std::vector<double> fpr_probabilities(FprNet& model, const std::uint8_t* cubes, 
     require_between("symmetries", symmetries, 1, 8);
     torch::NoGradGuard no_grad;
     model->eval();
-    const std::int64_t P = patch.patch, C = patch.channels();
+    const FprNetConfig& net = model->config();
+    net.check_patch(patch);
     const std::size_t cube_bytes = static_cast<std::size_t>(patch.cube()) * static_cast<std::size_t>(patch.cube()) * static_cast<std::size_t>(patch.cube());
-    const std::size_t view_floats = static_cast<std::size_t>(C * P * P);
+    const std::size_t input_floats = fpr_input_floats(net, patch);
     // The dihedral group of the axial square: quarter turns 0-3, then the same after mirroring x.
     std::vector<Augment> maps(static_cast<std::size_t>(symmetries));
     for (int s = 0; s < symmetries; ++s) {
@@ -60,11 +104,12 @@ std::vector<double> fpr_probabilities(FprNet& model, const std::uint8_t* cubes, 
     for (std::int64_t first = 0; first < n; first += batch) {
         const std::int64_t b = std::min<std::int64_t>(batch, n - first);
         std::vector<double> sum(static_cast<std::size_t>(b), 0.0);
-        x.resize(static_cast<std::size_t>(b) * view_floats);
+        x.resize(static_cast<std::size_t>(b) * input_floats);
         for (const Augment& a : maps) {
             for (std::int64_t i = 0; i < b; ++i)
-                cube_views(cubes + static_cast<std::size_t>(first + i) * cube_bytes, patch, a, x.data() + static_cast<std::size_t>(i) * view_floats);
-            const torch::Tensor p = torch::sigmoid(model->forward(torch::from_blob(x.data(), {b, C, P, P}).to(device))).to(torch::kCPU).to(torch::kDouble).contiguous();
+                fpr_input(net, cubes + static_cast<std::size_t>(first + i) * cube_bytes, patch, a, x.data() + static_cast<std::size_t>(i) * input_floats);
+            const torch::Tensor input = torch::from_blob(x.data(), fpr_batch_shape(net, patch, b)).to(device);
+            const torch::Tensor p = torch::sigmoid(model->forward(input)).to(torch::kCPU).to(torch::kDouble).contiguous();
             for (std::int64_t i = 0; i < b; ++i) sum[static_cast<std::size_t>(i)] += p.data_ptr<double>()[i];
         }
         for (const double v : sum) out.push_back(v / symmetries);

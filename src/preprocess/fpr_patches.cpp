@@ -98,22 +98,40 @@ Augment draw_augment(Rng& rng, int max_shift) {
     return a;
 }
 
-void cube_views(const std::uint8_t* cube, const PatchOptions& o, const Augment& aug, float* out) {
-    const int P = o.patch, D = o.cube(), h = (D - 1) / 2, half = P / 2;
-    // Source offset of output offset q: rotate about z, then mirror, then shift.
-    const auto source = [&](int qx, int qy, int qz) {
-        for (int r = 0; r < aug.rotate; ++r) {
+namespace {
+
+// The cube's byte at output offset q from the cube's centre under an augmentation: rotate about z, then mirror,
+// then shift.
+class AugmentedCube {
+public:
+    AugmentedCube(const std::uint8_t* cube, const PatchOptions& o, const Augment& aug) : cube_(cube), aug_(aug), D_(o.cube()), h_((D_ - 1) / 2) {}
+    std::uint8_t operator()(int qx, int qy, int qz) const {
+        for (int r = 0; r < aug_.rotate; ++r) {
             const int t = qx;
             qx = -qy;
             qy = t;
         }
-        if (aug.flip[0]) qx = -qx;
-        if (aug.flip[1]) qy = -qy;
-        if (aug.flip[2]) qz = -qz;
-        const int a = h + qx + aug.shift[0], b = h + qy + aug.shift[1], c = h + qz + aug.shift[2];
-        return cube[(static_cast<std::size_t>(c) * static_cast<std::size_t>(D) + static_cast<std::size_t>(b)) * static_cast<std::size_t>(D) + static_cast<std::size_t>(a)];
-    };
-    constexpr float kInv = 1.0f / 255.0f;
+        if (aug_.flip[0]) qx = -qx;
+        if (aug_.flip[1]) qy = -qy;
+        if (aug_.flip[2]) qz = -qz;
+        const auto a = static_cast<std::size_t>(h_ + qx + aug_.shift[0]), b = static_cast<std::size_t>(h_ + qy + aug_.shift[1]),
+                   c = static_cast<std::size_t>(h_ + qz + aug_.shift[2]), D = static_cast<std::size_t>(D_);
+        return cube_[(c * D + b) * D + a];
+    }
+
+private:
+    const std::uint8_t* cube_;
+    Augment aug_;
+    int D_, h_;
+};
+
+constexpr float kInv255 = 1.0f / 255.0f;
+
+}  // namespace
+
+void cube_views(const std::uint8_t* cube, const PatchOptions& o, const Augment& aug, float* out) {
+    const AugmentedCube source(cube, o, aug);
+    const int P = o.patch, half = P / 2;
     const int offsets[3] = {-o.slab, 0, o.slab};
     std::size_t n = 0;
     for (int view = 0; view < 3; ++view)
@@ -123,9 +141,18 @@ void cube_views(const std::uint8_t* cube, const PatchOptions& o, const Augment& 
                 for (int u = 0; u < P; ++u, ++n) {
                     const int du = u - half, dv = v - half;
                     const std::uint8_t value = view == 0 ? source(du, dv, t) : view == 1 ? source(du, t, dv) : source(t, du, dv);
-                    out[n] = static_cast<float>(value) * kInv;
+                    out[n] = static_cast<float>(value) * kInv255;
                 }
         }
+}
+
+void cube_crop(const std::uint8_t* cube, const PatchOptions& o, const Augment& aug, float* out) {
+    const AugmentedCube source(cube, o, aug);
+    const int P = o.patch, half = P / 2;
+    std::size_t n = 0;
+    for (int z = 0; z < P; ++z)
+        for (int y = 0; y < P; ++y)
+            for (int x = 0; x < P; ++x, ++n) out[n] = static_cast<float>(source(x - half, y - half, z - half)) * kInv255;
 }
 
 FprLabel label_candidate(const Vec3& w, const std::vector<Annotation>& nodules, const std::vector<Annotation>& excluded) {

@@ -170,18 +170,17 @@ public:
         e.make = [this, order = std::move(order), per, epoch](std::size_t k) {
             const std::size_t first = k * per, n = std::min(per, order.size() - first);
             const PatchOptions& patch = set_.patch;
-            const std::int64_t P = patch.patch, C = patch.channels();
-            const std::size_t view_floats = static_cast<std::size_t>(C * P * P);
+            const std::size_t input_floats = fpr_input_floats(card_.net, patch);
             Batch b;
-            b.x_shape = {static_cast<std::int64_t>(n), C, P, P};
+            b.x_shape = fpr_batch_shape(card_.net, patch, static_cast<std::int64_t>(n));
             b.y_shape = {static_cast<std::int64_t>(n)};
-            b.x.resize(n * view_floats);
+            b.x.resize(n * input_floats);
             b.y.resize(n);
             for (std::size_t i = 0; i < n; ++i) {
                 const std::int64_t r = order[first + i];
                 Rng rng = Rng::derive(o_.run.seed, {static_cast<std::uint64_t>(epoch), first + i, 0xA7ULL});
                 const Augment aug = o_.augment ? draw_augment(rng, patch.max_shift) : Augment{};
-                cube_views(set_.cube(r), patch, aug, b.x.data() + i * view_floats);
+                fpr_input(card_.net, set_.cube(r), patch, aug, b.x.data() + i * input_floats);
                 b.y[i] = static_cast<float>(set_.rows[static_cast<std::size_t>(r)].label);
             }
             return b;

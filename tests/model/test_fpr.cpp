@@ -21,24 +21,60 @@ namespace {
 int read_fpr_card_symmetries(const std::string& path) { return FprCard::from_json(read_card_text(path), path).symmetries; }
 
 TEST(FprNet, ParametersAndShapes) {
-    for (int w : {4, 16}) {
-        FprNetConfig c;
-        c.width = w;
-        FprNet m(c);
-        std::int64_t n = 0;
-        for (const auto& p : m->parameters()) n += p.numel();
-        EXPECT_EQ(n, fpr_parameter_count(c));
-    }
-    FprNet m(FprNetConfig{4, 0.3});
+    for (const FprArch arch : {FprArch::Views25d, FprArch::Cube3d})
+        for (int w : {4, 16}) {
+            FprNetConfig c;
+            c.arch = arch;
+            c.width = w;
+            FprNet m(c);
+            std::int64_t n = 0;
+            for (const auto& p : m->parameters()) n += p.numel();
+            EXPECT_EQ(n, fpr_parameter_count(c)) << enum_name(arch, kFprArchNames) << " width " << w;
+        }
+    // Width 16 by hand: 2.5d, one 2D trunk (72,528) and a head on 3 x 64 features (12,417); 3d, two 3D trunks
+    // (27 taps instead of 9: 215,376 each) and a head on 2 x 64 features (8,321).
+    EXPECT_EQ(fpr_parameter_count(FprNetConfig{FprArch::Views25d, 16, 0.3}), 84'945);
+    EXPECT_EQ(fpr_parameter_count(FprNetConfig{FprArch::Cube3d, 16, 0.3}), 439'073);
+    PatchOptions patch;
+    patch.patch = 16;
+    FprNet m(FprNetConfig{FprArch::Views25d, 4, 0.3});
     m->eval();
-    const torch::Tensor y = m->forward(torch::rand({5, 9, 16, 16}));
-    EXPECT_EQ(y.sizes(), (std::vector<std::int64_t>{5}));
+    EXPECT_EQ(fpr_batch_shape(m->config(), patch, 5), (std::vector<std::int64_t>{5, 9, 16, 16}));
+    EXPECT_EQ(m->forward(torch::rand({5, 9, 16, 16})).sizes(), (std::vector<std::int64_t>{5}));
+    FprNet cube(FprNetConfig{FprArch::Cube3d, 4, 0.3});
+    cube->eval();
+    EXPECT_EQ(fpr_batch_shape(cube->config(), patch, 3), (std::vector<std::int64_t>{3, 1, 16, 16, 16}));
+    EXPECT_EQ(fpr_input_floats(cube->config(), patch), 16u * 16u * 16u);
+    EXPECT_EQ(cube->forward(torch::rand({3, 1, 16, 16, 16})).sizes(), (std::vector<std::int64_t>{3}));
+    // The 3d network's two scales need a patch that halves into three poolings.
+    patch.patch = 18;
+    test::expect_error([&] { cube->config().check_patch(patch); }, {"patch", "must be a multiple of 4 of at least 16 for the 3d false-positive reduction, got 18"});
+    patch.patch = 12;
+    test::expect_error([&] { cube->config().check_patch(patch); }, {"got 12"});
+    m->config().check_patch(patch);  // 2.5d takes any even patch
+}
+
+// The 3d network looks at the context: its half-resolution scale sees what lies outside the central (P/2)^3.
+TEST(FprNet, TheCubeNetworkSeesTwoScales) {
+    torch::manual_seed(3);
+    FprNet m(FprNetConfig{FprArch::Cube3d, 4, 0.0});
+    m->eval();
+    torch::NoGradGuard no_grad;
+    const torch::Tensor x = torch::rand({1, 1, 16, 16, 16});
+    using torch::indexing::Slice;
+    torch::Tensor outside = x.clone();  // a corner block, outside the central 8^3 (4..11): only the context trunk sees it
+    outside.index_put_({0, 0, Slice(0, 4), Slice(0, 4), Slice(0, 4)}, 1.0);
+    torch::Tensor inside = x.clone();  // a block in the centre: both see it
+    inside.index_put_({0, 0, Slice(6, 10), Slice(6, 10), Slice(6, 10)}, 1.0);
+    const double base = m->forward(x).item<double>();
+    EXPECT_GT(std::abs(m->forward(outside).item<double>() - base), 1e-6);  // the centre trunk alone would give exactly base
+    EXPECT_GT(std::abs(m->forward(inside).item<double>() - base), 1e-6);
 }
 
 TEST(FprNet, CheckpointRoundTripAndWrongKinds) {
     test::TempDir dir;
     torch::manual_seed(4);
-    FprNet m(FprNetConfig{4, 0.2});
+    FprNet m(FprNetConfig{FprArch::Views25d, 4, 0.2});
     m->eval();
     FprCard card;
     card.net = m->config();
@@ -53,6 +89,15 @@ TEST(FprNet, CheckpointRoundTripAndWrongKinds) {
     EXPECT_EQ(back.symmetries, 1);
     card.symmetries = 8;
     EXPECT_EQ(FprCard::from_json(card.to_json(), "card").symmetries, 8);
+    // Cards from before the 3d network have no "arch": they are 2.5d.
+    std::string old = card.to_json();
+    const std::string arch = "\"arch\":\"2.5d\",";
+    ASSERT_NE(old.find(arch), std::string::npos);
+    old.erase(old.find(arch), arch.size());
+    EXPECT_EQ(FprCard::from_json(old, "card").net.arch, FprArch::Views25d);
+    card.net.arch = FprArch::Cube3d;
+    EXPECT_EQ(FprCard::from_json(card.to_json(), "card").net.arch, FprArch::Cube3d);
+    card.net.arch = FprArch::Views25d;
     card.symmetries = 12;
     test::expect_error([&] { (void)FprCard::from_json(card.to_json(), "card"); }, {"card", "symmetries must be between 1 and 8, got 12"});
     const torch::Tensor x = torch::rand({2, 9, 16, 16});
@@ -68,40 +113,47 @@ TEST(FprNet, CheckpointRoundTripAndWrongKinds) {
 // Test-time augmentation: the mean over the axial plane's quarter turns and mirrors, through the same exact maps
 // training uses.
 TEST(FprNet, SymmetriesAverageTheTurnsAndMirrorsOfTheAxialPlane) {
-    torch::manual_seed(9);
-    FprNet m(FprNetConfig{4, 0.3});
-    PatchOptions patch;
-    patch.patch = 16;
-    const int D = patch.cube();
-    const std::size_t bytes = static_cast<std::size_t>(D * D * D);
-    std::vector<std::uint8_t> cubes(2 * bytes);
-    Rng rng(2);
-    for (std::size_t n = 0; n < bytes; ++n) cubes[n] = static_cast<std::uint8_t>(rng.integer(0, 255));
-    // Cube 1: a ball on the centre voxel, unchanged by every turn and mirror.
-    const double c = (D - 1) / 2.0;
-    for (int z = 0; z < D; ++z)
-        for (int y = 0; y < D; ++y)
-            for (int x = 0; x < D; ++x)
-                cubes[bytes + static_cast<std::size_t>((z * D + y) * D + x)] = std::hypot(x - c, y - c, z - c) < 4.5 ? 220 : 20;
-    const torch::Device cpu(torch::kCPU);
-    const std::vector<double> one = fpr_probabilities(m, cubes.data(), 2, patch, cpu, 64, 1);
-    const std::vector<double> eight = fpr_probabilities(m, cubes.data(), 2, patch, cpu, 64, 8);
-    // By hand for the random cube: turns 0-3, then the same with x mirrored.
-    const std::int64_t P = patch.patch;
-    std::vector<float> views(static_cast<std::size_t>(9 * P * P));
-    double sum = 0;
-    for (int s = 0; s < 8; ++s) {
-        Augment a;
-        a.rotate = s % 4;
-        a.flip[0] = s >= 4;
-        cube_views(cubes.data(), patch, a, views.data());
-        torch::NoGradGuard no_grad;
-        sum += torch::sigmoid(m->forward(torch::from_blob(views.data(), {1, 9, P, P}))).item<double>();
+    for (const FprArch arch : {FprArch::Views25d, FprArch::Cube3d}) {
+        SCOPED_TRACE(enum_name(arch, kFprArchNames));
+        torch::manual_seed(9);
+        FprNet m(FprNetConfig{arch, 4, 0.3});
+        PatchOptions patch;
+        patch.patch = 16;
+        const int D = patch.cube();
+        const std::size_t bytes = static_cast<std::size_t>(D * D * D);
+        std::vector<std::uint8_t> cubes(2 * bytes);
+        Rng rng(2);
+        for (std::size_t n = 0; n < bytes; ++n) cubes[n] = static_cast<std::uint8_t>(rng.integer(0, 255));
+        // Cube 1: a ball on the centre voxel, unchanged by every turn and mirror.
+        const double c = (D - 1) / 2.0;
+        for (int z = 0; z < D; ++z)
+            for (int y = 0; y < D; ++y)
+                for (int x = 0; x < D; ++x)
+                    cubes[bytes + static_cast<std::size_t>((z * D + y) * D + x)] = std::hypot(x - c, y - c, z - c) < 4.5 ? 220 : 20;
+        const torch::Device cpu(torch::kCPU);
+        const std::vector<double> one = fpr_probabilities(m, cubes.data(), 2, patch, cpu, 64, 1);
+        const std::vector<double> eight = fpr_probabilities(m, cubes.data(), 2, patch, cpu, 64, 8);
+        // By hand for the random cube: turns 0-3, then the same with x mirrored.
+        const std::int64_t P = patch.patch;
+        std::vector<float> input(fpr_input_floats(m->config(), patch));
+        double sum = 0;
+        for (int s = 0; s < 8; ++s) {
+            Augment a;
+            a.rotate = s % 4;
+            a.flip[0] = s >= 4;
+            if (arch == FprArch::Cube3d)
+                cube_crop(cubes.data(), patch, a, input.data());
+            else
+                cube_views(cubes.data(), patch, a, input.data());
+            torch::NoGradGuard no_grad;
+            const std::vector<std::int64_t> shape = arch == FprArch::Cube3d ? std::vector<std::int64_t>{1, 1, P, P, P} : std::vector<std::int64_t>{1, 9, P, P};
+            sum += torch::sigmoid(m->forward(torch::from_blob(input.data(), shape))).item<double>();
+        }
+        EXPECT_NEAR(eight[0], sum / 8, 1e-6);
+        EXPECT_GT(std::abs(eight[0] - one[0]), 1e-6);  // the maps do change the random cube's views
+        EXPECT_NEAR(eight[1], one[1], 1e-6);           // and not the ball's
+        test::expect_error([&] { (void)fpr_probabilities(m, cubes.data(), 2, patch, cpu, 64, 9); }, {"symmetries must be between 1 and 8, got 9"});
     }
-    EXPECT_NEAR(eight[0], sum / 8, 1e-6);
-    EXPECT_GT(std::abs(eight[0] - one[0]), 1e-6);  // the maps do change the random cube's views
-    EXPECT_NEAR(eight[1], one[1], 1e-6);           // and not the ball's
-    test::expect_error([&] { (void)fpr_probabilities(m, cubes.data(), 2, patch, cpu, 64, 9); }, {"symmetries must be between 1 and 8, got 9"});
 }
 
 // A small cohort; candidates: each nodule centre (jittered) and points 15-25 mm away from it.
@@ -175,6 +227,44 @@ TEST(TrainFpr, LossGoesDownAndEveryEpochIsScored) {
     EXPECT_EQ(back.epoch, best_epoch);
     EXPECT_DOUBLE_EQ(back.cpm_product, r.epochs[static_cast<std::size_t>(best_epoch - 1)].cpm_product);
     test::expect_error([&] { (void)fpr_metrics_of(dir.path("run"), 99); }, {"no metrics for epoch 99"});
+}
+
+// The 3d network through the same trainer: it learns the toy set, and a resumed run equals an uninterrupted one.
+TEST(TrainFpr, TheCubeNetworkLearnsAndResumes) {
+    test::TempDir dir;
+    FprTrainOptions o = toy_options(dir.path("run"), 12);
+    o.net.arch = FprArch::Cube3d;
+    o.run.lr_schedule = LrSchedule::Constant;
+    const FprTrainResult r = train_fpr(o);
+    ASSERT_EQ(r.epochs.size(), 12u);
+    EXPECT_LT(r.epochs.back().train_loss, 0.8 * r.epochs.front().train_loss);
+    FprCard card;
+    FprNet best = load_fpr_checkpoint(dir.path("run/best.pt"), card);
+    EXPECT_EQ(card.net.arch, FprArch::Cube3d);
+    EXPECT_EQ(best->config().arch, FprArch::Cube3d);
+
+    FprTrainOptions two = toy_options(dir.path("a"), 2), one = toy_options(dir.path("b"), 1);
+    two.net.arch = one.net.arch = FprArch::Cube3d;
+    train_fpr(two);
+    train_fpr(one);
+    FprTrainOptions more = fpr_resume_options(dir.path("b"));
+    EXPECT_EQ(more.net.arch, FprArch::Cube3d);  // from the run's config.json
+    more.run.epochs = 2;
+    more.run.device = "cpu";
+    more.set.threads = 2;
+    train_fpr(more);
+    FprCard ca, cb;
+    FprNet a = load_fpr_checkpoint(dir.path("a/last.pt"), ca), b = load_fpr_checkpoint(dir.path("b/last.pt"), cb);
+    const auto pa = a->parameters(), pb = b->parameters();
+    ASSERT_EQ(pa.size(), pb.size());
+    for (std::size_t i = 0; i < pa.size(); ++i) ASSERT_TRUE(torch::equal(pa[i], pb[i])) << "parameter " << i;
+
+    // A patch the two scales cannot be cut from is refused before anything is written.
+    FprTrainOptions odd = toy_options(dir.path("odd"), 1);
+    odd.net.arch = FprArch::Cube3d;
+    odd.set.patch.patch = 18;
+    test::expect_error([&] { train_fpr(odd); }, {"multiple of 4"});
+    EXPECT_FALSE(std::filesystem::exists(dir.path("odd")));
 }
 
 TEST(TrainFpr, ResumeGivesTheSameResultAsAnUninterruptedRun) {

@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <filesystem>
+#include <numeric>
 #include <set>
 
 #include "nodulecad/core/files.hpp"
@@ -143,6 +144,43 @@ TEST(FprPatches, ViewsCutTheRightPlanesAndAugmentationMovesThem) {
     EXPECT_EQ(hits[2].v, half + dz);
 }
 
+// The 3d network's input is the cube under the same maps: its planes through the centre are the views' central
+// planes, and a bright voxel lands where the map sends it.
+TEST(FprPatches, CubeCropIsTheCubeUnderTheSameMapsAsTheViews) {
+    PatchOptions o;
+    o.patch = 8;
+    o.slab = 1;
+    o.max_shift = 2;
+    const int D = o.cube(), P = 8, half = 4;
+    std::vector<std::uint8_t> cube(static_cast<std::size_t>(D * D * D));
+    Rng rng(8);
+    for (auto& v : cube) v = static_cast<std::uint8_t>(rng.integer(0, 255));
+    std::vector<float> views(static_cast<std::size_t>(9 * P * P)), crop(static_cast<std::size_t>(P * P * P));
+    const auto at = [&](int x, int y, int z) { return crop[static_cast<std::size_t>((z * P + y) * P + x)]; };
+    for (int n = 0; n < 50; ++n) {
+        const Augment a = draw_augment(rng, o.max_shift);
+        cube_views(cube.data(), o, a, views.data());
+        cube_crop(cube.data(), o, a, crop.data());
+        for (int v = 0; v < P; ++v)
+            for (int u = 0; u < P; ++u) {
+                const auto view = [&](int k, int plane) { return views[static_cast<std::size_t>(((k * 3 + plane) * P + v) * P + u)]; };
+                ASSERT_EQ(view(0, 1), at(u, v, half));  // axial: u = x, v = y at z = 0
+                ASSERT_EQ(view(1, 1), at(u, half, v));  // coronal: u = x, v = z at y = 0
+                ASSERT_EQ(view(2, 1), at(half, u, v));  // sagittal: u = y, v = z at x = 0
+                ASSERT_EQ(view(0, 2), at(u, v, half + o.slab));
+            }
+    }
+    std::fill(cube.begin(), cube.end(), std::uint8_t{0});
+    const int h = (D - 1) / 2, dx = 2, dy = -1, dz = 3;
+    cube[static_cast<std::size_t>(((h + dz) * D + (h + dy)) * D + (h + dx))] = 255;
+    Augment turn;
+    turn.rotate = 1;  // output q shows source (-q.y, q.x): seen at q = (dy, -dx, dz)
+    turn.flip[2] = true;  // and z mirrored: q.z = -dz
+    cube_crop(cube.data(), o, turn, crop.data());
+    EXPECT_FLOAT_EQ(at(half + dy, half - dx, half - dz), 1.0f);
+    EXPECT_FLOAT_EQ(std::accumulate(crop.begin(), crop.end(), 0.0f), 1.0f);
+}
+
 TEST(FprPatches, AugmentationStaysInsideTheCube) {
     PatchOptions o;
     o.patch = 6;
@@ -150,7 +188,7 @@ TEST(FprPatches, AugmentationStaysInsideTheCube) {
     o.max_shift = 3;
     const int D = o.cube();
     std::vector<std::uint8_t> cube(static_cast<std::size_t>(D * D * D), 7);
-    std::vector<float> views(static_cast<std::size_t>(9 * 36));
+    std::vector<float> views(static_cast<std::size_t>(9 * 36)), crop(static_cast<std::size_t>(6 * 6 * 6));
     Rng rng(3);
     for (int n = 0; n < 200; ++n) {
         Augment a = draw_augment(rng, o.max_shift);
@@ -158,6 +196,8 @@ TEST(FprPatches, AugmentationStaysInsideTheCube) {
         a.shift = {3, -3, 3};
         cube_views(cube.data(), o, a, views.data());  // ASan / the bounds of `cube` would catch a stray index
         for (float v : views) ASSERT_FLOAT_EQ(v, 7.0f / 255);
+        cube_crop(cube.data(), o, a, crop.data());
+        for (float v : crop) ASSERT_FLOAT_EQ(v, 7.0f / 255);
     }
 }
 

@@ -1,8 +1,10 @@
 #pragma once
-// The false-positive-reduction CNN (2.5D, see detect/fpr_patches.hpp): one trunk shared by the three views —
-// three levels of two 3x3 convolutions + batch norm + ReLU with 2x2 max-pooling, global average pooling — then the
-// views' features side by side (so the classifier knows which view said what), dropout, a hidden layer and one
-// logit. Include only from torch translation units.
+// The false-positive-reduction CNN (model/fpr_config.hpp's FprArch; the inputs: preprocess/fpr_patches.hpp).
+// 2.5d: one trunk shared by the three views — three levels of two 3x3 convolutions + batch norm + ReLU with 2x2
+// max-pooling, global average pooling —, the views' features side by side (so the classifier knows which view said
+// what). 3d: the same trunk in 3D twice, one on the cube's centre at full resolution and one on the whole cube at
+// half resolution (two scales of context), their features side by side. Then dropout, a hidden layer and one logit.
+// Include only from torch translation units.
 #include <torch/torch.h>
 
 #include <vector>
@@ -15,12 +17,12 @@ namespace nodulecad {
 class FprNetImpl : public torch::nn::Module {
 public:
     explicit FprNetImpl(const FprNetConfig& c);
-    torch::Tensor forward(torch::Tensor x);  // (B, 9, P, P) views in [0, 1] -> logits (B)
+    torch::Tensor forward(torch::Tensor x);  // (B, 9, P, P) views or (B, 1, P, P, P) cubes in [0, 1] -> logits (B)
     const FprNetConfig& config() const { return config_; }
 
 private:
     FprNetConfig config_;
-    torch::nn::Sequential trunk_{nullptr}, head_{nullptr};
+    torch::nn::Sequential trunk_{nullptr}, context_{nullptr}, head_{nullptr};
 };
 TORCH_MODULE(FprNet);
 

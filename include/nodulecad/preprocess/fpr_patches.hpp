@@ -3,10 +3,11 @@
 //
 // Each candidate gets a cube of side D = patch + 2 * max_shift + 1 voxels, `patch_mm` apart along the *world* axes
 // (x, y, z), centred on the candidate, trilinear from the scan, HU window mapped to 0..255 — so a patch looks the
-// same whatever the scan's direction matrix and spacing. The network sees 2.5D views cut from the cube: the axial,
+// same whatever the scan's direction matrix and spacing. The 2.5d network sees views cut from the cube: the axial,
 // coronal and sagittal planes through the centre, each with the planes `slab` voxels either side as 3 channels
-// (9 channels of patch x patch). Augmentation moves the cut, not the scan: flips of each axis, 90-degree rotations
-// about z, shifts of up to max_shift voxels — exact integer maps, so there is no interpolation at training time.
+// (9 channels of patch x patch); the 3d network sees the cube's central patch^3. Augmentation moves the cut, not the
+// scan: flips of each axis, 90-degree rotations about z, shifts of up to max_shift voxels — exact integer maps, so
+// there is no interpolation at training time.
 #include <array>
 #include <cstdint>
 #include <nlohmann/json_fwd.hpp>
@@ -54,6 +55,10 @@ Augment draw_augment(Rng& rng, int max_shift);
 // The 9 views of a cube as floats in [0, 1]: out[(view * 3 + plane) * P * P + v * P + u], views axial (u = x,
 // v = y), coronal (u = x, v = z), sagittal (u = y, v = z); planes at -slab, 0, +slab along the view's normal.
 void cube_views(const std::uint8_t* cube, const PatchOptions& o, const Augment& aug, float* out);
+
+// The cube itself as patch^3 floats in [0, 1], out[(z * P + y) * P + x] (world axes, offsets -P/2 .. P/2 - 1 from
+// the centre, like the views), under the same augmentation maps: what the 3d network sees.
+void cube_crop(const std::uint8_t* cube, const PatchOptions& o, const Augment& aug, float* out);
 
 // LUNA16's rule (luna16_hit): positive within a nodule's radius; otherwise left out (Ignored) within an excluded
 // finding's radius; otherwise negative.
