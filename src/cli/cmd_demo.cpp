@@ -26,6 +26,7 @@ struct DemoArgs {
     int threads = 1;
     bool quick = false;
     Detector detector = Detector::UNet2d;  // used when --detector is given; otherwise the recipe's
+    FprArch fpr_net = FprArch::Views25d;   // used when --fpr-net is given; otherwise the recipe's
 };
 
 }  // namespace
@@ -49,13 +50,17 @@ void register_demo(CLI::App& app) {
     CLI::Option* detector = add_enum_option(cmd, "--detector", a->detector, kDetectorNames,
                                             "First stage: unet2d (the seed's 2D U-Net on every slice) or heatmap3d (a 3D\n"
                                             "centre-heatmap network on the lungs' box; CPU recipe only so far, docs/model.md)");
-    cmd->callback([a, detector] {
+    CLI::Option* fpr_net = add_enum_option(cmd, "--fpr-net", a->fpr_net, kFprArchNames,
+                                           "False-positive reduction: 2.5d (three orthogonal views) or 3d (the candidate's\n"
+                                           "cube at two scales of context; docs/model.md)");
+    cmd->callback([a, detector, fpr_net] {
         namespace fs = std::filesystem;
         use_threads(a->threads);
         const bool cuda = a->device.rfind("cuda", 0) == 0 || (a->device == "auto" && cuda_available());
         CohortOptions cohort;
         PipelineOptions o = demo_pipeline_options(a->quick ? DemoSize::Quick : cuda ? DemoSize::Cuda : DemoSize::Cpu, cohort);
         if (detector->count() > 0) o.detector = a->detector;
+        if (fpr_net->count() > 0) o.fpr.net.arch = a->fpr_net;
         if (a->scans > 0) cohort.scans = a->scans;
         cohort.out_dir = (fs::path(a->out) / "cohort").string();
         cohort.seed = a->seed;

@@ -56,6 +56,11 @@ void register_run(CLI::App& app) {
     cmd->add_option("--patch", o->det3d.patch, "heatmap3d: training patch side in voxels")->capture_default_str();
     cmd->add_option("--detector3d-epochs", o->det3d.run.epochs, "heatmap3d: training epochs")->capture_default_str();
     cmd->add_option("--detector3d-filters", o->det3d.net.base_filters, "heatmap3d: filters at the first level")->capture_default_str();
+    cmd->add_option("--detector3d-flips", o->detector3d_flips, "heatmap3d: test-time passes averaged: none, then x, y, z, xy, xz, yz, xyz\n"
+                                                               "mirrored (1-8)")->capture_default_str()->check(CLI::Range(1, 8));
+    add_enum_option(cmd, "--fpr-net", o->fpr.net.arch, kFprArchNames,
+                    "False-positive reduction: 2.5d (three orthogonal views of each candidate) or 3d (the candidate's\n"
+                    "cube at two scales of context; docs/model.md)");
     cmd->add_option("--fpr-epochs", o->fpr.run.epochs, "False-positive-reduction epochs")->capture_default_str();
     cmd->add_option("--fpr-scans", o->fpr_scans, "Predict at most this many training scans for FPR candidates (0 = all)")->capture_default_str();
     cmd->add_option("--blobs", o->detect.blobs_per_scan, "Also the strongest N 3D blobs per scan as candidates (small round nodules the\n"

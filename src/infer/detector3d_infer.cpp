@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <vector>
 
 #include "nodulecad/core/error.hpp"
 #include "nodulecad/model/detector3d.hpp"
@@ -17,8 +18,14 @@ struct Detector3dRunner::Impl {
     Detector3d net{nullptr};
     torch::Device device = torch::kCPU;
     RunMode mode;
-    int core = 64, margin = 8;
+    int core = 64, margin = 8, flips = 1;
 };
+
+namespace {
+// Test-time mirrors, in the order `flips` takes them: none, then x, y, z, then pairs, then all three (tensor dims of
+// a (1, C, z, y, x) tile).
+const std::vector<std::vector<std::int64_t>> kMirrors = {{}, {4}, {3}, {2}, {4, 3}, {4, 2}, {3, 2}, {4, 3, 2}};
+}  // namespace
 
 Detector3dRunner::Detector3dRunner(const Detector3dRunOptions& o) : impl_(std::make_unique<Impl>()) {
     Impl& m = *impl_;
@@ -28,6 +35,8 @@ Detector3dRunner::Detector3dRunner(const Detector3dRunOptions& o) : impl_(std::m
     m.mode = run_mode(m.device, o.amp);
     enable_cudnn_autotune(m.device);
     if (o.tile < 0 || o.margin < 0) throw OptionError("tile", "and margin must be >= 0");
+    require_between("flips", o.flips, 1, static_cast<int>(kMirrors.size()));
+    m.flips = o.flips;
     m.core = o.tile > 0 ? o.tile : 160;
     m.margin = o.margin;
 }
@@ -52,7 +61,7 @@ HeatmapVolumes Detector3dRunner::run(const Volume<std::uint8_t>& box) const {
     const std::int64_t tile_voxels = T[0] * T[1] * T[2];
     HeatmapVolumes out{Volume<float>(box.geometry, 0.f), Volume<float>(box.geometry, 0.f)};
     torch::NoGradGuard no_grad;
-    std::vector<float> tile(static_cast<std::size_t>(tile_voxels));
+    std::vector<float> tile(static_cast<std::size_t>(tile_voxels)), heat_sum(tile.size()), logd_sum(tile.size());
     const auto tix = [&](std::int64_t x, std::int64_t y, std::int64_t z) { return static_cast<std::size_t>((z * T[1] + y) * T[0] + x); };
     for (std::int64_t z0 = 0; z0 < n[2]; z0 += C[2])
         for (std::int64_t y0 = 0; y0 < n[1]; y0 += C[1])
@@ -65,22 +74,34 @@ HeatmapVolumes Detector3dRunner::run(const Volume<std::uint8_t>& box) const {
                             const bool inside = i >= 0 && j >= 0 && k >= 0 && i < n[0] && j < n[1] && k < n[2];
                             tile[tix(x, y, z)] = inside ? static_cast<float>(box.voxels[box.offset(i, j, k)]) / 127.5f - 1.f : -1.f;
                         }
-                torch::Tensor x = torch::from_blob(tile.data(), {1, 1, T[2], T[1], T[0]}, torch::kFloat).to(m.device);
-                torch::Tensor y;
-                {
-                    AutocastScope autocast(m.mode);
-                    y = m.net->forward(x);
+                const torch::Tensor x = torch::from_blob(tile.data(), {1, 1, T[2], T[1], T[0]}, torch::kFloat).to(m.device);
+                // Each mirrored pass's heat (sigmoid) and log-diameter, mirrored back and summed per voxel.
+                std::fill(heat_sum.begin(), heat_sum.end(), 0.f);
+                std::fill(logd_sum.begin(), logd_sum.end(), 0.f);
+                for (int f = 0; f < m.flips; ++f) {
+                    const auto& dims = kMirrors[static_cast<std::size_t>(f)];
+                    torch::Tensor y;
+                    {
+                        AutocastScope autocast(m.mode);
+                        y = m.net->forward(dims.empty() ? x : torch::flip(x, dims));
+                    }
+                    if (!dims.empty()) y = torch::flip(y, dims);
+                    y = y.to(torch::kFloat).to(torch::kCPU).contiguous();
+                    const float* logit = y.data_ptr<float>();
+                    const float* logd = logit + tile_voxels;
+                    for (std::size_t v = 0; v < heat_sum.size(); ++v) {
+                        heat_sum[v] += 1.f / (1.f + std::exp(-logit[v]));
+                        logd_sum[v] += logd[v];
+                    }
                 }
-                y = y.to(torch::kFloat).to(torch::kCPU).contiguous();
-                const float* logit = y.data_ptr<float>();
-                const float* logd = logit + tile_voxels;
+                const float inv = 1.f / static_cast<float>(m.flips);
                 for (std::int64_t z = 0; z < C[2] && z0 + z < n[2]; ++z)
                     for (std::int64_t yy = 0; yy < C[1] && y0 + yy < n[1]; ++yy)
                         for (std::int64_t xx = 0; xx < C[0] && x0 + xx < n[0]; ++xx) {
                             const std::size_t src = tix(xx + M, yy + M, z + M);
                             const std::size_t dst = box.offset(x0 + xx, y0 + yy, z0 + z);
-                            out.heat.voxels[dst] = 1.f / (1.f + std::exp(-logit[src]));
-                            out.diameter_mm.voxels[dst] = std::exp(logd[src]);
+                            out.heat.voxels[dst] = heat_sum[src] * inv;
+                            out.diameter_mm.voxels[dst] = std::exp(logd_sum[src] * inv);
                         }
             }
     return out;

@@ -72,6 +72,7 @@ Networks load_networks(const ModelBundle& b, const InferOptions& o) {
         Detector3dRunOptions r;
         r.model = b.detector3d;
         r.device = o.device;
+        r.flips = b.detector3d_flips;
         n.detector3d = std::make_unique<Detector3dRunner>(r);
     }
     if (!b.fpr.empty()) {

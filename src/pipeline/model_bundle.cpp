@@ -98,7 +98,10 @@ void write_model_bundle(const std::string& dir, const ModelBundle& b) {
                                          {"detect", json(b.detect)},
                                          {"blobs", blobs},
                                          {"fpr", {{"combine", enum_name(b.combine, kFprCombineNames)}}}};
-    if (b.detector == Detector::Heatmap3d) card["peaks"] = json(b.peaks);
+    if (b.detector == Detector::Heatmap3d) {
+        card["peaks"] = json(b.peaks);
+        card["detector3d"] = {{"flips", b.detector3d_flips}};
+    }
     write_file_atomically((fs::path(dir) / kModelBundleCard).string(), card.dump(1) + "\n");
 }
 
@@ -117,9 +120,10 @@ ModelBundle read_model_bundle(const std::string& dir_or_card) {
     if (!j.is_object() || j.value("format", std::string()) != "nodulecad-model") fail(card.string(), "not a nodulecad model bundle card");
     const int format = j.value("format_version", 0);
     const std::string made_by = j.value("nodulecad_version", std::string("?"));
-    if (format != kModelBundleFormat)
+    if (format < kOldestModelBundleFormat || format > kModelBundleFormat)
         fail(card.string(), "bundle format " + std::to_string(format) + " (written by nodulecad " + made_by + "); this nodulecad " + version() +
-                                " reads format " + std::to_string(kModelBundleFormat) + " — re-run `run`/`demo` with this version, or use the one that wrote it");
+                                " reads formats " + std::to_string(kOldestModelBundleFormat) + "-" + std::to_string(kModelBundleFormat) +
+                                " — re-run `run`/`demo` with this version, or use the one that wrote it");
     ModelBundle b;
     b.card = card.string();
     try {
@@ -131,6 +135,8 @@ ModelBundle read_model_bundle(const std::string& dir_or_card) {
         } else {
             b.detector3d = network_path(card.parent_path(), networks, "detector3d", card.string());
             j.at("peaks").get_to(b.peaks);
+            if (j.contains("detector3d")) b.detector3d_flips = j.at("detector3d").value("flips", 1);
+            require_between("detector3d.flips", b.detector3d_flips, 1, 8);
         }
         if (networks.contains("fpr")) b.fpr = network_path(card.parent_path(), networks, "fpr", card.string());
         b.lungs_only = j.at("predict").value("lungs_only", true);

@@ -235,7 +235,7 @@ void stage_fpr(StageRunner& st, const PipelineOptions& o, const Split& s) {
             const std::string why = "no false-positive reduction: the training candidates hold " + std::to_string(summary.train_positives) +
                                     " positive and " + std::to_string(summary.train_negatives) + " negative patches";
             write_file_atomically(s.path("fpr/skipped.txt"), why + "\n");
-            std::cerr << "  " << why << "; the U-Net's probabilities are kept\n";
+            std::cerr << "  " << why << "; the first stage's probabilities are kept\n";
             return;
         }
         FprTrainResult res = train_fpr(f);
@@ -318,11 +318,12 @@ std::unique_ptr<Detector3dRunner> detector3d_runner(const PipelineOptions& o, co
     Detector3dRunOptions r;
     r.model = s.path("detector3d/best.pt");
     r.device = o.device;
+    r.flips = o.detector3d_flips;
     return std::make_unique<Detector3dRunner>(r);
 }
 
 void stage_candidates_train_3d(StageRunner& st, const PipelineOptions& o, const Split& s) {
-    st.run("candidates-train", {"detector3d"}, {{"peaks", o.peaks}}, {s.path("candidates_train.csv")}, [&](bool) {
+    st.run("candidates-train", {"detector3d"}, {{"peaks", o.peaks}, {"flips", o.detector3d_flips}}, {s.path("candidates_train.csv")}, [&](bool) {
         const auto c = detect_scans_3d(s.fpr.scans, *detector3d_runner(o, s), o.peaks, LungSegmentationOptions{}, o.threads);
         write_candidates(s.path("candidates_train.csv"), c, true);
         std::cerr << "  " << c.size() << " candidates on " << s.fpr.scans.size() << " training scans\n";
@@ -330,7 +331,7 @@ void stage_candidates_train_3d(StageRunner& st, const PipelineOptions& o, const 
 }
 
 void stage_candidates_test_3d(StageRunner& st, const PipelineOptions& o, const Split& s, const SplitResult& r) {
-    json key = {{"peaks", o.peaks}, {"combine", o.combine ? enum_name(*o.combine, kFprCombineNames) : "auto"}};
+    json key = {{"peaks", o.peaks}, {"flips", o.detector3d_flips}, {"combine", o.combine ? enum_name(*o.combine, kFprCombineNames) : "auto"}};
     st.run("candidates-test", {"detector3d", "fpr"}, key, {r.candidates_unet, r.candidates}, [&](bool) {
         std::vector<Candidate> c = detect_scans_3d(s.test, *detector3d_runner(o, s), o.peaks, LungSegmentationOptions{}, o.threads);
         write_candidates(r.candidates_unet, c, true);
@@ -349,6 +350,7 @@ void stage_bundle(StageRunner& st, const PipelineOptions& o, const Split& s) {
         if (o.detector == Detector::UNet2d) b.unet = s.path("unet/best.pt");
         else b.detector3d = s.path("detector3d/best.pt");
         b.peaks = o.peaks;
+        b.detector3d_flips = o.detector3d_flips;
         std::error_code ec;
         if (fs::exists(s.path("fpr/best.pt"), ec)) {
             b.fpr = s.path("fpr/best.pt");
@@ -480,6 +482,9 @@ void write_summary(const PipelineOptions& o, PipelineSummary& sum, std::size_t s
 }  // namespace
 
 PipelineSummary run_pipeline(const PipelineOptions& o) {
+    // Options a late stage would refuse, refused before the first stage runs.
+    o.fpr.net.check_patch(o.fpr.set.patch);
+    require_between("detector3d_flips", o.detector3d_flips, 1, 8);
     const std::vector<ScanFile> scans = find_scans(o.data_dir);
     const std::string ann = o.annotations.empty() ? default_annotations(o.data_dir) : o.annotations;
     const std::string exc = o.excluded.empty() ? default_excluded(o.data_dir) : o.excluded;

@@ -267,6 +267,10 @@ if "$bin" train --help > /dev/null 2>&1 && ! "$bin" train --help 2>&1 | grep -q 
     check "detect --fpr --symmetries 1 scores without averaging" sh -c "! cmp -s '$tmp/fpr_out.csv' '$tmp/fpr_out1.csv'"
     "$bin" detect --candidates "$tmp/fpr_cands.csv" --fpr "$tmp/fpr/best.pt" --data "$tmp/cohort" --symmetries 9 --out "$tmp/x.csv" > /dev/null 2> "$tmp/err.txt"; rc=$?
     check "detect --symmetries 9 is refused" sh -c "test $rc -ne 0 && grep -q 'symmetries' '$tmp/err.txt'"
+    "$bin" train-fpr --data "$tmp/cohort" --candidates "$tmp/fpr_cands.csv" --out "$tmp/fpr3" --arch 3d --epochs 1 --patch 18 --width 4 \
+        > /dev/null 2> "$tmp/err.txt"; rc=$?
+    check "train-fpr --arch 3d with a patch it cannot halve is refused in one line" \
+        sh -c "test $rc -eq 1 && test \$(wc -l < '$tmp/err.txt') -eq 1 && grep -q 'multiple of 4' '$tmp/err.txt' && test ! -e '$tmp/fpr3'"
     "$bin" detect --candidates "$tmp/fpr_cands.csv" --fpr "$tmp/fpr/best.pt" --out "$tmp/x.csv" > /dev/null 2> "$tmp/err.txt"; rc=$?
     check "detect --fpr without --data exits 1" test "$rc" -eq 1
     check "detect --fpr without --data says why" grep -q 'needs --data' "$tmp/err.txt"
@@ -303,6 +307,12 @@ if "$bin" train --help > /dev/null 2>&1 && ! "$bin" train --help 2>&1 | grep -q 
     check "infer still writes the others" cmp -s "$tmp/inf2/candidates.csv" "$tmp/demo/work/candidates.csv"
     "$bin" infer --model "$tmp/nomodel" --data "$tmp/infdata" --out "$tmp/inf3" > /dev/null 2> "$tmp/err.txt"; rc=$?
     check "infer without a bundle exits 1 in one line" sh -c "test $rc -eq 1 && test \$(wc -l < '$tmp/err.txt') -eq 1 && grep -q 'model bundle not found' '$tmp/err.txt'"
+    # The 3D false-positive reduction in the pipeline: trained on the 2D candidates, bundled, applied by infer.
+    "$bin" demo --quick --fpr-net 3d --out "$tmp/demofpr3" --threads 2 > /dev/null 2> "$tmp/demofpr3.err"; rc=$?
+    check "demo --fpr-net 3d exit 0" test "$rc" -eq 0
+    check "demo --fpr-net 3d trains the 3d FP reduction" grep -q '"arch": "3d"' "$tmp/demofpr3/work/fpr/config.json"
+    "$bin" infer --model "$tmp/demofpr3/work/model" --data "$tmp/demofpr3/work/split/test" --out "$tmp/inffpr3" --threads 2 > /dev/null 2>&1; rc=$?
+    check "infer with a 3d FP reduction gives the pipeline's candidates" sh -c "test $rc -eq 0 && cmp -s '$tmp/inffpr3/candidates.csv' '$tmp/demofpr3/work/candidates.csv'"
     # The 3D detector through the same pipeline: its own stages, a heatmap3d bundle that infer applies.
     "$bin" demo --quick --detector heatmap3d --out "$tmp/demo3d" --threads 2 > "$tmp/demo3d.out" 2> "$tmp/demo3d.err"; rc=$?
     check "demo --detector heatmap3d exit 0" test "$rc" -eq 0
@@ -312,6 +322,8 @@ if "$bin" train --help > /dev/null 2>&1 && ! "$bin" train --help 2>&1 | grep -q 
     check "infer on a heatmap3d bundle gives the pipeline's submission" sh -c "test $rc -eq 0 && cmp -s '$tmp/inf3d/submission.csv' '$tmp/demo3d/work/submission.csv'"
     "$bin" demo --quick --detector retina --out "$tmp/demo3d" > /dev/null 2> "$tmp/err.txt"; rc=$?
     check "demo --detector with an unknown name is refused" sh -c "test $rc -ne 0 && grep -q 'detector' '$tmp/err.txt'"
+    "$bin" demo --quick --fpr-net 4d --out "$tmp/demo3d" > /dev/null 2> "$tmp/err.txt"; rc=$?
+    check "demo --fpr-net with an unknown name is refused" sh -c "test $rc -ne 0 && grep -q 'fpr-net' '$tmp/err.txt'"
     # run --folds 2 on the 2-scan cohort: each fold trains on one scan and tests the other; one pooled evaluation.
     "$bin" run --data "$tmp/cohort" --out "$tmp/folds" --detector unet2d --folds 2 --epochs 1 --crop 32 --filters 4 --depth 3 --size 128 --pixel-mm 2.8 \
         --fpr-epochs 1 --bootstrap 10 --threads 2 > "$tmp/folds.out" 2> "$tmp/folds.err"; rc=$?

@@ -103,6 +103,16 @@ TEST(ModelBundle, Heatmap3dBundleNamesItsNetworkAndPeaks) {
     EXPECT_DOUBLE_EQ(r.peaks.threshold, 0.2);
     EXPECT_DOUBLE_EQ(r.peaks.min_distance_mm, 6);
     EXPECT_EQ(r.peaks.max_per_scan, 30);
+    EXPECT_EQ(r.detector3d_flips, 1);
+    b.detector3d_flips = 4;
+    write_model_bundle(dir.path("model"), b);
+    EXPECT_EQ(read_model_bundle(dir.path("model")).detector3d_flips, 4);
+    // A format-1 bundle (before test-time mirrors) reads as it was made: one pass.
+    edit_card(dir.path("model"), [](nlohmann::json& j) { j["format_version"] = 1, j.erase("detector3d"); });
+    EXPECT_EQ(read_model_bundle(dir.path("model")).detector3d_flips, 1);
+    edit_card(dir.path("model"), [](nlohmann::json& j) { j["detector3d"] = {{"flips", 9}}; });
+    EXPECT_NE(error_of(dir.path("model")).find("detector3d.flips must be between 1 and 8, got 9"), std::string::npos) << error_of(dir.path("model"));
+    write_model_bundle(dir.path("model"), b);
     fs::remove(dir.path("model/detector3d.pt"));
     EXPECT_NE(error_of(dir.path("model")).find("detector3d network is missing"), std::string::npos) << error_of(dir.path("model"));
 }
@@ -119,11 +129,13 @@ TEST(ModelBundle, BadBundlesAreClearErrors) {
     EXPECT_NE(error_of(m).find("not a nodulecad model bundle card"), std::string::npos);
 
     write_model_bundle(m, sample_bundle(dir, true));
-    edit_card(m, [](nlohmann::json& j) { j["format_version"] = 2, j["nodulecad_version"] = "9.0.0"; });
+    edit_card(m, [](nlohmann::json& j) { j["format_version"] = 3, j["nodulecad_version"] = "9.0.0"; });
     const std::string other = error_of(m);
     EXPECT_NE(other.find(m + "/model.json"), std::string::npos) << other;
-    EXPECT_NE(other.find("bundle format 2 (written by nodulecad 9.0.0)"), std::string::npos) << other;
-    EXPECT_NE(other.find("reads format 1"), std::string::npos) << other;
+    EXPECT_NE(other.find("bundle format 3 (written by nodulecad 9.0.0)"), std::string::npos) << other;
+    EXPECT_NE(other.find("reads formats 1-2"), std::string::npos) << other;
+    edit_card(m, [](nlohmann::json& j) { j["format_version"] = 0; });
+    EXPECT_NE(error_of(m).find("bundle format 0"), std::string::npos) << error_of(m);
 
     write_model_bundle(m, sample_bundle(dir, true));
     fs::remove(m + "/fpr.pt");

@@ -145,6 +145,35 @@ TEST(TrainDetector3d, LearnsToPutThePeakOnTheBallOfANewFlippedScan) {
         hits += miss < 3.0;  // the ball's radius
     }
     EXPECT_GE(hits, 4) << "of " << test::test_directions().size();
+
+    // Test-time mirrors: flips = 2 is the mean of the box's pass and its x-mirror's pass mirrored back (a box whose
+    // sides fill the tile exactly, so mirroring the tile is mirroring the box).
+    Geometry g;
+    g.size = {24, 20, 16};
+    Volume<std::uint8_t> box(g, 0), mirrored(g, 0);
+    for (std::int64_t k = 0; k < 16; ++k)
+        for (std::int64_t j = 0; j < 20; ++j)
+            for (std::int64_t i = 0; i < 24; ++i) {
+                const double r = std::hypot(static_cast<double>(i) - 9, static_cast<double>(j) - 10, static_cast<double>(k) - 8);
+                box.at(i, j, k) = static_cast<std::uint8_t>(r < 3 ? 200 : rng.integer(0, 40));
+            }
+    for (std::int64_t k = 0; k < 16; ++k)
+        for (std::int64_t j = 0; j < 20; ++j)
+            for (std::int64_t i = 0; i < 24; ++i) mirrored.at(i, j, k) = box.at(23 - i, j, k);
+    ro.flips = 2;
+    const Detector3dRunner two(ro);
+    const HeatmapVolumes a = runner.run(box), b = runner.run(mirrored), c = two.run(box);
+    double largest = 0;
+    for (std::int64_t k = 0; k < 16; ++k)
+        for (std::int64_t j = 0; j < 20; ++j)
+            for (std::int64_t i = 0; i < 24; ++i) {
+                ASSERT_NEAR(c.heat.at(i, j, k), (a.heat.at(i, j, k) + b.heat.at(23 - i, j, k)) / 2, 1e-5);
+                ASSERT_NEAR(std::log(c.diameter_mm.at(i, j, k)), (std::log(a.diameter_mm.at(i, j, k)) + std::log(b.diameter_mm.at(23 - i, j, k))) / 2, 1e-4);
+                largest = std::max(largest, std::abs(double{c.heat.at(i, j, k)} - a.heat.at(i, j, k)));
+            }
+    EXPECT_GT(largest, 1e-4);  // the mirrored pass does change the heat
+    ro.flips = 9;
+    test::expect_error([&] { const Detector3dRunner nine(ro); }, {"flips must be between 1 and 8, got 9"});
 }
 
 TEST(TrainDetector3d, ResumedRunEqualsAnUninterruptedOne) {

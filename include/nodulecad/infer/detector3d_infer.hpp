@@ -24,6 +24,9 @@ struct Detector3dRunOptions {
     bool amp = true;            // bf16 autocast on CUDA
     int tile = 0;               // largest tile core side in voxels (a smaller box is one tile); 0: 160
     int margin = 8;             // voxels of context around each core, discarded
+    // Test-time mirroring: the mean heat (and geometric-mean diameter) over this many passes — none, then x, y, z,
+    // xy, xz, yz, xyz mirrored (1-8; training mirrors every axis, so each is a view the network knows).
+    int flips = 1;
 };
 
 class Detector3dRunner {

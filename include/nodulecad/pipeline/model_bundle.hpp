@@ -20,7 +20,9 @@ namespace nodulecad {
 enum class Detector { UNet2d, Heatmap3d };
 inline constexpr EnumName<Detector> kDetectorNames[] = {{Detector::UNet2d, "unet2d"}, {Detector::Heatmap3d, "heatmap3d"}};
 
-inline constexpr int kModelBundleFormat = 1;  // model.json's "format_version"; bump on any change infer must know of
+// model.json's "format_version"; bump on any change infer must know of. 2: heatmap3d's test-time mirrors.
+inline constexpr int kModelBundleFormat = 2;
+inline constexpr int kOldestModelBundleFormat = 1;  // still read: what it lacks has a default that reproduces it
 inline constexpr const char* kModelBundleCard = "model.json";
 
 struct ModelBundle {
@@ -29,6 +31,7 @@ struct ModelBundle {
     std::string unet;          // unet2d: the U-Net checkpoint (absolute path once read)
     std::string detector3d;    // heatmap3d: the 3D detector's checkpoint
     PeakOptions peaks;         // heatmap3d: how peaks become candidates
+    int detector3d_flips = 1;  // heatmap3d: test-time mirrored passes (Detector3dRunOptions::flips; format 1: 1)
     std::string fpr;           // the FP-reduction checkpoint; empty: none (the U-Net's probabilities are kept)
     bool lungs_only = true;    // PredictOptions::lungs_only
     LungSegmentationOptions lungs;

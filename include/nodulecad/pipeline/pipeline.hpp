@@ -35,6 +35,7 @@ struct PipelineOptions {
     Grid3dOptions grid3d;            // heatmap3d: the millimetre grid
     Detector3dTrainOptions det3d;    // heatmap3d; data and run folder, device and seed set by the pipeline
     PeakOptions peaks;               // heatmap3d: heatmap peaks -> candidates
+    int detector3d_flips = 1;        // heatmap3d: test-time mirrored passes averaged (1-8; Detector3dRunOptions)
     DetectOptions detect;
     FprTrainOptions fpr;             // inputs and run folder, device and seed set by the pipeline
     // How the FP reduction's probability is used; empty: chosen by the reduction's validation (choose_combine_rule).
