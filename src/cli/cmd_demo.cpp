@@ -26,7 +26,7 @@ struct DemoArgs {
     int threads = 1;
     bool quick = false;
     Detector detector = Detector::UNet2d;  // used when --detector is given; otherwise the recipe's
-    FprArch fpr_net = FprArch::Views25d;   // used when --fpr-net is given; otherwise the recipe's
+    FprArch fpr_net = FprArch::Cube3d;     // used when --fpr-net is given; otherwise the recipe's
 };
 
 }  // namespace

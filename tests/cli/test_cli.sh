@@ -307,12 +307,13 @@ if "$bin" train --help > /dev/null 2>&1 && ! "$bin" train --help 2>&1 | grep -q 
     check "infer still writes the others" cmp -s "$tmp/inf2/candidates.csv" "$tmp/demo/work/candidates.csv"
     "$bin" infer --model "$tmp/nomodel" --data "$tmp/infdata" --out "$tmp/inf3" > /dev/null 2> "$tmp/err.txt"; rc=$?
     check "infer without a bundle exits 1 in one line" sh -c "test $rc -eq 1 && test \$(wc -l < '$tmp/err.txt') -eq 1 && grep -q 'model bundle not found' '$tmp/err.txt'"
-    # The 3D false-positive reduction in the pipeline: trained on the 2D candidates, bundled, applied by infer.
-    "$bin" demo --quick --fpr-net 3d --out "$tmp/demofpr3" --threads 2 > /dev/null 2> "$tmp/demofpr3.err"; rc=$?
-    check "demo --fpr-net 3d exit 0" test "$rc" -eq 0
-    check "demo --fpr-net 3d trains the 3d FP reduction" grep -q '"arch": "3d"' "$tmp/demofpr3/work/fpr/config.json"
-    "$bin" infer --model "$tmp/demofpr3/work/model" --data "$tmp/demofpr3/work/split/test" --out "$tmp/inffpr3" --threads 2 > /dev/null 2>&1; rc=$?
-    check "infer with a 3d FP reduction gives the pipeline's candidates" sh -c "test $rc -eq 0 && cmp -s '$tmp/inffpr3/candidates.csv' '$tmp/demofpr3/work/candidates.csv'"
+    # The FP reduction: 3d by default (the demo above), 2.5d selectable; either is bundled and applied by infer.
+    check "demo trains the 3d FP reduction by default" grep -q '"arch": "3d"' "$tmp/demo/work/fpr/config.json"
+    "$bin" demo --quick --fpr-net 2.5d --out "$tmp/demofpr2" --threads 2 > /dev/null 2> "$tmp/demofpr2.err"; rc=$?
+    check "demo --fpr-net 2.5d exit 0" test "$rc" -eq 0
+    check "demo --fpr-net 2.5d trains the 2.5d FP reduction" grep -q '"arch": "2.5d"' "$tmp/demofpr2/work/fpr/config.json"
+    "$bin" infer --model "$tmp/demofpr2/work/model" --data "$tmp/demofpr2/work/split/test" --out "$tmp/inffpr2" --threads 2 > /dev/null 2>&1; rc=$?
+    check "infer with a 2.5d FP reduction gives the pipeline's candidates" sh -c "test $rc -eq 0 && cmp -s '$tmp/inffpr2/candidates.csv' '$tmp/demofpr2/work/candidates.csv'"
     # The 3D detector through the same pipeline: its own stages, a heatmap3d bundle that infer applies.
     "$bin" demo --quick --detector heatmap3d --out "$tmp/demo3d" --threads 2 > "$tmp/demo3d.out" 2> "$tmp/demo3d.err"; rc=$?
     check "demo --detector heatmap3d exit 0" test "$rc" -eq 0
