@@ -115,13 +115,16 @@ TEST(Pipeline, NiftiAndDicomCohortsScoreAsTheirMetaImageTwin) {
         const auto a = read_results(mhd_dir.path(table));
         ASSERT_FALSE(a.empty());
         for (const auto* dir : {&nii_dir, &dcm_dir}) {
+            SCOPED_TRACE(dir == &nii_dir ? "NIfTI" : "DICOM");
             const auto b = read_results(dir->path(table));
             ASSERT_EQ(a.size(), b.size());
             for (std::size_t i = 0; i < a.size(); ++i) {
                 EXPECT_EQ(a[i].seriesuid, b[i].seriesuid);
                 // NIfTI-1 keeps its geometry in float32 (micrometres here); DICOM's decimal strings are exact here.
                 for (int k = 0; k < 3; ++k) EXPECT_NEAR(a[i].world[k], b[i].world[k], 1e-3);
-                EXPECT_NEAR(a[i].probability, b[i].probability, 1e-6);
+                // The 3D FP reduction reads the whole cube, cut trilinearly at points that NIfTI's float32 geometry
+                // moves by micrometres: its probability moves by about 1e-5 there (2.5D: under 1e-6); DICOM's is exact.
+                EXPECT_NEAR(a[i].probability, b[i].probability, dir == &nii_dir ? 1e-4 : 1e-6);
             }
         }
     }
