@@ -25,8 +25,9 @@ struct DemoArgs {
     std::uint64_t seed = 0;
     int threads = 1;
     bool quick = false;
-    Detector detector = Detector::UNet2d;  // used when --detector is given; otherwise the recipe's
-    FprArch fpr_net = FprArch::Cube3d;     // used when --fpr-net is given; otherwise the recipe's
+    // Used when given; otherwise the recipe's. Start as the CPU recipe's, so --help shows its defaults.
+    Detector detector = cpu_pipeline_defaults().detector;
+    FprArch fpr_net = cpu_pipeline_defaults().fpr.net.arch;
 };
 
 }  // namespace

@@ -4,6 +4,7 @@
 
 #include "cli/commands.hpp"
 #include "nodulecad/core/threads.hpp"
+#include "nodulecad/model/detector3d_config.hpp"
 #include "nodulecad/pipeline/pipeline.hpp"
 #include "nodulecad/pipeline/recipes.hpp"
 
@@ -57,7 +58,7 @@ void register_run(CLI::App& app) {
     cmd->add_option("--detector3d-epochs", o->det3d.run.epochs, "heatmap3d: training epochs")->capture_default_str();
     cmd->add_option("--detector3d-filters", o->det3d.net.base_filters, "heatmap3d: filters at the first level")->capture_default_str();
     cmd->add_option("--detector3d-flips", o->detector3d_flips, "heatmap3d: test-time passes averaged: none, then x, y, z, xy, xz, yz, xyz\n"
-                                                               "mirrored (1-8)")->capture_default_str()->check(CLI::Range(1, 8));
+                                                               "mirrored (1-8)")->capture_default_str()->check(CLI::Range(1, kMaxDetector3dFlips));
     add_enum_option(cmd, "--fpr-net", o->fpr.net.arch, kFprArchNames,
                     "False-positive reduction: 2.5d (three orthogonal views of each candidate) or 3d (the candidate's\n"
                     "cube at two scales of context; docs/model.md)");

@@ -25,6 +25,7 @@ namespace {
 // Test-time mirrors, in the order `flips` takes them: none, then x, y, z, then pairs, then all three (tensor dims of
 // a (1, C, z, y, x) tile).
 const std::vector<std::vector<std::int64_t>> kMirrors = {{}, {4}, {3}, {2}, {4, 3}, {4, 2}, {3, 2}, {4, 3, 2}};
+static_assert(kMaxDetector3dFlips == 8, "kMirrors lists one pass per allowed flip");
 }  // namespace
 
 Detector3dRunner::Detector3dRunner(const Detector3dRunOptions& o) : impl_(std::make_unique<Impl>()) {
@@ -35,7 +36,7 @@ Detector3dRunner::Detector3dRunner(const Detector3dRunOptions& o) : impl_(std::m
     m.mode = run_mode(m.device, o.amp);
     enable_cudnn_autotune(m.device);
     if (o.tile < 0 || o.margin < 0) throw OptionError("tile", "and margin must be >= 0");
-    require_between("flips", o.flips, 1, static_cast<int>(kMirrors.size()));
+    require_between("flips", o.flips, 1, kMaxDetector3dFlips);
     m.flips = o.flips;
     m.core = o.tile > 0 ? o.tile : 160;
     m.margin = o.margin;

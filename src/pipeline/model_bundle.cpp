@@ -5,6 +5,7 @@
 
 #include "nodulecad/core/error.hpp"
 #include "nodulecad/core/files.hpp"
+#include "nodulecad/model/detector3d_config.hpp"
 #include "nodulecad/version.hpp"
 
 namespace nodulecad {
@@ -136,7 +137,7 @@ ModelBundle read_model_bundle(const std::string& dir_or_card) {
             b.detector3d = network_path(card.parent_path(), networks, "detector3d", card.string());
             j.at("peaks").get_to(b.peaks);
             if (j.contains("detector3d")) b.detector3d_flips = j.at("detector3d").value("flips", 1);
-            require_between("detector3d.flips", b.detector3d_flips, 1, 8);
+            require_between("detector3d.flips", b.detector3d_flips, 1, kMaxDetector3dFlips);
         }
         if (networks.contains("fpr")) b.fpr = network_path(card.parent_path(), networks, "fpr", card.string());
         b.lungs_only = j.at("predict").value("lungs_only", true);

@@ -13,6 +13,7 @@
 #include "nodulecad/core/random.hpp"
 #include "nodulecad/detect/fpr_score.hpp"
 #include "nodulecad/detect/heatmap_candidates.hpp"
+#include "nodulecad/model/detector3d_config.hpp"
 #include "nodulecad/preprocess/detector3d_dataset.hpp"
 #include "nodulecad/infer/predict.hpp"
 #include "nodulecad/io/cohort_layout.hpp"
@@ -484,7 +485,7 @@ void write_summary(const PipelineOptions& o, PipelineSummary& sum, std::size_t s
 PipelineSummary run_pipeline(const PipelineOptions& o) {
     // Options a late stage would refuse, refused before the first stage runs.
     o.fpr.net.check_patch(o.fpr.set.patch);
-    require_between("detector3d_flips", o.detector3d_flips, 1, 8);
+    require_between("detector3d_flips", o.detector3d_flips, 1, kMaxDetector3dFlips);
     const std::vector<ScanFile> scans = find_scans(o.data_dir);
     const std::string ann = o.annotations.empty() ? default_annotations(o.data_dir) : o.annotations;
     const std::string exc = o.excluded.empty() ? default_excluded(o.data_dir) : o.excluded;

@@ -10,6 +10,9 @@
 
 namespace nodulecad {
 
+// Test-time passes of the detector (none, then x, y, z, xy, xz, yz, xyz mirrored): at most this many.
+inline constexpr int kMaxDetector3dFlips = 8;
+
 struct Detector3dConfig {
     int in_channels = 1;
     int base_filters = 16;  // filters at the first level, doubled per level
