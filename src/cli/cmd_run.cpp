@@ -59,6 +59,9 @@ void register_run(CLI::App& app) {
     cmd->add_option("--detector3d-filters", o->det3d.net.base_filters, "heatmap3d: filters at the first level")->capture_default_str();
     cmd->add_option("--detector3d-flips", o->detector3d_flips, "heatmap3d: test-time passes averaged: none, then x, y, z, xy, xz, yz, xyz\n"
                                                                "mirrored (1-8)")->capture_default_str()->check(CLI::Range(1, kMaxDetector3dFlips));
+    add_enum_option(cmd, "--detector3d-keep", o->det3d.run.keep, kKeepWeightsNames,
+                    "heatmap3d: the weights used: final (the last epoch's) or best-validation (the lowest loss on the\n"
+                    "validation patients' patches)");
     add_enum_option(cmd, "--fpr-net", o->fpr.net.arch, kFprArchNames,
                     "False-positive reduction: 2.5d (three orthogonal views of each candidate) or 3d (the candidate's\n"
                     "cube at two scales of context; docs/model.md)");

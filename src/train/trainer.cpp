@@ -208,7 +208,7 @@ std::vector<EpochRecord> run_training(TrainingVariant& v, const TrainerOptions& 
         rec.values.emplace_back("seconds", seconds);
 
         progress.epoch = epoch;
-        const bool improved = !val.choosable || std::isnan(val.score) || val.score > progress.best_score;
+        const bool improved = o.keep == KeepWeights::Final || !val.choosable || std::isnan(val.score) || val.score > progress.best_score;
         if (improved && !std::isnan(val.score)) progress.best_score = val.score;
         v.save(run.last(), progress, &optimizer);
         if (improved) v.save(run.best(), progress, nullptr);

@@ -14,7 +14,8 @@ void TrainerOptions::check() const {
 }
 
 void to_json(nlohmann::json& j, const TrainerOptions& o) {
-    j = {{"epochs", o.epochs}, {"batch", o.batch}, {"lr", o.lr}, {"lr_schedule", enum_name(o.lr_schedule, kLrScheduleNames)}, {"seed", o.seed},
+    j = {{"epochs", o.epochs}, {"batch", o.batch}, {"lr", o.lr}, {"lr_schedule", enum_name(o.lr_schedule, kLrScheduleNames)},
+         {"keep", enum_name(o.keep, kKeepWeightsNames)}, {"seed", o.seed},
          {"amp", o.amp}};
 }
 
@@ -23,6 +24,7 @@ void from_json(const nlohmann::json& j, TrainerOptions& o) {
     o.batch = j.value("batch", o.batch);
     o.lr = j.value("lr", o.lr);
     o.lr_schedule = parse_enum("lr_schedule", j.value("lr_schedule", enum_name(o.lr_schedule, kLrScheduleNames)), kLrScheduleNames);
+    o.keep = parse_enum("keep", j.value("keep", enum_name(o.keep, kKeepWeightsNames)), kKeepWeightsNames);
     o.seed = j.value("seed", o.seed);
     o.amp = j.value("amp", o.amp);
 }

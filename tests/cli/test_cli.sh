@@ -319,12 +319,15 @@ if "$bin" train --help > /dev/null 2>&1 && ! "$bin" train --help 2>&1 | grep -q 
     check "demo --detector heatmap3d exit 0" test "$rc" -eq 0
     check "demo --detector heatmap3d trains the 3D detector" sh -c "grep -q '^\[3/7\] detector3d' '$tmp/demo3d.err' && test -s '$tmp/demo3d/work/detector3d/best.pt'"
     check "demo --detector heatmap3d bundles it" grep -q '"detector": "heatmap3d"' "$tmp/demo3d/work/model/model.json"
+    check "the 3D detector keeps its final weights" grep -q '"keep": "final"' "$tmp/demo3d/work/detector3d/config.json"
     "$bin" infer --model "$tmp/demo3d/work/model" --data "$tmp/demo3d/work/split/test" --out "$tmp/inf3d" --threads 2 > /dev/null 2>&1; rc=$?
     check "infer on a heatmap3d bundle gives the pipeline's submission" sh -c "test $rc -eq 0 && cmp -s '$tmp/inf3d/submission.csv' '$tmp/demo3d/work/submission.csv'"
     "$bin" demo --quick --detector retina --out "$tmp/demo3d" > /dev/null 2> "$tmp/err.txt"; rc=$?
     check "demo --detector with an unknown name is refused" sh -c "test $rc -ne 0 && grep -q 'detector' '$tmp/err.txt'"
     "$bin" demo --quick --fpr-net 4d --out "$tmp/demo3d" > /dev/null 2> "$tmp/err.txt"; rc=$?
     check "demo --fpr-net with an unknown name is refused" sh -c "test $rc -ne 0 && grep -q 'fpr-net' '$tmp/err.txt'"
+    "$bin" run --data "$tmp/demo3d/cohort" --out "$tmp/keepbad" --detector3d-keep latest > /dev/null 2> "$tmp/err.txt"; rc=$?
+    check "run --detector3d-keep with an unknown name is refused" sh -c "test $rc -ne 0 && grep -q 'detector3d-keep' '$tmp/err.txt' && test ! -e '$tmp/keepbad'"
     # run --folds 2 on the 2-scan cohort: each fold trains on one scan and tests the other; one pooled evaluation.
     "$bin" run --data "$tmp/cohort" --out "$tmp/folds" --detector unet2d --folds 2 --epochs 1 --crop 32 --filters 4 --depth 3 --size 128 --pixel-mm 2.8 \
         --fpr-epochs 1 --bootstrap 10 --threads 2 > "$tmp/folds.out" 2> "$tmp/folds.err"; rc=$?

@@ -176,6 +176,40 @@ TEST(TrainDetector3d, LearnsToPutThePeakOnTheBallOfANewFlippedScan) {
     test::expect_error([&] { const Detector3dRunner nine(ro); }, {"flips must be between 1 and 8, got 9"});
 }
 
+// keep = Final: best.pt holds the last epoch's weights whatever the validation loss did; best-validation: the
+// epoch of the lowest loss. Training itself is the same either way.
+TEST(TrainDetector3d, KeepFinalHoldsTheLastEpochBestValidationTheLowestLoss) {
+    test::TempDir dir;
+    write_cohort(dir, 5);
+    make_dataset(dir);
+    Detector3dTrainOptions o = tiny_options(dir, "best", 4);
+    o.run.lr = 3e-2;  // a step large enough that the validation loss goes up again within four epochs
+    const auto by_loss = train_detector3d(o);
+    o.run.run_dir = dir.path("final");
+    o.run.keep = KeepWeights::Final;
+    const auto final_run = train_detector3d(o);
+    ASSERT_EQ(by_loss.size(), 4u);
+    ASSERT_EQ(final_run.size(), 4u);
+    std::size_t lowest = 0;
+    for (std::size_t e = 0; e < by_loss.size(); ++e) {
+        EXPECT_EQ(by_loss[e].val_loss, final_run[e].val_loss) << "epoch " << e + 1;
+        if (by_loss[e].val_loss < by_loss[lowest].val_loss) lowest = e;
+    }
+    // The case worth testing: the lowest validation loss is not the last epoch's (checked, so the test cannot pass
+    // vacuously if the draw changes).
+    ASSERT_NE(lowest, 3u) << "validation losses " << by_loss[0].val_loss << " " << by_loss[1].val_loss << " " << by_loss[2].val_loss << " " << by_loss[3].val_loss;
+    Detector3dCard best_card, final_card, last_card;
+    load_detector3d(dir.path("best/best.pt"), best_card);
+    EXPECT_EQ(best_card.epoch, static_cast<int>(lowest) + 1);
+    const Detector3d kept = load_detector3d(dir.path("final/best.pt"), final_card);
+    const Detector3d last = load_detector3d(dir.path("best/last.pt"), last_card);
+    EXPECT_EQ(final_card.epoch, 4);
+    EXPECT_DOUBLE_EQ(final_card.best_score, 1 / (1 + final_run.back().val_loss));
+    const auto pk = kept->named_parameters(), pl = last->named_parameters();
+    for (const auto& p : pk) EXPECT_TRUE(torch::equal(p.value(), pl[p.key()])) << p.key();
+    EXPECT_NE(test::read_text(dir.path("final/config.json")).find("\"keep\": \"final\""), std::string::npos);
+}
+
 TEST(TrainDetector3d, ResumedRunEqualsAnUninterruptedOne) {
     test::TempDir dir;
     write_cohort(dir, 4);

@@ -54,7 +54,8 @@ struct LossTerms {
 
 // The validation of one epoch: values for metrics.csv (in the order of validation_columns) and the score that picks
 // best.pt. A new best when the score is higher, or when the score cannot be trusted (`choosable` false: too few
-// validation samples of a class) or is missing (NaN) — then the latest epoch is kept.
+// validation samples of a class) or is missing (NaN) — then the latest epoch is kept, as it is every epoch when
+// TrainerOptions::keep is Final.
 struct Validation {
     std::vector<double> values;
     double score = std::numeric_limits<double>::quiet_NaN();

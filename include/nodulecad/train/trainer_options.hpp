@@ -8,12 +8,20 @@
 
 namespace nodulecad {
 
+// Which epoch's weights RUN/best.pt — the network later stages use — holds.
+enum class KeepWeights {
+    BestValidation,  // the epoch with the highest validation score (the variant's; see Validation in trainer.hpp)
+    Final,           // the last epoch: for validation scores too noisy to choose by (the 3D detector's, docs/model.md)
+};
+inline constexpr EnumName<KeepWeights> kKeepWeightsNames[] = {{KeepWeights::BestValidation, "best-validation"}, {KeepWeights::Final, "final"}};
+
 struct TrainerOptions {
     std::string run_dir;       // RUN (train/run_folder.hpp)
     int epochs = 20;           // total; a resumed run continues up to this
     int batch = 2;
     double lr = 1e-5;          // Adam on fp32 master weights
     LrSchedule lr_schedule = LrSchedule::Constant;
+    KeepWeights keep = KeepWeights::BestValidation;
     std::uint64_t seed = 0;    // initial weights, each epoch's samples and augmentation, dropout
     std::string device = "auto";
     bool amp = true;           // on CUDA: bf16 autocast, channels-last, cuDNN autotuning; no effect on a CPU
