@@ -54,6 +54,9 @@ void register_run(CLI::App& app) {
     cmd->add_option("--size", o->prep.size, "Sample size in pixels")->capture_default_str();
     cmd->add_option("--pixel-mm", o->prep.pixel_mm, "Sample pixel in mm")->capture_default_str();
     cmd->add_option("--grid-mm", o->grid3d.spacing_mm, "heatmap3d: voxel side of the millimetre grid")->capture_default_str();
+    add_enum_option(cmd, "--grid-sampling", o->grid3d.sampling, kGridSamplingNames,
+                    "heatmap3d: a grid voxel is the scan at its centre (centre) or the scan's mean over its cell\n"
+                    "(cell-mean: thin- and thick-slice scans alike reach the grid at its resolution)");
     cmd->add_option("--patch", o->det3d.patch, "heatmap3d: training patch side in voxels")->capture_default_str();
     cmd->add_option("--detector3d-epochs", o->det3d.run.epochs, "heatmap3d: training epochs")->capture_default_str();
     cmd->add_option("--detector3d-filters", o->det3d.net.base_filters, "heatmap3d: filters at the first level")->capture_default_str();

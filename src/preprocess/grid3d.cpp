@@ -1,8 +1,11 @@
 #include "nodulecad/preprocess/grid3d.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
 
 #include "nodulecad/core/error.hpp"
 #include "nodulecad/core/threads.hpp"
@@ -18,11 +21,14 @@ void Grid3dOptions::check() const {
 }
 
 void to_json(nlohmann::json& j, const Grid3dOptions& o) {
-    j = {{"spacing_mm", o.spacing_mm}, {"margin_mm", o.margin_mm}, {"window", {o.window_lo, o.window_hi}}};
+    j = {{"spacing_mm", o.spacing_mm}, {"sampling", enum_name(o.sampling, kGridSamplingNames)}, {"margin_mm", o.margin_mm},
+         {"window", {o.window_lo, o.window_hi}}};
 }
 
 void from_json(const nlohmann::json& j, Grid3dOptions& o) {
     o.spacing_mm = j.value("spacing_mm", o.spacing_mm);
+    // Missing: a card written before sampling was chosen, which sampled at the centre.
+    o.sampling = parse_enum("sampling", j.value("sampling", std::string("centre")), kGridSamplingNames);
     o.margin_mm = j.value("margin_mm", o.margin_mm);
     if (j.contains("window")) {
         o.window_lo = j.at("window").at(0).get<double>();
@@ -74,12 +80,23 @@ Volume<std::uint8_t> lung_box_on_grid(const Volume<std::int16_t>& scan, const Vo
     Volume<std::uint8_t> out(g, 0);
     const Vec3 step{o.spacing_mm / scan.geometry.spacing[0], o.spacing_mm / scan.geometry.spacing[1], o.spacing_mm / scan.geometry.spacing[2]};
     const double scale = 255.0 / (o.window_hi - o.window_lo);
+    // Sample offsets inside a cell, per axis, in scan voxels from the cell's centre.
+    std::array<std::vector<double>, 3> offsets;
+    for (int a = 0; a < 3; ++a) {
+        const int n = o.sampling == GridSampling::CellMean ? std::max(1, static_cast<int>(std::ceil(step[a] - 1e-9))) : 1;
+        for (int s = 0; s < n; ++s) offsets[static_cast<std::size_t>(a)].push_back(((s + 0.5) / n - 0.5) * step[a]);
+    }
+    const double samples = static_cast<double>(offsets[0].size() * offsets[1].size() * offsets[2].size());
     parallel_for(count[2], threads, [&](std::int64_t k) {
         for (std::int64_t j = 0; j < count[1]; ++j)
             for (std::int64_t i = 0; i < count[0]; ++i) {
                 const Vec3 at{static_cast<double>(first[0] + i) * step[0], static_cast<double>(first[1] + j) * step[1],
                               static_cast<double>(first[2] + k) * step[2]};
-                const double hu = std::clamp(trilinear(scan, at, -1000.0), o.window_lo, o.window_hi);
+                double sum = 0;
+                for (const double dz : offsets[2])
+                    for (const double dy : offsets[1])
+                        for (const double dx : offsets[0]) sum += trilinear(scan, Vec3{at[0] + dx, at[1] + dy, at[2] + dz}, -1000.0);
+                const double hu = std::clamp(sum / samples, o.window_lo, o.window_hi);
                 out.voxels[out.offset(i, j, k)] = static_cast<std::uint8_t>(std::lround((hu - o.window_lo) * scale));
             }
     });

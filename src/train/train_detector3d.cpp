@@ -109,6 +109,9 @@ public:
         if (card_.grid.spacing_mm != d_.set.grid.spacing_mm)
             fail(checkpoint, "model was trained on a " + std::to_string(card_.grid.spacing_mm) + " mm grid, the dataset has " +
                                  std::to_string(d_.set.grid.spacing_mm) + " mm");
+        if (card_.grid.sampling != d_.set.grid.sampling)
+            fail(checkpoint, std::string("model was trained on a grid sampled by ") + enum_name(card_.grid.sampling, kGridSamplingNames) +
+                                 ", the dataset is sampled by " + enum_name(d_.set.grid.sampling, kGridSamplingNames));
         progress = {card_.epoch, card_.best_score};
         return *model_;
     }

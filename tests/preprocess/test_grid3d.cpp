@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <nlohmann/json.hpp>
 
 #include "nodulecad/core/error.hpp"
 #include "nodulecad/core/geometry.hpp"
@@ -75,6 +76,70 @@ TEST(Grid3d, WithoutLungsTheWholeScanAndBadOptionsAreRefused) {
     Geometry other = scan.geometry;
     other.size[2] = 3;
     EXPECT_THROW(lung_box_on_grid(scan, Volume<std::uint8_t>(other, 0), Grid3dOptions{}), Error);
+}
+
+// A 0.5-mm scan whose voxels alternate -400 / -600 HU in every direction (the finest detail a scan can hold), on
+// a 2-mm grid: sampling at the centres keeps the pattern's extremes; cell-mean averages each 2-mm cell to -500 HU,
+// what a 2-mm scanner would have measured.
+TEST(Grid3d, CellMeanAveragesAFineScanToTheGridsResolution) {
+    for (const auto& [name, direction] : test::test_directions()) {
+        SCOPED_TRACE(name);
+        Geometry g;
+        g.size = {48, 40, 44};
+        g.spacing = {0.5, 0.5, 0.5};
+        g.origin = {-7, 3, 11};
+        g.direction = direction;
+        Volume<std::int16_t> scan(g, 0);
+        for (std::int64_t k = 0; k < g.size[2]; ++k)
+            for (std::int64_t j = 0; j < g.size[1]; ++j)
+                for (std::int64_t i = 0; i < g.size[0]; ++i) scan.voxels[scan.offset(i, j, k)] = (i + j + k) % 2 ? -400 : -600;
+        Grid3dOptions o;
+        o.margin_mm = 0;
+        const auto lungs = Volume<std::uint8_t>(g, 1);
+        const Volume<std::uint8_t> centre = lung_box_on_grid(scan, lungs, o, 2);
+        o.sampling = GridSampling::CellMean;
+        const Volume<std::uint8_t> mean = lung_box_on_grid(scan, lungs, o, 2);
+        EXPECT_EQ(mean.voxels, lung_box_on_grid(scan, lungs, o, 1).voxels);  // any thread count
+        ASSERT_EQ(mean.geometry, centre.geometry);
+        const auto window = [](double hu) { return static_cast<int>(std::lround((hu + 1000) * 255 / 1400)); };
+        const auto& n = mean.geometry.size;
+        int inside = 0;
+        for (std::int64_t k = 1; k + 1 < n[2]; ++k)  // cells away from the scan's edge, where -1000 HU is averaged in
+            for (std::int64_t j = 1; j + 1 < n[1]; ++j)
+                for (std::int64_t i = 1; i + 1 < n[0]; ++i) {
+                    ++inside;
+                    // Grid voxel (i, j, k) is centred on scan voxel (4i, 4j, 4k): even parity, -600 HU.
+                    ASSERT_EQ(centre.at(i, j, k), window(-600)) << i << " " << j << " " << k;
+                    ASSERT_EQ(mean.at(i, j, k), window(-500)) << i << " " << j << " " << k;
+                }
+        EXPECT_GT(inside, 500);
+    }
+}
+
+// On an axis where the scan is as coarse as the grid or coarser, a cell has one sample: a scan of 2-mm pixels and
+// 2.5-mm slices reaches a 2-mm grid the same either way. And the sampling travels in the grid's JSON; a card
+// written before it existed reads as centre.
+TEST(Grid3d, CellMeanLeavesACoarseScanAsItIsAndOldCardsReadAsCentre) {
+    auto scan = test::scan_with_ball(identity3(), {0, 0, 0});
+    scan.geometry.spacing = {2.0, 2.5, 3.0};
+    Grid3dOptions o;
+    o.margin_mm = 2;
+    const auto lungs = Volume<std::uint8_t>(scan.geometry, 1);
+    const Volume<std::uint8_t> centre = lung_box_on_grid(scan, lungs, o, 1);
+    o.sampling = GridSampling::CellMean;
+    EXPECT_EQ(lung_box_on_grid(scan, lungs, o, 1).voxels, centre.voxels);
+
+    nlohmann::json j = o;
+    EXPECT_EQ(j.at("sampling"), "cell-mean");
+    Grid3dOptions back;
+    from_json(j, back);
+    EXPECT_EQ(back.sampling, GridSampling::CellMean);
+    j.erase("sampling");
+    back.sampling = GridSampling::CellMean;
+    from_json(j, back);
+    EXPECT_EQ(back.sampling, GridSampling::Centre);
+    j["sampling"] = "nearest";
+    test::expect_error([&] { from_json(j, back); }, {"sampling", "nearest"});
 }
 
 }  // namespace

@@ -7,12 +7,27 @@
 #include <cstdint>
 #include <nlohmann/json_fwd.hpp>
 
+#include "nodulecad/core/enum_names.hpp"
 #include "nodulecad/core/volume.hpp"
 
 namespace nodulecad {
 
+// How a grid voxel takes its value from the scan.
+enum class GridSampling {
+    // The scan at the voxel's centre (trilinear). On a scan finer than the grid (0.7-mm pixels, 0.625-mm slices on
+    // a 2-mm grid) this is point sampling: the grid keeps the fine scan's noise and a small nodule's sharp edge,
+    // which a scan of the grid's own resolution would have averaged away.
+    Centre,
+    // The mean of the scan over the voxel's cell: ceil(grid / scan spacing) trilinear samples per axis, evenly
+    // inside the cell (one on an axis where the scan is as coarse as the grid or coarser), so every scan reaches
+    // the grid at the grid's resolution, as a scanner of that voxel size would have measured it.
+    CellMean,
+};
+inline constexpr EnumName<GridSampling> kGridSamplingNames[] = {{GridSampling::Centre, "centre"}, {GridSampling::CellMean, "cell-mean"}};
+
 struct Grid3dOptions {
     double spacing_mm = 2.0;   // voxel side of the grid
+    GridSampling sampling = GridSampling::Centre;  // a card without "sampling" (written before it existed) reads as centre
     double margin_mm = 10;     // around the lungs' bounding box (juxtapleural nodules sit on its edge)
     double window_lo = -1000, window_hi = 400;  // HU mapped to 0 and 255
     void check() const;        // OptionError for a grid no scan can use
@@ -21,7 +36,7 @@ void to_json(nlohmann::json& j, const Grid3dOptions& o);
 void from_json(const nlohmann::json& j, Grid3dOptions& o);  // keeps the current value of a missing key
 
 // The lungs' box of `scan` (`lungs`: its lung mask, same grid) on the grid, windowed: round(255 * (clamp(hu) - lo)
-// / (hi - lo)), trilinear; outside the scan -1000 HU. A scan without lung voxels gives its whole extent.
+// / (hi - lo)), hu sampled as `sampling` says; outside the scan -1000 HU. A scan without lung voxels gives its whole extent.
 Volume<std::uint8_t> lung_box_on_grid(const Volume<std::int16_t>& scan, const Volume<std::uint8_t>& lungs, const Grid3dOptions& opts,
                                       int threads = 1);
 
