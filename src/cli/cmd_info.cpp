@@ -1,6 +1,8 @@
-// nodulecad info SCAN: format, geometry and intensity summary of a scan (MetaImage, NIfTI or DICOM) as one JSON object.
+// nodulecad info SCAN|MODEL|CHECKPOINT: a scan's format, geometry and intensity summary (MetaImage, NIfTI or
+// DICOM), a model bundle's card with its networks' cards, or a checkpoint's card — one JSON object.
 #include <array>
 #include <cmath>
+#include <filesystem>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -8,11 +10,16 @@
 
 #include "cli/commands.hpp"
 #include "nodulecad/core/error.hpp"
+#include "nodulecad/core/files.hpp"
 #include "nodulecad/core/volume_stats.hpp"
 #include "nodulecad/core/threads.hpp"
 #include "nodulecad/io/image_file.hpp"
 #include "nodulecad/io/metaimage.hpp"
 #include "nodulecad/io/nifti.hpp"
+#include "nodulecad/pipeline/model_bundle.hpp"
+#ifdef NODULECAD_HAVE_TORCH
+#include "nodulecad/model/checkpoint_card.hpp"
+#endif
 
 namespace nodulecad::cli {
 
@@ -29,7 +36,55 @@ struct InfoArgs {
 
 nlohmann::ordered_json vec(const Vec3& v) { return nlohmann::ordered_json::array({v[0], v[1], v[2]}); }
 
+namespace fs = std::filesystem;
+
+// A model bundle: a folder holding model.json, or model.json itself (a DICOM series folder holds no model.json).
+bool is_bundle_path(const std::string& p) {
+    std::error_code ec;
+    return fs::path(p).filename() == kModelBundleCard || (fs::is_directory(p, ec) && fs::exists(fs::path(p) / kModelBundleCard, ec));
+}
+bool is_checkpoint_path(const std::string& p) { return fs::path(p).extension() == ".pt"; }
+
+// A checkpoint's card (what the network is, what it was trained on and for how long).
+nlohmann::ordered_json checkpoint_card(const std::string& path) {
+#ifdef NODULECAD_HAVE_TORCH
+    try {
+        return nlohmann::ordered_json::parse(read_card_text(path));
+    } catch (const nlohmann::json::exception& e) {
+        fail(path, std::string("model card is not JSON: ") + e.what());
+    }
+#else
+    throw Error(path + ": reading a checkpoint needs LibTorch, and this nodulecad was built without it (apt-get install libtorch-dev, then rebuild)");
+#endif
+}
+
+void print(const nlohmann::ordered_json& out, bool pretty) { std::cout << (pretty ? out.dump(2) : out.dump()) << std::endl; }
+
+// The bundle's card as written, and each network's own card under "networks" by its role.
+void run_bundle_info(const std::string& path, bool pretty) {
+    const ModelBundle b = read_model_bundle(path);  // refuses a bundle of another format or with a network missing
+    nlohmann::ordered_json out;
+    out["file"] = path;
+    out["kind"] = "model bundle";
+    out["bundle"] = nlohmann::ordered_json::parse(read_file(b.card));
+    nlohmann::ordered_json networks = nlohmann::ordered_json::object();
+    for (const auto& [role, file] : {std::pair{"unet", b.unet}, {"detector3d", b.detector3d}, {"fpr", b.fpr}})
+        if (!file.empty()) networks[role] = {{"file", file}, {"card", checkpoint_card(file)}};
+    out["networks"] = networks;
+    print(out, pretty);
+}
+
+void run_checkpoint_info(const std::string& path, bool pretty) {
+    nlohmann::ordered_json out;
+    out["file"] = path;
+    out["kind"] = "checkpoint";
+    out["card"] = checkpoint_card(path);
+    print(out, pretty);
+}
+
 void run_info(const InfoArgs& a) {
+    if (is_bundle_path(a.file)) return run_bundle_info(a.file, a.pretty);
+    if (is_checkpoint_path(a.file)) return run_checkpoint_info(a.file, a.pretty);
     ImageReadOptions opts;
     if (!(a.max_memory_gb > 0)) throw nodulecad::Error("--max-memory-gb must be positive");
     opts.max_bytes = static_cast<std::uint64_t>(a.max_memory_gb * 1024.0 * 1024.0 * 1024.0);
@@ -73,7 +128,7 @@ void run_info(const InfoArgs& a) {
         const Vec3 w{a.world[0], a.world[1], a.world[2]};
         out["world_to_index"] = {{"world", vec(w)}, {"index", vec(t.to_index(w))}};
     }
-    std::cout << (a.pretty ? out.dump(2) : out.dump()) << std::endl;
+    print(out, a.pretty);
 }
 
 }  // namespace
@@ -85,8 +140,11 @@ void register_info(CLI::App& app) {
         "Print a scan's format, geometry and intensity range as one JSON object on stdout: format, size, spacing,\n"
         "origin, direction (9 numbers, row-major D; columns = index axes; ITK's LPS world), element_type, min, max,\n"
         "mean; for DICOM the series uid, modality, slice count and where the slice spacing came from; for NIfTI\n"
-        "which transform (sform or qform) placed it.");
-    cmd->add_option("file", args->file, "A scan: MetaImage (.mhd with its .raw/.zraw, or .mha), NIfTI (.nii, .nii.gz) or a DICOM series folder")
+        "which transform (sform or qform) placed it. Given a model bundle (WORK/model or its model.json): its card and\n"
+        "each network's card (network shape, grid, patch, FP-reduction arch, the epoch it holds). Given a checkpoint\n"
+        "(.pt): its card.");
+    cmd->add_option("file", args->file, "A scan: MetaImage (.mhd with its .raw/.zraw, or .mha), NIfTI (.nii, .nii.gz) or a DICOM series\n"
+                                        "folder; or a model bundle folder / model.json; or a checkpoint (.pt)")
         ->required();
     cmd->add_option("--series", args->series, "DICOM: the SeriesInstanceUID to read when the folder holds several");
     cmd->add_option("--index-to-world", args->index, "Also convert the continuous voxel index I J K to world mm")

@@ -320,6 +320,13 @@ if "$bin" train --help > /dev/null 2>&1 && ! "$bin" train --help 2>&1 | grep -q 
     check "demo --detector heatmap3d trains the 3D detector" sh -c "grep -q '^\[3/7\] detector3d' '$tmp/demo3d.err' && test -s '$tmp/demo3d/work/detector3d/best.pt'"
     check "demo --detector heatmap3d bundles it" grep -q '"detector": "heatmap3d"' "$tmp/demo3d/work/model/model.json"
     check "the 3D detector keeps its final weights" grep -q '"keep": "final"' "$tmp/demo3d/work/detector3d/config.json"
+    "$bin" info "$tmp/demo/work/model" > "$tmp/info_bundle.json"; rc=$?
+    check "info on a bundle: its card and each network's card" sh -c "test $rc -eq 0 && grep -q '\"kind\":\"model bundle\"' '$tmp/info_bundle.json' && grep -q '\"unet\":{\"file\":' '$tmp/info_bundle.json' && grep -q '\"kind\":\"fpr\",\"net\":{\"arch\":\"3d\"' '$tmp/info_bundle.json'"
+    "$bin" info "$tmp/demo3d/work/detector3d/best.pt" > "$tmp/info_ckpt.json"; rc=$?
+    check "info on a checkpoint: its card" sh -c "test $rc -eq 0 && grep -q '\"card\":{\"kind\":\"detector3d\"' '$tmp/info_ckpt.json'"
+    printf 'not a checkpoint' > "$tmp/garbage.pt"
+    "$bin" info "$tmp/garbage.pt" > /dev/null 2> "$tmp/err.txt"; rc=$?
+    check "info on a garbage checkpoint: one-line error naming it" sh -c "test $rc -eq 1 && grep -q 'garbage.pt: not a nodulecad checkpoint' '$tmp/err.txt' && test \$(wc -l < '$tmp/err.txt') -eq 1"
     "$bin" infer --model "$tmp/demo3d/work/model" --data "$tmp/demo3d/work/split/test" --out "$tmp/inf3d" --threads 2 > /dev/null 2>&1; rc=$?
     check "infer on a heatmap3d bundle gives the pipeline's submission" sh -c "test $rc -eq 0 && cmp -s '$tmp/inf3d/submission.csv' '$tmp/demo3d/work/submission.csv'"
     "$bin" demo --quick --detector retina --out "$tmp/demo3d" > /dev/null 2> "$tmp/err.txt"; rc=$?

@@ -6,11 +6,11 @@
 
 #include <string>
 
+#include "nodulecad/model/checkpoint_card.hpp"  // read_card_text
+
 namespace nodulecad {
 
 void save_module_checkpoint(const std::string& path, torch::nn::Module& model, const std::string& card_json, torch::optim::Optimizer* optimizer);
-// The card's JSON text; Error naming the file for anything that is not a nodulecad checkpoint.
-std::string read_card_text(const std::string& path);
 // Loads the weights into `model` (built from the card) and moves it to `device`, whatever device they were saved
 // from (a GPU-trained model loads on a CPU-only build); Error if they do not fit.
 void load_module_weights(const std::string& path, torch::nn::Module& model, const torch::Device& device);
