@@ -33,7 +33,9 @@ struct Grid3dOptions {
     void check() const;        // OptionError for a grid no scan can use
 };
 void to_json(nlohmann::json& j, const Grid3dOptions& o);
-void from_json(const nlohmann::json& j, Grid3dOptions& o);  // keeps the current value of a missing key
+// Keeps the current value of a missing key, except "sampling": missing means a card written before it existed,
+// which sampled at the centre.
+void from_json(const nlohmann::json& j, Grid3dOptions& o);
 
 // The lungs' box of `scan` (`lungs`: its lung mask, same grid) on the grid, windowed: round(255 * (clamp(hu) - lo)
 // / (hi - lo)), hu sampled as `sampling` says; outside the scan -1000 HU. A scan without lung voxels gives its whole extent.

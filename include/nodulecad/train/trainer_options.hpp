@@ -4,6 +4,7 @@
 #include <nlohmann/json_fwd.hpp>
 #include <string>
 
+#include "nodulecad/core/enum_names.hpp"
 #include "nodulecad/train/schedule.hpp"
 
 namespace nodulecad {
