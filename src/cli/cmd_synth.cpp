@@ -17,6 +17,7 @@ struct SynthArgs {
     std::uint64_t seed = 0;
     Preset preset = Preset::Demo;
     double flip_fraction = 0.1;
+    double full_fraction = 0;
     ImageFormat format = ImageFormat::MetaImage;
     int threads = default_thread_count();
 };
@@ -28,6 +29,7 @@ void run_synth(const SynthArgs& a) {
     o.seed = a.seed;
     o.preset = a.preset;
     o.flip_fraction = a.flip_fraction;
+    o.full_fraction = a.full_fraction;
     o.format = a.format;
     if (a.threads < 1) throw nodulecad::Error("--threads must be at least 1");
     o.threads = a.threads;
@@ -59,6 +61,11 @@ void register_synth(CLI::App& app) {
                     "subset<k>/<uid>/IM<nnnn>.dcm, SeriesInstanceUID = uid); the same voxels and world annotations");
     cmd->add_option("--flip-fraction", args->flip_fraction,
                     "Share of scans written with LUNA16's flipped TransformMatrix -1 0 0 0 -1 0 0 0 1")
+        ->capture_default_str()
+        ->check(CLI::Range(0.0, 1.0));
+    cmd->add_option("--full-fraction", args->full_fraction,
+                    "Share of scans drawn at the full preset instead of --preset (chosen by the seed): one cohort\n"
+                    "mixing coarse and LUNA16-like thin-slice scans; each scan's preset is in manifest.json")
         ->capture_default_str()
         ->check(CLI::Range(0.0, 1.0));
     cmd->add_option("--threads", args->threads, "Worker threads")->capture_default_str()->check(CLI::PositiveNumber);

@@ -18,16 +18,25 @@ namespace nodulecad {
 namespace fs = std::filesystem;
 using ojson = nlohmann::ordered_json;
 
-std::vector<bool> choose_flipped(int scans, double fraction, std::uint64_t seed) {
+namespace {
+
+// round(fraction * scans) scans, the first ones of a seeded shuffle (`salt` keeps different choices independent).
+std::vector<bool> choose_share(int scans, double fraction, std::uint64_t seed, std::uint64_t salt) {
     std::vector<int> order(static_cast<std::size_t>(scans));
     for (int i = 0; i < scans; ++i) order[static_cast<std::size_t>(i)] = i;
-    Rng rng = Rng::derive(seed, {0xF11Bu});
+    Rng rng = Rng::derive(seed, {salt});
     for (int i = scans - 1; i > 0; --i) std::swap(order[static_cast<std::size_t>(i)], order[static_cast<std::size_t>(rng.integer(0, i))]);
     const auto count = static_cast<int>(std::lround(std::clamp(fraction, 0.0, 1.0) * scans));
     std::vector<bool> flipped(static_cast<std::size_t>(scans), false);
     for (int i = 0; i < count; ++i) flipped[static_cast<std::size_t>(order[static_cast<std::size_t>(i)])] = true;
     return flipped;
 }
+
+}  // namespace
+
+std::vector<bool> choose_flipped(int scans, double fraction, std::uint64_t seed) { return choose_share(scans, fraction, seed, 0xF11Bu); }
+
+std::vector<bool> choose_full(int scans, double fraction, std::uint64_t seed) { return choose_share(scans, fraction, seed, 0xF0117u); }
 
 namespace {
 
@@ -77,7 +86,7 @@ ojson scan_json(const ScanSpec& s, const RenderedScan& r) {
         findings.push_back(j);
     }
     const Geometry& g = s.geometry;
-    return {{"uid", s.uid}, {"index", s.index}, {"subset", s.subset}, {"scan_seed", s.scan_seed},
+    return {{"uid", s.uid}, {"index", s.index}, {"subset", s.subset}, {"preset", preset_name(s.preset)}, {"scan_seed", s.scan_seed},
             {"size", {g.size[0], g.size[1], g.size[2]}}, {"spacing", vec(g.spacing)}, {"origin", vec(g.origin)},
             {"direction", std::vector<double>(g.direction.begin(), g.direction.end())}, {"flipped", s.flipped},
             {"slice_thickness", s.slice_thickness}, {"padding_hu", s.padding_hu}, {"noise_sigma", s.noise_sigma},
@@ -111,20 +120,32 @@ void make_dir(const fs::path& p) {
 
 }  // namespace
 
-CohortSummary write_cohort(const CohortOptions& opts) {
+std::vector<ScanSpec> plan_cohort(const CohortOptions& opts) {
     require_positive("scans", opts.scans);
     require_between("flip_fraction", opts.flip_fraction, 0.0, 1.0);
+    require_between("full_fraction", opts.full_fraction, 0.0, 1.0);
+    const std::vector<bool> flipped = choose_flipped(opts.scans, opts.flip_fraction, opts.seed);
+    const std::vector<bool> full = choose_full(opts.scans, opts.full_fraction, opts.seed);
+    std::vector<ScanSpec> specs;
+    specs.reserve(static_cast<std::size_t>(opts.scans));
+    for (int n = 0; n < opts.scans; ++n) {
+        const auto i = static_cast<std::size_t>(n);
+        specs.push_back(draw_scan_spec(full[i] ? Preset::Full : opts.preset, opts.seed, n, flipped[i]));
+    }
+    return specs;
+}
+
+CohortSummary write_cohort(const CohortOptions& opts) {
+    const std::vector<ScanSpec> specs = plan_cohort(opts);
     const fs::path root(opts.out_dir);
     make_dir(root / "truth");
-    const std::vector<bool> flipped = choose_flipped(opts.scans, opts.flip_fraction, opts.seed);
 
     CohortSummary summary;
     std::vector<Annotation> annotations, excluded;
     std::vector<std::string> uids;
     ojson scans = ojson::array();
     Progress progress("synth", opts.scans, "scans");
-    for (int n = 0; n < opts.scans; ++n) {
-        const ScanSpec spec = draw_scan_spec(opts.preset, opts.seed, n, flipped[static_cast<std::size_t>(n)]);
+    for (const ScanSpec& spec : specs) {
         const RenderedScan r = render_scan(spec, opts.threads);
         const fs::path subset = root / ("subset" + std::to_string(spec.subset));
         make_dir(subset);
@@ -147,7 +168,8 @@ CohortSummary write_cohort(const CohortOptions& opts) {
     write_annotations((root / "annotations_excluded.csv").string(), excluded);
     write_seriesuids((root / "seriesuids.csv").string(), uids);
     const ojson manifest = {{"generator", "nodulecad synth"}, {"model_version", 1}, {"preset", preset_name(opts.preset)},
-                            {"seed", opts.seed}, {"scans", opts.scans}, {"flip_fraction", opts.flip_fraction},
+                            {"seed", opts.seed}, {"scans", opts.scans}, {"full_fraction", opts.full_fraction},
+                            {"flip_fraction", opts.flip_fraction},
                             {"scan_list", scans}};
     write_file_atomically((root / "manifest.json").string(), manifest.dump(1) + "\n");
     return summary;

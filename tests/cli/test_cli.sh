@@ -81,6 +81,10 @@ check "synth bad preset exits non-zero" test "$rc" -ne 0
 check "synth bad preset writes nothing" test ! -e "$tmp/bad"
 "$bin" synth --out "$tmp/bad" --scans 0 > /dev/null 2>&1; rc=$?
 check "synth zero scans exits non-zero" test "$rc" -ne 0
+"$bin" synth --out "$tmp/bad" --scans 2 --full-fraction 1.5 > /dev/null 2> "$tmp/err.txt"; rc=$?
+check "synth bad full fraction exits non-zero" test "$rc" -ne 0
+check "synth bad full fraction names the option" grep -q -- '--full-fraction' "$tmp/err.txt"
+check "synth bad full fraction writes nothing" test ! -e "$tmp/bad"
 
 # slice: a PNG of the scan, with the nodule labels as overlay.
 uid=$(basename "$scan" .mhd)

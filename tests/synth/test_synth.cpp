@@ -99,6 +99,8 @@ TEST(Synth, CohortLayoutMatchesLuna16) {
     EXPECT_EQ(manifest["preset"], "small");
     ASSERT_EQ(manifest["scan_list"].size(), 4u);
     EXPECT_EQ(manifest["scan_list"][0]["uid"], uids[0]);
+    EXPECT_EQ(manifest["scan_list"][0]["preset"], "small");
+    EXPECT_EQ(manifest["full_fraction"], 0.0);
     EXPECT_TRUE(manifest["scan_list"][0].contains("noise_sigma"));
     EXPECT_TRUE(manifest["scan_list"][0]["anatomy"].contains("diaphragm_dome_heights"));
     // Read back for the evaluation: one manifest nodule per annotation, at its centre, of a listed kind.
@@ -353,7 +355,59 @@ TEST(Synth, CohortBadInputsGiveClearErrors) {
     test::expect_error([&] { write_cohort(small_cohort(dir.path("file/cohort"), 1, 1, 0, 1)); }, {"file/cohort", "cannot create folder"});
     test::expect_error([&] { write_cohort(small_cohort(dir.path("c"), 0, 1, 0, 1)); }, {"scans must be > 0, got 0"});
     test::expect_error([&] { write_cohort(small_cohort(dir.path("c"), 1, 1, 1.5, 1)); }, {"flip_fraction must be between 0 and 1, got 1.5"});
+    CohortOptions mixed = small_cohort(dir.path("c"), 1, 1, 0, 1);
+    mixed.full_fraction = -0.5;
+    test::expect_error([&] { write_cohort(mixed); }, {"full_fraction must be between 0 and 1, got -0.5"});
     EXPECT_FALSE(std::filesystem::exists(dir.path("c")));
+}
+
+TEST(Synth, MixedCohortDrawsTheChosenShareAtTheFullPreset) {
+    CohortOptions o;
+    o.scans = 10;
+    o.seed = 5;
+    o.preset = Preset::Demo;
+    o.full_fraction = 0.3;
+    o.flip_fraction = 0.5;
+    const std::vector<ScanSpec> specs = plan_cohort(o);
+    const std::vector<bool> full = choose_full(10, 0.3, 5);
+    ASSERT_EQ(specs.size(), 10u);
+    EXPECT_EQ(std::count(full.begin(), full.end(), true), 3);
+    int n_full = 0;
+    for (std::size_t i = 0; i < specs.size(); ++i) {
+        const ScanSpec& s = specs[i];
+        EXPECT_EQ(s.index, static_cast<int>(i));
+        EXPECT_EQ(s.preset, full[i] ? Preset::Full : Preset::Demo) << i;
+        // The geometry follows the scan's own preset: 512 px at 0.5-1 mm, or 256 px and 2.5-mm slices.
+        EXPECT_EQ(s.geometry.size[0], full[i] ? 512 : 256) << i;
+        if (full[i]) {
+            EXPECT_LT(s.geometry.spacing[0], 1.0);
+        } else {
+            EXPECT_EQ(s.geometry.spacing[2], 2.5);
+        }
+        n_full += full[i] ? 1 : 0;
+    }
+    EXPECT_EQ(n_full, 3);
+    // Flips are chosen independently of the preset (same seed, another salt), and unchanged by mixing.
+    const std::vector<bool> flipped = choose_flipped(10, 0.5, 5);
+    EXPECT_NE(flipped, choose_full(10, 0.5, 5));
+    for (std::size_t i = 0; i < specs.size(); ++i) EXPECT_EQ(specs[i].flipped, flipped[i]);
+    // Each scan is the one the same seed and index give in a one-preset cohort: same uid, geometry and findings.
+    o.full_fraction = 0;
+    const std::vector<ScanSpec> plain = plan_cohort(o);
+    o.full_fraction = 1;
+    const std::vector<ScanSpec> all_full = plan_cohort(o);
+    for (std::size_t i = 0; i < specs.size(); ++i) {
+        EXPECT_EQ(plain[i].preset, Preset::Demo);
+        EXPECT_EQ(all_full[i].preset, Preset::Full);
+        const ScanSpec& same = full[i] ? all_full[i] : plain[i];
+        EXPECT_EQ(specs[i].uid, same.uid);
+        EXPECT_EQ(specs[i].geometry, same.geometry) << i;
+        ASSERT_EQ(specs[i].findings.size(), same.findings.size()) << i;
+        for (std::size_t f = 0; f < same.findings.size(); ++f) EXPECT_EQ(specs[i].findings[f].centre, same.findings[f].centre);
+        // Demo and full scans of one index share the anatomy and the findings; only the sampling differs.
+        ASSERT_EQ(plain[i].findings.size(), all_full[i].findings.size()) << i;
+        for (std::size_t f = 0; f < plain[i].findings.size(); ++f) EXPECT_EQ(plain[i].findings[f].centre, all_full[i].findings[f].centre);
+    }
 }
 
 TEST(Synth, FlipChoiceAndUids) {

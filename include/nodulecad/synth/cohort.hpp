@@ -10,8 +10,8 @@
 //   DIR/seriesuids.csv                    every uid
 //   DIR/truth/<uid>_lungs.mhd             uint8 lung mask
 //   DIR/truth/<uid>_nodules.mhd           uint8 nodule instance labels (1..n in annotation order per scan)
-//   DIR/manifest.json                     every generation parameter per scan
-// Same seed and preset give byte-identical files for any thread count.
+//   DIR/manifest.json                     every generation parameter per scan (its preset among them)
+// Same seed, preset and fractions give byte-identical files for any thread count.
 #include <cstdint>
 #include <string>
 
@@ -25,6 +25,9 @@ struct CohortOptions {
     int scans = 10;
     std::uint64_t seed = 0;
     Preset preset = Preset::Demo;
+    // This share of scans (rounded, chosen by the seed) is drawn at the full preset instead of `preset`: one cohort
+    // that mixes coarse and LUNA16-like thin-slice scans, so a network trained on it meets both geometries.
+    double full_fraction = 0;
     double flip_fraction = 0.1;  // this share of scans (rounded) gets the LUNA16 flipped direction
     ImageFormat format = ImageFormat::MetaImage;  // of the scans (truth masks stay MetaImage)
     int threads = 1;
@@ -37,6 +40,12 @@ struct CohortSummary {
 
 // Which scans are flipped: round(fraction * scans) of them, chosen by the seed.
 std::vector<bool> choose_flipped(int scans, double fraction, std::uint64_t seed);
+// Which scans are drawn at the full preset: round(fraction * scans) of them, chosen by the seed independently of
+// the flipped ones.
+std::vector<bool> choose_full(int scans, double fraction, std::uint64_t seed);
+
+// Every scan's specification, in index order: what write_cohort renders (presets, flips, geometry, findings).
+std::vector<ScanSpec> plan_cohort(const CohortOptions& opts);
 
 CohortSummary write_cohort(const CohortOptions& opts);
 
