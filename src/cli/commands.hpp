@@ -10,9 +10,24 @@
 namespace nodulecad::cli {
 
 // An enum option, parsed here once from the library's name table: `--loss dice_bce` sets UNetLoss::DiceBce.
+// --help shows the names as the type (`--detector {unet2d,heatmap3d}=unet2d`); an unknown name is refused with
+// "--detector: must be unet2d or heatmap3d, got 'foo'". The validator hands CLI11 the enum's number, which it
+// converts to E itself; numbers typed by the user are names like any other, so they are refused.
 template <class E, std::size_t N>
 CLI::Option* add_enum_option(CLI::App* cmd, const std::string& flag, E& value, const EnumName<E> (&names)[N], const std::string& help) {
-    return cmd->add_option(flag, value, help)->transform(CLI::CheckedTransformer(enum_map(names)))->default_str(enum_name(value, names));
+    std::string type = "{";
+    for (std::size_t i = 0; i < N; ++i) type += (i ? "," : "") + std::string(names[i].name);
+    type += "}";
+    const auto to_number = [&names](std::string& text) -> std::string {
+        const std::optional<E> v = enum_from_name(text, names);
+        if (!v) return "must be " + enum_choices(names) + ", got '" + text + "'";
+        text = std::to_string(static_cast<long long>(*v));
+        return "";
+    };
+    return cmd->add_option(flag, value, help)
+        ->transform(CLI::Validator(to_number, ""))
+        ->type_name(type)
+        ->default_str(enum_name(value, names));
 }
 
 // The flag the user typed for a library option name (OptionError::option): "epochs" -> "--epochs",

@@ -79,6 +79,11 @@ check "synth scan in-plane size" grep -q '"size":\[128,128,' "$tmp/synth_info.js
 "$bin" synth --out "$tmp/bad" --scans 2 --preset huge > /dev/null 2> "$tmp/err.txt"; rc=$?
 check "synth bad preset exits non-zero" test "$rc" -ne 0
 check "synth bad preset writes nothing" test ! -e "$tmp/bad"
+check "synth bad preset names the choices" grep -qF -- "--preset: must be small, demo or full, got 'huge'" "$tmp/err.txt"
+"$bin" synth --out "$tmp/bad" --scans 2 --preset 1 > /dev/null 2>&1; rc=$?
+check "synth preset as a number is refused" test "$rc" -ne 0
+"$bin" synth --help > "$tmp/help.txt"
+check "synth help lists the preset names" grep -qF -- "--preset {small,demo,full}=demo" "$tmp/help.txt"
 "$bin" synth --out "$tmp/bad" --scans 0 > /dev/null 2>&1; rc=$?
 check "synth zero scans exits non-zero" test "$rc" -ne 0
 "$bin" synth --out "$tmp/bad" --scans 2 --full-fraction 1.5 > /dev/null 2> "$tmp/err.txt"; rc=$?

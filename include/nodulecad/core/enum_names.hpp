@@ -1,9 +1,8 @@
 #pragma once
 // Enums that have names in files and on the command line. One table per enum gives both directions, so each name is
-// spelled in one place; the command line parses it once (CLI11's CheckedTransformer over enum_map) and files are
-// read with parse_enum, whose error names the option and the value.
+// spelled in one place; the command line parses it once (cli/commands.hpp, add_enum_option) and files are read with
+// parse_enum, whose error names the option and the value.
 #include <cstddef>
-#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -40,13 +39,6 @@ template <class E, std::size_t N> std::string enum_choices(const EnumName<E> (&t
 template <class E, std::size_t N> E parse_enum(const char* option, std::string_view name, const EnumName<E> (&table)[N]) {
     if (const auto v = enum_from_name(name, table)) return *v;
     throw OptionError(option, "must be " + enum_choices(table) + ", got '" + std::string(name) + "'");
-}
-
-// name -> value, for the command line's transformer.
-template <class E, std::size_t N> std::map<std::string, E> enum_map(const EnumName<E> (&table)[N]) {
-    std::map<std::string, E> out;
-    for (const auto& e : table) out.emplace(std::string(e.name), e.value);
-    return out;
 }
 
 }  // namespace nodulecad
