@@ -22,6 +22,7 @@ struct DemoArgs {
     std::string out = "nodulecad-demo";
     std::string device = "auto";
     int scans = 0;  // 0: the configuration's own
+    double full_fraction = -1;  // < 0: the configuration's own
     std::uint64_t seed = 0;
     int threads = 1;
     bool quick = false;
@@ -46,6 +47,10 @@ void register_demo(CLI::App& app) {
     cmd->add_option("--device", a->device, "auto, cpu or cuda[:N]")->capture_default_str();
     cmd->add_option("--scans", a->scans, "Scans to generate (default 100; subsets 8 and 9 are held out)");
     cmd->add_option("--seed", a->seed, "Seed of the cohort and of training")->capture_default_str();
+    cmd->add_option("--full-fraction", a->full_fraction,
+                    "Share of the cohort's scans generated at the full preset (LUNA16-like 512x512, thin slices) instead\n"
+                    "of the demo preset, for a bundle that has seen both (default 0; 0.3 adds a few minutes, docs/pipeline.md)")
+        ->check(CLI::Range(0.0, 1.0));
     cmd->add_option("--threads", a->threads, "CPU threads")->capture_default_str()->check(CLI::PositiveNumber);
     cmd->add_flag("--quick", a->quick, "A tiny configuration (6 small scans, 1 epoch) that checks the machinery in a minute");
     CLI::Option* detector = add_enum_option(cmd, "--detector", a->detector, kDetectorNames,
@@ -63,13 +68,15 @@ void register_demo(CLI::App& app) {
         if (detector->count() > 0) o.detector = a->detector;
         if (fpr_net->count() > 0) o.fpr.net.arch = a->fpr_net;
         if (a->scans > 0) cohort.scans = a->scans;
+        if (a->full_fraction >= 0) cohort.full_fraction = a->full_fraction;
         cohort.out_dir = (fs::path(a->out) / "cohort").string();
         cohort.seed = a->seed;
         cohort.threads = a->threads;
         // The cohort is generated once; a marker with its options makes a re-run reuse it.
         const std::string marker = (fs::path(a->out) / "cohort.json").string();
-        const nlohmann::json key = {{"scans", cohort.scans}, {"seed", cohort.seed}, {"preset", std::string(preset_name(cohort.preset))},
-                                    {"flip_fraction", cohort.flip_fraction}};
+        nlohmann::json key = {{"scans", cohort.scans}, {"seed", cohort.seed}, {"preset", std::string(preset_name(cohort.preset))},
+                              {"flip_fraction", cohort.flip_fraction}};
+        if (cohort.full_fraction > 0) key["full_fraction"] = cohort.full_fraction;  // older markers stay valid without it
         std::error_code ec;
         bool have = false;
         if (fs::exists(marker, ec)) {
@@ -79,7 +86,9 @@ void register_demo(CLI::App& app) {
             }
         }
         if (!have) {
-            std::cerr << "[synth] " << cohort.scans << " synthetic scans (" << preset_name(cohort.preset) << " preset) -> " << cohort.out_dir << "\n";
+            std::cerr << "[synth] " << cohort.scans << " synthetic scans (" << preset_name(cohort.preset) << " preset";
+            if (cohort.full_fraction > 0) std::cerr << ", " << cohort.full_fraction * 100 << " % of them full";
+            std::cerr << ") -> " << cohort.out_dir << "\n";
             fs::remove_all(cohort.out_dir, ec);
             fs::create_directories(a->out);
             write_cohort(cohort);

@@ -340,6 +340,8 @@ if "$bin" train --help > /dev/null 2>&1 && ! "$bin" train --help 2>&1 | grep -q 
     check "infer on a heatmap3d bundle gives the pipeline's submission" sh -c "test $rc -eq 0 && cmp -s '$tmp/inf3d/submission.csv' '$tmp/demo3d/work/submission.csv'"
     "$bin" demo --quick --detector retina --out "$tmp/demo3d" > /dev/null 2> "$tmp/err.txt"; rc=$?
     check "demo --detector with an unknown name is refused" sh -c "test $rc -ne 0 && grep -q 'detector' '$tmp/err.txt'"
+    "$bin" demo --quick --full-fraction 1.5 --out "$tmp/demo3d" > /dev/null 2> "$tmp/err.txt"; rc=$?
+    check "demo --full-fraction outside 0-1 is refused" sh -c "test $rc -ne 0 && grep -q 'full-fraction' '$tmp/err.txt'"
     "$bin" demo --quick --fpr-net 4d --out "$tmp/demo3d" > /dev/null 2> "$tmp/err.txt"; rc=$?
     check "demo --fpr-net with an unknown name is refused" sh -c "test $rc -ne 0 && grep -q 'fpr-net' '$tmp/err.txt'"
     "$bin" run --data "$tmp/demo3d/cohort" --out "$tmp/keepbad" --detector3d-keep latest > /dev/null 2> "$tmp/err.txt"; rc=$?
