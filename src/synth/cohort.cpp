@@ -27,9 +27,9 @@ std::vector<bool> choose_share(int scans, double fraction, std::uint64_t seed, s
     Rng rng = Rng::derive(seed, {salt});
     for (int i = scans - 1; i > 0; --i) std::swap(order[static_cast<std::size_t>(i)], order[static_cast<std::size_t>(rng.integer(0, i))]);
     const auto count = static_cast<int>(std::lround(std::clamp(fraction, 0.0, 1.0) * scans));
-    std::vector<bool> flipped(static_cast<std::size_t>(scans), false);
-    for (int i = 0; i < count; ++i) flipped[static_cast<std::size_t>(order[static_cast<std::size_t>(i)])] = true;
-    return flipped;
+    std::vector<bool> chosen(static_cast<std::size_t>(scans), false);
+    for (int i = 0; i < count; ++i) chosen[static_cast<std::size_t>(order[static_cast<std::size_t>(i)])] = true;
+    return chosen;
 }
 
 }  // namespace
