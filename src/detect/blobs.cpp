@@ -33,32 +33,51 @@ struct Box {
     }
 };
 
-// Smooths `f` (the box's voxels) along `axis` in place; edges repeat the last voxel.
+// Smooths `f` (the box's voxels) along `axis` in place; edges repeat the last voxel. Each output is the same sum
+// over the kernel's taps in the same order on every axis; the loops run over whole rows of x so the compiler can
+// vectorise them (a tap-by-tap loop with clamped indices along a strided line was 45 % of detect on a 512x512x494
+// scan).
 void smooth_axis(std::vector<float>& f, const Box& b, int axis, const std::vector<float>& kernel, int threads) {
     const std::int64_t nx = b.n(0), ny = b.n(1), nz = b.n(2);
-    const std::int64_t len = b.n(axis);
-    const std::int64_t stride = axis == 0 ? 1 : axis == 1 ? nx : nx * ny;
-    const std::int64_t lines = nx * ny * nz / len;
     const int radius = static_cast<int>(kernel.size() / 2);
-    // Line l: its first voxel. Lines along x: (j, k); along y: (i, k); along z: (i, j).
-    const auto first = [&](std::int64_t l) -> std::int64_t {
-        if (axis == 0) return l * nx;
-        if (axis == 1) return (l % nx) + (l / nx) * nx * ny;
-        return l;
-    };
-    const std::int64_t chunks = std::min<std::int64_t>(lines, 64);
-    parallel_for(chunks, threads, [&](std::int64_t c) {
-        std::vector<float> in(static_cast<std::size_t>(len));
-        for (std::int64_t l = lines * c / chunks; l < lines * (c + 1) / chunks; ++l) {
-            const std::int64_t s = first(l);
-            for (std::int64_t t = 0; t < len; ++t) in[static_cast<std::size_t>(t)] = f[static_cast<std::size_t>(s + t * stride)];
-            for (std::int64_t t = 0; t < len; ++t) {
-                float acc = 0;
-                for (int u = -radius; u <= radius; ++u) {
-                    const std::int64_t q = std::clamp<std::int64_t>(t + u, 0, len - 1);
-                    acc += kernel[static_cast<std::size_t>(u + radius)] * in[static_cast<std::size_t>(q)];
+    if (axis == 0) {
+        // Rows along x: each copied with `radius` repeated edge voxels either side, then summed tap by tap.
+        const std::int64_t rows = ny * nz, chunks = std::min<std::int64_t>(rows, 64);
+        parallel_for(chunks, threads, [&](std::int64_t c) {
+            std::vector<float> padded(static_cast<std::size_t>(nx + 2 * radius)), acc(static_cast<std::size_t>(nx));
+            for (std::int64_t row = rows * c / chunks; row < rows * (c + 1) / chunks; ++row) {
+                float* line = f.data() + row * nx;
+                for (std::int64_t t = -radius; t < nx + radius; ++t) padded[static_cast<std::size_t>(t + radius)] = line[std::clamp<std::int64_t>(t, 0, nx - 1)];
+                std::fill(acc.begin(), acc.end(), 0.0f);
+                for (int u = 0; u <= 2 * radius; ++u) {
+                    const float w = kernel[static_cast<std::size_t>(u)];
+                    const float* in = padded.data() + u;
+                    for (std::int64_t t = 0; t < nx; ++t) acc[static_cast<std::size_t>(t)] += w * in[t];
                 }
-                f[static_cast<std::size_t>(s + t * stride)] = acc;
+                std::copy(acc.begin(), acc.end(), line);
+            }
+        });
+        return;
+    }
+    // Along y or z: a slab of `len` rows of x (a plane k for y; a fixed j for z), copied out, then each output row
+    // the weighted sum of its neighbouring rows.
+    const std::int64_t len = axis == 1 ? ny : nz;
+    const std::int64_t slabs = axis == 1 ? nz : ny;
+    const std::int64_t row_stride = axis == 1 ? nx : nx * ny;
+    const std::int64_t slab_stride = axis == 1 ? nx * ny : nx;
+    parallel_for(slabs, threads, [&](std::int64_t s) {
+        std::vector<float> copy(static_cast<std::size_t>(len * nx));
+        for (std::int64_t t = 0; t < len; ++t) {
+            const float* row = f.data() + s * slab_stride + t * row_stride;
+            std::copy(row, row + nx, copy.begin() + t * nx);
+        }
+        for (std::int64_t t = 0; t < len; ++t) {
+            float* out = f.data() + s * slab_stride + t * row_stride;
+            std::fill(out, out + nx, 0.0f);
+            for (int u = -radius; u <= radius; ++u) {
+                const float w = kernel[static_cast<std::size_t>(u + radius)];
+                const float* in = copy.data() + std::clamp<std::int64_t>(t + u, 0, len - 1) * nx;
+                for (std::int64_t i = 0; i < nx; ++i) out[i] += w * in[i];
             }
         }
     });
@@ -121,16 +140,35 @@ BlobResponse blob_response(const Volume<std::int16_t>& scan, const Volume<std::u
     const double sigma_max = *std::max_element(o.sigmas_mm.begin(), o.sigmas_mm.end());
 
     // The region's bounding box, grown by the widest kernel so smoothing near its edge sees real voxels.
+    // Per slice first (in parallel: a LUNA16-sized scan has 100 million voxels), then over the slices.
+    std::vector<Box> slice_boxes(static_cast<std::size_t>(g.size[2]));
+    parallel_for(g.size[2], o.threads, [&](std::int64_t k) {
+        Box& sb = slice_boxes[static_cast<std::size_t>(k)];
+        sb.lo = {g.size[0], g.size[1], k};
+        sb.hi = {0, 0, k + 1};
+        const std::uint8_t* plane = region.voxels.data() + static_cast<std::size_t>(k * g.size[0] * g.size[1]);
+        for (std::int64_t j = 0; j < g.size[1]; ++j) {
+            const std::uint8_t* row = plane + j * g.size[0];
+            std::int64_t first = 0, last = g.size[0] - 1;
+            while (first < g.size[0] && !row[first]) ++first;
+            if (first == g.size[0]) continue;
+            while (!row[last]) --last;
+            sb.lo[0] = std::min(sb.lo[0], first);
+            sb.hi[0] = std::max(sb.hi[0], last + 1);
+            sb.lo[1] = std::min(sb.lo[1], j);
+            sb.hi[1] = j + 1;
+        }
+    });
     Box b;
     b.lo = {g.size[0], g.size[1], g.size[2]};
     b.hi = {0, 0, 0};
-    for (std::int64_t k = 0; k < g.size[2]; ++k)
-        for (std::int64_t j = 0; j < g.size[1]; ++j)
-            for (std::int64_t i = 0; i < g.size[0]; ++i)
-                if (region.at(i, j, k)) {
-                    b.lo = {std::min(b.lo[0], i), std::min(b.lo[1], j), std::min(b.lo[2], k)};
-                    b.hi = {std::max(b.hi[0], i + 1), std::max(b.hi[1], j + 1), std::max(b.hi[2], k + 1)};
-                }
+    for (const Box& sb : slice_boxes) {
+        if (sb.hi[0] <= sb.lo[0]) continue;  // nothing of the region on this slice
+        for (std::size_t a = 0; a < 3; ++a) {
+            b.lo[a] = std::min(b.lo[a], sb.lo[a]);
+            b.hi[a] = std::max(b.hi[a], sb.hi[a]);
+        }
+    }
     if (b.hi[0] <= b.lo[0]) return out;
     for (int a = 0; a < 3; ++a) {
         const auto m = static_cast<std::int64_t>(std::ceil(3 * sigma_max / sp[static_cast<std::size_t>(a)])) + 2;
