@@ -48,6 +48,8 @@ void register_run(CLI::App& app) {
                     "First stage: unet2d (the seed's 2D U-Net on every slice) or heatmap3d (a 3D centre-heatmap\n"
                     "network on the lungs' box; docs/model.md)");
     cmd->add_option("--epochs", o->unet.run.epochs, "U-Net epochs")->capture_default_str();
+    cmd->add_option("--val-every", o->unet.run.validate_every, "Validate the U-Net after every Nth epoch and the last (the others cannot\n"
+                                                               "become its best.pt)")->capture_default_str()->check(CLI::PositiveNumber);
     cmd->add_option("--crop", o->unet.crop, "U-Net training window (0 = whole slices)")->capture_default_str();
     cmd->add_option("--filters", o->unet.unet.base_filters, "U-Net filters at the first level")->capture_default_str();
     cmd->add_option("--depth", o->unet.unet.depth, "U-Net levels")->capture_default_str();

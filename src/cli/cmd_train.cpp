@@ -1,5 +1,7 @@
 // nodulecad train --data PREP --out RUN: U-Net training (LibTorch builds only).
+#include <cmath>
 #include <iostream>
+#include <string>
 
 #include "cli/commands.hpp"
 #include "nodulecad/core/threads.hpp"
@@ -24,6 +26,9 @@ void register_train(CLI::App& app) {
     cmd->add_option("--lr", o->run.lr, "Adam learning rate")->capture_default_str();
     add_enum_option(cmd, "--lr-schedule", o->run.lr_schedule, kLrScheduleNames, "constant, or cosine (lr down to lr/100 over the epochs)");
     add_enum_option(cmd, "--keep", o->run.keep, kKeepWeightsNames, "which weights best.pt holds: best-validation (the epoch scoring best on the validation patients) or final (the last epoch)");
+    cmd->add_option("--val-every", o->run.validate_every, "Validate after every Nth epoch and the last (the others cannot become best.pt)")
+        ->capture_default_str()
+        ->check(CLI::PositiveNumber);
     cmd->add_option("--device", o->run.device, "auto, cpu or cuda[:N]")->capture_default_str();
     cmd->add_flag("!--fp32", o->run.amp, "On CUDA, run in fp32 instead of bf16 autocast with channels-last (no effect on a CPU)");
     cmd->add_option("--filters", o->unet.base_filters, "Filters at the first level (doubled per level)")->capture_default_str();
@@ -59,8 +64,9 @@ void register_train(CLI::App& app) {
         }
         if (t.data_dir.empty() || t.run.run_dir.empty()) throw Error("train needs --data and --out (or --resume RUN)");
         for (const auto& m : train_unet(t))
-            std::cerr << "epoch " << m.epoch << ": loss " << m.train_loss << ", train Dice " << m.train_dice << ", val Dice " << m.val_dice
-                      << ", " << m.samples_per_second << " samples/s, " << m.seconds << " s\n";
+            std::cerr << "epoch " << m.epoch << ": loss " << m.train_loss << ", train Dice " << m.train_dice << ", "
+                      << (std::isnan(m.val_dice) ? std::string("not validated") : "val Dice " + std::to_string(m.val_dice)) << ", "
+                      << m.samples_per_second << " samples/s, " << m.seconds << " s\n";
     });
 }
 

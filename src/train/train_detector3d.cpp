@@ -148,11 +148,12 @@ public:
         return {detector3d_loss(out, y.narrow(1, 0, 1), y.narrow(1, 1, 1), o_.loss), {}};
     }
 
-    // The loss on fixed validation patches (each validation nodule off-centre, and random ones), then the hard
-    // negatives of the next epoch.
-    Validation validate(int epoch, const Forward& forward) override {
+    // The hard negatives of the next epoch, every epoch.
+    void after_epoch(int epoch, const Forward& forward) override { mine_hard_negatives(epoch, forward); }
+
+    // The loss on fixed validation patches (each validation nodule off-centre, and random ones).
+    Validation validate(int /*epoch*/, const Forward& forward) override {
         Validation v;
-        mine_hard_negatives(epoch, forward);
         if (val_places_.empty()) val_places_ = validation_places();
         if (val_places_.empty()) {
             v.values = {std::numeric_limits<double>::quiet_NaN(), static_cast<double>(hard_count_)};

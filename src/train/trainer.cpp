@@ -191,10 +191,12 @@ std::vector<EpochRecord> run_training(TrainingVariant& v, const TrainerOptions& 
         net->train();
         const EpochTotals totals = train_epoch(v, optimizer, forward, device, epoch, o.epochs, loaders);
         Validation val;
+        const bool validated = epoch % o.validate_every == 0 || epoch == o.epochs;
         {
             torch::NoGradGuard no_grad;
             net->eval();
-            val = v.validate(epoch, forward);
+            v.after_epoch(epoch, forward);
+            if (validated) val = v.validate(epoch, forward);
         }
         const double seconds = std::chrono::duration<double>(Clock::now() - t0).count();
 
@@ -208,7 +210,8 @@ std::vector<EpochRecord> run_training(TrainingVariant& v, const TrainerOptions& 
         rec.values.emplace_back("seconds", seconds);
 
         progress.epoch = epoch;
-        const bool improved = o.keep == KeepWeights::Final || !val.choosable || std::isnan(val.score) || val.score > progress.best_score;
+        const bool improved =
+            o.keep == KeepWeights::Final || (validated && (!val.choosable || std::isnan(val.score) || val.score > progress.best_score));
         if (improved && !std::isnan(val.score)) progress.best_score = val.score;
         v.save(run.last(), progress, &optimizer);
         if (improved) v.save(run.best(), progress, nullptr);

@@ -10,6 +10,7 @@ void TrainerOptions::check() const {
     require_positive("epochs", epochs);
     require_positive("batch", batch);
     require_positive("lr", lr);
+    require_positive("validate_every", validate_every);
     require_non_negative("loader_threads", loader_threads);
 }
 
@@ -17,6 +18,8 @@ void to_json(nlohmann::json& j, const TrainerOptions& o) {
     j = {{"epochs", o.epochs}, {"batch", o.batch}, {"lr", o.lr}, {"lr_schedule", enum_name(o.lr_schedule, kLrScheduleNames)},
          {"keep", enum_name(o.keep, kKeepWeightsNames)}, {"seed", o.seed},
          {"amp", o.amp}};
+    // Written only when set, so the stage keys and config.json of runs that validate every epoch stay as they were.
+    if (o.validate_every != 1) j["validate_every"] = o.validate_every;
 }
 
 void from_json(const nlohmann::json& j, TrainerOptions& o) {
@@ -27,6 +30,7 @@ void from_json(const nlohmann::json& j, TrainerOptions& o) {
     o.keep = parse_enum("keep", j.value("keep", enum_name(o.keep, kKeepWeightsNames)), kKeepWeightsNames);
     o.seed = j.value("seed", o.seed);
     o.amp = j.value("amp", o.amp);
+    o.validate_every = j.value("validate_every", o.validate_every);
 }
 
 }  // namespace nodulecad

@@ -212,6 +212,11 @@ if "$bin" train --help > /dev/null 2>&1 && ! "$bin" train --help 2>&1 | grep -q 
     for f in last.pt best.pt metrics.csv config.json; do check "train writes $f" test -s "$tmp/run/$f"; done
     "$bin" train --resume "$tmp/run" --epochs 2 --threads 2 2> "$tmp/train_resume.err"; rc=$?
     check "train --resume reads its options back and runs epoch 2 only" sh -c "test $rc -eq 0 && grep -c '^epoch ' '$tmp/train_resume.err' | grep -qx 1 && grep -q '^epoch 2:' '$tmp/train_resume.err'"
+    "$bin" train --data "$tmp/prep" --out "$tmp/run_ve" --epochs 2 --val-every 2 --filters 4 --depth 3 --batch 4 --threads 2 2> "$tmp/train_ve.err"; rc=$?
+    # (which epochs are validated is the trainer's unit test; this tiny cohort may have no validation patients)
+    check "train --val-every 2 says which epochs were not validated and records the option" sh -c "test $rc -eq 0 && grep -q '^epoch 1: .*not validated' '$tmp/train_ve.err' && grep -q '\"validate_every\": 2' '$tmp/run_ve/config.json'"
+    "$bin" train --data "$tmp/prep" --out "$tmp/run0" --val-every 0 > /dev/null 2> "$tmp/err.txt"; rc=$?
+    check "train --val-every 0 is refused" sh -c "test $rc -ne 0 && grep -q -- '--val-every' '$tmp/err.txt'"
     "$bin" train --data "$tmp/prep" --out "$tmp/run0" --epochs 0 > /dev/null 2> "$tmp/err.txt"; rc=$?
     check "a library option error names the flag and the value" sh -c "test $rc -eq 1 && grep -qx 'nodulecad: error: --epochs must be > 0, got 0' '$tmp/err.txt'"
     "$bin" train --data "$tmp/prep" --out "$tmp/run0" --filters 0 > /dev/null 2> "$tmp/err.txt"; rc=$?

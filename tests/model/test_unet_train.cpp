@@ -224,6 +224,41 @@ TEST(Train, NoduleSamplingLearnsAndNeedsTheWeightColumn) {
     test::expect_error([&] { train_unet(o); }, {"index.csv", "no nodule_weight column", "run it again"});
 }
 
+// Validation every 3rd epoch and after the last: training is the same as with validation every epoch; the other
+// epochs have no validation Dice and cannot become best.pt, which holds the best of the validated ones.
+TEST(Train, ValidatingEveryNthEpochTrainsTheSameAndKeepsTheBestValidated) {
+    test::TempDir dir;
+    write_toy_dataset(dir.path("toy"), 20, 1, 32);
+    TrainOptions o = toy_options(dir.path("toy"), dir.path("every"), 5);
+    o.run.lr = 3e-2;  // large steps: the validation Dice peaks before the last epoch
+    const auto every = train_unet(o);
+    o.run.run_dir = dir.path("third");
+    o.run.validate_every = 3;
+    const auto third = train_unet(o);
+    ASSERT_EQ(every.size(), 5u);
+    ASSERT_EQ(third.size(), 5u);
+    for (std::size_t e = 0; e < 5; ++e) {
+        SCOPED_TRACE("epoch " + std::to_string(e + 1));
+        EXPECT_DOUBLE_EQ(third[e].train_loss, every[e].train_loss);
+        if (e == 2 || e == 4)
+            EXPECT_DOUBLE_EQ(third[e].val_dice, every[e].val_dice);
+        else
+            EXPECT_TRUE(std::isnan(third[e].val_dice));
+    }
+    // The case worth testing (checked, so the test cannot pass vacuously when the draw changes): the last epoch
+    // scores below epoch 3, so best.pt must stay at epoch 3 — not move to the unvalidated epoch 4.
+    ASSERT_LT(every[4].val_dice, every[2].val_dice);
+    const ModelCard card = read_model_card(dir.path("third/best.pt"));
+    EXPECT_EQ(card.epoch, 3);
+    EXPECT_DOUBLE_EQ(card.best_val_dice, every[2].val_dice);
+    EXPECT_EQ(read_csv(dir.path("third/metrics.csv"), true).rows.size(), 5u);
+    EXPECT_NE(read_file(dir.path("third/config.json")).find("\"validate_every\": 3"), std::string::npos);
+    EXPECT_EQ(read_file(dir.path("every/config.json")).find("validate_every"), std::string::npos);  // unchanged keys
+    o.run.validate_every = 0;
+    o.run.run_dir = dir.path("bad");
+    test::expect_error([&] { (void)train_unet(o); }, {"validate_every must be > 0, got 0"});
+}
+
 // Two checkpoints hold bit-identical weights.
 void expect_same_weights(const std::string& path_a, const std::string& path_b) {
     ModelCard ca, cb;

@@ -85,8 +85,11 @@ public:
     virtual LossTerms loss(const torch::Tensor& output, const torch::Tensor& target) = 0;
     virtual std::vector<std::string> train_columns() const { return {}; }
 
-    // 4. Validation after each epoch, in eval mode without gradients.
+    // 4. Validation after each epoch (or each TrainerOptions::validate_every-th), in eval mode without gradients.
     virtual Validation validate(int epoch, const Forward& forward) = 0;
+    // What the next epoch needs from this one's network whether or not it is validated (the 3D detector mines its
+    // hard negatives here), in eval mode without gradients, before validate.
+    virtual void after_epoch(int /*epoch*/, const Forward& /*forward*/) {}
     virtual std::vector<std::string> validation_columns() const = 0;
 };
 
