@@ -46,7 +46,7 @@ void register_synth(CLI::App& app) {
         "synth",
         "Generate a synthetic chest-CT cohort in the LUNA16 layout with exact ground truth:\n"
         "DIR/subset<k>/<uid>.mhd+.raw (MET_SHORT; or --format nifti / dicom), annotations.csv, annotations_excluded.csv, seriesuids.csv,\n"
-        "truth/<uid>_lungs.mhd and truth/<uid>_nodules.mhd (uint8), manifest.json (every parameter).\n"
+        "truth/<uid>_lungs.mhd and truth/<uid>_nodules.mhd (uint8, zlib-compressed .zraw), manifest.json (every parameter).\n"
         "Scans hold body, fat, couch, spine, ribs, lungs with texture, heart, aorta, trachea and bronchi, branching\n"
         "vessels, nodules (solid, part-solid, ground-glass; juxtapleural and juxtavascular), partial volume, z blur,\n"
         "noise and scanner padding. Same seed and preset give byte-identical output for any thread count.");

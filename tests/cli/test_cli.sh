@@ -167,7 +167,7 @@ mkdir -p "$tmp/truthpred"
 for f in "$tmp"/cohort/truth/*_nodules.mhd; do
     u=$(basename "$f" _nodules.mhd)
     cp "$f" "$tmp/truthpred/${u}_prob.mhd"
-    cp "${f%.mhd}.raw" "$tmp/truthpred/"
+    cp "${f%.mhd}.zraw" "$tmp/truthpred/"  # the truth masks are zlib-compressed
 done
 "$bin" detect --pred "$tmp/truthpred" --out "$tmp/cands.csv" --threshold 0.001 2> "$tmp/detect.err"; rc=$?
 check "detect exit 0" test "$rc" -eq 0

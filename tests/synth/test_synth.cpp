@@ -87,6 +87,8 @@ TEST(Synth, CohortLayoutMatchesLuna16) {
         EXPECT_FALSE(h.compressed);
         const auto lungs = read_metaimage(dir.path("truth/" + uids[n] + "_lungs.mhd"), {}, &h);
         EXPECT_EQ(h.element_type, ElementType::UInt8);
+        EXPECT_TRUE(h.compressed);  // the truth masks, not the scans, are zlib-compressed (.zraw)
+        EXPECT_TRUE(std::filesystem::exists(dir.path("truth/" + uids[n] + "_lungs.zraw")));
         EXPECT_EQ(geometry_of(lungs), geometry_of(vol));
     }
     const auto ann = read_annotations(dir.path("annotations.csv"));
