@@ -40,8 +40,8 @@ void register_demo(CLI::App& app) {
         "demo",
         "Generate a synthetic cohort and run the whole pipeline on it: synth -> preprocess -> U-Net -> predict ->\n"
         "candidates -> false-positive reduction -> evaluate on held-out scans -> report (--detector heatmap3d: the\n"
-        "3D detector on the lungs' box instead of the U-Net). Under 15 minutes on a 2-core CPU (100 scans of the\n"
-        "demo preset, 20 held out); with --device cuda on a GPU it runs full-size scans and the seed's U-Net.\n"
+        "3D detector on the lungs' box instead of the U-Net). Under 15 minutes on a 2-core CPU (100 scans, 30 % of\n"
+        "them thin-slice, 20 held out); with --device cuda on a GPU it runs full-size scans and the seed's U-Net.\n"
         "Re-running continues where it stopped. Last line: CPM <value> (<n> held-out scans) — report: <path>.");
     cmd->add_option("--out", a->out, "Output folder (cohort, every stage, report.html)")->capture_default_str();
     cmd->add_option("--device", a->device, "auto, cpu or cuda[:N]")->capture_default_str();
@@ -49,7 +49,8 @@ void register_demo(CLI::App& app) {
     cmd->add_option("--seed", a->seed, "Seed of the cohort and of training")->capture_default_str();
     cmd->add_option("--full-fraction", a->full_fraction,
                     "Share of the cohort's scans generated at the full preset (LUNA16-like 512x512, thin slices) instead\n"
-                    "of the demo preset, for a bundle that has seen both (default 0; 0.3 takes about 18 minutes on 2 cores\ninstead of 14, docs/pipeline.md)")
+                    "of the demo preset, for a bundle that has seen both (default 0.3 on a CPU, 0 with --quick and on CUDA;\n"
+                    "docs/pipeline.md)")
         ->check(CLI::Range(0.0, 1.0));
     cmd->add_option("--threads", a->threads, "CPU threads")->capture_default_str()->check(CLI::PositiveNumber);
     cmd->add_flag("--quick", a->quick, "A tiny configuration (6 small scans, 1 epoch) that checks the machinery in a minute");
