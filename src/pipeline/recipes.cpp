@@ -62,7 +62,7 @@ PipelineOptions demo_pipeline_options(DemoSize size, CohortOptions& cohort) {
     // +-0.18 on the CPM; more training scans cost little (training time is set by the crops drawn, not the scans).
     cohort.scans = 100;
     o.test_subsets = {8, 9};
-    o.prep.val_fraction = 0.08;  // 6 of the 80 training patients: validation runs whole slices every epoch
+    o.prep.val_fraction = 0.08;  // 6 of the 80 training patients: the U-Net's validation runs their whole slices
     // No scale augmentation in the demo's short schedule: it makes the U-Net better on its own (validation Dice 0.61
     // -> 0.66, CPM before the reduction 0.27 -> 0.37 on 68 scans) but more specific, so its candidates hold 5 fewer
     // of 115 nodules and the FP reduction gets fewer negatives to learn from: 0.615 instead of 0.687 at the end
