@@ -7,6 +7,7 @@
 
 #include "nodulecad/core/error.hpp"
 #include "nodulecad/core/math.hpp"
+#include "nodulecad/core/nonzero_box.hpp"
 #include "nodulecad/core/threads.hpp"
 
 namespace nodulecad {
@@ -140,36 +141,11 @@ BlobResponse blob_response(const Volume<std::int16_t>& scan, const Volume<std::u
     const double sigma_max = *std::max_element(o.sigmas_mm.begin(), o.sigmas_mm.end());
 
     // The region's bounding box, grown by the widest kernel so smoothing near its edge sees real voxels.
-    // Per slice first (in parallel: a LUNA16-sized scan has 100 million voxels), then over the slices.
-    std::vector<Box> slice_boxes(static_cast<std::size_t>(g.size[2]));
-    parallel_for(g.size[2], o.threads, [&](std::int64_t k) {
-        Box& sb = slice_boxes[static_cast<std::size_t>(k)];
-        sb.lo = {g.size[0], g.size[1], k};
-        sb.hi = {0, 0, k + 1};
-        const std::uint8_t* plane = region.voxels.data() + static_cast<std::size_t>(k * g.size[0] * g.size[1]);
-        for (std::int64_t j = 0; j < g.size[1]; ++j) {
-            const std::uint8_t* row = plane + j * g.size[0];
-            std::int64_t first = 0, last = g.size[0] - 1;
-            while (first < g.size[0] && !row[first]) ++first;
-            if (first == g.size[0]) continue;
-            while (!row[last]) --last;
-            sb.lo[0] = std::min(sb.lo[0], first);
-            sb.hi[0] = std::max(sb.hi[0], last + 1);
-            sb.lo[1] = std::min(sb.lo[1], j);
-            sb.hi[1] = j + 1;
-        }
-    });
+    const IndexBox region_box = nonzero_box(region, o.threads);
+    if (region_box.empty()) return out;
     Box b;
-    b.lo = {g.size[0], g.size[1], g.size[2]};
-    b.hi = {0, 0, 0};
-    for (const Box& sb : slice_boxes) {
-        if (sb.hi[0] <= sb.lo[0]) continue;  // nothing of the region on this slice
-        for (std::size_t a = 0; a < 3; ++a) {
-            b.lo[a] = std::min(b.lo[a], sb.lo[a]);
-            b.hi[a] = std::max(b.hi[a], sb.hi[a]);
-        }
-    }
-    if (b.hi[0] <= b.lo[0]) return out;
+    b.lo = region_box.lo;
+    b.hi = region_box.hi;
     for (int a = 0; a < 3; ++a) {
         const auto m = static_cast<std::int64_t>(std::ceil(3 * sigma_max / sp[static_cast<std::size_t>(a)])) + 2;
         b.lo[static_cast<std::size_t>(a)] = std::max<std::int64_t>(0, b.lo[static_cast<std::size_t>(a)] - m);

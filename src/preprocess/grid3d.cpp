@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "nodulecad/core/error.hpp"
+#include "nodulecad/core/nonzero_box.hpp"
 #include "nodulecad/core/threads.hpp"
 #include "nodulecad/core/trilinear.hpp"
 #include "nodulecad/preprocess/resample.hpp"
@@ -39,21 +40,16 @@ void from_json(const nlohmann::json& j, Grid3dOptions& o) {
 namespace {
 
 // The lung voxels' index box on the scan's grid, [lo, hi] per axis; the whole scan when there are none.
-void lung_index_box(const Volume<std::uint8_t>& lungs, std::array<std::int64_t, 3>& lo, std::array<std::int64_t, 3>& hi) {
+void lung_index_box(const Volume<std::uint8_t>& lungs, std::array<std::int64_t, 3>& lo, std::array<std::int64_t, 3>& hi, int threads) {
     const auto& n = lungs.geometry.size;
-    lo = {n[0], n[1], n[2]};
-    hi = {-1, -1, -1};
-    for (std::int64_t k = 0; k < n[2]; ++k)
-        for (std::int64_t j = 0; j < n[1]; ++j)
-            for (std::int64_t i = 0; i < n[0]; ++i)
-                if (lungs.voxels[lungs.offset(i, j, k)]) {
-                    lo = {std::min(lo[0], i), std::min(lo[1], j), std::min(lo[2], k)};
-                    hi = {std::max(hi[0], i), std::max(hi[1], j), std::max(hi[2], k)};
-                }
-    if (hi[0] < 0) {
+    const IndexBox box = nonzero_box(lungs, threads);
+    if (box.empty()) {
         lo = {0, 0, 0};
         hi = {n[0] - 1, n[1] - 1, n[2] - 1};
+        return;
     }
+    lo = box.lo;
+    hi = {box.hi[0] - 1, box.hi[1] - 1, box.hi[2] - 1};
 }
 
 }  // namespace
@@ -62,7 +58,7 @@ Volume<std::uint8_t> lung_box_on_grid(const Volume<std::int16_t>& scan, const Vo
     o.check();
     if (!same_grid(scan.geometry, lungs.geometry)) throw Error("the lung mask is not on the scan's grid");
     std::array<std::int64_t, 3> lo{}, hi{};
-    lung_index_box(lungs, lo, hi);
+    lung_index_box(lungs, lo, hi, threads);
     const Vec3 spacing{o.spacing_mm, o.spacing_mm, o.spacing_mm};
     const Geometry full = resampled_geometry(scan.geometry, spacing);
     // The box in the grid's indices (same origin and direction: scan index i is grid index i * s / spacing).

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "nodulecad/core/nonzero_box.hpp"
+
 namespace nodulecad {
 
 namespace {
@@ -12,18 +14,9 @@ struct WorldBox {
 // In-plane world bounding box of the mask's voxels (of the whole slice when the mask is empty).
 WorldBox mask_box(const Volume<std::uint8_t>& mask) {
     const Geometry& g = mask.geometry;
-    const std::int64_t nx = g.size[0], ny = g.size[1];
-    std::int64_t i0 = nx, i1 = -1, j0 = ny, j1 = -1;
-    for (std::int64_t k = 0; k < g.size[2]; ++k)
-        for (std::int64_t j = 0; j < ny; ++j)
-            for (std::int64_t i = 0; i < nx; ++i)
-                if (mask.at(i, j, k)) {
-                    i0 = std::min(i0, i);
-                    i1 = std::max(i1, i);
-                    j0 = std::min(j0, j);
-                    j1 = std::max(j1, j);
-                }
-    if (i1 < 0) i0 = 0, i1 = nx - 1, j0 = 0, j1 = ny - 1;
+    const IndexBox box = nonzero_box(mask);
+    std::int64_t i0 = box.lo[0], i1 = box.hi[0] - 1, j0 = box.lo[1], j1 = box.hi[1] - 1;
+    if (box.empty()) i0 = 0, i1 = g.size[0] - 1, j0 = 0, j1 = g.size[1] - 1;
     const IndexWorldTransform t(g);
     WorldBox b{1e300, -1e300, 1e300, -1e300};
     for (int c = 0; c < 4; ++c) {

@@ -41,8 +41,8 @@ std::vector<bool> choose_full(int scans, double fraction, std::uint64_t seed) { 
 namespace {
 
 // Truth masks zlib-compressed at level 1: a thin-slice scan's two uint8 masks are 240 MB raw and under 2 MB so
-// (the demo cohort's truth folder: 3.9 GB -> about 0.1 GB), for about 0.3 s a scan. The scans themselves stay .raw,
-// as LUNA16 ships them.
+// (the demo cohort's truth folder: 3.9 GB -> about 0.1 GB; writing less made synth faster, not slower). The scans
+// themselves stay .raw, as LUNA16 ships them.
 const WriteOptions kTruthWrite{true, 1};
 
 ojson vec(const Vec3& v) { return ojson::array({v[0], v[1], v[2]}); }

@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "nodulecad/core/nonzero_box.hpp"
 #include "nodulecad/core/volume.hpp"
 #include "nodulecad/core/volume_stats.hpp"
 
@@ -36,6 +37,27 @@ TEST(Volume, ConvertMovesSameTypeAndCastsOthers) {
     const Volume<std::int16_t> same = convert_volume<std::int16_t>(std::move(any));
     EXPECT_EQ(same.voxels, v.voxels);
     EXPECT_EQ(same.geometry, g);
+}
+
+TEST(NonzeroBox, HalfOpenBoxOfTheMaskForAnyThreadCount) {
+    Geometry g;
+    g.size = {7, 6, 5};
+    Volume<std::uint8_t> m(g, 0);
+    EXPECT_TRUE(nonzero_box(m).empty());
+    m.at(2, 4, 1) = 1;
+    m.at(5, 1, 3) = 3;  // any nonzero value counts
+    m.at(3, 3, 3) = 1;
+    for (int threads : {1, 2, 4}) {
+        const IndexBox b = nonzero_box(m, threads);
+        ASSERT_FALSE(b.empty());
+        EXPECT_EQ(b.lo, (std::array<std::int64_t, 3>{2, 1, 1})) << threads;
+        EXPECT_EQ(b.hi, (std::array<std::int64_t, 3>{6, 5, 4})) << threads;
+    }
+    m.voxels.assign(m.voxels.size(), 0);
+    m.at(6, 5, 4) = 1;  // the last voxel alone
+    const IndexBox last = nonzero_box(m, 3);
+    EXPECT_EQ(last.lo, (std::array<std::int64_t, 3>{6, 5, 4}));
+    EXPECT_EQ(last.hi, (std::array<std::int64_t, 3>{7, 6, 5}));
 }
 
 TEST(VolumeStats, MinMaxMeanAndNonFinite) {
