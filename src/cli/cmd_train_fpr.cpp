@@ -29,6 +29,8 @@ void register_train_fpr(CLI::App& app) {
     cmd->add_option("--annotations", o->set.annotations, "Nodule table (default DATA/annotations.csv)");
     cmd->add_option("--excluded", o->set.excluded, "Excluded findings (default DATA/annotations_excluded.csv when present)");
     cmd->add_flag("--no-centres", *no_centres, "Do not add the annotated nodule centres as extra positives");
+    cmd->add_option("--positive-views", o->set.positive_views, "Extra views of each annotated training nodule: centre moved up to a\n"
+                                                               "quarter of its diameter, cube turned about z (0-1000)")->capture_default_str();
     cmd->add_option("--val-fraction", o->set.val_fraction, "Share of patients held out for validation")->capture_default_str();
     cmd->add_option("--val-subsets", o->set.val_subsets, "These LUNA16 subsets are the validation patients instead");
     cmd->add_option("--patch", o->set.patch.patch, "View side in voxels (even)")->capture_default_str();
@@ -70,7 +72,7 @@ void register_train_fpr(CLI::App& app) {
         t.set.threads = *threads;
         const FprTrainResult r = train_fpr(t);
         std::cerr << "train-fpr: " << r.set.rows << " patches (" << r.set.positives << " positive, " << r.set.negatives << " negative, "
-                  << r.set.added_centres << " annotated centres added, " << r.set.ignored << " near excluded findings left out"
+                  << r.set.added_centres << " annotated centres and " << r.set.added_views << " views of them added, " << r.set.ignored << " near excluded findings left out"
                   << (r.set.reused ? ", reused" : "") << "); " << r.set.val << " validation patches on " << r.set.val_uids.size() << " scans\n";
         if (r.set.candidates_without_scan)
             std::cerr << "train-fpr: note: " << r.set.candidates_without_scan << " candidates are on scans not under --data (not used)\n";

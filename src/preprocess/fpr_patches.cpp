@@ -49,11 +49,13 @@ void from_json(const nlohmann::json& j, PatchOptions& o) {
 void FprSetOptions::check() const {
     patch.check();
     require_fraction("val_fraction", val_fraction);
+    require_between("positive_views", positive_views, 0, 1000);
 }
 
 void to_json(nlohmann::json& j, const FprSetOptions& o) {
     j = {{"data", o.data_dir},       {"candidates", o.candidates},     {"annotations", o.annotations},     {"excluded", o.excluded},
-         {"patch", o.patch},         {"add_annotations", o.add_annotations}, {"val_fraction", o.val_fraction}, {"val_subsets", o.val_subsets}};
+         {"patch", o.patch},         {"add_annotations", o.add_annotations}, {"positive_views", o.positive_views}, {"val_fraction", o.val_fraction},
+         {"val_subsets", o.val_subsets}};
 }
 
 void from_json(const nlohmann::json& j, FprSetOptions& o) {
@@ -63,21 +65,33 @@ void from_json(const nlohmann::json& j, FprSetOptions& o) {
     o.excluded = j.value("excluded", o.excluded);
     if (j.contains("patch")) j.at("patch").get_to(o.patch);
     o.add_annotations = j.value("add_annotations", o.add_annotations);
+    o.positive_views = j.value("positive_views", o.positive_views);
     o.val_fraction = j.value("val_fraction", o.val_fraction);
     o.val_subsets = j.value("val_subsets", o.val_subsets);
 }
 
-void extract_cube(const Volume<std::int16_t>& scan, const Vec3& world, const PatchOptions& o, std::uint8_t* cube) {
+void extract_cube(const Volume<std::int16_t>& scan, const Vec3& world, const PatchOptions& o, std::uint8_t* cube, double angle_deg) {
     const Geometry& g = scan.geometry;
     const IndexWorldTransform t(g);
     const Mat3& m = t.world_to_index_matrix();
     const int D = o.cube();
     const double h = (D - 1) / 2.0;
+    // The cube's axes in world coordinates (at angle 0 exactly the world axes, so plain cuts stay bit for bit).
+    const double turn = angle_deg * (3.14159265358979323846 / 180.0);
+    const double c0 = angle_deg == 0 ? 1.0 : std::cos(turn), s0 = angle_deg == 0 ? 0.0 : std::sin(turn);
+    const Vec3 axes[3] = {{c0, s0, 0}, {-s0, c0, 0}, {0, 0, 1}};
     // Continuous index is affine in (a, b, c): start + a * step[0] + b * step[1] + c * step[2].
-    const Vec3 start = t.to_index({world[0] - h * o.patch_mm, world[1] - h * o.patch_mm, world[2] - h * o.patch_mm});
+    Vec3 corner = world;
+    for (const Vec3& u : axes)
+        for (std::size_t r = 0; r < 3; ++r) corner[r] -= h * o.patch_mm * u[r];
+    const Vec3 start = t.to_index(corner);
     Vec3 step[3];
     for (int axis = 0; axis < 3; ++axis)
-        for (int r = 0; r < 3; ++r) step[axis][static_cast<std::size_t>(r)] = m[static_cast<std::size_t>(3 * r + axis)] * o.patch_mm;
+        for (std::size_t r = 0; r < 3; ++r) {
+            double v = 0;
+            for (std::size_t k = 0; k < 3; ++k) v += m[3 * r + k] * axes[axis][k] * o.patch_mm;
+            step[axis][r] = v;
+        }
     const double scale = 255.0 / (o.window_hi - o.window_lo);
     std::size_t n = 0;
     for (int c = 0; c < D; ++c)
@@ -163,9 +177,26 @@ FprLabel label_candidate(const Vec3& w, const std::vector<Annotation>& nodules, 
     return FprLabel::Negative;
 }
 
+std::vector<FprRow> nodule_views(const Annotation& nodule, int nodule_index, int count, std::uint64_t seed) {
+    std::vector<FprRow> views;
+    Rng rng = Rng::derive(seed, {hash_string(nodule.seriesuid), static_cast<std::uint64_t>(nodule_index), 0x51E3ULL});
+    const double reach = std::max(0.0, nodule.diameter_mm / 4);
+    for (int k = 0; k < count; ++k) {
+        Vec3 d;
+        do {  // uniform in the unit ball by rejection (accepts about half the draws)
+            for (double& v : d) v = rng.uniform(-1, 1);
+        } while (d[0] * d[0] + d[1] * d[1] + d[2] * d[2] > 1);
+        Vec3 centre = nodule.world;
+        for (std::size_t r = 0; r < 3; ++r) centre[r] += reach * d[r];
+        views.push_back({nodule.seriesuid, centre, 1, false, FprSource::View, 1.0, rng.uniform(0, 360)});
+    }
+    return views;
+}
+
 namespace {
 
-const char* kHeader = "seriesuid,coordX,coordY,coordZ,label,split,source,probability";
+const char* kHeader = "seriesuid,coordX,coordY,coordZ,label,split,source,probability,angle_deg";
+const char* kSourceNames[] = {"candidate", "annotation", "view"};
 
 std::uint64_t hash_file(const std::string& path) { return path.empty() ? 0 : hash_string(read_file(path)); }
 
@@ -173,7 +204,7 @@ void write_rows(const std::string& path, const std::vector<FprRow>& rows) {
     std::string out = std::string(kHeader) + "\n";
     for (const auto& r : rows)
         out += format_csv_row({r.seriesuid, format_double(r.world[0]), format_double(r.world[1]), format_double(r.world[2]), std::to_string(r.label),
-                               r.val ? "val" : "train", r.from_candidates ? "candidate" : "annotation", format_double(r.probability)});
+                               r.val ? "val" : "train", kSourceNames[static_cast<int>(r.source)], format_double(r.probability), format_double(r.angle_deg)});
     write_file_atomically(path, out);
 }
 
@@ -183,6 +214,7 @@ std::vector<FprRow> read_fpr_rows(const std::string& path) {
     const CsvTable t = read_csv(path, true);
     const std::size_t uid = t.column("seriesuid"), x = t.column("coordX"), y = t.column("coordY"), z = t.column("coordZ"), label = t.column("label"),
                       split = t.column("split"), source = t.column("source"), prob = t.column("probability");
+    const std::size_t angle = t.column("angle_deg");
     const auto number = [&](const CsvRow& r, std::size_t k) {
         if (k >= r.fields.size()) fail(path, "missing field '" + t.header[k] + "'", r.line);
         const auto d = parse_double(r.fields[k]);
@@ -196,8 +228,12 @@ std::vector<FprRow> read_fpr_rows(const std::string& path) {
         row.world = {number(r, x), number(r, y), number(r, z)};
         row.label = number(r, label) > 0.5 ? 1 : 0;
         row.val = split < r.fields.size() && r.fields[split] == "val";
-        row.from_candidates = source < r.fields.size() && r.fields[source] == "candidate";
+        const std::string what = source < r.fields.size() ? r.fields[source] : "";
+        const auto* name = std::find(std::begin(kSourceNames), std::end(kSourceNames), what);
+        if (name == std::end(kSourceNames)) fail(path, "column 'source': '" + what + "' is not candidate, annotation or view", r.line);
+        row.source = static_cast<FprSource>(name - std::begin(kSourceNames));
         row.probability = number(r, prob);
+        row.angle_deg = number(r, angle);
         rows.push_back(row);
     }
     return rows;
@@ -208,7 +244,8 @@ namespace {
 // Each scan's rows: its candidates in file order, labelled by LUNA16's rule (those near excluded findings left
 // out), then (training scans, when asked) its annotated nodule centres as extra positives.
 std::map<std::string, std::vector<FprRow>> label_rows(const std::vector<ScanFile>& scans, const std::vector<Candidate>& candidates, const AnnotationsByUid& nodules,
-                                                      const AnnotationsByUid& excluded, const std::set<std::string>& val, bool add_annotations, FprSetSummary& sum) {
+                                                      const AnnotationsByUid& excluded, const std::set<std::string>& val, bool add_annotations, int positive_views,
+                                                      std::uint64_t seed, FprSetSummary& sum) {
     std::set<std::string> have;
     for (const auto& s : scans) have.insert(s.uid);
     std::map<std::string, std::vector<FprRow>> by_scan;
@@ -222,15 +259,22 @@ std::map<std::string, std::vector<FprRow>> label_rows(const std::vector<ScanFile
             ++sum.ignored;
             continue;
         }
-        by_scan[c.seriesuid].push_back({c.seriesuid, c.world, static_cast<int>(l), val.count(c.seriesuid) > 0, true, c.probability});
+        by_scan[c.seriesuid].push_back({c.seriesuid, c.world, static_cast<int>(l), val.count(c.seriesuid) > 0, FprSource::Candidate, c.probability, 0.0});
     }
     if (add_annotations)
         for (const auto& s : scans)
-            if (!val.count(s.uid))
-                for (const auto& a : annotations_of(nodules, s.uid)) {
-                    by_scan[s.uid].push_back({s.uid, a.world, 1, false, false, 1.0});
+            if (!val.count(s.uid)) {
+                const auto& mine = annotations_of(nodules, s.uid);
+                for (const auto& a : mine) {
+                    by_scan[s.uid].push_back({s.uid, a.world, 1, false, FprSource::Annotation, 1.0, 0.0});
                     ++sum.added_centres;
                 }
+                for (std::size_t n = 0; n < mine.size(); ++n)
+                    for (FprRow& v : nodule_views(mine[n], static_cast<int>(n), positive_views, seed)) {
+                        by_scan[s.uid].push_back(std::move(v));
+                        ++sum.added_views;
+                    }
+            }
     return by_scan;
 }
 
@@ -240,6 +284,7 @@ nlohmann::json set_key(const FprSetOptions& o, const std::string& ann_path, cons
     nlohmann::json key = {{"candidates", hash_file(o.candidates)}, {"annotations", hash_file(ann_path)}, {"excluded", hash_file(exc_path)},
                           {"patch", o.patch.patch}, {"patch_mm", o.patch.patch_mm}, {"slab", o.patch.slab}, {"max_shift", o.patch.max_shift},
                           {"window", {o.patch.window_lo, o.patch.window_hi}}, {"add_annotations", o.add_annotations},
+                          {"positive_views", o.positive_views},
                           {"val_uids", sum.val_uids}, {"rows", sum.rows}};
     nlohmann::json scan_list = nlohmann::json::array();
     for (const auto& s : scans) scan_list.push_back({s.uid, path_bytes(s.path)});
@@ -275,7 +320,8 @@ void write_cubes(const std::string& npy, const std::vector<ScanFile>& scans, con
             const Volume<std::int16_t> scan = read_scan(s);
             buffer.assign(mine.size() * cube_bytes, 0);
             parallel_for(static_cast<std::int64_t>(mine.size()), std::max(1, o.threads), [&](std::int64_t n) {
-                extract_cube(scan, mine[static_cast<std::size_t>(n)].world, o.patch, buffer.data() + static_cast<std::size_t>(n) * cube_bytes);
+                const FprRow& row = mine[static_cast<std::size_t>(n)];
+                extract_cube(scan, row.world, o.patch, buffer.data() + static_cast<std::size_t>(n) * cube_bytes, row.angle_deg);
             });
             write_all(f, buffer.data(), buffer.size(), npy);
             progress.advance(static_cast<std::int64_t>(mine.size()));
@@ -300,7 +346,7 @@ FprSetSummary build_fpr_set(const FprSetOptions& o) {
     sum.scans = static_cast<int>(scans.size());
     const std::set<std::string> val = validation_uids(scans, o.val_fraction, o.val_subsets, o.seed);
     sum.val_uids.assign(val.begin(), val.end());
-    const auto by_scan = label_rows(scans, read_results(o.candidates), nodules, excluded, val, o.add_annotations, sum);
+    const auto by_scan = label_rows(scans, read_results(o.candidates), nodules, excluded, val, o.add_annotations, o.positive_views, o.seed, sum);
     std::vector<FprRow> rows;
     for (const auto& s : scans)
         if (const auto it = by_scan.find(s.uid); it != by_scan.end()) rows.insert(rows.end(), it->second.begin(), it->second.end());
@@ -327,6 +373,7 @@ FprSetSummary build_fpr_set(const FprSetOptions& o) {
                                    {"negatives", sum.negatives},
                                    {"ignored_near_excluded", sum.ignored},
                                    {"added_centres", sum.added_centres},
+                                   {"added_views", sum.added_views},
                                    {"train", sum.train},
                                    {"val", sum.val},
                                    {"candidates_without_scan", sum.candidates_without_scan},

@@ -82,7 +82,7 @@ PatchSet open_patch_set(const FprSetOptions& set_opts) {
         fail((fs::path(dir) / "patches.npy").string(), "does not match patches.csv and the patch options (delete it to rebuild)");
     for (std::size_t r = 0; r < s.rows.size(); ++r) {
         if (s.rows[r].val) {
-            if (s.rows[r].from_candidates) s.val.push_back(static_cast<std::int64_t>(r));
+            if (s.rows[r].from_candidates()) s.val.push_back(static_cast<std::int64_t>(r));
         } else {
             (s.rows[r].label ? s.pos : s.neg).push_back(static_cast<std::int64_t>(r));
         }

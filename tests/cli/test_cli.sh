@@ -285,6 +285,15 @@ if "$bin" train --help > /dev/null 2>&1 && ! "$bin" train --help 2>&1 | grep -q 
         > /dev/null 2> "$tmp/err.txt"; rc=$?
     check "train-fpr --arch 3d with a patch it cannot halve is refused in one line" \
         sh -c "test $rc -eq 1 && test \$(wc -l < '$tmp/err.txt') -eq 1 && grep -q 'multiple of 4' '$tmp/err.txt' && test ! -e '$tmp/fpr3'"
+    "$bin" train-fpr --data "$tmp/cohort" --candidates "$tmp/fpr_cands.csv" --out "$tmp/fprv" --epochs 1 --patch 16 --width 4 --val-fraction 0.5 \
+        --positive-views 3 --threads 2 2> "$tmp/fprv.err"; rc=$?
+    check "train-fpr --positive-views exit 0" test "$rc" -eq 0
+    check "train-fpr --positive-views adds 3 views of each annotated centre" \
+        sh -c "test \$(grep -c ',view,' '$tmp/fprv/patches.csv') -gt 0 && test \$(grep -c ',view,' '$tmp/fprv/patches.csv') -eq \$((3 * \$(grep -c ',annotation,' '$tmp/fprv/patches.csv')))"
+    check "train-fpr --positive-views says how many it added" grep -q 'views of them added' "$tmp/fprv.err"
+    "$bin" train-fpr --data "$tmp/cohort" --candidates "$tmp/fpr_cands.csv" --out "$tmp/fprw" --positive-views -1 > /dev/null 2> "$tmp/err.txt"; rc=$?
+    check "train-fpr --positive-views -1 is refused in one line" \
+        sh -c "test $rc -eq 1 && test \$(wc -l < '$tmp/err.txt') -eq 1 && grep -q 'positive-views must be between 0 and 1000' '$tmp/err.txt'"
     "$bin" detect --candidates "$tmp/fpr_cands.csv" --fpr "$tmp/fpr/best.pt" --out "$tmp/x.csv" > /dev/null 2> "$tmp/err.txt"; rc=$?
     check "detect --fpr without --data exits 1" test "$rc" -eq 1
     check "detect --fpr without --data says why" grep -q 'needs --data' "$tmp/err.txt"

@@ -18,7 +18,8 @@ namespace nodulecad {
 namespace {
 
 // A linear HU field is reproduced exactly by trilinear interpolation, so every cube voxel can be predicted from
-// its world position: this checks the cube's world axes, spacing and centre on every direction matrix.
+// its world position: this checks the cube's world axes, spacing and centre on every direction matrix, and the
+// turned cubes of the extra nodule views.
 TEST(FprPatches, CubeSamplesTheWorldAxesOnEveryDirection) {
     for (const auto& [name, d] : test::test_directions()) {
         SCOPED_TRACE(name);
@@ -42,17 +43,57 @@ TEST(FprPatches, CubeSamplesTheWorldAxesOnEveryDirection) {
         ASSERT_EQ(D, 21);
         const Vec3 w{centre[0] + 0.3, centre[1] - 0.2, centre[2] + 0.7};
         std::vector<std::uint8_t> cube(static_cast<std::size_t>(D * D * D));
-        extract_cube(scan, w, o, cube.data());
-        int worst = 0;
-        for (int c = 0; c < D; ++c)
-            for (int b = 0; b < D; ++b)
-                for (int a = 0; a < D; ++a) {
-                    const Vec3 p{w[0] + (a - 10) * 1.5, w[1] + (b - 10) * 1.5, w[2] + (c - 10) * 1.5};
-                    const double expected = std::clamp(255.0 * (field(p) + 1000) / 1400, 0.0, 255.0);
-                    worst = std::max(worst, std::abs(int(cube[static_cast<std::size_t>((c * D + b) * D + a)]) - int(std::lround(expected))));
-                }
-        EXPECT_LE(worst, 1);  // int16 rounding of the field
+        for (const double angle : {0.0, 37.0, 90.0, 211.5}) {
+            SCOPED_TRACE(angle);
+            extract_cube(scan, w, o, cube.data(), angle);
+            const double cs = std::cos(angle * M_PI / 180), sn = std::sin(angle * M_PI / 180);
+            int worst = 0;
+            for (int c = 0; c < D; ++c)
+                for (int b = 0; b < D; ++b)
+                    for (int a = 0; a < D; ++a) {
+                        const double u = (a - 10) * 1.5, v = (b - 10) * 1.5;
+                        const Vec3 p{w[0] + cs * u - sn * v, w[1] + sn * u + cs * v, w[2] + (c - 10) * 1.5};
+                        const double expected = std::clamp(255.0 * (field(p) + 1000) / 1400, 0.0, 255.0);
+                        worst = std::max(worst, std::abs(int(cube[static_cast<std::size_t>((c * D + b) * D + a)]) - int(std::lround(expected))));
+                    }
+            EXPECT_LE(worst, 1);  // int16 rounding of the field
+        }
     }
+}
+
+TEST(FprPatches, NoduleViewsStayWithinAQuarterDiameterAndAreSeeded) {
+    const Annotation nodule{"1.2.3", {-40, 25, -110}, 12.0};
+    const auto views = nodule_views(nodule, 2, 400, 7);
+    ASSERT_EQ(views.size(), 400u);
+    double farthest = 0, mean_angle = 0;
+    Vec3 mean{};
+    for (const auto& v : views) {
+        EXPECT_EQ(v.seriesuid, "1.2.3");
+        EXPECT_EQ(v.label, 1);
+        EXPECT_FALSE(v.val);
+        EXPECT_EQ(v.source, FprSource::View);
+        EXPECT_FALSE(v.from_candidates());
+        EXPECT_GE(v.angle_deg, 0);
+        EXPECT_LT(v.angle_deg, 360);
+        mean_angle += v.angle_deg / 400;
+        double d2 = 0;
+        for (std::size_t r = 0; r < 3; ++r) {
+            d2 += (v.world[r] - nodule.world[r]) * (v.world[r] - nodule.world[r]);
+            mean[r] += (v.world[r] - nodule.world[r]) / 400;
+        }
+        farthest = std::max(farthest, std::sqrt(d2));
+    }
+    EXPECT_LE(farthest, 3.0);  // a quarter of 12 mm
+    EXPECT_GT(farthest, 2.7);  // the ball is filled out to its edge, not just near the centre
+    for (double m : mean) EXPECT_LT(std::abs(m), 0.3);
+    EXPECT_NEAR(mean_angle, 180, 20);
+    // Seeded by (seed, uid, index): the same call repeats, another nodule index or seed differs.
+    const auto again = nodule_views(nodule, 2, 400, 7);
+    EXPECT_EQ(again.back().world, views.back().world);
+    EXPECT_EQ(again.back().angle_deg, views.back().angle_deg);
+    EXPECT_NE(nodule_views(nodule, 3, 1, 7)[0].world, views[0].world);
+    EXPECT_NE(nodule_views(nodule, 2, 1, 8)[0].world, views[0].world);
+    EXPECT_TRUE(nodule_views(nodule, 2, 0, 7).empty());
 }
 
 TEST(FprPatches, OutsideTheScanIsAir) {
@@ -291,7 +332,7 @@ TEST(FprPatches, SetLabelsSplitsAndReuses) {
     EXPECT_EQ(s.positives, labelled_positive + centres);
     for (const auto& r : rows) {
         EXPECT_EQ(r.val, r.seriesuid == s.val_uids[0]);
-        if (!r.from_candidates) {
+        if (!r.from_candidates()) {
             EXPECT_FALSE(r.val);
             EXPECT_EQ(r.label, 1);
         }
@@ -307,6 +348,45 @@ TEST(FprPatches, SetLabelsSplitsAndReuses) {
     EXPECT_TRUE(build_fpr_set(o).reused);
     o.patch.patch = 10;
     EXPECT_FALSE(build_fpr_set(o).reused);
+
+    // Extra views: 3 rows for each added centre, positive, training split, in the cube file with their turn.
+    o.positive_views = 3;
+    const FprSetSummary v = build_fpr_set(o);
+    EXPECT_FALSE(v.reused);
+    EXPECT_EQ(v.added_views, 3 * centres);
+    EXPECT_EQ(v.rows, s.rows + 3 * centres);
+    EXPECT_EQ(v.positives, s.positives + 3 * centres);
+    EXPECT_EQ(v.train_positives, s.train_positives + 3 * centres);
+    const auto with_views = read_fpr_rows(dir.path("fpr/patches.csv"));
+    ASSERT_EQ(static_cast<std::int64_t>(with_views.size()), v.rows);
+    std::int64_t view_rows = 0;
+    for (const auto& r : with_views)
+        if (r.source == FprSource::View) {
+            ++view_rows;
+            EXPECT_EQ(r.label, 1);
+            EXPECT_FALSE(r.val);
+            EXPECT_GE(r.angle_deg, 0);
+        } else {
+            EXPECT_EQ(r.angle_deg, 0);
+        }
+    EXPECT_EQ(view_rows, 3 * centres);
+    const auto view_cubes = read_npy<std::uint8_t>(dir.path("fpr/patches.npy"));
+    ASSERT_EQ(view_cubes.shape[0], v.rows);
+    // A view's cube is the turned cut at its centre.
+    std::size_t n = with_views.size() - 1;
+    while (with_views[n].source != FprSource::View) --n;
+    const FprRow& last = with_views[n];
+    for (const auto& f : find_scans(o.data_dir))
+        if (f.uid == last.seriesuid) {
+            const std::size_t bytes = 13 * 13 * 13;
+            std::vector<std::uint8_t> cube(bytes);
+            extract_cube(read_scan(f), last.world, o.patch, cube.data(), last.angle_deg);
+            EXPECT_TRUE(std::equal(cube.begin(), cube.end(), view_cubes.data.begin() + static_cast<std::ptrdiff_t>(n * bytes)));
+            std::vector<std::uint8_t> plain(bytes);
+            extract_cube(read_scan(f), last.world, o.patch, plain.data());
+            EXPECT_NE(cube, plain);
+        }
+    EXPECT_TRUE(build_fpr_set(o).reused);
 }
 
 TEST(FprPatches, BadInputsAreClearErrors) {

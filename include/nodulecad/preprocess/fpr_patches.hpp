@@ -41,9 +41,10 @@ struct PatchOptions {
 void to_json(nlohmann::json& j, const PatchOptions& o);
 void from_json(const nlohmann::json& j, PatchOptions& o);
 
-// Cube centred on `world`: D^3 bytes, index (a, b, c) -> world + ((a, b, c) - (D-1)/2) * patch_mm along x, y, z.
+// Cube centred on `world`: D^3 bytes, index (a, b, c) -> world + ((a, b, c) - (D-1)/2) * patch_mm along x, y, z,
+// with x and y turned by `angle_deg` about the world z axis (counter-clockwise from x towards y; 0: the world axes).
 // Outside the scan counts as air (window_lo).
-void extract_cube(const Volume<std::int16_t>& scan, const Vec3& world, const PatchOptions& o, std::uint8_t* cube);
+void extract_cube(const Volume<std::int16_t>& scan, const Vec3& world, const PatchOptions& o, std::uint8_t* cube, double angle_deg = 0);
 
 struct Augment {
     std::array<bool, 3> flip{};     // mirror x, y, z
@@ -65,15 +66,30 @@ void cube_crop(const std::uint8_t* cube, const PatchOptions& o, const Augment& a
 enum class FprLabel : int { Ignored = -1, Negative = 0, Positive = 1 };
 FprLabel label_candidate(const Vec3& world, const std::vector<Annotation>& nodules, const std::vector<Annotation>& excluded);
 
+// Where a row of the FPR set comes from.
+enum class FprSource : int {
+    Candidate,   // a detector candidate, labelled by LUNA16's rule
+    Annotation,  // an annotated nodule centre added as a positive (training split only)
+    View,        // an extra view of an annotated nodule: centre moved and cube turned about z (training split only)
+};
+
 // One row of the FPR set (FPR/patches.csv); row n is cube n of FPR/patches.npy (N, D, D, D) uint8.
 struct FprRow {
     std::string seriesuid;
     Vec3 world{};
     int label = 0;              // 0 or 1
     bool val = false;           // patient split
-    bool from_candidates = true;  // false: an annotated nodule centre added as a positive (training split only)
-    double probability = 0;     // the candidate's probability before reduction (1 for added centres)
+    FprSource source = FprSource::Candidate;
+    double probability = 0;     // the candidate's probability before reduction (1 for added centres and views)
+    double angle_deg = 0;       // the cube's turn about z (extract_cube)
+
+    bool from_candidates() const { return source == FprSource::Candidate; }
 };
+
+// The extra views of one annotated nodule: `count` centres drawn uniformly from the ball of a quarter of its
+// diameter around the annotated centre (where a detector's candidate for it lands: LUNA16 counts hits within half
+// the diameter), each with a uniform turn about z. Derived from (seed, the nodule's uid and index) only.
+std::vector<FprRow> nodule_views(const Annotation& nodule, int nodule_index, int count, std::uint64_t seed);
 
 struct FprSetOptions {
     std::string data_dir;      // cohort: subset*/<uid>.mhd or <uid>.mhd
@@ -83,6 +99,9 @@ struct FprSetOptions {
     std::string out_dir;
     PatchOptions patch;
     bool add_annotations = true;
+    // Extra views of each annotated training nodule (nodule_views): the reduction sees only a hundred or so
+    // nodules in a small cohort, and flips, quarter turns and 1-voxel shifts of the same cut are all it has of them.
+    int positive_views = 0;
     double val_fraction = 0.2;
     std::vector<int> val_subsets;
     std::uint64_t seed = 0;
@@ -96,7 +115,7 @@ void from_json(const nlohmann::json& j, FprSetOptions& o);
 
 struct FprSetSummary {
     int scans = 0;
-    std::int64_t rows = 0, positives = 0, negatives = 0, ignored = 0, added_centres = 0, train = 0, val = 0;
+    std::int64_t rows = 0, positives = 0, negatives = 0, ignored = 0, added_centres = 0, added_views = 0, train = 0, val = 0;
     std::int64_t train_positives = 0, train_negatives = 0;
     std::int64_t candidates_without_scan = 0;
     bool reused = false;  // an identical set was already in out_dir
