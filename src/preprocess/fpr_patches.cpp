@@ -54,8 +54,8 @@ void FprSetOptions::check() const {
 
 void to_json(nlohmann::json& j, const FprSetOptions& o) {
     j = {{"data", o.data_dir},       {"candidates", o.candidates},     {"annotations", o.annotations},     {"excluded", o.excluded},
-         {"patch", o.patch},         {"add_annotations", o.add_annotations}, {"positive_views", o.positive_views}, {"val_fraction", o.val_fraction},
-         {"val_subsets", o.val_subsets}};
+         {"patch", o.patch},         {"add_annotations", o.add_annotations}, {"val_fraction", o.val_fraction}, {"val_subsets", o.val_subsets}};
+    if (o.positive_views != 0) j["positive_views"] = o.positive_views;  // only then: work folders from before it stay valid
 }
 
 void from_json(const nlohmann::json& j, FprSetOptions& o) {
@@ -214,7 +214,10 @@ std::vector<FprRow> read_fpr_rows(const std::string& path) {
     const CsvTable t = read_csv(path, true);
     const std::size_t uid = t.column("seriesuid"), x = t.column("coordX"), y = t.column("coordY"), z = t.column("coordZ"), label = t.column("label"),
                       split = t.column("split"), source = t.column("source"), prob = t.column("probability");
-    const std::size_t angle = t.column("angle_deg");
+    // Sets written before the extra views have no turns: every cut along the world axes.
+    const auto angle_column = std::find(t.header.begin(), t.header.end(), "angle_deg");
+    const bool has_angle = angle_column != t.header.end();
+    const auto angle = static_cast<std::size_t>(angle_column - t.header.begin());
     const auto number = [&](const CsvRow& r, std::size_t k) {
         if (k >= r.fields.size()) fail(path, "missing field '" + t.header[k] + "'", r.line);
         const auto d = parse_double(r.fields[k]);
@@ -233,7 +236,7 @@ std::vector<FprRow> read_fpr_rows(const std::string& path) {
         if (name == std::end(kSourceNames)) fail(path, "column 'source': '" + what + "' is not candidate, annotation or view", r.line);
         row.source = static_cast<FprSource>(name - std::begin(kSourceNames));
         row.probability = number(r, prob);
-        row.angle_deg = number(r, angle);
+        if (has_angle) row.angle_deg = number(r, angle);
         rows.push_back(row);
     }
     return rows;
@@ -242,7 +245,7 @@ std::vector<FprRow> read_fpr_rows(const std::string& path) {
 namespace {
 
 // Each scan's rows: its candidates in file order, labelled by LUNA16's rule (those near excluded findings left
-// out), then (training scans, when asked) its annotated nodule centres as extra positives.
+// out), then (training scans, when asked) its annotated nodule centres as extra positives and their extra views.
 std::map<std::string, std::vector<FprRow>> label_rows(const std::vector<ScanFile>& scans, const std::vector<Candidate>& candidates, const AnnotationsByUid& nodules,
                                                       const AnnotationsByUid& excluded, const std::set<std::string>& val, bool add_annotations, int positive_views,
                                                       std::uint64_t seed, FprSetSummary& sum) {
@@ -284,7 +287,6 @@ nlohmann::json set_key(const FprSetOptions& o, const std::string& ann_path, cons
     nlohmann::json key = {{"candidates", hash_file(o.candidates)}, {"annotations", hash_file(ann_path)}, {"excluded", hash_file(exc_path)},
                           {"patch", o.patch.patch}, {"patch_mm", o.patch.patch_mm}, {"slab", o.patch.slab}, {"max_shift", o.patch.max_shift},
                           {"window", {o.patch.window_lo, o.patch.window_hi}}, {"add_annotations", o.add_annotations},
-                          {"positive_views", o.positive_views},
                           {"val_uids", sum.val_uids}, {"rows", sum.rows}};
     nlohmann::json scan_list = nlohmann::json::array();
     for (const auto& s : scans) scan_list.push_back({s.uid, path_bytes(s.path)});
@@ -358,7 +360,8 @@ FprSetSummary build_fpr_set(const FprSetOptions& o) {
     sum.rows = static_cast<std::int64_t>(rows.size());
     if (rows.empty()) fail(o.candidates, "no usable candidates on the scans of " + o.data_dir);
 
-    const nlohmann::json key = set_key(o, ann_path, exc_path, scans, sum);
+    nlohmann::json key = set_key(o, ann_path, exc_path, scans, sum);
+    if (o.positive_views != 0) key["positive_views"] = o.positive_views;  // only then: sets from before it stay valid
     fs::create_directories(o.out_dir, ec);
     if (ec) fail(o.out_dir, "cannot create output folder: " + ec.message());
     if (set_is_done(o.out_dir, key)) {

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <filesystem>
 #include <numeric>
+#include <nlohmann/json.hpp>
 #include <set>
 
 #include "nodulecad/core/files.hpp"
@@ -387,6 +388,31 @@ TEST(FprPatches, SetLabelsSplitsAndReuses) {
             EXPECT_NE(cube, plain);
         }
     EXPECT_TRUE(build_fpr_set(o).reused);
+}
+
+// Work folders and patch sets written before the extra views stay valid: the options' JSON (part of the pipeline's
+// stage key) is unchanged without views, and a patches.csv without turns reads as cuts along the world axes.
+TEST(FprPatches, SetsFromBeforeTheViewsStayValid) {
+    FprSetOptions o;
+    EXPECT_FALSE(nlohmann::json(o).contains("positive_views"));
+    o.positive_views = 5;
+    const nlohmann::json j = o;
+    EXPECT_EQ(j.at("positive_views"), 5);
+    EXPECT_EQ(j.get<FprSetOptions>().positive_views, 5);
+
+    test::TempDir dir;
+    write_file_atomically(dir.path("old.csv"), "seriesuid,coordX,coordY,coordZ,label,split,source,probability\n"
+                                               "1.2,1,2,3,1,train,annotation,1\n1.2,4,5,6,0,val,candidate,0.25\n");
+    const auto rows = read_fpr_rows(dir.path("old.csv"));
+    ASSERT_EQ(rows.size(), 2u);
+    EXPECT_EQ(rows[0].source, FprSource::Annotation);
+    EXPECT_EQ(rows[1].source, FprSource::Candidate);
+    EXPECT_TRUE(rows[1].val);
+    EXPECT_EQ(rows[1].probability, 0.25);
+    EXPECT_EQ(rows[0].angle_deg, 0);
+    write_file_atomically(dir.path("bad.csv"), "seriesuid,coordX,coordY,coordZ,label,split,source,probability,angle_deg\n"
+                                               "1.2,1,2,3,1,train,guess,1,0\n");
+    test::expect_error([&] { read_fpr_rows(dir.path("bad.csv")); }, {"bad.csv:2", "'guess' is not candidate, annotation or view"});
 }
 
 TEST(FprPatches, BadInputsAreClearErrors) {
