@@ -9,6 +9,7 @@
 
 #include "nodulecad/core/error.hpp"
 #include "nodulecad/core/files.hpp"
+#include "nodulecad/core/math.hpp"
 #include "nodulecad/core/progress.hpp"
 #include "nodulecad/core/threads.hpp"
 #include "nodulecad/core/trilinear.hpp"
@@ -77,7 +78,7 @@ void extract_cube(const Volume<std::int16_t>& scan, const Vec3& world, const Pat
     const int D = o.cube();
     const double h = (D - 1) / 2.0;
     // The cube's axes in world coordinates (at angle 0 exactly the world axes, so plain cuts stay bit for bit).
-    const double turn = angle_deg * (3.14159265358979323846 / 180.0);
+    const double turn = angle_deg * (kPi / 180.0);
     const double c0 = angle_deg == 0 ? 1.0 : std::cos(turn), s0 = angle_deg == 0 ? 0.0 : std::sin(turn);
     const Vec3 axes[3] = {{c0, s0, 0}, {-s0, c0, 0}, {0, 0, 1}};
     // Continuous index is affine in (a, b, c): start + a * step[0] + b * step[1] + c * step[2].
@@ -86,12 +87,10 @@ void extract_cube(const Volume<std::int16_t>& scan, const Vec3& world, const Pat
         for (std::size_t r = 0; r < 3; ++r) corner[r] -= h * o.patch_mm * u[r];
     const Vec3 start = t.to_index(corner);
     Vec3 step[3];
-    for (int axis = 0; axis < 3; ++axis)
-        for (std::size_t r = 0; r < 3; ++r) {
-            double v = 0;
-            for (std::size_t k = 0; k < 3; ++k) v += m[3 * r + k] * axes[axis][k] * o.patch_mm;
-            step[axis][r] = v;
-        }
+    for (int axis = 0; axis < 3; ++axis) {
+        const Vec3& u = axes[axis];
+        step[axis] = multiply(m, Vec3{u[0] * o.patch_mm, u[1] * o.patch_mm, u[2] * o.patch_mm});
+    }
     const double scale = 255.0 / (o.window_hi - o.window_lo);
     std::size_t n = 0;
     for (int c = 0; c < D; ++c)
