@@ -56,8 +56,9 @@ void register_demo(CLI::App& app) {
     cmd->add_option("--threads", a->threads, "CPU threads")->capture_default_str()->check(CLI::PositiveNumber);
     cmd->add_flag("--quick", a->quick, "A tiny configuration (6 small scans, 1 epoch) that checks the machinery in a minute");
     CLI::Option* detector = add_enum_option(cmd, "--detector", a->detector, kDetectorNames,
-                                            "First stage: unet2d (the seed's 2D U-Net on every slice) or heatmap3d (a 3D\n"
-                                            "centre-heatmap network on the lungs' box; CPU recipe only so far, docs/model.md)");
+                                            "First stage: unet2d (the seed's 2D U-Net on every slice), heatmap3d (a 3D\n"
+                                            "centre-heatmap network on the lungs' box) or unet2d+heatmap3d (both, candidates\n"
+                                            "pooled); the 3D ones have a CPU recipe only so far, docs/model.md");
     CLI::Option* fpr_net = add_enum_option(cmd, "--fpr-net", a->fpr_net, kFprArchNames,
                                            "False-positive reduction: 2.5d (three orthogonal views) or 3d (the candidate's\n"
                                            "cube at two scales of context; docs/model.md)");

@@ -33,7 +33,8 @@ void register_run(CLI::App& app) {
         "The whole pipeline on a cohort laid out like LUNA16 (DATA/subset*/<uid>.mhd, annotations.csv, optional\n"
         "annotations_excluded.csv): split by patient -> preprocess -> train the U-Net -> predict -> candidates ->\n"
         "train and apply the false-positive reduction -> evaluate (CPM before and after) -> report (--detector\n"
-        "heatmap3d: lung boxes on a 2 mm grid -> the 3D detector -> heatmap peaks instead). One folder per\n"
+        "heatmap3d: lung boxes on a 2 mm grid -> the 3D detector -> heatmap peaks instead; unet2d+heatmap3d:\n"
+        "both, their candidates pooled). One folder per\n"
         "stage under WORK; a stage whose outputs exist is skipped and interrupted training resumes, so a large cohort\n"
         "can be processed over several sittings. Last line: CPM <value> (<n> held-out scans) — report: <path>.");
     cmd->add_option("--data", o->data_dir, "Cohort folder")->required();
@@ -45,8 +46,9 @@ void register_run(CLI::App& app) {
     folds->excludes(subsets);
     cmd->add_option("--test-fraction", o->test_fraction, "One split without --val-subsets: this share of patients is held out")->capture_default_str();
     add_enum_option(cmd, "--detector", o->detector, kDetectorNames,
-                    "First stage: unet2d (the seed's 2D U-Net on every slice) or heatmap3d (a 3D centre-heatmap\n"
-                    "network on the lungs' box; docs/model.md)");
+                    "First stage: unet2d (the seed's 2D U-Net on every slice), heatmap3d (a 3D centre-heatmap\n"
+                    "network on the lungs' box) or unet2d+heatmap3d (both, their candidates pooled for the\n"
+                    "false-positive reduction; docs/model.md)");
     cmd->add_option("--epochs", o->unet.run.epochs, "U-Net epochs")->capture_default_str();
     cmd->add_option("--val-every", o->unet.run.validate_every, "Validate the U-Net after every Nth epoch and the last (the others cannot\n"
                                                                "become its best.pt)")->capture_default_str()->check(CLI::PositiveNumber);

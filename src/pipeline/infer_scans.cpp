@@ -53,22 +53,23 @@ std::string prepare_scan_folder(const std::string& out, const std::string& key) 
 // The networks, loaded once.
 struct Networks {
     ModelBundle bundle;
-    std::unique_ptr<ScanPredictor> unet;          // unet2d
-    std::unique_ptr<Detector3dRunner> detector3d;  // heatmap3d
+    std::unique_ptr<ScanPredictor> unet;          // uses_unet
+    std::unique_ptr<Detector3dRunner> detector3d;  // uses_detector3d
     std::unique_ptr<FprScorer> fpr;
 };
 
 Networks load_networks(const ModelBundle& b, const InferOptions& o) {
     Networks n;
     n.bundle = b;
-    if (b.detector == Detector::UNet2d) {
+    if (uses_unet(b.detector)) {
         PredictOptions p;
         p.model = b.unet;
         p.device = o.device;
         p.lungs_only = b.lungs_only;
         p.threads = o.threads;
         n.unet = std::make_unique<ScanPredictor>(p);
-    } else {
+    }
+    if (uses_detector3d(b.detector)) {
         Detector3dRunOptions r;
         r.model = b.detector3d;
         r.device = o.device;
@@ -92,15 +93,17 @@ std::vector<Candidate> infer_scan(const Networks& n, const ScanFile& file, int t
     LungSegmentationOptions lo = n.bundle.lungs;
     lo.threads = threads;
     const Volume<std::uint8_t> lungs = segment_lungs_robust(scan, lo).mask;
+    // Pooled: the U-Net's candidates, then the 3D detector's — the order the pipeline's pooled tables sort from.
     std::vector<Candidate> found;
-    if (n.detector3d) {
-        for (auto& c : detect_scan_3d(file.uid, scan, lungs, *n.detector3d, n.bundle.peaks, threads)) found.push_back(std::move(c.candidate));
-    } else {
+    if (n.unet) {
         const Volume<float> prob = probability_volume(n.unet->predict(scan, lungs));
         DetectOptions d = n.bundle.detect;
         d.threads = threads;
         for (auto& c : detect_scan(file.uid, prob, &scan, &lungs, d, n.bundle.blobs)) found.push_back(std::move(c.candidate));
     }
+    if (n.detector3d)
+        for (auto& c : detect_scan_3d(file.uid, scan, lungs, *n.detector3d, n.bundle.peaks, threads)) found.push_back(std::move(c.candidate));
+    sort_candidates(found);  // pooled: the order the pipeline rescores them in
     if (n.fpr && !found.empty()) {
         std::vector<std::size_t> all(found.size());
         for (std::size_t i = 0; i < all.size(); ++i) all[i] = i;

@@ -72,14 +72,17 @@ void write_model_bundle(const std::string& dir, const ModelBundle& b) {
     fs::create_directories(dir, ec);
     if (ec) fail(dir, "cannot create the model folder: " + ec.message());
     json networks;
-    if (b.detector == Detector::UNet2d) {
+    if (uses_unet(b.detector)) {
         networks["unet"] = "unet.pt";
         copy_network(b.unet, fs::path(dir) / "unet.pt");
-        fs::remove(fs::path(dir) / "detector3d.pt", ec);
     } else {
+        fs::remove(fs::path(dir) / "unet.pt", ec);
+    }
+    if (uses_detector3d(b.detector)) {
         networks["detector3d"] = "detector3d.pt";
         copy_network(b.detector3d, fs::path(dir) / "detector3d.pt");
-        fs::remove(fs::path(dir) / "unet.pt", ec);
+    } else {
+        fs::remove(fs::path(dir) / "detector3d.pt", ec);
     }
     if (!b.fpr.empty()) {
         copy_network(b.fpr, fs::path(dir) / "fpr.pt");
@@ -99,7 +102,7 @@ void write_model_bundle(const std::string& dir, const ModelBundle& b) {
                                          {"detect", json(b.detect)},
                                          {"blobs", blobs},
                                          {"fpr", {{"combine", enum_name(b.combine, kFprCombineNames)}}}};
-    if (b.detector == Detector::Heatmap3d) {
+    if (uses_detector3d(b.detector)) {
         card["peaks"] = json(b.peaks);
         card["detector3d"] = {{"flips", b.detector3d_flips}};
     }
@@ -131,9 +134,8 @@ ModelBundle read_model_bundle(const std::string& dir_or_card) {
         b.version = made_by;
         b.detector = card_enum(card.string(), "detector", j.at("detector").get<std::string>(), kDetectorNames);
         const json& networks = j.at("networks");
-        if (b.detector == Detector::UNet2d) {
-            b.unet = network_path(card.parent_path(), networks, "unet", card.string());
-        } else {
+        if (uses_unet(b.detector)) b.unet = network_path(card.parent_path(), networks, "unet", card.string());
+        if (uses_detector3d(b.detector)) {
             b.detector3d = network_path(card.parent_path(), networks, "detector3d", card.string());
             j.at("peaks").get_to(b.peaks);
             if (j.contains("detector3d")) b.detector3d_flips = j.at("detector3d").value("flips", 1);

@@ -54,13 +54,21 @@ FprCombine choose_combine_rule(const std::vector<FprEpochMetrics>& epochs, int b
 
 namespace {
 
-// choose_combine_rule on FPR/metrics.csv at the epoch of FPR/best.pt; writes FPR/combine.txt. With blob candidates
-// it is replace: their first-stage probability is the U-Net's at a spot it did not pick, so product and mean would
-// bury exactly the nodules the blobs were added for.
-FprCombine choose_combine(const std::string& fpr_dir, bool blobs) {
+// Why the reduction's probability must replace the first stage's, or nullptr. Blob candidates: their first-stage
+// probability is the U-Net's at a spot it did not pick, so product and mean would bury exactly the nodules the
+// blobs were added for. Pooled detectors: the U-Net's and the heatmap's probabilities are on two scales.
+const char* replace_reason(const PipelineOptions& o) {
+    if (o.detector == Detector::Pooled) return "the pooled detectors' probabilities are not on one scale";
+    if (o.detector == Detector::UNet2d && o.detect.blobs_per_scan > 0) return "blob candidates have no U-Net probability of their own";
+    return nullptr;
+}
+
+// choose_combine_rule on FPR/metrics.csv at the epoch of FPR/best.pt, or replace for replace_reason; writes
+// FPR/combine.txt.
+FprCombine choose_combine(const std::string& fpr_dir, const char* replace_because) {
     FprCombine best = FprCombine::Replace;
-    if (blobs) {
-        std::cerr << "  combination rule: replace (blob candidates have no U-Net probability of their own)\n";
+    if (replace_because) {
+        std::cerr << "  combination rule: replace (" << replace_because << ")\n";
     } else {
         const int epoch = fpr_checkpoint_epoch((fs::path(fpr_dir) / "best.pt").string());
         double scores[3];
@@ -188,14 +196,6 @@ void stage_predict(StageRunner& st, const PipelineOptions& o, const Split& s, co
     });
 }
 
-void stage_candidates_train(StageRunner& st, const PipelineOptions& o, const Split& s) {
-    st.run("candidates-train", {"predict-train"}, o.detect, {s.path("candidates_train.csv")}, [&](bool) {
-        const auto c = detect_predictions(s.path("pred_train"), o.detect, nullptr, s.path("split/fpr"));
-        write_candidates(s.path("candidates_train.csv"), c, true);
-        std::cerr << "  " << c.size() << " candidates on " << s.fpr.scans.size() << " training scans\n";
-    });
-}
-
 // The options of the FP reduction's run: a fresh one on this split's candidates, or the interrupted one resumed.
 FprTrainOptions fpr_run_options(const PipelineOptions& o, const Split& s) {
     std::error_code ec;
@@ -253,32 +253,18 @@ void stage_fpr(StageRunner& st, const PipelineOptions& o, const Split& s) {
     });
 }
 
-// The held-out candidates rescored by the split's FP reduction, when it trained one (`blobs`: whether blob
-// candidates are among them, for choose_combine), by probability.
-void rescore_held_out(std::vector<Candidate>& c, const PipelineOptions& o, const Split& s, bool blobs) {
+// The held-out candidates rescored by the split's FP reduction, when it trained one, by probability.
+void rescore_held_out(std::vector<Candidate>& c, const PipelineOptions& o, const Split& s) {
     std::error_code ec;
     if (!fs::exists(s.path("fpr/best.pt"), ec)) return;
     FprApplyOptions a;
     a.model = s.path("fpr/best.pt");
     a.data = s.path("split/test");
-    a.combine = o.combine ? *o.combine : choose_combine(s.path("fpr"), blobs);
+    a.combine = o.combine ? *o.combine : choose_combine(s.path("fpr"), replace_reason(o));
     a.device = o.device;
     a.threads = o.threads;
     apply_fpr(c, a);
     sort_candidates(c);
-}
-
-// The held-out scans' candidates, before (candidates_unet.csv) and after (candidates.csv) the FP reduction.
-void stage_candidates_test(StageRunner& st, const PipelineOptions& o, const Split& s, const SplitResult& r) {
-    json key = o.detect;
-    key["combine"] = o.combine ? enum_name(*o.combine, kFprCombineNames) : "auto";
-    st.run("candidates-test", {"predict-test", "fpr"}, key, {r.candidates_unet, r.candidates}, [&](bool) {
-        std::vector<Candidate> c = detect_predictions(s.path("pred_test"), o.detect, nullptr, s.path("split/test"));
-        write_candidates(r.candidates_unet, c, true);
-        rescore_held_out(c, o, s, o.detect.blobs_per_scan > 0);
-        write_candidates(r.candidates, c, true);
-        std::cerr << "  " << c.size() << " candidates on " << s.test.size() << " held-out scans\n";
-    });
 }
 
 // The 3D detector's data: each training scan's lung box on the millimetre grid, validation patients marked.
@@ -323,20 +309,53 @@ std::unique_ptr<Detector3dRunner> detector3d_runner(const PipelineOptions& o, co
     return std::make_unique<Detector3dRunner>(r);
 }
 
-void stage_candidates_train_3d(StageRunner& st, const PipelineOptions& o, const Split& s) {
-    st.run("candidates-train", {"detector3d"}, {{"peaks", o.peaks}, {"flips", o.detector3d_flips}}, {s.path("candidates_train.csv")}, [&](bool) {
-        const auto c = detect_scans_3d(s.fpr.scans, *detector3d_runner(o, s), o.peaks, LungSegmentationOptions{}, o.threads);
+// The first stage's candidates on a side of the split (`pred`: its U-Net predictions, `scans_dir`: its scans,
+// `scans`: the same as files): the U-Net's and/or the 3D detector's, pooled in that order; by probability.
+std::vector<Candidate> first_stage_candidates(const PipelineOptions& o, const Split& s, const std::string& pred, const std::string& scans_dir,
+                                              const std::vector<ScanFile>& scans) {
+    std::vector<Candidate> c;
+    if (uses_unet(o.detector)) c = detect_predictions(s.path(pred), o.detect, nullptr, s.path(scans_dir));
+    if (uses_detector3d(o.detector)) {
+        for (auto& d : detect_scans_3d(scans, *detector3d_runner(o, s), o.peaks, LungSegmentationOptions{}, o.threads)) c.push_back(std::move(d));
+        sort_candidates(c);
+    }
+    return c;
+}
+
+// What the first stage's candidates depend on besides its networks (the single detectors' keys as before the
+// pooled one, so their work folders resume), and the stages it waits for.
+json first_stage_key(const PipelineOptions& o) {
+    const json three_d = {{"peaks", o.peaks}, {"flips", o.detector3d_flips}};
+    if (o.detector == Detector::UNet2d) return o.detect;
+    if (o.detector == Detector::Heatmap3d) return three_d;
+    return {{"detect", o.detect}, {"peaks", o.peaks}, {"flips", o.detector3d_flips}};
+}
+
+std::vector<std::string> first_stage_inputs(const PipelineOptions& o, const char* predict_stage) {
+    std::vector<std::string> in;
+    if (uses_unet(o.detector)) in.push_back(predict_stage);
+    if (uses_detector3d(o.detector)) in.push_back("detector3d");
+    return in;
+}
+
+void stage_candidates_train(StageRunner& st, const PipelineOptions& o, const Split& s) {
+    st.run("candidates-train", first_stage_inputs(o, "predict-train"), first_stage_key(o), {s.path("candidates_train.csv")}, [&](bool) {
+        const auto c = first_stage_candidates(o, s, "pred_train", "split/fpr", s.fpr.scans);
         write_candidates(s.path("candidates_train.csv"), c, true);
         std::cerr << "  " << c.size() << " candidates on " << s.fpr.scans.size() << " training scans\n";
     });
 }
 
-void stage_candidates_test_3d(StageRunner& st, const PipelineOptions& o, const Split& s, const SplitResult& r) {
-    json key = {{"peaks", o.peaks}, {"flips", o.detector3d_flips}, {"combine", o.combine ? enum_name(*o.combine, kFprCombineNames) : "auto"}};
-    st.run("candidates-test", {"detector3d", "fpr"}, key, {r.candidates_unet, r.candidates}, [&](bool) {
-        std::vector<Candidate> c = detect_scans_3d(s.test, *detector3d_runner(o, s), o.peaks, LungSegmentationOptions{}, o.threads);
+// The held-out scans' candidates, before (candidates_unet.csv) and after (candidates.csv) the FP reduction.
+void stage_candidates_test(StageRunner& st, const PipelineOptions& o, const Split& s, const SplitResult& r) {
+    json key = first_stage_key(o);
+    key["combine"] = o.combine ? enum_name(*o.combine, kFprCombineNames) : "auto";
+    std::vector<std::string> in = first_stage_inputs(o, "predict-test");
+    in.push_back("fpr");
+    st.run("candidates-test", in, key, {r.candidates_unet, r.candidates}, [&](bool) {
+        std::vector<Candidate> c = first_stage_candidates(o, s, "pred_test", "split/test", s.test);
         write_candidates(r.candidates_unet, c, true);
-        rescore_held_out(c, o, s, false);
+        rescore_held_out(c, o, s);
         write_candidates(r.candidates, c, true);
         std::cerr << "  " << c.size() << " candidates on " << s.test.size() << " held-out scans\n";
     });
@@ -348,8 +367,8 @@ void stage_bundle(StageRunner& st, const PipelineOptions& o, const Split& s) {
     st.run("model", {"candidates-test"}, {{"format", kModelBundleFormat}}, {s.path("model/model.json")}, [&](bool) {
         ModelBundle b;
         b.detector = o.detector;
-        if (o.detector == Detector::UNet2d) b.unet = s.path("unet/best.pt");
-        else b.detector3d = s.path("detector3d/best.pt");
+        if (uses_unet(o.detector)) b.unet = s.path("unet/best.pt");
+        if (uses_detector3d(o.detector)) b.detector3d = s.path("detector3d/best.pt");
         b.peaks = o.peaks;
         b.detector3d_flips = o.detector3d_flips;
         std::error_code ec;
@@ -367,32 +386,27 @@ void stage_bundle(StageRunner& st, const PipelineOptions& o, const Split& s) {
 
 // Every stage of one split, under its folder.
 SplitResult run_split(const PipelineOptions& o, const Split& s, std::vector<StageTime>& times) {
-    const bool heatmap3d = o.detector == Detector::Heatmap3d;
-    StageRunner st(s.path("stages"), s.prefix, heatmap3d ? 7 : 9, times);
+    const bool unet = uses_unet(o.detector), three_d = uses_detector3d(o.detector);
+    StageRunner st(s.path("stages"), s.prefix, 5 + (unet ? 4 : 0) + (three_d ? 2 : 0), times);
     SplitResult r;
     r.candidates_unet = s.path("candidates_unet.csv");
     r.candidates = s.path("candidates.csv");
-    r.unet_run = s.path(heatmap3d ? "detector3d" : "unet");
-    r.pred_test = heatmap3d ? "" : s.path("pred_test");
+    r.unet_run = s.path(unet ? "unet" : "detector3d");
+    r.pred_test = unet ? s.path("pred_test") : "";
     r.test_dir = s.path("split/test");
     stage_split(st, o, s);
-    if (heatmap3d) {
+    if (unet) {
+        stage_preprocess(st, o, s);
+        stage_unet(st, o, s);
+    }
+    if (three_d) {
         stage_grid3d(st, o, s);
         stage_detector3d(st, o, s);
-        stage_candidates_train_3d(st, o, s);
-        stage_fpr(st, o, s);
-        stage_candidates_test_3d(st, o, s, r);
-        stage_bundle(st, o, s);
-        r.key = st.key("model");
-        r.ran = st.ran("model");
-        return r;
     }
-    stage_preprocess(st, o, s);
-    stage_unet(st, o, s);
-    stage_predict(st, o, s, "predict-train", s.fpr.scans, "split/fpr", "pred_train");
+    if (unet) stage_predict(st, o, s, "predict-train", s.fpr.scans, "split/fpr", "pred_train");
     stage_candidates_train(st, o, s);
     stage_fpr(st, o, s);
-    stage_predict(st, o, s, "predict-test", s.test, "split/test", "pred_test");
+    if (unet) stage_predict(st, o, s, "predict-test", s.test, "split/test", "pred_test");
     stage_candidates_test(st, o, s, r);
     stage_bundle(st, o, s);
     r.key = st.key("model");

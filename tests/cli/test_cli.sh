@@ -352,6 +352,14 @@ if "$bin" train --help > /dev/null 2>&1 && ! "$bin" train --help 2>&1 | grep -q 
     check "info on a garbage checkpoint: one-line error naming it" sh -c "test $rc -eq 1 && grep -q 'garbage.pt: not a nodulecad checkpoint' '$tmp/err.txt' && test \$(wc -l < '$tmp/err.txt') -eq 1"
     "$bin" infer --model "$tmp/demo3d/work/model" --data "$tmp/demo3d/work/split/test" --out "$tmp/inf3d" --threads 2 > /dev/null 2>&1; rc=$?
     check "infer on a heatmap3d bundle gives the pipeline's submission" sh -c "test $rc -eq 0 && cmp -s '$tmp/inf3d/submission.csv' '$tmp/demo3d/work/submission.csv'"
+    # Both detectors pooled, in the same folder: the 3D detector's stages are reused, the U-Net's added, the pool
+    # goes to the reduction; a bundle of both networks that infer applies.
+    "$bin" demo --quick --detector unet2d+heatmap3d --out "$tmp/demo3d" --threads 2 > /dev/null 2> "$tmp/pooled.err"; rc=$?
+    check "demo --detector unet2d+heatmap3d exit 0" test "$rc" -eq 0
+    check "the pooled demo reuses the 3D detector and trains the U-Net" sh -c "grep -q '^\[5/11\] detector3d: done earlier, skipped' '$tmp/pooled.err' && grep -q '^\[3/11\] unet' '$tmp/pooled.err' && test -s '$tmp/demo3d/work/unet/best.pt'"
+    check "the pooled bundle holds both networks" sh -c "grep -q '\"detector\": \"unet2d+heatmap3d\"' '$tmp/demo3d/work/model/model.json' && test -s '$tmp/demo3d/work/model/unet.pt' && test -s '$tmp/demo3d/work/model/detector3d.pt'"
+    "$bin" infer --model "$tmp/demo3d/work/model" --data "$tmp/demo3d/work/split/test" --out "$tmp/infpool" --threads 2 > /dev/null 2>&1; rc=$?
+    check "infer on a pooled bundle gives the pipeline's submission" sh -c "test $rc -eq 0 && cmp -s '$tmp/infpool/submission.csv' '$tmp/demo3d/work/submission.csv'"
     "$bin" demo --quick --detector retina --out "$tmp/demo3d" > /dev/null 2> "$tmp/err.txt"; rc=$?
     check "demo --detector with an unknown name is refused" sh -c "test $rc -ne 0 && grep -q 'detector' '$tmp/err.txt'"
     "$bin" demo --quick --full-fraction 1.5 --out "$tmp/demo3d" > /dev/null 2> "$tmp/err.txt"; rc=$?

@@ -90,6 +90,31 @@ TEST(Infer, Heatmap3dBundleReproducesThePipelinesHeldOutCandidates) {
     EXPECT_EQ(read_file(s.submission), read_file(w("submission.csv")));
 }
 
+TEST(Infer, PooledBundleReproducesThePipelinesHeldOutCandidates) {
+    test::TempDir dir;
+    PipelineOptions o = test::quick_pipeline(dir, 6);
+    o.detector = Detector::Pooled;
+    o.peaks.threshold = 0;
+    o.peaks.max_per_scan = 15;
+    run_pipeline(o);
+    const auto w = [&](const std::string& p) { return dir.path("work/" + p); };
+    // Both networks trained and bundled; the pool is each detector's candidates together.
+    EXPECT_TRUE(fs::exists(w("unet/best.pt")));
+    EXPECT_TRUE(fs::exists(w("detector3d/best.pt")));
+    const ModelBundle b = read_model_bundle(w("model"));
+    EXPECT_EQ(b.detector, Detector::Pooled);
+    EXPECT_FALSE(b.unet.empty());
+    EXPECT_FALSE(b.detector3d.empty());
+    EXPECT_EQ(read_file(w("fpr/combine.txt")), "replace\n");  // two probability scales: the reduction's replaces them
+    const std::size_t pooled = read_csv(w("candidates_unet.csv"), true).rows.size();
+    EXPECT_GE(pooled, 30u);  // the 3D detector's 15 a scan, plus the U-Net's
+    const InferSummary s = infer_scans(infer_options(dir, w("split/test"), dir.path("infer")));
+    EXPECT_EQ(s.done, 2);
+    EXPECT_EQ(static_cast<std::size_t>(s.candidates), pooled);
+    EXPECT_EQ(read_file(s.candidates_file), read_file(w("candidates.csv")));
+    EXPECT_EQ(read_file(s.submission), read_file(w("submission.csv")));
+}
+
 TEST(Infer, UnreadableScansAreNamedAndTheRestFinish) {
     test::TempDir dir;
     run_pipeline(test::quick_pipeline(dir, 6));

@@ -117,6 +117,36 @@ TEST(ModelBundle, Heatmap3dBundleNamesItsNetworkAndPeaks) {
     EXPECT_NE(error_of(dir.path("model")).find("detector3d network is missing"), std::string::npos) << error_of(dir.path("model"));
 }
 
+TEST(ModelBundle, PooledBundleHoldsBothDetectors) {
+    test::TempDir dir;
+    write_file_atomically(dir.path("det_src.pt"), "3d bytes");
+    ModelBundle b = sample_bundle(dir, true);
+    b.detector = Detector::Pooled;
+    b.detector3d = dir.path("det_src.pt");
+    b.peaks.max_per_scan = 25;
+    b.detector3d_flips = 2;
+    write_model_bundle(dir.path("model"), b);
+    const ModelBundle r = read_model_bundle(dir.path("model"));
+    EXPECT_EQ(r.detector, Detector::Pooled);
+    EXPECT_EQ(read_file(r.unet), "unet bytes");
+    EXPECT_EQ(read_file(r.detector3d), "3d bytes");
+    EXPECT_EQ(r.peaks.max_per_scan, 25);
+    EXPECT_EQ(r.detector3d_flips, 2);
+    EXPECT_EQ(r.detect.blobs_per_scan, 7);
+    EXPECT_NE(read_file(dir.path("model/model.json")).find("\"detector\": \"unet2d+heatmap3d\""), std::string::npos);
+    // Either network missing is the bundle's error.
+    fs::remove(dir.path("model/unet.pt"));
+    EXPECT_NE(error_of(dir.path("model")).find("unet network is missing"), std::string::npos) << error_of(dir.path("model"));
+    write_model_bundle(dir.path("model"), b);
+    fs::remove(dir.path("model/detector3d.pt"));
+    EXPECT_NE(error_of(dir.path("model")).find("detector3d network is missing"), std::string::npos) << error_of(dir.path("model"));
+    // Rewritten as a U-Net bundle: the 3D network goes.
+    b.detector = Detector::UNet2d;
+    write_model_bundle(dir.path("model"), b);
+    EXPECT_FALSE(fs::exists(dir.path("model/detector3d.pt")));
+    EXPECT_TRUE(read_model_bundle(dir.path("model")).detector3d.empty());
+}
+
 TEST(ModelBundle, BadBundlesAreClearErrors) {
     test::TempDir dir;
     const std::string m = dir.path("model");
@@ -129,11 +159,11 @@ TEST(ModelBundle, BadBundlesAreClearErrors) {
     EXPECT_NE(error_of(m).find("not a nodulecad model bundle card"), std::string::npos);
 
     write_model_bundle(m, sample_bundle(dir, true));
-    edit_card(m, [](nlohmann::json& j) { j["format_version"] = 3, j["nodulecad_version"] = "9.0.0"; });
+    edit_card(m, [](nlohmann::json& j) { j["format_version"] = kModelBundleFormat + 1, j["nodulecad_version"] = "9.0.0"; });
     const std::string other = error_of(m);
     EXPECT_NE(other.find(m + "/model.json"), std::string::npos) << other;
-    EXPECT_NE(other.find("bundle format 3 (written by nodulecad 9.0.0)"), std::string::npos) << other;
-    EXPECT_NE(other.find("reads formats 1-2"), std::string::npos) << other;
+    EXPECT_NE(other.find("bundle format " + std::to_string(kModelBundleFormat + 1) + " (written by nodulecad 9.0.0)"), std::string::npos) << other;
+    EXPECT_NE(other.find("reads formats 1-" + std::to_string(kModelBundleFormat)), std::string::npos) << other;
     edit_card(m, [](nlohmann::json& j) { j["format_version"] = 0; });
     EXPECT_NE(error_of(m).find("bundle format 0"), std::string::npos) << error_of(m);
 
@@ -149,7 +179,7 @@ TEST(ModelBundle, BadBundlesAreClearErrors) {
 
     write_model_bundle(m, sample_bundle(dir, true));
     edit_card(m, [](nlohmann::json& j) { j["detector"] = "retina3d"; });
-    EXPECT_NE(error_of(m).find("detector must be unet2d or heatmap3d, got \"retina3d\""), std::string::npos) << error_of(m);
+    EXPECT_NE(error_of(m).find("detector must be unet2d, heatmap3d or unet2d+heatmap3d, got \"retina3d\""), std::string::npos) << error_of(m);
     write_model_bundle(m, sample_bundle(dir, true));
     edit_card(m, [](nlohmann::json& j) { j["fpr"]["combine"] = "max"; });
     EXPECT_NE(error_of(m).find("fpr.combine must be"), std::string::npos);

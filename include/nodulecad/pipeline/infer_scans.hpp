@@ -1,7 +1,7 @@
 #pragma once
 // `nodulecad infer`: a trained model bundle (pipeline/model_bundle.hpp) applied to new scans — no annotations, no
-// training. Per scan: lungs -> U-Net probability volume -> candidates (+ blobs) -> FP reduction, exactly as the
-// pipeline does for its held-out scans. Outputs:
+// training. Per scan: lungs -> U-Net probability volume -> candidates (+ blobs) and/or the 3D detector's heatmap
+// peaks -> FP reduction, exactly as the pipeline does for its held-out scans. Outputs:
 //   OUT/candidates.csv   seriesuid,coordX,coordY,coordZ,probability,diameter_mm (scans in uid order, each by probability)
 //   OUT/submission.csv   the five LUNA16 columns
 //   OUT/scans/<uid>.csv  each scan's candidates, written as it finishes: a re-run skips the scans that have one

@@ -2,6 +2,8 @@
 // The whole job on a cohort laid out like LUNA16, stage by stage, resumable:
 //   split -> preprocess -> U-Net -> predict (training scans) -> candidates -> FP reduction
 //         -> predict (test scans) -> candidates + reduction -> evaluate (before / after) -> report
+// (heatmap3d: grid3d -> 3D detector in place of preprocess, U-Net and predict; unet2d+heatmap3d: both, their
+// candidates pooled.)
 // One folder per stage under WORK; a stage whose outputs exist with the same inputs is skipped, and everything
 // after a stage that ran is redone (pipeline/stage_runner.hpp). Recipes: pipeline/recipes.hpp; how the cohort is
 // split: pipeline/splits.hpp. Plain C++ interface; run_pipeline is built with the deep-learning stages (it calls
@@ -32,7 +34,7 @@ struct PipelineOptions {
     DatasetOptions prep;             // data/out/val set by the pipeline
     Detector detector = Detector::UNet2d;  // the first stage (docs/model.md)
     TrainOptions unet;               // unet2d; data and run folder, device and seed set by the pipeline
-    Grid3dOptions grid3d;            // heatmap3d: the millimetre grid
+    Grid3dOptions grid3d;            // heatmap3d (alone or pooled): the millimetre grid
     Detector3dTrainOptions det3d;    // heatmap3d; data and run folder, device and seed set by the pipeline
     PeakOptions peaks;               // heatmap3d: heatmap peaks -> candidates
     int detector3d_flips = 1;        // heatmap3d: test-time mirrored passes averaged (1-8; Detector3dRunOptions)
