@@ -69,14 +69,19 @@ TEST(Infer, BundleReproducesThePipelinesHeldOutCandidatesAndResumes) {
     EXPECT_EQ(other.candidates, 2);  // at most one a scan now
 }
 
-TEST(Infer, Heatmap3dBundleReproducesThePipelinesHeldOutCandidates) {
-    test::TempDir dir;
+// The quick pipeline with `detector`, run: 15 peaks a scan for the 3D detector — every local maximum of its barely
+// trained heatmap, so there are candidates to compare.
+void run_quick_pipeline(const test::TempDir& dir, Detector detector) {
     PipelineOptions o = test::quick_pipeline(dir, 6);
-    o.detector = Detector::Heatmap3d;
-    // Every local maximum of the (barely trained) heatmap, so there are candidates to compare.
+    o.detector = detector;
     o.peaks.threshold = 0;
     o.peaks.max_per_scan = 15;
     run_pipeline(o);
+}
+
+TEST(Infer, Heatmap3dBundleReproducesThePipelinesHeldOutCandidates) {
+    test::TempDir dir;
+    run_quick_pipeline(dir, Detector::Heatmap3d);
     const auto w = [&](const std::string& p) { return dir.path("work/" + p); };
     const ModelBundle b = read_model_bundle(w("model"));
     EXPECT_EQ(b.detector, Detector::Heatmap3d);
@@ -92,11 +97,7 @@ TEST(Infer, Heatmap3dBundleReproducesThePipelinesHeldOutCandidates) {
 
 TEST(Infer, PooledBundleReproducesThePipelinesHeldOutCandidates) {
     test::TempDir dir;
-    PipelineOptions o = test::quick_pipeline(dir, 6);
-    o.detector = Detector::Pooled;
-    o.peaks.threshold = 0;
-    o.peaks.max_per_scan = 15;
-    run_pipeline(o);
+    run_quick_pipeline(dir, Detector::Pooled);
     const auto w = [&](const std::string& p) { return dir.path("work/" + p); };
     // Both networks trained and bundled; the pool is each detector's candidates together.
     EXPECT_TRUE(fs::exists(w("unet/best.pt")));
