@@ -55,6 +55,19 @@ void copy_network(const std::string& from, const fs::path& to) {
     }
 }
 
+// The bundle's network `key` (file <key>.pt): copied from `from` and named in the card, or, when `from` is empty,
+// a copy left by an earlier bundle in DIR removed.
+void place_network(const std::string& dir, json& networks, const std::string& key, const std::string& from) {
+    const fs::path to = fs::path(dir) / (key + ".pt");
+    if (from.empty()) {
+        std::error_code ec;
+        fs::remove(to, ec);
+        return;
+    }
+    copy_network(from, to);
+    networks[key] = key + ".pt";
+}
+
 // A network the card names, as a path next to the card; Error when it is missing.
 std::string network_path(const fs::path& dir, const json& networks, const char* key, const std::string& card) {
     const std::string name = networks.at(key).get<std::string>();
@@ -72,24 +85,9 @@ void write_model_bundle(const std::string& dir, const ModelBundle& b) {
     fs::create_directories(dir, ec);
     if (ec) fail(dir, "cannot create the model folder: " + ec.message());
     json networks;
-    if (uses_unet(b.detector)) {
-        networks["unet"] = "unet.pt";
-        copy_network(b.unet, fs::path(dir) / "unet.pt");
-    } else {
-        fs::remove(fs::path(dir) / "unet.pt", ec);
-    }
-    if (uses_detector3d(b.detector)) {
-        networks["detector3d"] = "detector3d.pt";
-        copy_network(b.detector3d, fs::path(dir) / "detector3d.pt");
-    } else {
-        fs::remove(fs::path(dir) / "detector3d.pt", ec);
-    }
-    if (!b.fpr.empty()) {
-        copy_network(b.fpr, fs::path(dir) / "fpr.pt");
-        networks["fpr"] = "fpr.pt";
-    } else {
-        fs::remove(fs::path(dir) / "fpr.pt", ec);
-    }
+    place_network(dir, networks, "unet", uses_unet(b.detector) ? b.unet : "");
+    place_network(dir, networks, "detector3d", uses_detector3d(b.detector) ? b.detector3d : "");
+    place_network(dir, networks, "fpr", b.fpr);
     json blobs = b.blobs;
     blobs.erase("max_per_scan");  // the count is the detect rule's blobs_per_scan
     nlohmann::ordered_json card = {{"format", "nodulecad-model"},
