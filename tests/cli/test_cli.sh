@@ -389,6 +389,11 @@ if "$bin" train --help > /dev/null 2>&1 && ! "$bin" train --help 2>&1 | grep -q 
     check "bench prints images/s" grep -q 'images/s' "$tmp/bench.txt"
     "$bin" bench infer --size 64 --filters 4 --depth 3 --iterations 1 --device cpu --amp > /dev/null 2> "$tmp/err.txt"; rc=$?
     check "bench --amp on a CPU exits 1 and says why" sh -c "test $rc -eq 1 && grep -q 'for CUDA devices' '$tmp/err.txt'"
+    "$bin" bench train --network detector3d --size 16 --filters 4 --depth 3 --batch 2 --iterations 2 --warmup 1 > "$tmp/bench3d.txt"; rc=$?
+    check "bench --network detector3d exit 0" test "$rc" -eq 0
+    check "bench --network detector3d prints patches/s of 16^3 cubes" grep -q '^detector3d train 16x16x16 batch 2 on cpu: [0-9.]* patches/s' "$tmp/bench3d.txt"
+    "$bin" bench train --network detector3d --size 10 --depth 3 --iterations 1 > /dev/null 2> "$tmp/err.txt"; rc=$?
+    check "bench detector3d with a side not divisible by 4 exits 1 and says why" sh -c "test $rc -eq 1 && grep -q 'divisible by 2^(depth-1) = 4, got 10' '$tmp/err.txt'"
 else
     check "train says LibTorch is missing" sh -c "\"$bin\" train 2>&1 | grep -q 'without LibTorch'"
     check "train-fpr says LibTorch is missing" sh -c "\"$bin\" train-fpr 2>&1 | grep -q 'without LibTorch'"
