@@ -2,13 +2,13 @@
 # The GPU checks, in one go on a CUDA machine (see docs/model.md): builds nodulecad against the LibTorch
 # inside the machine's PyTorch, then
 #   1. U-Net speed, seed network 512x512 batch 16: train and infer, fp32 and bf16 autocast + channels-last (with our
-#      bf16 upsampling and with ATen's);
+#      bf16 upsampling and with ATen's), and the 3D detector of the CUDA recipe (64^3 patches, batch 8), fp32 and bf16;
 #   2. agreement: one small model, predicted on the CPU, on CUDA in fp32 and on CUDA with bf16 autocast;
 #   3. a short training run on CUDA (bf16), its checkpoint used on the CPU (and copied to $OUT), then the quick demo
-#      end to end on CUDA;
-#   4. the full CUDA demo (100 full-size scans, seed U-Net), beside checks 2 and 3, stopped at GPU_CHECK_DEADLINE
-#      seconds after the script's start (default 480) so that a lease is not spent on it alone; its log tells how far
-#      it got;
+#      end to end on CUDA, with the U-Net and with both detectors (its bundle applied by infer);
+#   4. the full CUDA demo (100 full-size scans, the U-Net and the full-size 3D detector pooled), beside checks 2 and
+#      3, stopped at GPU_CHECK_DEADLINE seconds after the script's start (default 480) so that a lease is not spent
+#      on it alone; its log tells how far it got;
 # and prints a table last. Needs .deps/ from scripts/gpu-deps.sh (carried). Writes logs to $OUT (or out/).
 # CPU rehearsal on the development machine: GPU_CHECK_DEVICE=cpu TORCH_PREFIX=/usr bash scripts/gpu-check.sh
 # (GPU_CHECK_FULL_DEMO=1 runs step 4 there too, with the CPU demo, until the deadline).
@@ -46,6 +46,16 @@ for mode in train infer; do
         line=$($N bench $mode --size $size --batch $batch --iterations $it --warmup 5 --device $DEV $amp 2>>"$log")
         say "$line"
         rows+=("bench $mode ${amp:-fp32}|$(echo "$line" | grep -o '[0-9.]* images/s')")
+    done
+done
+# The 3D detector of the CUDA recipe (16 filters x 4 levels, 64^3 patches, batch 8), fp32 and bf16 autocast.
+if [ "$DEV" = cpu ]; then side=16; b3=2; else side=64; b3=8; fi
+for mode in train infer; do
+    for amp in "" --amp; do
+        [ "$DEV" = cpu ] && [ -n "$amp" ] && continue
+        line=$($N bench $mode --network detector3d --size $side --batch $b3 --iterations $it --warmup 5 --device $DEV $amp 2>>"$log")
+        say "$line"
+        rows+=("bench detector3d $mode ${amp:-fp32}|$(echo "$line" | grep -o '[0-9.]* patches/s')")
     done
 done
 
@@ -117,6 +127,14 @@ t2=$(date +%s)
 run $N demo --quick --out "$W/demo" --device "$DEV" \
     && rows+=("demo --quick on $DEV|$(( $(date +%s) - t2 )) s, $(grep -o 'CPM [0-9.]*' "$log" | tail -1)") \
     || rows+=("demo --quick on $DEV|FAILED")
+# Both detectors (the 3D one trained and applied on the device), and the bundle it leaves applied by infer.
+t2=$(date +%s)
+run $N demo --quick --detector unet2d+heatmap3d --out "$W/demo_pool" --device "$DEV" \
+    && rows+=("demo --quick --detector unet2d+heatmap3d on $DEV|$(( $(date +%s) - t2 )) s, $(grep -o 'CPM [0-9.]*' "$log" | tail -1)") \
+    || rows+=("demo --quick --detector unet2d+heatmap3d on $DEV|FAILED")
+run $N infer --model "$W/demo_pool/work/model" --data "$W/demo_pool/cohort" --out "$W/infer_pool" --device "$DEV" \
+    && rows+=("infer, pooled bundle, on $DEV|$(wc -l < "$W/infer_pool/candidates.csv") candidate lines") \
+    || rows+=("infer, pooled bundle, on $DEV|FAILED")
 
 if [ -n "$demo_pid" ]; then
     wait "$demo_pid"

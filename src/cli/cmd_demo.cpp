@@ -42,7 +42,8 @@ void register_demo(CLI::App& app) {
         "Generate a synthetic cohort and run the whole pipeline on it: synth -> preprocess -> U-Net -> predict ->\n"
         "candidates -> false-positive reduction -> evaluate on held-out scans -> report (--detector heatmap3d: the\n"
         "3D detector on the lungs' box instead of the U-Net). Under 15 minutes on a 2-core CPU (100 scans, 30 % of\n"
-        "them thin-slice, 20 held out); with --device cuda on a GPU it runs full-size scans and the seed's U-Net.\n"
+        "them thin-slice, 20 held out); with --device cuda on a GPU it runs full-size scans with both detectors\n"
+        "pooled (the seed's U-Net and a full-size 3D detector on a 1.5 mm grid).\n"
         "Re-running continues where it stopped. Last line: CPM <value> (<n> held-out scans) — report: <path>.");
     cmd->add_option("--out", a->out, "Output folder (cohort, every stage, report.html)")->capture_default_str();
     cmd->add_option("--device", a->device, "auto, cpu or cuda[:N]")->capture_default_str();
@@ -58,7 +59,7 @@ void register_demo(CLI::App& app) {
     CLI::Option* detector = add_enum_option(cmd, "--detector", a->detector, kDetectorNames,
                                             "First stage: unet2d (the seed's 2D U-Net on every slice), heatmap3d (a 3D\n"
                                             "centre-heatmap network on the lungs' box) or unet2d+heatmap3d (both, candidates\n"
-                                            "pooled); the 3D ones have a CPU recipe only so far, docs/model.md");
+                                            "pooled); default: unet2d on a CPU, unet2d+heatmap3d on CUDA (docs/model.md)");
     CLI::Option* fpr_net = add_enum_option(cmd, "--fpr-net", a->fpr_net, kFprArchNames,
                                            "False-positive reduction: 2.5d (three orthogonal views) or 3d (the candidate's\n"
                                            "cube at two scales of context; docs/model.md)");

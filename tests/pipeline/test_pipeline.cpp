@@ -15,6 +15,7 @@
 #include "nodulecad/io/csv.hpp"
 #include "nodulecad/io/metaimage.hpp"
 #include "nodulecad/io/tables.hpp"
+#include "nodulecad/model/detector3d.hpp"
 #include "nodulecad/pipeline/pipeline.hpp"
 #include "nodulecad/pipeline/recipes.hpp"
 #include "nodulecad/preprocess/patient_split.hpp"
@@ -217,6 +218,32 @@ TEST(Pipeline, BadSplitsAreClearErrors) {
     o.folds = 0;
     o.data_dir = dir.path("missing");
     test::expect_error([&] { run_pipeline(o); }, {"missing"});
+}
+
+// The CUDA recipe (issue 16: "uses the 3D stage at full size"): both detectors, the 3D one larger and on a finer grid
+// than the 2-core recipe's, with options a run accepts; its network builds and maps one training patch to a heatmap
+// and a size map of the patch's shape.
+TEST(Recipes, CudaDemoRunsBothDetectorsWithTheFullSize3dNetwork) {
+    CohortOptions cohort;
+    const PipelineOptions gpu = demo_pipeline_options(DemoSize::Cuda, cohort);
+    const PipelineOptions cpu = cpu_pipeline_defaults();
+    EXPECT_EQ(cohort.preset, Preset::Full);
+    EXPECT_EQ(gpu.detector, Detector::Pooled);
+    EXPECT_TRUE(uses_unet(gpu.detector) && uses_detector3d(gpu.detector));
+    EXPECT_LT(gpu.grid3d.spacing_mm, cpu.grid3d.spacing_mm);
+    EXPECT_GT(gpu.det3d.net.base_filters, cpu.det3d.net.base_filters);
+    EXPECT_GT(gpu.det3d.patch * gpu.grid3d.spacing_mm, cpu.det3d.patch * cpu.grid3d.spacing_mm);  // more context in mm
+    EXPECT_GT(gpu.det3d.run.epochs * gpu.det3d.epoch_samples, cpu.det3d.run.epochs * cpu.det3d.epoch_samples);
+    EXPECT_NO_THROW(gpu.det3d.check());
+    EXPECT_NO_THROW(gpu.peaks.check());
+    // The CPU demo keeps the seed's U-Net (the pool does not fit its 15 minutes).
+    CohortOptions cpu_cohort;
+    EXPECT_EQ(demo_pipeline_options(DemoSize::Cpu, cpu_cohort).detector, Detector::UNet2d);
+
+    torch::NoGradGuard no_grad;
+    Detector3d net(gpu.det3d.net);
+    const std::int64_t p = gpu.det3d.patch;
+    EXPECT_EQ(net->forward(torch::zeros({1, 1, p, p, p})).sizes(), (std::vector<std::int64_t>{1, 2, p, p, p}));
 }
 
 }  // namespace

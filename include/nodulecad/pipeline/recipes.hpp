@@ -9,7 +9,8 @@ namespace nodulecad {
 PipelineOptions cpu_pipeline_defaults();
 
 // Quick: 6 small scans, 1 epoch — the machinery in a minute, for tests. Cpu: 100 demo-preset scans, 20 held out,
-// under 15 minutes on 2 cores. Cuda: 100 full-size scans, the seed's 32-filter U-Net on 512 px slices.
+// under 15 minutes on 2 cores. Cuda: 100 full-size scans, the seed's 32-filter U-Net on 512 px slices pooled with a
+// full-size 3D detector (1.5 mm grid, 16 filters, 64-voxel patches).
 enum class DemoSize { Quick, Cpu, Cuda };
 PipelineOptions demo_pipeline_options(DemoSize size, CohortOptions& cohort);
 
