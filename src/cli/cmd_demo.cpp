@@ -30,6 +30,7 @@ struct DemoArgs {
     Detector detector = cpu_pipeline_defaults().detector;
     FprArch fpr_net = cpu_pipeline_defaults().fpr.net.arch;
     int fpr_views = -1;  // < 0: the recipe's
+    Detector3dHead head = cpu_pipeline_defaults().det3d.head;
 };
 
 }  // namespace
@@ -63,11 +64,14 @@ void register_demo(CLI::App& app) {
     CLI::Option* fpr_net = add_enum_option(cmd, "--fpr-net", a->fpr_net, kFprArchNames,
                                            "False-positive reduction: 2.5d (three orthogonal views) or 3d (the candidate's\n"
                                            "cube at two scales of context; docs/model.md)");
+    CLI::Option* head = add_enum_option(cmd, "--detector3d-head", a->head, kDetector3dHeadNames,
+                                        "What the 3D network learns: heatmap (nodule centres; candidates are its peaks) or\n"
+                                        "segmentation (each nodule's ball; candidates are its components)");
     cmd->add_option("--fpr-views", a->fpr_views,
                     "Extra views of each annotated training nodule for the false-positive reduction (centre moved,\n"
                     "turned about z; default: the recipe's, docs/detect.md)")
         ->check(CLI::Range(0, 1000));
-    cmd->callback([a, detector, fpr_net] {
+    cmd->callback([a, detector, fpr_net, head] {
         namespace fs = std::filesystem;
         use_threads(a->threads);
         const bool cuda = a->device.rfind("cuda", 0) == 0 || (a->device == "auto" && cuda_available());
@@ -75,6 +79,7 @@ void register_demo(CLI::App& app) {
         PipelineOptions o = demo_pipeline_options(a->quick ? DemoSize::Quick : cuda ? DemoSize::Cuda : DemoSize::Cpu, cohort);
         if (detector->count() > 0) o.detector = a->detector;
         if (fpr_net->count() > 0) o.fpr.net.arch = a->fpr_net;
+        if (head->count() > 0) o.det3d.head = a->head;
         if (a->fpr_views >= 0) o.fpr.set.positive_views = a->fpr_views;
         if (a->scans > 0) cohort.scans = a->scans;
         if (a->full_fraction >= 0) cohort.full_fraction = a->full_fraction;

@@ -66,6 +66,13 @@ void register_run(CLI::App& app) {
     cmd->add_option("--detector3d-filters", o->det3d.net.base_filters, "heatmap3d: filters at the first level")->capture_default_str();
     cmd->add_option("--detector3d-flips", o->detector3d_flips, "heatmap3d: test-time passes averaged: none, then x, y, z, xy, xz, yz, xyz\n"
                                                                "mirrored (1-8)")->capture_default_str()->check(CLI::Range(1, kMaxDetector3dFlips));
+    add_enum_option(cmd, "--detector3d-head", o->det3d.head, kDetector3dHeadNames,
+                    "heatmap3d: what the 3D network learns: heatmap (nodule centres; candidates are its peaks) or\n"
+                    "segmentation (each nodule's ball; candidates are its components at --component-threshold)");
+    cmd->add_option("--component-threshold", o->peaks.component_threshold,
+                    "heatmap3d with --detector3d-head segmentation: probability a component's voxels reach")
+        ->capture_default_str()
+        ->check(CLI::Range(0.0, 1.0));
     add_enum_option(cmd, "--detector3d-keep", o->det3d.run.keep, kKeepWeightsNames,
                     "heatmap3d: the weights used: final (the last epoch's) or best-validation (the lowest loss on the\n"
                     "validation patients' patches)");

@@ -7,6 +7,7 @@ namespace nodulecad {
 std::vector<DetectedCandidate> detect_scan_3d(const std::string& uid, const Volume<std::int16_t>& scan, const Volume<std::uint8_t>& lungs,
                                               const Detector3dRunner& runner, const PeakOptions& peaks, int threads) {
     const HeatmapVolumes maps = runner.run(scan, lungs, threads);
+    if (runner.card().head == Detector3dHead::Segmentation) return segmentation_components(uid, maps.heat, peaks);
     return heatmap_peaks(uid, maps.heat, maps.diameter_mm, peaks);
 }
 

@@ -72,16 +72,21 @@ void PeakOptions::check() const {
     if (!(threshold >= 0 && threshold < 1)) throw OptionError("peak-threshold", "must be in [0, 1), got " + std::to_string(threshold));
     if (!(min_distance_mm >= 0)) throw OptionError("peak-distance", "must be >= 0 mm, got " + std::to_string(min_distance_mm));
     require_non_negative("max_per_scan", max_per_scan);
+    if (!(component_threshold > 0 && component_threshold < 1))
+        throw OptionError("component-threshold", "must be in (0, 1), got " + std::to_string(component_threshold));
 }
 
 void to_json(nlohmann::json& j, const PeakOptions& o) {
     j = {{"threshold", o.threshold}, {"min_distance_mm", o.min_distance_mm}, {"max_per_scan", o.max_per_scan}};
+    // Written only when not the default, so that the stage keys and bundle cards of earlier runs stay what they were.
+    if (o.component_threshold != PeakOptions{}.component_threshold) j["component_threshold"] = o.component_threshold;
 }
 
 void from_json(const nlohmann::json& j, PeakOptions& o) {
     o.threshold = j.value("threshold", o.threshold);
     o.min_distance_mm = j.value("min_distance_mm", o.min_distance_mm);
     o.max_per_scan = j.value("max_per_scan", o.max_per_scan);
+    o.component_threshold = j.value("component_threshold", o.component_threshold);
     o.check();
 }
 
@@ -109,6 +114,13 @@ std::vector<DetectedCandidate> heatmap_peaks(const std::string& uid, const Volum
         if (o.max_per_scan > 0 && static_cast<int>(out.size()) >= o.max_per_scan) break;
     }
     return out;
+}
+
+std::vector<DetectedCandidate> segmentation_components(const std::string& uid, const Volume<float>& probability, const PeakOptions& o) {
+    DetectOptions d;
+    d.threshold = o.component_threshold;
+    d.max_per_scan = o.max_per_scan;
+    return detect_candidates(uid, probability, d);
 }
 
 }  // namespace nodulecad

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "nodulecad/model/checkpoint.hpp"
+#include "nodulecad/model/losses.hpp"
 
 namespace nodulecad {
 
@@ -71,6 +72,17 @@ torch::Tensor detector3d_loss(const torch::Tensor& output, const torch::Tensor& 
     const torch::Tensor focal = -(pos.sum() + neg.sum()) / n;
     const torch::Tensor size = ((output.select(1, 1).unsqueeze(1) - log_diameter).abs() * centre).sum() / n;
     return focal + o.size_weight * size;
+}
+
+torch::Tensor detector3d_segmentation_loss(const torch::Tensor& output, const torch::Tensor& mask, const torch::Tensor& log_diameter,
+                                           const HeatmapLossOptions& o) {
+    const torch::Tensor logit = output.select(1, 0).unsqueeze(1);
+    const torch::Tensor inside = mask.gt(0.5).to(output.scalar_type());
+    const torch::Tensor n = inside.sum().clamp_min(1);
+    const torch::Tensor bce = torch::nn::functional::binary_cross_entropy_with_logits(logit, mask);
+    const torch::Tensor dice = soft_dice(torch::sigmoid(logit), mask);
+    const torch::Tensor size = ((output.select(1, 1).unsqueeze(1) - log_diameter).abs() * inside).sum() / n;
+    return bce + (1 - dice) + o.size_weight * size;
 }
 
 void save_detector3d(const std::string& path, Detector3d& model, const Detector3dCard& card, torch::optim::Optimizer* optimizer) {

@@ -22,6 +22,7 @@ namespace nodulecad {
 
 std::string Detector3dCard::to_json() const {
     const nlohmann::ordered_json j = {{"kind", "detector3d"},
+                                      {"head", enum_name(head, kDetector3dHeadNames)},
                                       {"net", {{"in_channels", net.in_channels}, {"base_filters", net.base_filters}, {"depth", net.depth}, {"batch_norm", net.batch_norm}}},
                                       {"grid", nlohmann::json(grid)},
                                       {"patch", patch},
@@ -36,6 +37,7 @@ Detector3dCard Detector3dCard::from_json(const std::string& text, const std::str
         const std::string kind = j.value("kind", std::string("unet"));
         if (kind != "detector3d") fail(source, "this is a " + kind + " model, not a 3D detector");
         Detector3dCard c;
+        if (j.contains("head")) c.head = parse_enum("head", j.at("head").get<std::string>(), kDetector3dHeadNames);
         const auto& n = j.at("net");
         c.net = {n.at("in_channels").get<int>(), n.at("base_filters").get<int>(), n.at("depth").get<int>(), n.at("batch_norm").get<bool>()};
         j.at("grid").get_to(c.grid);

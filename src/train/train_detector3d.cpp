@@ -98,6 +98,7 @@ public:
 
     torch::nn::Module& build(const torch::Device& device) override {
         card_.net = o_.net;
+        card_.head = o_.head;
         card_.grid = d_.set.grid;
         card_.patch = o_.patch;
         model_ = Detector3d(card_.net);
@@ -112,6 +113,9 @@ public:
         if (card_.grid.sampling != d_.set.grid.sampling)
             fail(checkpoint, std::string("model was trained on a grid sampled by ") + enum_name(card_.grid.sampling, kGridSamplingNames) +
                                  ", the dataset is sampled by " + enum_name(d_.set.grid.sampling, kGridSamplingNames));
+        if (card_.head != o_.head)
+            fail(checkpoint, "model was trained with the " + enum_name(card_.head, kDetector3dHeadNames) + " head, this run trains the " +
+                                 enum_name(o_.head, kDetector3dHeadNames) + " head");
         progress = {card_.epoch, card_.best_score};
         return *model_;
     }
@@ -145,6 +149,7 @@ public:
     }
 
     LossTerms loss(const torch::Tensor& out, const torch::Tensor& y) override {
+        if (o_.head == Detector3dHead::Segmentation) return {detector3d_segmentation_loss(out, y.narrow(1, 0, 1), y.narrow(1, 1, 1), o_.loss), {}};
         return {detector3d_loss(out, y.narrow(1, 0, 1), y.narrow(1, 1, 1), o_.loss), {}};
     }
 
@@ -216,7 +221,8 @@ private:
     }
 
     // Inputs (B, 1, P, P, P) in [-1, 1] and targets (B, 2, P, P, P): the heatmap (1 at each nodule's centre voxel, a
-    // Gaussian below 1 around it) and log-diameter at centre voxels.
+    // Gaussian below 1 around it) and log-diameter at centre voxels; for the segmentation head, 1 inside each
+    // nodule's ball and log-diameter there.
     Batch make_batch(const std::vector<PatchPlace>& places) const {
         const int P = side();
         const std::size_t vol = static_cast<std::size_t>(P) * static_cast<std::size_t>(P) * static_cast<std::size_t>(P);
@@ -239,7 +245,11 @@ private:
                         x[(static_cast<std::size_t>(z) * static_cast<std::size_t>(P) + static_cast<std::size_t>(y)) * static_cast<std::size_t>(P) +
                           static_cast<std::size_t>(xx)] = static_cast<float>(v) / 127.5f - 1.f;
                     }
-            draw_targets(p, b.y.data() + s * vol * 2, b.y.data() + s * vol * 2 + vol);
+            float* first = b.y.data() + s * vol * 2;
+            if (o_.head == Detector3dHead::Segmentation)
+                draw_balls(p, first, first + vol);
+            else
+                draw_targets(p, first, first + vol);
         }
         return b;
     }
@@ -271,6 +281,35 @@ private:
                 heat[at(cx, cy, cz)] = 1;
                 logd[at(cx, cy, cz)] = static_cast<float>(std::log(std::max(n.diameter_mm, 1.0)));
             }
+        }
+    }
+
+    // Each nodule's ball (its diameter; at least the voxel holding its centre) as 1 in `mask`, log-diameter there.
+    void draw_balls(const PatchPlace& p, float* mask, float* logd) const {
+        const int P = side();
+        const auto at = [P](std::int64_t x, std::int64_t y, std::int64_t z) { return static_cast<std::size_t>((z * P + y) * P + x); };
+        for (const GridNodule& n : d_.boxes[p.box].scan->nodules) {
+            const auto q = from_box(p, P, {n.index[0] - static_cast<double>(p.origin[0]), n.index[1] - static_cast<double>(p.origin[1]),
+                                           n.index[2] - static_cast<double>(p.origin[2])});
+            const double r = 0.5 * n.diameter_mm / d_.set.grid.spacing_mm;
+            const float value = static_cast<float>(std::log(std::max(n.diameter_mm, 1.0)));
+            const auto set = [&](std::int64_t x, std::int64_t y, std::int64_t z) {
+                if (x < 0 || y < 0 || z < 0 || x >= P || y >= P || z >= P) return;
+                mask[at(x, y, z)] = 1;
+                logd[at(x, y, z)] = value;
+            };
+            std::array<std::int64_t, 3> lo{}, hi{};
+            for (int a = 0; a < 3; ++a) {
+                lo[static_cast<std::size_t>(a)] = static_cast<std::int64_t>(std::ceil(q[static_cast<std::size_t>(a)] - r));
+                hi[static_cast<std::size_t>(a)] = static_cast<std::int64_t>(std::floor(q[static_cast<std::size_t>(a)] + r));
+            }
+            for (std::int64_t z = lo[2]; z <= hi[2]; ++z)
+                for (std::int64_t y = lo[1]; y <= hi[1]; ++y)
+                    for (std::int64_t x = lo[0]; x <= hi[0]; ++x) {
+                        const double dx = static_cast<double>(x) - q[0], dy = static_cast<double>(y) - q[1], dz = static_cast<double>(z) - q[2];
+                        if (dx * dx + dy * dy + dz * dz <= r * r) set(x, y, z);
+                    }
+            set(std::llround(q[0]), std::llround(q[1]), std::llround(q[2]));
         }
     }
 

@@ -25,6 +25,8 @@ void to_json(nlohmann::json& j, const Detector3dTrainOptions& o) {
          {"hard_fraction", o.hard_fraction},      {"hard_mining_patches", o.hard_mining_patches},
          {"augment", o.augment},                  {"focal_alpha", o.loss.alpha},
          {"focal_beta", o.loss.beta},             {"size_weight", o.loss.size_weight}};
+    // Only when not the heatmap: the options of heatmap runs, and so their stage keys, stay what they were.
+    if (o.head != Detector3dHead::Heatmap) j["head"] = enum_name(o.head, kDetector3dHeadNames);
 }
 
 void from_json(const nlohmann::json& j, Detector3dTrainOptions& o) {
@@ -40,6 +42,7 @@ void from_json(const nlohmann::json& j, Detector3dTrainOptions& o) {
     o.loss.alpha = j.value("focal_alpha", o.loss.alpha);
     o.loss.beta = j.value("focal_beta", o.loss.beta);
     o.loss.size_weight = j.value("size_weight", o.loss.size_weight);
+    if (j.contains("head")) o.head = parse_enum("head", j.at("head").get<std::string>(), kDetector3dHeadNames);
 }
 
 double heatmap_sigma_voxels(double diameter_mm, double spacing_mm) { return std::max(1.0, 0.25 * diameter_mm / spacing_mm); }

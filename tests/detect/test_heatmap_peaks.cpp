@@ -1,9 +1,12 @@
 // Candidates from a centre heatmap: local maxima, strongest first, apart, sized; and on a resampled grid they come
-// back in world mm within half a voxel on every test direction matrix.
+// back in world mm within half a voxel on every test direction matrix. The same for the segmentation head's
+// components, and their threshold, cap and diameter.
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <nlohmann/json.hpp>
 
+#include "nodulecad/core/error.hpp"
 #include "nodulecad/detect/heatmap_peaks.hpp"
 #include "nodulecad/preprocess/resample.hpp"
 #include "preprocess/ball_scan.hpp"
@@ -50,6 +53,52 @@ TEST(HeatmapPeaks, StrongestFirstApartAndSized) {
     EXPECT_DOUBLE_EQ(p[1].candidate.world[0], 30.0);
     o.max_per_scan = 1;
     EXPECT_EQ(heatmap_peaks("s", heat, size, o).size(), 1u);
+}
+
+TEST(SegmentationComponents, ComeBackInWorldMmOnEveryDirectionOfAResampledScan) {
+    const Vec3 ball{12.3, -40.6, 75.2};
+    for (const auto& [name, d] : test::test_directions()) {
+        const auto scan = test::scan_with_ball(d, ball);
+        const Volume<float> r = resample_to_spacing(scan, {1, 1, 1}, 2);
+        Volume<float> prob(r.geometry, 0.f);
+        for (std::size_t n = 0; n < r.voxels.size(); ++n) prob.voxels[n] = (r.voxels[n] + 1000.f) / 1040.f;
+        const auto found = segmentation_components("s", prob, PeakOptions{});
+        ASSERT_EQ(found.size(), 1u) << name;
+        const Vec3& w = found[0].candidate.world;
+        EXPECT_LT(std::hypot(w[0] - ball[0], w[1] - ball[1], w[2] - ball[2]), 0.5) << name;
+        EXPECT_GT(found[0].candidate.diameter_mm, 0) << name;
+    }
+}
+
+TEST(SegmentationComponents, ThresholdCapDiameterAndStableKeys) {
+    Geometry g;
+    g.size = {20, 20, 20};
+    g.spacing = {2, 2, 2};
+    Volume<float> prob(g, 0.f);
+    const auto set = [&](std::int64_t i, std::int64_t j, std::int64_t k, float x) { prob.voxels[static_cast<std::size_t>((k * 20 + j) * 20 + i)] = x; };
+    for (std::int64_t k = 4; k < 6; ++k)  // a 2x2x2 block: 8 voxels of 8 mm^3, one component
+        for (std::int64_t j = 4; j < 6; ++j)
+            for (std::int64_t i = 4; i < 6; ++i) set(i, j, k, 0.9f);
+    set(15, 15, 15, 0.6f);
+    set(2, 15, 3, 0.4f);  // under the default threshold
+    auto found = segmentation_components("s", prob, PeakOptions{});
+    ASSERT_EQ(found.size(), 2u);
+    EXPECT_FLOAT_EQ(static_cast<float>(found[0].candidate.probability), 0.9f);
+    EXPECT_NEAR(found[0].candidate.world[0], 9.0, 1e-9);  // between voxels 4 and 5
+    EXPECT_NEAR(found[0].candidate.diameter_mm, std::cbrt(6 * 64 / M_PI), 1e-6);  // the sphere of 64 mm^3
+    PeakOptions o;
+    o.component_threshold = 0.3;
+    EXPECT_EQ(segmentation_components("s", prob, o).size(), 3u);
+    o.max_per_scan = 1;
+    EXPECT_EQ(segmentation_components("s", prob, o).size(), 1u);
+    // The default threshold is not written (earlier stage keys and bundle cards stay the same); another one is, and
+    // reads back.
+    EXPECT_FALSE(nlohmann::json(PeakOptions{}).contains("component_threshold"));
+    PeakOptions back;
+    nlohmann::json(o).get_to(back);
+    EXPECT_DOUBLE_EQ(back.component_threshold, 0.3);
+    o.component_threshold = 1;
+    EXPECT_THROW(o.check(), OptionError);
 }
 
 }  // namespace

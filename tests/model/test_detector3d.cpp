@@ -1,11 +1,13 @@
-// The 3D detector: shapes and parameter count; the loss on hand-made targets; and a real learning test — a ball on
-// a tube, where a few seeded CPU training steps must put the heatmap's peak on the ball, not on the tube.
+// The 3D detector: shapes and parameter count; both heads' losses on hand-made targets; and real learning tests — a
+// ball on a tube, where a few seeded CPU training steps must put the heatmap's peak, or the segmentation's strongest
+// component, on the ball, not on the tube.
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <random>
 
 #include "nodulecad/core/error.hpp"
+#include "nodulecad/detect/heatmap_peaks.hpp"
 #include "nodulecad/model/detector3d.hpp"
 
 namespace nodulecad {
@@ -50,11 +52,28 @@ TEST(Detector3d, LossIsSmallOnlyForTheRightMap) {
     EXPECT_NEAR(detector3d_loss(out(heat, 16), heat, logd).item<double>() - right, 0.1 * std::log(2.0), 1e-3);
 }
 
+TEST(Detector3d, SegmentationLossIsSmallOnlyForTheRightMask) {
+    // A 2x2x2 ball in a 6^3 patch: drawing it scores far better than drawing nothing or drawing it elsewhere; the
+    // size term counts inside the ball, once per voxel there (a mean).
+    torch::Tensor mask = torch::zeros({1, 1, 6, 6, 6}), logd = torch::full({1, 1, 6, 6, 6}, std::log(8.0));
+    mask.index_put_({0, 0, torch::indexing::Slice(1, 3), torch::indexing::Slice(1, 3), torch::indexing::Slice(1, 3)}, 1.0);
+    const auto out = [&](const torch::Tensor& p, double diameter) {
+        return torch::cat({torch::logit(p.clamp(1e-4, 1 - 1e-4)), torch::full_like(p, std::log(diameter))}, 1);
+    };
+    const double right = detector3d_segmentation_loss(out(mask, 8), mask, logd).item<double>();
+    const double empty = detector3d_segmentation_loss(out(torch::zeros_like(mask), 8), mask, logd).item<double>();
+    const double moved = detector3d_segmentation_loss(out(mask.roll({3, 3, 3}, {2, 3, 4}), 8), mask, logd).item<double>();
+    EXPECT_LT(right, 0.01);
+    EXPECT_GT(empty, 0.9);  // 1 - Dice alone is about 1
+    EXPECT_GT(moved, empty);
+    EXPECT_NEAR(detector3d_segmentation_loss(out(mask, 16), mask, logd).item<double>() - right, 0.1 * std::log(2.0), 1e-3);
+}
+
 // A 24^3 patch at 1 mm: a tube (radius 1.5 mm) along a random direction and a ball (radius 2.5-3.5 mm) of the same
 // brightness somewhere else, touching the tube in a third of the samples; noise. Target: a Gaussian (sigma 1.5
-// voxels) at the ball's centre voxel, its log-diameter everywhere.
+// voxels) at the ball's centre voxel, its log-diameter everywhere; for the segmentation head, the ball.
 struct Sample {
-    torch::Tensor x, heat, logd;
+    torch::Tensor x, heat, logd, mask;  // mask: the ball (the segmentation head's target)
     std::array<std::int64_t, 3> centre{};
     std::vector<std::array<std::int64_t, 3>> tube;  // tube voxels far from the ball
 };
@@ -78,8 +97,10 @@ Sample draw_sample(std::mt19937& rng) {
     s.x = torch::zeros({1, S, S, S});
     s.heat = torch::zeros({1, S, S, S});
     s.logd = torch::full({1, S, S, S}, std::log(2 * r));
+    s.mask = torch::zeros({1, S, S, S});
     auto x = s.x.accessor<float, 4>();
     auto h = s.heat.accessor<float, 4>();
+    auto m = s.mask.accessor<float, 4>();
     std::normal_distribution<double> noise(0, 0.05);
     for (int a = 0; a < 3; ++a) s.centre[a] = std::lround(c[a]);
     for (int k = 0; k < S; ++k)
@@ -94,6 +115,7 @@ Sample draw_sample(std::mt19937& rng) {
                 x[0][k][j][i] = static_cast<float>((in ? 1.0 : 0.0) + noise(rng));
                 const double dc = std::hypot(v[0] - static_cast<double>(s.centre[0]), v[1] - static_cast<double>(s.centre[1]), v[2] - static_cast<double>(s.centre[2]));
                 h[0][k][j][i] = static_cast<float>(std::exp(-dc * dc / (2 * 1.5 * 1.5)));
+                m[0][k][j][i] = db <= r ? 1.f : 0.f;
                 if (dt <= 1.5 && db > r + 3) s.tube.push_back({i, j, k});
             }
     return s;
@@ -141,6 +163,57 @@ TEST(Detector3d, LearnsTheBallNotTheTube) {
     }
     EXPECT_GE(on_ball, kTests - 1) << on_ball;
     EXPECT_GE(above_tube, kTests - 1) << above_tube;
+}
+
+// The segmentation head on the same task: its components at 0.5 (segmentation_components) put the strongest one on
+// the ball and none on the tube far from it, after as many seeded CPU steps.
+TEST(Detector3d, SegmentationHeadLearnsTheBallNotTheTube) {
+    torch::manual_seed(7);
+    std::mt19937 rng(11);
+    Detector3d net(Detector3dConfig{1, 8, 3, true});
+    torch::optim::Adam opt(net->parameters(), torch::optim::AdamOptions(3e-3));
+    net->train();
+    double first = 0, last = 0;
+    constexpr int kSteps = 120, kBatch = 4;
+    for (int step = 0; step < kSteps; ++step) {
+        std::vector<torch::Tensor> xs, ms, ls;
+        for (int b = 0; b < kBatch; ++b) {
+            Sample s = draw_sample(rng);
+            xs.push_back(s.x), ms.push_back(s.mask), ls.push_back(s.logd);
+        }
+        opt.zero_grad();
+        const torch::Tensor loss = detector3d_segmentation_loss(net->forward(torch::stack(xs)), torch::stack(ms), torch::stack(ls));
+        loss.backward();
+        opt.step();
+        if (step < 10) first += loss.item<double>() / 10;
+        if (step >= kSteps - 10) last += loss.item<double>() / 10;
+    }
+    EXPECT_LT(last, 0.5 * first) << "loss " << first << " -> " << last;
+
+    net->eval();
+    torch::NoGradGuard no_grad;
+    int on_ball = 0, tube_clear = 0;
+    constexpr int kTests = 12;
+    for (int n = 0; n < kTests; ++n) {
+        const Sample s = draw_sample(rng);
+        const torch::Tensor p = torch::sigmoid(net->forward(s.x.unsqueeze(0)).select(1, 0))[0].contiguous();
+        Geometry g;
+        g.size = {p.size(2), p.size(1), p.size(0)};
+        Volume<float> prob(g, 0.f);
+        std::copy(p.data_ptr<float>(), p.data_ptr<float>() + p.numel(), prob.voxels.begin());
+        const auto found = segmentation_components("s", prob, PeakOptions{});
+        if (!found.empty()) {
+            const Vec3& w = found[0].candidate.world;  // identity geometry: world = index
+            if (std::hypot(w[0] - static_cast<double>(s.centre[0]), w[1] - static_cast<double>(s.centre[1]), w[2] - static_cast<double>(s.centre[2])) <= 2)
+                ++on_ball;
+        }
+        const auto pa = p.accessor<float, 3>();
+        float tube = 0;
+        for (const auto& v : s.tube) tube = std::max(tube, pa[v[2]][v[1]][v[0]]);
+        if (tube < 0.5) ++tube_clear;
+    }
+    EXPECT_GE(on_ball, kTests - 1) << on_ball;
+    EXPECT_GE(tube_clear, kTests - 1) << tube_clear;
 }
 
 }  // namespace

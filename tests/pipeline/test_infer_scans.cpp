@@ -71,11 +71,14 @@ TEST(Infer, BundleReproducesThePipelinesHeldOutCandidatesAndResumes) {
 
 // The quick pipeline with `detector`, run: 15 peaks a scan for the 3D detector — every local maximum of its barely
 // trained heatmap, so there are candidates to compare.
-void run_quick_pipeline(const test::TempDir& dir, Detector detector) {
+// With the segmentation head: components over 0.01, about the untrained prior, for the same reason.
+void run_quick_pipeline(const test::TempDir& dir, Detector detector, Detector3dHead head = Detector3dHead::Heatmap) {
     PipelineOptions o = test::quick_pipeline(dir, 6);
     o.detector = detector;
+    o.det3d.head = head;
     o.peaks.threshold = 0;
     o.peaks.max_per_scan = 15;
+    o.peaks.component_threshold = 0.01;
     run_pipeline(o);
 }
 
@@ -91,6 +94,21 @@ TEST(Infer, Heatmap3dBundleReproducesThePipelinesHeldOutCandidates) {
     const InferSummary s = infer_scans(infer_options(dir, w("split/test"), dir.path("infer")));
     EXPECT_EQ(s.done, 2);
     EXPECT_EQ(s.candidates, 30);
+    EXPECT_EQ(read_file(s.candidates_file), read_file(w("candidates.csv")));
+    EXPECT_EQ(read_file(s.submission), read_file(w("submission.csv")));
+}
+
+TEST(Infer, SegmentationHeadBundleReproducesThePipelinesHeldOutCandidates) {
+    test::TempDir dir;
+    run_quick_pipeline(dir, Detector::Heatmap3d, Detector3dHead::Segmentation);
+    const auto w = [&](const std::string& p) { return dir.path("work/" + p); };
+    EXPECT_NE(read_file(w("detector3d/config.json")).find("\"head\": \"segmentation\""), std::string::npos);
+    const ModelBundle b = read_model_bundle(w("model"));
+    EXPECT_DOUBLE_EQ(b.peaks.component_threshold, 0.01);
+    const InferSummary s = infer_scans(infer_options(dir, w("split/test"), dir.path("infer")));
+    EXPECT_EQ(s.done, 2);
+    EXPECT_GT(s.candidates, 0);
+    EXPECT_LE(s.candidates, 30);
     EXPECT_EQ(read_file(s.candidates_file), read_file(w("candidates.csv")));
     EXPECT_EQ(read_file(s.submission), read_file(w("submission.csv")));
 }

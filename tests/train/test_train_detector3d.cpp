@@ -1,7 +1,8 @@
 // The 3D detector's trainer variant end to end on tiny scans: lung boxes on the millimetre grid -> patches with
 // heatmap targets -> training -> the runner's tiled heatmap -> peaks in world mm. A real learning test (seeded,
 // CPU): after a few epochs on balls placed at random, the strongest peak on a new scan with a flipped direction
-// matrix is on its ball. And a resumed run equals an uninterrupted one.
+// matrix is on its ball; the same with the segmentation head and its components. And a resumed run equals an
+// uninterrupted one.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -174,6 +175,50 @@ TEST(TrainDetector3d, LearnsToPutThePeakOnTheBallOfANewFlippedScan) {
     EXPECT_GT(largest, 1e-4);  // the mirrored pass does change the heat
     ro.flips = 9;
     test::expect_error([&] { const Detector3dRunner nine(ro); }, {"flips must be between 1 and 8, got 9"});
+}
+
+// The segmentation head through the same trainer: the balls as targets, the runner's probability, and the strongest
+// component on a new scan's ball on most test directions; a run with the other head refuses its checkpoint, and only
+// the segmentation head's options name it (the heatmap runs' stage keys stay what they were).
+TEST(TrainDetector3d, SegmentationHeadFindsTheBallAsAComponent) {
+    test::TempDir dir;
+    write_cohort(dir, 8);
+    make_dataset(dir);
+    Detector3dTrainOptions o = tiny_options(dir, "seg", 10);  // Dice moves off 1 later than the focal loss
+    o.head = Detector3dHead::Segmentation;
+    const auto epochs = train_detector3d(o);
+    ASSERT_EQ(epochs.size(), 10u);
+    EXPECT_LT(epochs.back().train_loss, 0.5 * epochs.front().train_loss);
+    Detector3dRunOptions ro;
+    ro.model = dir.path("seg/best.pt");
+    ro.device = "cpu";
+    const Detector3dRunner runner(ro);
+    EXPECT_EQ(runner.card().head, Detector3dHead::Segmentation);
+    Rng rng(99);
+    int hits = 0;
+    for (const auto& [name, direction] : test::test_directions()) {
+        Vec3 ball{};
+        const auto scan = ball_scan(direction, rng, ball);
+        PeakOptions peaks;
+        peaks.max_per_scan = 1;
+        const auto found = detect_scan_3d("x", scan, Volume<std::uint8_t>(scan.geometry, 0), runner, peaks, 1);
+        if (found.empty()) continue;
+        const Vec3& w = found[0].candidate.world;
+        hits += std::hypot(w[0] - ball[0], w[1] - ball[1], w[2] - ball[2]) < 3.0;
+        EXPECT_GT(found[0].candidate.diameter_mm, 0) << name;
+    }
+    EXPECT_GE(hits, 4) << "of " << test::test_directions().size();
+
+    Detector3dTrainOptions other = o;
+    other.head = Detector3dHead::Heatmap;
+    other.run.epochs = 11;
+    other.run.resume = true;
+    test::expect_error([&] { train_detector3d(other); }, {"last.pt", "trained with the segmentation head, this run trains the heatmap head"});
+    EXPECT_EQ(nlohmann::json(o).at("head"), "segmentation");
+    EXPECT_FALSE(nlohmann::json(other).contains("head"));
+    Detector3dTrainOptions back;
+    nlohmann::json(o).get_to(back);
+    EXPECT_EQ(back.head, Detector3dHead::Segmentation);
 }
 
 // keep = Final: best.pt holds the last epoch's weights whatever the validation loss did; best-validation: the

@@ -1,7 +1,8 @@
 #pragma once
 // The 3D detector's candidates: a scan's lungs, the network's heatmap over their box (infer/detector3d_infer.hpp)
 // and its peaks in world mm (heatmap_peaks.hpp). What the pipeline runs on held-out and training scans and `infer`
-// on new ones. Plain C++ interface over the LibTorch runner.
+// on new ones (a segmentation-head detector's: its probability's components, segmentation_components). Plain C++
+// interface over the LibTorch runner.
 #include <string>
 #include <vector>
 

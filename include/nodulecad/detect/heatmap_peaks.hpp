@@ -3,6 +3,7 @@
 // threshold, strongest first, each with the diameter the size map gives at its voxel. Centres are refined to
 // sub-voxel precision (per axis, a Gaussian fitted to the peak and its two neighbours) and go to world mm through the
 // heatmap's geometry (direction matrix included), so a heatmap on a resampled grid gives world positions directly.
+// The segmentation head's candidates are its probability's connected components instead.
 #include <nlohmann/json_fwd.hpp>
 #include <string>
 #include <vector>
@@ -15,7 +16,8 @@ namespace nodulecad {
 struct PeakOptions {
     double threshold = 0.05;       // heatmap value a peak must reach
     double min_distance_mm = 4;    // two peaks at least this far apart (the stronger is kept)
-    int max_per_scan = 100;        // 0 = all
+    int max_per_scan = 100;        // 0 = all (the segmentation head's components too)
+    double component_threshold = 0.5;  // the segmentation head: components of the probability at or above this
     void check() const;            // OptionError for values no scan can use
 };
 void to_json(nlohmann::json& j, const PeakOptions& o);
@@ -24,5 +26,10 @@ void from_json(const nlohmann::json& j, PeakOptions& o);  // keeps the current v
 // `heatmap` in [0, 1]; `diameter_mm` (same grid, optional: empty volume = NaN diameters) the size map in mm.
 std::vector<DetectedCandidate> heatmap_peaks(const std::string& uid, const Volume<float>& heatmap, const Volume<float>& diameter_mm,
                                              const PeakOptions& opts);
+
+// Candidates from the segmentation head's nodule probability (same grid and geometry): its connected components at
+// or above component_threshold (detect_candidates: probability-weighted centroid in world mm, equivalent-sphere
+// diameter, the maximum as probability), at most max_per_scan, strongest first.
+std::vector<DetectedCandidate> segmentation_components(const std::string& uid, const Volume<float>& probability, const PeakOptions& opts);
 
 }  // namespace nodulecad

@@ -14,7 +14,7 @@
 namespace nodulecad {
 
 struct HeatmapVolumes {
-    Volume<float> heat;         // sigmoid of the centre logit, in [0, 1]
+    Volume<float> heat;         // sigmoid of the centre logit (segmentation head: of the nodule logit), in [0, 1]
     Volume<float> diameter_mm;  // exp of the size head
 };
 

@@ -13,7 +13,8 @@ namespace nodulecad {
 class Detector3dImpl : public torch::nn::Module {
 public:
     explicit Detector3dImpl(const Detector3dConfig& c);
-    // (B, C, D, H, W) -> (B, 2, D, H, W): channel 0 the centre logit, channel 1 log(diameter in mm).
+    // (B, C, D, H, W) -> (B, 2, D, H, W): channel 0 the centre logit (the nodule logit for the segmentation head),
+    // channel 1 log(diameter in mm).
     torch::Tensor forward(torch::Tensor x);
     const Detector3dConfig& config() const { return config_; }
 
@@ -33,5 +34,11 @@ Detector3d load_detector3d(const std::string& path, Detector3dCard& card, const 
 // in [0, 1]; `log_diameter` (B, 1, D, H, W) the target size, read at centre voxels only.
 torch::Tensor detector3d_loss(const torch::Tensor& output, const torch::Tensor& heat, const torch::Tensor& log_diameter,
                               const HeatmapLossOptions& opts = {});
+
+// The segmentation head's loss: per-voxel binary cross-entropy (mean) + 1 - soft Dice over the batch (model/losses.hpp)
+// of the first channel against `mask` (1 inside each nodule's ball), plus size_weight times the L1 error of
+// log-diameter inside the balls. Shapes as detector3d_loss.
+torch::Tensor detector3d_segmentation_loss(const torch::Tensor& output, const torch::Tensor& mask, const torch::Tensor& log_diameter,
+                                           const HeatmapLossOptions& opts = {});
 
 }  // namespace nodulecad

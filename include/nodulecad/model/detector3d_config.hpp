@@ -6,9 +6,16 @@
 #include <cstdint>
 #include <string>
 
+#include "nodulecad/core/enum_names.hpp"
 #include "nodulecad/preprocess/grid3d.hpp"
 
 namespace nodulecad {
+
+// What the network's first head is trained to draw (docs/model.md): a centre heatmap whose peaks are the candidates
+// (CenterNet), or a segmentation of the nodules (each a ball of its diameter) whose connected components are.
+enum class Detector3dHead { Heatmap, Segmentation };
+inline constexpr EnumName<Detector3dHead> kDetector3dHeadNames[] = {{Detector3dHead::Heatmap, "heatmap"},
+                                                                    {Detector3dHead::Segmentation, "segmentation"}};
 
 // Test-time passes of the detector (none, then x, y, z, xy, xz, yz, xyz mirrored): at most this many.
 inline constexpr int kMaxDetector3dFlips = 8;
@@ -29,6 +36,7 @@ std::int64_t detector3d_parameter_count(const Detector3dConfig& c);
 // was trained on (inference tiles are sized from it) and where its training stood.
 struct Detector3dCard {
     Detector3dConfig net;
+    Detector3dHead head = Detector3dHead::Heatmap;  // a card without "head" (written before it existed): heatmap
     Grid3dOptions grid;
     int patch = 48;            // voxels
     int epoch = 0;
@@ -39,7 +47,7 @@ struct Detector3dCard {
 
 struct HeatmapLossOptions {
     double alpha = 2, beta = 4;
-    double size_weight = 0.1;  // L1 on log-diameter at centre voxels, against the heatmap term
+    double size_weight = 0.1;  // L1 on log-diameter at centre voxels (inside the balls: segmentation), against the rest
 };
 
 }  // namespace nodulecad

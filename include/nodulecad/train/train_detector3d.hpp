@@ -2,8 +2,9 @@
 // The 3D detector's training (docs/model.md): the trainer (train/trainer.hpp) with the 3D U-Net of
 // model/detector3d.hpp, batches of cubic patches from a 3D detector dataset (preprocess/detector3d_dataset.hpp) —
 // nodule-centred ones, random ones over the lung box, and hard negatives: the strongest false peaks the network
-// drew on training patches at the end of the previous epoch — the focal heatmap + size loss, and the loss on a fixed
-// set of validation patches as the metric. Plain C++ interface: torch stays in train_detector3d.cpp.
+// drew on training patches at the end of the previous epoch — the focal heatmap + size loss (or, for the segmentation
+// head, each nodule's ball as the target and Dice + cross-entropy + size), and the loss on a fixed set of validation
+// patches as the metric. Plain C++ interface: torch stays in train_detector3d.cpp.
 #include <cstdint>
 #include <nlohmann/json_fwd.hpp>
 #include <string>
@@ -18,6 +19,7 @@ struct Detector3dTrainOptions {
     TrainerOptions run;             // RUN folder, epochs, batch, lr, schedule, seed, device, loader threads, resume
     std::string data_dir;           // the dataset folder (dataset.json + <uid>.npy)
     Detector3dConfig net;
+    Detector3dHead head = Detector3dHead::Heatmap;  // what the first head learns: centre heatmap or nodule balls
     int patch = 48;                 // voxels per side (divisible by 2^(depth-1))
     std::int64_t epoch_samples = 512;
     double nodule_fraction = 0.5;   // patches holding a training nodule (placed off-centre at random)
