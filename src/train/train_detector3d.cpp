@@ -344,8 +344,9 @@ private:
         return out;
     }
 
-    // Random training patches through the network; each voxel that is a local maximum of the heatmap above 0.1 and
-    // farther than a nodule's radius + 2 voxels from every nodule is a hard negative (the 4 strongest per patch).
+    // Random training patches through the network; each voxel that is a local maximum of the heatmap (the segmentation
+    // head's nodule probability) above 0.1 and farther than a nodule's radius + 2 voxels from every nodule is a hard
+    // negative (the 4 strongest per patch).
     // Written as RUN/hard_negatives_<epoch>.json before the epoch's checkpoint, so a resumed run draws the same.
     void mine_hard_negatives(int epoch, const Forward& forward) {
         hard_count_ = 0;
