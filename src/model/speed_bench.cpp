@@ -44,6 +44,25 @@ double time_steps(const BenchOptions& o, const torch::Device& device, const std:
     return std::chrono::duration<double>(Clock::now() - t0).count();
 }
 
+// o.mode's step timed: forward, loss, backward and an Adam step in training mode, or a forward pass without
+// gradients in eval mode.
+double time_mode(const BenchOptions& o, const torch::Device& device, torch::nn::Module& model, torch::optim::Optimizer& optimizer,
+                 const std::function<torch::Tensor()>& forward, const std::function<torch::Tensor(const torch::Tensor&)>& loss) {
+    return time_steps(o, device, [&] {
+        if (o.mode == BenchMode::Train) {
+            model.train();
+            const torch::Tensor l = loss(forward());
+            optimizer.zero_grad();
+            l.backward();
+            optimizer.step();
+        } else {
+            torch::NoGradGuard no_grad;
+            model.eval();
+            (void)forward().sum().item<float>();
+        }
+    });
+}
+
 double bench_unet(const BenchOptions& o, const torch::Device& device, const RunMode& mode) {
     UNet model(o.unet);
     model->use_aten_upsample(o.aten_upsample);
@@ -53,19 +72,7 @@ double bench_unet(const BenchOptions& o, const torch::Device& device, const RunM
     const auto on = torch::TensorOptions().device(device);
     const torch::Tensor x = as_input(torch::rand({o.batch, o.unet.in_channels, o.size, o.size}, on), mode);
     const torch::Tensor y = (torch::rand({o.batch, 1, o.size, o.size}, on) > 0.99).to(torch::kFloat);
-    return time_steps(o, device, [&] {
-        if (o.mode == BenchMode::Train) {
-            model->train();
-            const torch::Tensor loss = -soft_dice(forward_float(model, x, mode), y);
-            optimizer.zero_grad();
-            loss.backward();
-            optimizer.step();
-        } else {
-            torch::NoGradGuard no_grad;
-            model->eval();
-            (void)forward_float(model, x, mode).sum().item<float>();
-        }
-    });
+    return time_mode(o, device, *model, optimizer, [&] { return forward_float(model, x, mode); }, [&](const torch::Tensor& p) { return -soft_dice(p, y); });
 }
 
 // The 3D detector as its trainer runs it: the forward pass under the run's autocast, the loss on the float output
@@ -87,19 +94,7 @@ double bench_detector3d(const BenchOptions& o, const torch::Device& device, cons
         }
         return p.to(torch::kFloat);
     };
-    return time_steps(o, device, [&] {
-        if (o.mode == BenchMode::Train) {
-            model->train();
-            const torch::Tensor loss = detector3d_loss(forward(), heat, log_d);
-            optimizer.zero_grad();
-            loss.backward();
-            optimizer.step();
-        } else {
-            torch::NoGradGuard no_grad;
-            model->eval();
-            (void)forward().sum().item<float>();
-        }
-    });
+    return time_mode(o, device, *model, optimizer, forward, [&](const torch::Tensor& p) { return detector3d_loss(p, heat, log_d); });
 }
 
 }  // namespace
