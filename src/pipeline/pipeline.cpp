@@ -500,6 +500,7 @@ PipelineSummary run_pipeline(const PipelineOptions& o) {
     // Options a late stage would refuse, refused before the first stage runs.
     o.fpr.net.check_patch(o.fpr.set.patch);
     require_between("detector3d_flips", o.detector3d_flips, 1, kMaxDetector3dFlips);
+    o.peaks.check();
     const std::vector<ScanFile> scans = find_scans(o.data_dir);
     const std::string ann = o.annotations.empty() ? default_annotations(o.data_dir) : o.annotations;
     const std::string exc = o.excluded.empty() ? default_excluded(o.data_dir) : o.excluded;

@@ -372,6 +372,8 @@ if "$bin" train --help > /dev/null 2>&1 && ! "$bin" train --help 2>&1 | grep -q 
     check "run --detector3d-head with an unknown name is refused, naming both heads" sh -c "test $rc -ne 0 && grep -q 'detector3d-head' '$tmp/err.txt' && grep -q 'segmentation' '$tmp/err.txt' && test ! -e '$tmp/headbad'"
     "$bin" run --data "$tmp/demo3d/cohort" --out "$tmp/headbad" --component-threshold 1.5 > /dev/null 2> "$tmp/err.txt"; rc=$?
     check "run --component-threshold outside [0, 1] is refused" sh -c "test $rc -ne 0 && grep -q 'component-threshold' '$tmp/err.txt' && test ! -e '$tmp/headbad'"
+    "$bin" run --data "$tmp/demo3d/cohort" --out "$tmp/headbad" --component-threshold 0 > /dev/null 2> "$tmp/err.txt"; rc=$?
+    check "run --component-threshold 0 is refused before any work" sh -c "test $rc -eq 1 && grep -q 'component-threshold must be in (0, 1), got 0' '$tmp/err.txt' && test ! -e '$tmp/headbad'"
     # run --folds 2 on the 2-scan cohort: each fold trains on one scan and tests the other; one pooled evaluation.
     "$bin" run --data "$tmp/cohort" --out "$tmp/folds" --detector unet2d --folds 2 --epochs 1 --crop 32 --filters 4 --depth 3 --size 128 --pixel-mm 2.8 \
         --fpr-epochs 1 --bootstrap 10 --threads 2 > "$tmp/folds.out" 2> "$tmp/folds.err"; rc=$?
