@@ -75,8 +75,8 @@ double bench_unet(const BenchOptions& o, const torch::Device& device, const RunM
     return time_mode(o, device, *model, optimizer, [&] { return forward_float(model, x, mode); }, [&](const torch::Tensor& p) { return -soft_dice(p, y); });
 }
 
-// The 3D detector as its trainer runs it: the forward pass under the run's autocast, the loss on the float output
-// against a Gaussian-free target with a few centre voxels (the loss's cost does not depend on where they are).
+// The 3D detector as its trainer runs it: the forward pass under the run's autocast (forward_float leaves a 5-D
+// input's layout as it is), the loss on the float output against a Gaussian-free target with a few centre voxels (the loss's cost does not depend on where they are).
 double bench_detector3d(const BenchOptions& o, const torch::Device& device, const RunMode& mode) {
     Detector3d model(o.detector3d);
     model->to(device);
@@ -86,15 +86,8 @@ double bench_detector3d(const BenchOptions& o, const torch::Device& device, cons
     const torch::Tensor x = torch::rand({o.batch, o.detector3d.in_channels, s, s, s}, on);
     const torch::Tensor heat = (torch::rand({o.batch, 1, s, s, s}, on) > 0.9999).to(torch::kFloat);
     const torch::Tensor log_d = torch::full({o.batch, 1, s, s, s}, std::log(6.0), on);
-    const auto forward = [&] {
-        torch::Tensor p;
-        {
-            AutocastScope autocast(mode);
-            p = model->forward(x);
-        }
-        return p.to(torch::kFloat);
-    };
-    return time_mode(o, device, *model, optimizer, forward, [&](const torch::Tensor& p) { return detector3d_loss(p, heat, log_d); });
+    return time_mode(o, device, *model, optimizer, [&] { return forward_float(model, x, mode); },
+                     [&](const torch::Tensor& p) { return detector3d_loss(p, heat, log_d); });
 }
 
 }  // namespace
