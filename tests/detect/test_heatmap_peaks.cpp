@@ -15,13 +15,19 @@
 namespace nodulecad {
 namespace {
 
+// A ball scan on direction matrix `d`, resampled to 1 mm (the scan's geometry kept), its HU mapped to [0, 1]: a map
+// whose only maximum and only bright region is the ball.
+Volume<float> ball_map(const Mat3& d, const Vec3& ball) {
+    const Volume<float> r = resample_to_spacing(test::scan_with_ball(d, ball), {1, 1, 1}, 2);
+    Volume<float> map(r.geometry, 0.f);
+    for (std::size_t n = 0; n < r.voxels.size(); ++n) map.voxels[n] = (r.voxels[n] + 1000.f) / 1040.f;
+    return map;
+}
+
 TEST(HeatmapPeaks, ComeBackInWorldMmOnEveryDirectionOfAResampledScan) {
     const Vec3 ball{12.3, -40.6, 75.2};
     for (const auto& [name, d] : test::test_directions()) {
-        const auto scan = test::scan_with_ball(d, ball);
-        const Volume<float> r = resample_to_spacing(scan, {1, 1, 1}, 2);
-        Volume<float> heat(r.geometry, 0.f);
-        for (std::size_t n = 0; n < r.voxels.size(); ++n) heat.voxels[n] = (r.voxels[n] + 1000.f) / 1040.f;
+        const Volume<float> heat = ball_map(d, ball);
         PeakOptions o;
         o.threshold = 0.5;
         const auto peaks = heatmap_peaks("s", heat, Volume<float>(), o);
@@ -58,10 +64,7 @@ TEST(HeatmapPeaks, StrongestFirstApartAndSized) {
 TEST(SegmentationComponents, ComeBackInWorldMmOnEveryDirectionOfAResampledScan) {
     const Vec3 ball{12.3, -40.6, 75.2};
     for (const auto& [name, d] : test::test_directions()) {
-        const auto scan = test::scan_with_ball(d, ball);
-        const Volume<float> r = resample_to_spacing(scan, {1, 1, 1}, 2);
-        Volume<float> prob(r.geometry, 0.f);
-        for (std::size_t n = 0; n < r.voxels.size(); ++n) prob.voxels[n] = (r.voxels[n] + 1000.f) / 1040.f;
+        const Volume<float> prob = ball_map(d, ball);
         const auto found = segmentation_components("s", prob, PeakOptions{});
         ASSERT_EQ(found.size(), 1u) << name;
         const Vec3& w = found[0].candidate.world;
