@@ -90,6 +90,8 @@ TEST(Infer, Heatmap3dBundleReproducesThePipelinesHeldOutCandidates) {
     EXPECT_EQ(b.detector, Detector::Heatmap3d);
     EXPECT_TRUE(b.unet.empty());
     EXPECT_EQ(b.peaks.max_per_scan, 15);
+    // The recipe's four mirrored passes travel in the card, and infer repeats them (the candidates below).
+    EXPECT_EQ(b.detector3d_flips, 4);
     EXPECT_TRUE(fs::exists(w("model/detector3d.pt")));
     const InferSummary s = infer_scans(infer_options(dir, w("split/test"), dir.path("infer")));
     EXPECT_EQ(s.done, 2);
