@@ -18,6 +18,11 @@ void print_pipeline_summary(const PipelineSummary& s);  // cmd_run.cpp
 
 namespace {
 
+Detector cpu_demo_detector() {
+    CohortOptions cohort;
+    return demo_pipeline_options(DemoSize::Cpu, cohort).detector;
+}
+
 struct DemoArgs {
     std::string out = "nodulecad-demo";
     std::string device = "auto";
@@ -27,7 +32,7 @@ struct DemoArgs {
     int threads = 1;
     bool quick = false;
     // Used when given; otherwise the recipe's. Start as the CPU recipe's, so --help shows its defaults.
-    Detector detector = cpu_pipeline_defaults().detector;
+    Detector detector = cpu_demo_detector();
     FprArch fpr_net = cpu_pipeline_defaults().fpr.net.arch;
     int fpr_views = -1;  // < 0: the recipe's
     Detector3dHead head = cpu_pipeline_defaults().det3d.head;

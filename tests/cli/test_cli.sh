@@ -223,6 +223,8 @@ if "$bin" train --help > /dev/null 2>&1 && ! "$bin" train --help 2>&1 | grep -q 
     check "an option named otherwise in the library is shown as its flag" sh -c "test $rc -eq 1 && grep -q -- '--filters must be > 0, got 0' '$tmp/err.txt'"
     "$bin" train --data "$tmp/prep" --out "$tmp/run0" --loss focal > /dev/null 2> "$tmp/err.txt"; rc=$?
     check "an enum option takes only its names" sh -c "test $rc -ne 0 && grep -q 'focal' '$tmp/err.txt'"
+    "$bin" run --help > "$tmp/run_help.txt"; "$bin" demo --help > "$tmp/demo_help.txt"
+    check "run's 3D detector averages four passes; run and the demo start with the U-Net" sh -c "grep -qF -- '--detector {unet2d,heatmap3d,unet2d+heatmap3d}=unet2d' '$tmp/run_help.txt' && grep -qF -- 'in [1 - 8]=4' '$tmp/run_help.txt' && grep -qF -- '--detector {unet2d,heatmap3d,unet2d+heatmap3d}=unet2d' '$tmp/demo_help.txt'"
     "$bin" predict --model "$tmp/run/best.pt" --data "$scan" --out "$tmp/pred" --threads 2 2> "$tmp/pred.err"; rc=$?
     check "predict exit 0" test "$rc" -eq 0
     "$bin" info "$tmp/pred/${uid}_prob.mhd" > "$tmp/pred.json"
