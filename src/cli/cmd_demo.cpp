@@ -18,9 +18,10 @@ void print_pipeline_summary(const PipelineSummary& s);  // cmd_run.cpp
 
 namespace {
 
-Detector cpu_demo_detector() {
+// The CPU demo's own recipe (its detector is not run's), which --help shows as the defaults.
+PipelineOptions cpu_demo_recipe() {
     CohortOptions cohort;
-    return demo_pipeline_options(DemoSize::Cpu, cohort).detector;
+    return demo_pipeline_options(DemoSize::Cpu, cohort);
 }
 
 struct DemoArgs {
@@ -32,10 +33,10 @@ struct DemoArgs {
     int threads = 1;
     bool quick = false;
     // Used when given; otherwise the recipe's. Start as the CPU recipe's, so --help shows its defaults.
-    Detector detector = cpu_demo_detector();
-    FprArch fpr_net = cpu_pipeline_defaults().fpr.net.arch;
+    Detector detector = cpu_demo_recipe().detector;
+    FprArch fpr_net = cpu_demo_recipe().fpr.net.arch;
     int fpr_views = -1;  // < 0: the recipe's
-    Detector3dHead head = cpu_pipeline_defaults().det3d.head;
+    Detector3dHead head = cpu_demo_recipe().det3d.head;
 };
 
 }  // namespace

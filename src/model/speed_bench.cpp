@@ -72,11 +72,13 @@ double bench_unet(const BenchOptions& o, const torch::Device& device, const RunM
     const auto on = torch::TensorOptions().device(device);
     const torch::Tensor x = as_input(torch::rand({o.batch, o.unet.in_channels, o.size, o.size}, on), mode);
     const torch::Tensor y = (torch::rand({o.batch, 1, o.size, o.size}, on) > 0.99).to(torch::kFloat);
-    return time_mode(o, device, *model, optimizer, [&] { return forward_float(model, x, mode); }, [&](const torch::Tensor& p) { return -soft_dice(p, y); });
+    return time_mode(o, device, *model, optimizer, [&] { return forward_float(model, x, mode); },
+                     [&](const torch::Tensor& p) { return -soft_dice(p, y); });
 }
 
 // The 3D detector as its trainer runs it: the forward pass under the run's autocast (forward_float leaves a 5-D
-// input's layout as it is), the loss on the float output against a Gaussian-free target with a few centre voxels (the loss's cost does not depend on where they are).
+// input's layout as it is), the loss on the float output against a Gaussian-free target with a few centre voxels
+// (the loss's cost does not depend on where they are).
 double bench_detector3d(const BenchOptions& o, const torch::Device& device, const RunMode& mode) {
     Detector3d model(o.detector3d);
     model->to(device);
