@@ -13,8 +13,9 @@ if [ "${1:-}" = "--tests" ]; then
     packages+=(libinsighttoolkit5-dev)
 fi
 # LibTorch (CPU) for train/predict/bench, with OpenBLAS: without it transposed and 1x1 convolutions fall back to
-# the reference BLAS, 4-8x slower. Installed without recommends (they pull in a desktop toolkit).
-torch_packages=(libtorch-dev libopenblas0-openmp)
+# the reference BLAS, 4-8x slower. Installed without recommends (they pull in a desktop toolkit). libgloo-dev:
+# the headers of c10d's Gloo process group, for training as several ranks (docs/distributed.md).
+torch_packages=(libtorch-dev libopenblas0-openmp libgloo-dev)
 if [ "${1:-}" = "--tests" ]; then
     torch_packages+=(chromium)  # headless, for the report test; also without recommends
 fi

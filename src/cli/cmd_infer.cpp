@@ -24,10 +24,24 @@ void register_infer(CLI::App& app) {
     cmd->add_option("--out", o->out, "Output folder")->required();
     cmd->add_option("--device", o->device, "auto, cpu or cuda[:N]")->capture_default_str();
     cmd->add_option("--threads", o->threads, "CPU threads")->capture_default_str()->check(CLI::PositiveNumber);
-    cmd->callback([o] {
+    auto shard = std::make_shared<std::string>();
+    cmd->add_option("--shard", *shard,
+                    "K/N: only scans K, K+N, K+2N, ... (uid order, K from 0), e.g. one job of a Slurm array; the last shard to\n"
+                    "finish, or a run without --shard, writes the tables. Under torchrun/srun: the rank's shard by default");
+    cmd->callback([o, shard] {
         use_threads(o->threads);
-        const InferSummary s = infer_scans(*o);
-        std::cerr << s.done << " scans processed, " << s.reused << " finished earlier; " << s.candidates << " candidates -> " << s.candidates_file << "\n";
+        InferOptions opts = *o;
+        opts.shard = shard_for(*shard, world_from_environment());
+        const InferSummary s = infer_scans(opts);
+        const std::string who = opts.shard.all() ? "" : "shard " + opts.shard.describe() + ": ";
+        if (!s.tables) {
+            std::cerr << who << s.done << " scans processed, " << s.reused << " finished earlier; the tables wait for the other shards (the last to\n"
+                      << "finish writes them, or run infer without --shard)\n";
+            if (!s.failures.empty())
+                throw Error(std::to_string(s.failures.size()) + " of this shard's " + std::to_string(s.in_shard) + " scans could not be processed (named above)");
+            return;
+        }
+        std::cerr << who << s.done << " scans processed, " << s.reused << " finished earlier; " << s.candidates << " candidates -> " << s.candidates_file << "\n";
         if (!s.failures.empty())
             throw Error(std::to_string(s.failures.size()) + " of " + std::to_string(s.scans) + " scans could not be processed (named above); " +
                         s.submission + " holds the other " + std::to_string(s.scans - static_cast<int>(s.failures.size())));

@@ -47,10 +47,17 @@ void register_predict(CLI::App& app) {
     cmd->add_flag("!--full-grid", o->lungs_only, "Run every slice on the training grid instead of a grid fitted to the lungs\n"
                                                  "(+10 mm) on the slices within 2 of a lung voxel (others get 0)");
     cmd->add_option("--threads", o->threads, "CPU threads")->capture_default_str()->check(CLI::PositiveNumber);
-    cmd->callback([o, overlays] {
+    auto shard = std::make_shared<std::string>();
+    cmd->add_option("--shard", *shard,
+                    "K/N: only scans K, K+N, K+2N, ... (uid order, K from 0) — one of N jobs writing into one PRED; under\n"
+                    "torchrun/srun: the rank's shard by default");
+    cmd->callback([o, overlays, shard] {
         use_threads(o->threads);
-        const PredictSummary s = predict_scans(*o);
-        std::cerr << "predicted " << s.slices << " slices of " << s.scans << " scans -> " << o->out_dir << "\n";
+        PredictOptions opts = *o;
+        opts.shard = shard_for(*shard, world_from_environment());
+        const PredictSummary s = predict_scans(opts);
+        std::cerr << (opts.shard.all() ? "" : "shard " + opts.shard.describe() + ": ") << "predicted " << s.slices << " slices of " << s.scans
+                  << " scans -> " << o->out_dir << "\n";
         if (*overlays) write_overlays(s, o->data, o->out_dir);
     });
 }

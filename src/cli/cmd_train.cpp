@@ -17,7 +17,9 @@ void register_train(CLI::App& app) {
         "train",
         "Train the U-Net on a preprocessing dataset: negative soft Dice (smooth 1), Adam, validation Dice on the held-out\n"
         "patients each epoch. Writes RUN/last.pt (every epoch, with optimizer state), RUN/best.pt (best validation Dice),\n"
-        "RUN/metrics.csv and RUN/config.json, all atomically; --resume RUN continues where it stopped.");
+        "RUN/metrics.csv and RUN/config.json, all atomically; --resume RUN continues where it stopped.\n"
+        "Under torchrun, srun or RANK/WORLD_SIZE/MASTER_ADDR/MASTER_PORT it trains as several ranks, each taking --batch\n"
+        "samples of every step; rank 0 writes RUN (docs/distributed.md).");
     cmd->add_option("--data", o->data_dir, "Dataset folder from nodulecad preprocess");
     cmd->add_option("--out", o->run.run_dir, "Run folder");
     cmd->add_option("--resume", *resume, "Continue this run folder from last.pt (options from its config.json; --epochs may raise the total)");
@@ -52,6 +54,7 @@ void register_train(CLI::App& app) {
                     "Threads preparing batches ahead of the model (0: 1 on a CPU, up to 8 on CUDA); the batches are the same for any number")
         ->capture_default_str()
         ->check(CLI::NonNegativeNumber);
+    add_rank_options(cmd, o->run.dist_timeout_s);
     cmd->callback([o, threads, resume, cmd] {
         use_threads(*threads);
         TrainOptions t = *o;
@@ -63,8 +66,11 @@ void register_train(CLI::App& app) {
             t.run.loader_threads = o->run.loader_threads;
         }
         if (t.data_dir.empty() || t.run.run_dir.empty()) throw Error("train needs --data and --out (or --resume RUN)");
+        t.run.world = join_launch();
+        t.run.dist_timeout_s = o->run.dist_timeout_s;
         for (const auto& m : train_unet(t))
-            std::cerr << "epoch " << m.epoch << ": loss " << m.train_loss << ", train Dice " << m.train_dice << ", "
+            if (t.run.world.rank == 0)
+                std::cerr << "epoch " << m.epoch << ": loss " << m.train_loss << ", train Dice " << m.train_dice << ", "
                       << (std::isnan(m.val_dice) ? std::string("not validated") : "val Dice " + std::to_string(m.val_dice)) << ", "
                       << m.samples_per_second << " samples/s, " << m.seconds << " s\n";
     });

@@ -6,6 +6,7 @@
 
 #include "nodulecad/core/enum_names.hpp"
 #include "nodulecad/core/error.hpp"
+#include "nodulecad/core/launch.hpp"
 
 namespace nodulecad::cli {
 
@@ -36,6 +37,16 @@ std::string flag_for_option(const std::string& option);
 
 // The processes' compute threads (LibTorch builds; a no-op in others), set once per command.
 void use_threads(int threads);
+
+// Commands that train as several ranks (docs/distributed.md): --dist-timeout into `timeout_s`, and the help's note
+// on the launchers.
+void add_rank_options(CLI::App* cmd, int& timeout_s);
+// This process's place among the ranks a launcher started (RANK/WORLD_SIZE, torchrun, Slurm), for a command that
+// trains; ranks other than 0 show no progress (rank 0 speaks for all).
+WorldSpec join_launch();
+// For every other command: started as one of several ranks, it refuses with one line instead of doing the same
+// work in every rank (docs/distributed.md).
+void refuse_ranks(const std::string& command);
 
 void register_info(CLI::App& app);
 void register_convert(CLI::App& app);

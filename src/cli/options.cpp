@@ -2,6 +2,7 @@
 #include <map>
 
 #include "cli/commands.hpp"
+#include "nodulecad/core/progress.hpp"
 #ifdef NODULECAD_HAVE_TORCH
 #include "nodulecad/model/device.hpp"
 #endif
@@ -28,6 +29,32 @@ void use_threads(int threads) {
 #else
     (void)threads;
 #endif
+}
+
+void add_rank_options(CLI::App* cmd, int& timeout_s) {
+    cmd->add_option("--dist-timeout", timeout_s,
+                    "Started as several ranks (torchrun, srun, or RANK/WORLD_SIZE/MASTER_ADDR/MASTER_PORT by hand;\n"
+                    "docs/distributed.md): seconds a rank waits for one that died or stalled before it exits with an error")
+        ->capture_default_str()
+        ->check(CLI::PositiveNumber);
+}
+
+WorldSpec join_launch() {
+    const WorldSpec w = world_from_environment();
+    if (w.rank != 0) Progress::set_enabled(false);
+    return w;
+}
+
+void refuse_ranks(const std::string& command) {
+    WorldSpec w;
+    try {
+        w = world_from_environment();
+    } catch (const Error&) {
+        return;  // an environment no launcher of ours made: this command runs as one process anyway
+    }
+    if (w.distributed())
+        throw Error(command + " runs as one process, but was started as " + w.describe() +
+                    ": only train (the U-Net), predict and infer (a shard of the scans per rank) run as ranks so far (docs/distributed.md)");
 }
 
 }  // namespace nodulecad::cli

@@ -152,10 +152,15 @@ AnyVolume ScanPredictor::predict(const Volume<std::int16_t>& scan, const Volume<
 
 PredictSummary predict_scans(const PredictOptions& o) {
     const ScanPredictor predictor(o);
-    const std::vector<ScanFile> scans = find_scans(o.data);
+    std::vector<ScanFile> scans;
+    {
+        std::vector<ScanFile> all = find_scans(o.data);
+        for (std::size_t i = 0; i < all.size(); ++i)
+            if (o.shard.holds(i)) scans.push_back(std::move(all[i]));
+    }
     fs::create_directories(o.out_dir);
     PredictSummary sum;
-    Progress progress("predict", static_cast<std::int64_t>(scans.size()), "scans");
+    Progress progress(o.shard.all() ? "predict" : "predict shard " + o.shard.describe(), static_cast<std::int64_t>(scans.size()), "scans");
     for (const ScanFile& file : scans) {
         const std::string out = (fs::path(o.out_dir) / image_file_name(file.uid + "_prob", o.format)).string();
         std::error_code ec;

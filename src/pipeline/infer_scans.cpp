@@ -124,14 +124,19 @@ InferSummary infer_scans(const InferOptions& o) {
     std::error_code ec;
     // The networks are loaded before any scan (a bad network is the bundle's error, not every scan's), and only
     // when a scan still needs them: a finished folder loads nothing.
+    std::vector<const ScanFile*> mine;
+    for (std::size_t i = 0; i < scans.size(); ++i)
+        if (o.shard.holds(i)) mine.push_back(&scans[i]);
     std::unique_ptr<Networks> nets;
-    if (std::any_of(scans.begin(), scans.end(), [&](const ScanFile& f) { return !fs::exists(result_of(f), ec); }))
+    if (std::any_of(mine.begin(), mine.end(), [&](const ScanFile* f) { return !fs::exists(result_of(*f), ec); }))
         nets = std::make_unique<Networks>(load_networks(bundle, o));
     InferSummary sum;
     sum.scans = static_cast<int>(scans.size());
+    sum.in_shard = static_cast<int>(mine.size());
     std::vector<Candidate> all;
-    Progress progress("infer", sum.scans, "scans");
-    for (const ScanFile& file : scans) {
+    Progress progress(o.shard.all() ? "infer" : "infer shard " + o.shard.describe(), sum.in_shard, "scans");
+    for (const ScanFile* scan : mine) {
+        const ScanFile& file = *scan;
         const std::string result = result_of(file);
         std::string failure;
         try {
@@ -156,10 +161,19 @@ InferSummary infer_scans(const InferOptions& o) {
         progress.advance();
     }
     progress.finish();
-    sort_candidates(all);
-    sum.candidates = static_cast<std::int64_t>(all.size());
     sum.candidates_file = (fs::path(o.out) / "candidates.csv").string();
     sum.submission = (fs::path(o.out) / "submission.csv").string();
+    if (!o.shard.all()) {
+        // The tables once every scan has its result (the other shards' too): the last shard to finish writes them,
+        // from the same per-scan files an unsharded run reads. Shards finishing together write the same bytes.
+        sum.tables = sum.failures.empty() && std::all_of(scans.begin(), scans.end(), [&](const ScanFile& f) { return fs::exists(result_of(f), ec); });
+        if (!sum.tables) return sum;
+        all.clear();
+        for (const ScanFile& f : scans)
+            for (auto& c : read_results(result_of(f))) all.push_back(std::move(c));
+    }
+    sort_candidates(all);
+    sum.candidates = static_cast<std::int64_t>(all.size());
     write_candidates(sum.candidates_file, all, true);
     write_candidates(sum.submission, all, false);
     return sum;

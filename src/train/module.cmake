@@ -3,4 +3,4 @@
 nodulecad_module(train
   DEPENDS core io preprocess model evaluate
   SOURCES sampling.cpp slice_sample.cpp run_folder.cpp trainer_options.cpp train_options.cpp fpr_train_options.cpp train_detector3d_options.cpp
-  TORCH_SOURCES trainer.cpp train_unet.cpp train_fpr.cpp train_detector3d.cpp)
+  TORCH_SOURCES trainer.cpp rank_group.cpp train_unet.cpp train_fpr.cpp train_detector3d.cpp)

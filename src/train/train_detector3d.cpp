@@ -131,13 +131,9 @@ public:
 
     EpochBatches epoch_batches(int epoch) override {
         const std::vector<HardNegative> hard = read_hard(epoch - 1);
-        const int batch = o_.run.batch;
         EpochBatches e;
-        e.count = static_cast<std::size_t>((o_.epoch_samples + batch - 1) / batch);
         e.samples = o_.epoch_samples;
-        e.make = [this, hard, batch, epoch](std::size_t k) {
-            const std::int64_t first = static_cast<std::int64_t>(k) * batch;
-            const std::int64_t count = std::min<std::int64_t>(batch, o_.epoch_samples - first);
+        e.make = [this, hard, epoch](std::int64_t first, std::int64_t count) {
             std::vector<PatchPlace> places;
             for (std::int64_t s = 0; s < count; ++s) {
                 Rng rng = Rng::derive(o_.run.seed, {static_cast<std::uint64_t>(epoch), static_cast<std::uint64_t>(first + s), 0x3DDULL});
@@ -149,8 +145,8 @@ public:
     }
 
     LossTerms loss(const torch::Tensor& out, const torch::Tensor& y) override {
-        if (o_.head == Detector3dHead::Segmentation) return {detector3d_segmentation_loss(out, y.narrow(1, 0, 1), y.narrow(1, 1, 1), o_.loss), {}};
-        return {detector3d_loss(out, y.narrow(1, 0, 1), y.narrow(1, 1, 1), o_.loss), {}};
+        if (o_.head == Detector3dHead::Segmentation) return {detector3d_segmentation_loss(out, y.narrow(1, 0, 1), y.narrow(1, 1, 1), o_.loss), {}, {}};
+        return {detector3d_loss(out, y.narrow(1, 0, 1), y.narrow(1, 1, 1), o_.loss), {}, {}};
     }
 
     // The hard negatives of the next epoch, every epoch.
@@ -188,6 +184,8 @@ private:
     Detector3d model_{nullptr};
     std::vector<PatchPlace> val_places_;
     std::size_t hard_count_ = 0;
+    std::vector<HardNegative> mined_;
+    int mined_epoch_ = 0;
 
     int side() const { return o_.patch; }
 
@@ -336,7 +334,10 @@ private:
 
     std::string hard_file(int epoch) const { return (fs::path(o_.run.run_dir) / ("hard_negatives_" + std::to_string(epoch) + ".json")).string(); }
 
+    // The hard negatives mined after `epoch`: this process's own (every rank mines them; rank 0 alone writes them),
+    // or the run folder's when resuming.
     std::vector<HardNegative> read_hard(int epoch) const {
+        if (epoch >= 1 && epoch == mined_epoch_) return mined_;
         std::vector<HardNegative> out;
         std::error_code ec;
         if (epoch < 1 || !fs::exists(hard_file(epoch), ec)) return out;
@@ -382,6 +383,10 @@ private:
             }
         }
         hard_count_ = found.size();
+        mined_.clear();
+        for (const json& h : found) mined_.push_back({h.at(0).get<std::size_t>(), {h.at(1).get<std::int64_t>(), h.at(2).get<std::int64_t>(), h.at(3).get<std::int64_t>()}});
+        mined_epoch_ = epoch;
+        if (!writes_files) return;
         write_file_atomically(hard_file(epoch), found.dump() + "\n");
         std::error_code ec;
         fs::remove(hard_file(epoch - 2), ec);

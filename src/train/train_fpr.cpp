@@ -164,11 +164,9 @@ public:
     EpochBatches epoch_batches(int epoch) override {
         std::vector<std::int64_t> order = epoch_order(set_.pos, set_.neg, o_.positive_ratio, o_.max_samples_per_epoch, o_.run.seed, epoch);
         EpochBatches e;
-        const auto per = static_cast<std::size_t>(o_.run.batch);
-        e.count = (order.size() + per - 1) / per;
         e.samples = static_cast<std::int64_t>(order.size());
-        e.make = [this, order = std::move(order), per, epoch](std::size_t k) {
-            const std::size_t first = k * per, n = std::min(per, order.size() - first);
+        e.make = [this, order = std::move(order), epoch](std::int64_t first_sample, std::int64_t count) {
+            const auto first = static_cast<std::size_t>(first_sample), n = static_cast<std::size_t>(count);
             const PatchOptions& patch = set_.patch;
             const std::size_t input_floats = fpr_input_floats(card_.net, patch);
             Batch b;
@@ -189,7 +187,7 @@ public:
     }
 
     LossTerms loss(const torch::Tensor& logits, const torch::Tensor& y) override {
-        return {torch::binary_cross_entropy_with_logits(logits, y), {}};
+        return {torch::binary_cross_entropy_with_logits(logits, y), {}, {}};
     }
 
     // ROC AUC and the validation scans' FROC with this network's probabilities, replacing or combined with the

@@ -103,15 +103,12 @@ Batch make_batch(const Dataset& d, const std::vector<std::int64_t>& rows, std::s
     return b;
 }
 
-// The batches of `rows` in order, `batch` at a time.
-EpochBatches batches_of(const Dataset& d, std::vector<std::int64_t> rows, int batch, const SamplePlan& plan) {
+// The samples of `rows` in order.
+EpochBatches batches_of(const Dataset& d, std::vector<std::int64_t> rows, const SamplePlan& plan) {
     EpochBatches e;
-    const auto per = static_cast<std::size_t>(batch);
-    e.count = (rows.size() + per - 1) / per;
     e.samples = static_cast<std::int64_t>(rows.size());
-    e.make = [&d, rows = std::move(rows), per, plan](std::size_t k) {
-        const std::size_t first = k * per;
-        return make_batch(d, rows, first, std::min(per, rows.size() - first), plan);
+    e.make = [&d, rows = std::move(rows), plan](std::int64_t first, std::int64_t count) {
+        return make_batch(d, rows, static_cast<std::size_t>(first), static_cast<std::size_t>(count), plan);
     };
     return e;
 }
@@ -169,15 +166,36 @@ public:
         std::vector<std::int64_t> order = sample_epoch(d_.pool, wanted, o_.sampling, rng);
         if (o_.max_samples_per_epoch > 0 && static_cast<std::int64_t>(order.size()) > o_.max_samples_per_epoch)
             order.resize(static_cast<std::size_t>(o_.max_samples_per_epoch));
-        return batches_of(d_, std::move(order), o_.run.batch, SamplePlan{o_.augment, o_.scale_augment, o_.crop, o_.run.seed, epoch});
+        return batches_of(d_, std::move(order), SamplePlan{o_.augment, o_.scale_augment, o_.crop, o_.run.seed, epoch});
     }
 
     LossTerms loss(const torch::Tensor& p, const torch::Tensor& y) override {
         torch::Tensor dice;
         torch::Tensor l = unet_loss(o_.loss, p, y, &dice);
-        return {l, {dice}};
+        return {l, {dice}, {}};
     }
     std::vector<std::string> train_columns() const override { return {"train_dice"}; }
+
+    // Soft Dice is over the whole batch, not a mean over samples: its three sums are summed over the ranks, and
+    // each rank backpropagates the linear term whose gradient on its own pixels is the whole batch's Dice gradient
+    // there (the sums held constant): d(-D)/dp = -(2y / S - (2I + 1) / S^2), S = P + Y + 1.
+    LossTerms step_loss(const torch::Tensor& p, const torch::Tensor& y, const StepShare& share) override {
+        const auto opts = torch::TensorOptions().dtype(torch::kFloat).device(card_device());
+        const torch::Tensor local = share.local > 0 ? torch::stack({(p * y).sum(), p.sum(), y.sum()}).detach() : torch::zeros({3}, opts);
+        const torch::Tensor all = share.sum(local);
+        const torch::Tensor inter = all[0], s = all[1] + all[2] + 1;
+        const torch::Tensor dice = (2 * inter + 1) / s;
+        const double f = share.fraction();
+        if (share.local == 0) return {torch::zeros({}, opts), {torch::zeros({}, opts)}, torch::zeros({}, opts)};
+        torch::Tensor l = -(2 * (p * y).sum() / s - (2 * inter + 1) * p.sum() / (s * s));
+        torch::Tensor value = -dice * f;
+        if (o_.loss == UNetLoss::DiceBce) {
+            const torch::Tensor bce = torch::binary_cross_entropy(p.clamp(1e-6, 1 - 1e-6), y) * f;
+            l = l + bce;
+            value = value + bce.detach();
+        }
+        return {l, {dice * f}, value};
+    }
 
     // Soft Dice over the whole validation split, on whole slices.
     Validation validate(int epoch, const Forward& forward) override {
@@ -188,8 +206,9 @@ public:
         }
         const auto sum_options = torch::TensorOptions().dtype(torch::kDouble).device(card_device());
         torch::Tensor inter = torch::zeros({}, sum_options), psum = torch::zeros({}, sum_options), ysum = torch::zeros({}, sum_options);
-        const EpochBatches val = batches_of(d_, d_.val, std::max(o_.run.batch, 4), SamplePlan{false, 0, 0, o_.run.seed, epoch});
-        OrderedPrefetcher<Batch> queue(val.count, loaders_, 2 * static_cast<std::size_t>(loaders_), val.make);
+        const EpochBatches val = batches_of(d_, d_.val, SamplePlan{false, 0, 0, o_.run.seed, epoch});
+        const std::int64_t per = std::max(o_.run.batch, 4);
+        OrderedPrefetcher<Batch> queue(val.batch_count(per), loaders_, 2 * static_cast<std::size_t>(loaders_), [&val, per](std::size_t k) { return val.batch(k, per); });
         Batch b;
         while (queue.next(b)) {
             const torch::Tensor x = to_device(b.x, b.x_shape, card_device()), y = to_device(b.y, b.y_shape, card_device());

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <memory>
 
 #include "nodulecad/core/error.hpp"
 #include "nodulecad/core/files.hpp"
@@ -15,6 +16,7 @@
 #include "nodulecad/model/checkpoint.hpp"
 #include "nodulecad/model/run_mode.hpp"
 #include "nodulecad/model/unet.hpp"
+#include "nodulecad/train/rank_group.hpp"
 
 namespace nodulecad {
 
@@ -43,6 +45,15 @@ nlohmann::ordered_json card_without_progress(const std::string& card_json, const
 int loader_threads_for(int requested, const torch::Device& device) {
     if (requested > 0) return requested;
     return device.is_cuda() ? std::clamp(default_thread_count() - 2, 1, 8) : 1;
+}
+
+LossTerms TrainingVariant::step_loss(const torch::Tensor& output, const torch::Tensor& target, const StepShare& share) {
+    if (share.local == 0) return {torch::zeros({}, output.options()), {}, {}};
+    LossTerms t = loss(output, target);
+    const double f = share.fraction();
+    t.loss = t.loss * f;
+    for (auto& s : t.shown) s = s * f;
+    return t;
 }
 
 namespace {
@@ -101,42 +112,108 @@ struct EpochTotals {
     std::int64_t samples = 0;
 };
 
+// This rank's samples of step s, [first, first + count): the step's batch x ranks samples in rank order, so the
+// ranks' parts of every step together are one process's batch of batch x ranks.
+struct StepPart {
+    std::int64_t first = 0, count = 0, total = 0;
+};
+StepPart step_part(std::int64_t samples, std::int64_t batch, int ranks, int rank, std::size_t step) {
+    const std::int64_t whole = batch * ranks, start = static_cast<std::int64_t>(step) * whole;
+    StepPart p;
+    p.total = std::min(whole, samples - start);
+    p.first = start + batch * rank;
+    p.count = std::clamp<std::int64_t>(samples - p.first, 0, batch);
+    return p;
+}
+
+// The gradients of every parameter summed over the ranks (a parameter without one counts as zeros).
+void sum_gradients(torch::nn::Module& net, RankGroup& group) {
+    std::vector<torch::Tensor> grads;
+    for (auto& p : net.parameters()) {
+        if (!p.requires_grad()) continue;
+        if (!p.grad().defined()) p.mutable_grad() = torch::zeros_like(p);
+        grads.push_back(p.grad());
+    }
+    group.sum(grads);
+}
+
 // One pass over the epoch's batches: forward, loss, backward, Adam step. Running sums stay on the device: reading
 // one waits for the GPU, so on CUDA the bar is updated every 16 batches only and the launch queue stays full.
-EpochTotals train_epoch(TrainingVariant& v, torch::optim::Optimizer& optimizer, const Forward& forward, const torch::Device& device,
-                        int epoch, int epochs, int loaders) {
+// With several ranks each takes its part of every step (step_part), the gradients are summed before Adam's step,
+// and the epoch's sums are summed at its end.
+EpochTotals train_epoch(TrainingVariant& v, torch::nn::Module& net, torch::optim::Optimizer& optimizer, const Forward& forward,
+                        const torch::Device& device, int epoch, int epochs, int loaders, std::int64_t batch, RankGroup* group) {
     const EpochBatches batches = v.epoch_batches(epoch);
+    const int ranks = group ? group->size() : 1, rank = group ? group->rank() : 0;
+    const std::size_t steps = batches.batch_count(batch * ranks);
     const std::vector<std::string> names = v.train_columns();
     const auto sum_options = torch::TensorOptions().dtype(torch::kDouble).device(device);
     torch::Tensor loss_sum = torch::zeros({}, sum_options);
     std::vector<torch::Tensor> shown_sums(names.size());
     for (auto& t : shown_sums) t = torch::zeros({}, sum_options);
-    std::int64_t seen = 0, steps = 0;
+    std::int64_t seen = 0, steps_done = 0;
     const auto means = [&] {
         std::vector<double> m;
         for (const auto& t : shown_sums) m.push_back(t.item<double>() / static_cast<double>(std::max<std::int64_t>(1, seen)));
         return m;
     };
+    StepShare share;
+    if (group)
+        share.sum = [group](const torch::Tensor& t) {
+            torch::Tensor s = t.detach().clone();
+            group->sum({s});
+            return s;
+        };
     {
         Progress bar("train epoch " + std::to_string(epoch) + "/" + std::to_string(epochs), batches.samples, "samples");
-        OrderedPrefetcher<Batch> queue(batches.count, loaders, 2 * static_cast<std::size_t>(std::max(1, loaders)), batches.make);
+        const auto make = [&](std::size_t s) {
+            const StepPart p = step_part(batches.samples, batch, ranks, rank, s);
+            return p.count > 0 ? batches.make(p.first, p.count) : Batch{};
+        };
+        OrderedPrefetcher<Batch> queue(steps, loaders, 2 * static_cast<std::size_t>(std::max(1, loaders)), make);
         Batch b;
         while (queue.next(b)) {
-            const torch::Tensor x = to_device(b.x, b.x_shape, device), y = to_device(b.y, b.y_shape, device);
-            const LossTerms terms = v.loss(forward(x), y);
+            const StepPart part = step_part(batches.samples, batch, ranks, rank, static_cast<std::size_t>(steps_done));
+            LossTerms terms;
             optimizer.zero_grad();
-            terms.loss.backward();
+            if (!group) {
+                const torch::Tensor x = to_device(b.x, b.x_shape, device), y = to_device(b.y, b.y_shape, device);
+                terms = v.loss(forward(x), y);
+                terms.loss.backward();
+            } else {
+                share.local = part.count;
+                share.total = part.total;
+                if (part.count > 0) {
+                    const torch::Tensor x = to_device(b.x, b.x_shape, device), y = to_device(b.y, b.y_shape, device);
+                    terms = v.step_loss(forward(x), y, share);
+                    terms.loss.backward();
+                } else {
+                    const torch::Tensor none = torch::zeros({0}, torch::TensorOptions().device(device));
+                    terms = v.step_loss(none, none, share);
+                }
+                sum_gradients(net, *group);
+            }
             optimizer.step();
-            const auto n = b.size();
-            loss_sum += terms.loss.detach().to(torch::kDouble) * static_cast<double>(n);
+            // Per sample: in one process the batch's mean times its size; a rank's share times the step's size.
+            const auto n = group ? part.total : b.size();
+            const torch::Tensor value = terms.value.defined() ? terms.value : terms.loss;
+            if (value.defined()) loss_sum += value.detach().to(torch::kDouble) * static_cast<double>(n);
             for (std::size_t i = 0; i < shown_sums.size() && i < terms.shown.size(); ++i)
-                shown_sums[i] += terms.shown[i].detach().to(torch::kDouble) * static_cast<double>(n);
-            seen += n;
-            ++steps;
-            if (!device.is_cuda() || steps % 16 == 0)
-                bar.set_status(status_line(loss_sum.item<double>() / static_cast<double>(seen), names, means()));
-            bar.advance(n);
+                if (terms.shown[i].defined()) shown_sums[i] += terms.shown[i].detach().to(torch::kDouble) * static_cast<double>(n);
+            seen += part.count;
+            ++steps_done;
+            // A rank's share times the step's size is its own samples' part: the bar shows this rank's running means.
+            if (!device.is_cuda() || steps_done % 16 == 0)
+                bar.set_status(status_line(loss_sum.item<double>() / static_cast<double>(std::max<std::int64_t>(1, seen)), names, means()));
+            bar.advance(group ? part.total : part.count);
         }
+    }
+    if (group) {
+        // The epoch's sums over the ranks: each rank's shares of each step add up to the step's values.
+        std::vector<torch::Tensor> sums{loss_sum};
+        for (auto& t : shown_sums) sums.push_back(t);
+        group->sum(sums);
+        seen = batches.samples;
     }
     EpochTotals t;
     t.samples = seen;
@@ -149,10 +226,17 @@ EpochTotals train_epoch(TrainingVariant& v, torch::optim::Optimizer& optimizer, 
 
 std::vector<EpochRecord> run_training(TrainingVariant& v, const TrainerOptions& o) {
     o.check();
-    const torch::Device device = pick_device(o.device);
+    torch::Device device = pick_device(o.device);
+    // Several ranks: each on its own GPU of the machine (cuda:LOCAL_RANK) unless --device named one.
+    if (o.world.distributed() && device.is_cuda() && o.device.find(':') == std::string::npos)
+        device = torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(o.world.local_rank));
+    std::unique_ptr<RankGroup> ranks;
+    if (o.world.distributed()) ranks = std::make_unique<RankGroup>(o.world, std::chrono::seconds(o.dist_timeout_s));
+    const bool writer = !ranks || ranks->rank() == 0;
+    v.writes_files = writer;
     const RunFolder run{o.run_dir};
     std::error_code ec;
-    fs::create_directories(o.run_dir, ec);
+    if (writer) fs::create_directories(o.run_dir, ec);
     if (ec) fail(o.run_dir, "cannot create the run folder: " + ec.message());
 
     RunProgress progress;
@@ -166,10 +250,18 @@ std::vector<EpochRecord> run_training(TrainingVariant& v, const TrainerOptions& 
     const RunMode mode = run_mode(device, o.amp);
     enable_cudnn_autotune(device);
     apply_memory_format(*net, mode);
+    // Every rank starts from rank 0's weights and buffers (the same seed makes them equal already; this makes sure).
+    if (ranks) {
+        std::vector<torch::Tensor> state;
+        for (const auto& p : net->parameters()) state.push_back(p);
+        for (const auto& b : net->buffers()) state.push_back(b);
+        torch::NoGradGuard no_grad;
+        ranks->broadcast_from_first(state);
+    }
     torch::optim::Adam optimizer(net->parameters(), torch::optim::AdamOptions(o.lr));
     if (o.resume) load_optimizer_state(run.last(), optimizer);
     const int loaders = loader_threads_for(o.loader_threads, device);
-    write_config(run, v, o, device, mode, loaders);
+    if (writer) write_config(run, v, o, device, mode, loaders);
     MetricsTable table = history(run, metrics_columns(v), o.resume ? progress.epoch : 0);
 
     const Forward forward = [&](const torch::Tensor& x) {
@@ -189,7 +281,7 @@ std::vector<EpochRecord> run_training(TrainingVariant& v, const TrainerOptions& 
         for (auto& group : optimizer.param_groups())
             static_cast<torch::optim::AdamOptions&>(group.options()).lr(scheduled_lr(o.lr, o.lr_schedule, epoch, o.epochs));
         net->train();
-        const EpochTotals totals = train_epoch(v, optimizer, forward, device, epoch, o.epochs, loaders);
+        const EpochTotals totals = train_epoch(v, *net, optimizer, forward, device, epoch, o.epochs, loaders, o.batch, ranks.get());
         Validation val;
         const bool validated = epoch % o.validate_every == 0 || epoch == o.epochs;
         {
@@ -213,14 +305,18 @@ std::vector<EpochRecord> run_training(TrainingVariant& v, const TrainerOptions& 
         const bool improved =
             o.keep == KeepWeights::Final || (validated && (!val.choosable || std::isnan(val.score) || val.score > progress.best_score));
         if (improved && !std::isnan(val.score)) progress.best_score = val.score;
-        v.save(run.last(), progress, &optimizer);
-        if (improved) v.save(run.best(), progress, nullptr);
+        if (writer) {
+            v.save(run.last(), progress, &optimizer);
+            if (improved) v.save(run.best(), progress, nullptr);
+        }
         std::vector<double> row;
         for (const auto& [k, value] : rec.values) row.push_back(value);
         table.rows.push_back(std::move(row));
-        write_metrics_table(run.metrics(), table);
+        if (writer) write_metrics_table(run.metrics(), table);
         records.push_back(std::move(rec));
     }
+    // No rank leaves before rank 0 has written the last epoch's files.
+    if (ranks) ranks->barrier();
     return records;
 }
 

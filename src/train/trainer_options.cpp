@@ -12,6 +12,7 @@ void TrainerOptions::check() const {
     require_positive("lr", lr);
     require_positive("validate_every", validate_every);
     require_non_negative("loader_threads", loader_threads);
+    require_positive("dist_timeout_s", dist_timeout_s);
 }
 
 void to_json(nlohmann::json& j, const TrainerOptions& o) {

@@ -60,6 +60,32 @@ TEST(Infer, BundleReproducesThePipelinesHeldOutCandidatesAndResumes) {
     EXPECT_EQ(third.reused, 1);
     EXPECT_EQ(read_file(third.submission), read_file(w("submission.csv")));
 
+    // Sharded, the shards run one after another into one folder: the tables appear once every scan has its result
+    // (2 scans: after shard 1, whatever N) and are the unsharded run's, byte for byte.
+    for (const int n : {2, 3}) {
+        SCOPED_TRACE(std::to_string(n) + " shards");
+        const std::string out = dir.path("shards" + std::to_string(n));
+        for (int k = 0; k < n; ++k) {
+            InferOptions sharded = infer_options(dir, w("split/test"), out);
+            sharded.shard = {k, n};
+            const InferSummary r = infer_scans(sharded);
+            EXPECT_EQ(r.in_shard, k < 2 ? 1 : 0);
+            EXPECT_EQ(r.done, r.in_shard);
+            EXPECT_EQ(r.tables, k >= 1);
+            EXPECT_EQ(fs::exists(out + "/submission.csv"), k >= 1);
+        }
+        EXPECT_EQ(read_file(out + "/candidates.csv"), read_file(w("candidates.csv")));
+        EXPECT_EQ(read_file(out + "/submission.csv"), read_file(w("submission.csv")));
+    }
+    // One shard, then a run without a shard: it does the rest and writes the same tables.
+    InferOptions first = infer_options(dir, w("split/test"), dir.path("merged"));
+    first.shard = {1, 2};
+    EXPECT_FALSE(infer_scans(first).tables);
+    const InferSummary rest = infer_scans(infer_options(dir, w("split/test"), dir.path("merged")));
+    EXPECT_EQ(rest.done, 1);
+    EXPECT_EQ(rest.reused, 1);
+    EXPECT_EQ(read_file(rest.submission), read_file(w("submission.csv")));
+
     // Another bundle (the card changed): the earlier results are not mixed in.
     std::string card = read_file(w("model/model.json"));
     card.replace(card.find("\"max_per_scan\": 100"), 19, "\"max_per_scan\": 1");

@@ -4,6 +4,8 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+
+#include "nodulecad/core/launch.hpp"
 #include <vector>
 
 #include "nodulecad/io/image_file.hpp"
@@ -24,6 +26,7 @@ struct PredictOptions {
     bool lungs_only = true;
     bool skip_existing = false;  // leave scans whose <uid>_prob.mhd exists (outputs are written atomically)
     int threads = 1;
+    Shard shard;                 // only scans K, K + N, ... of the uid order (docs/distributed.md); all by default
 };
 
 struct PredictSummary {

@@ -6,9 +6,15 @@
 //   OUT/submission.csv   the five LUNA16 columns
 //   OUT/scans/<uid>.csv  each scan's candidates, written as it finishes: a re-run skips the scans that have one
 // A scan that cannot be read or processed is named and skipped; the others still finish and the tables hold them.
+// Sharded (`--shard K/N`, or the rank of a torchrun/Slurm launch): shard K processes scans K, K + N, ... of the
+// uid order into OUT/scans/, and the tables are written once every scan has its result — by whichever shard
+// finishes last, or by a run without a shard, which processes nothing more. Either way they are byte-identical to
+// one unsharded run's (docs/distributed.md).
 #include <cstdint>
 #include <string>
 #include <vector>
+
+#include "nodulecad/core/launch.hpp"
 
 namespace nodulecad {
 
@@ -18,10 +24,13 @@ struct InferOptions {
     std::string out;    // OUT
     std::string device = "auto";
     int threads = 1;
+    Shard shard;        // all scans unless given
 };
 
 struct InferSummary {
     int scans = 0;      // found under data
+    int in_shard = 0;   // this shard's (all of them unsharded)
+    bool tables = true; // candidates.csv and submission.csv written: every scan has its result (a shard's run may not)
     int done = 0;       // processed now
     int reused = 0;     // finished by an earlier run (OUT/scans/<uid>.csv)
     std::vector<std::string> failures;  // "<path>: <why>" per scan that could not be processed

@@ -11,6 +11,7 @@
 // Include only from torch translation units.
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <functional>
 #include <limits>
@@ -32,11 +33,28 @@ struct Batch {
     std::int64_t size() const { return x_shape.empty() ? 0 : x_shape.front(); }
 };
 
-// Batch k of an epoch (k < count), made from k alone: any number of loader threads gives the same batches.
+// The samples of one pass (an epoch, or a validation pass): make(first, count) is samples [first, first + count) of
+// the pass, made from their positions alone, so any number of loader threads — and any number of ranks, each
+// taking its part of every step — gives the same samples.
 struct EpochBatches {
-    std::size_t count = 0;
-    std::int64_t samples = 0;  // in all batches together
-    std::function<Batch(std::size_t k)> make;
+    std::int64_t samples = 0;
+    std::function<Batch(std::int64_t first, std::int64_t count)> make;
+
+    std::size_t batch_count(std::int64_t batch) const { return static_cast<std::size_t>((samples + batch - 1) / batch); }
+    // Batch k of `batch` samples (the last one smaller).
+    Batch batch(std::size_t k, std::int64_t batch) const {
+        const std::int64_t first = static_cast<std::int64_t>(k) * batch;
+        return make(first, std::min(batch, samples - first));
+    }
+};
+
+// This rank's part of a training step (docs/distributed.md): `local` of the step's `total` samples, and `sum`, which
+// returns a tensor summed over the ranks (itself in one process). Every rank calls the same collectives in the same
+// order, a rank without samples in the step (the epoch's last step) included.
+struct StepShare {
+    std::int64_t local = 0, total = 0;
+    std::function<torch::Tensor(const torch::Tensor&)> sum;
+    double fraction() const { return total > 0 ? static_cast<double>(local) / static_cast<double>(total) : 0.0; }
 };
 
 // Where a run stands, as its checkpoints remember it.
@@ -50,6 +68,9 @@ struct RunProgress {
 struct LossTerms {
     torch::Tensor loss;
     std::vector<torch::Tensor> shown;
+    // Where the loss backpropagated is not the loss's value (a rank's share of a loss over the whole step's batch,
+    // TrainingVariant::step_loss): the value for metrics.csv and the bar. Undefined: `loss` is the value.
+    torch::Tensor value;
 };
 
 // The validation of one epoch: values for metrics.csv (in the order of validation_columns) and the score that picks
@@ -84,6 +105,13 @@ public:
     // 3. The loss of a batch: `output` is the network's float output, `target` the batch's targets on the device.
     virtual LossTerms loss(const torch::Tensor& output, const torch::Tensor& target) = 0;
     virtual std::vector<std::string> train_columns() const { return {}; }
+    // 3b. With several ranks: this rank's share of the step's loss, such that the gradients of the shares summed over
+    // the ranks are the gradient of the loss of the whole step's batch (what one process with that batch computes),
+    // and the values and shown terms summed over the ranks are that loss's. The default suits a loss that is a mean
+    // over samples: loss() scaled by share.fraction(). A loss over the whole batch (the U-Net's soft Dice) sums its
+    // statistics with share.sum. A rank without samples in the step is called with empty tensors and must return
+    // zero terms after taking part in the same collectives.
+    virtual LossTerms step_loss(const torch::Tensor& output, const torch::Tensor& target, const StepShare& share);
 
     // 4. Validation after each epoch (or each TrainerOptions::validate_every-th), in eval mode without gradients.
     virtual Validation validate(int epoch, const Forward& forward) = 0;
@@ -91,6 +119,10 @@ public:
     // hard negatives here), in eval mode without gradients, before validate.
     virtual void after_epoch(int /*epoch*/, const Forward& /*forward*/) {}
     virtual std::vector<std::string> validation_columns() const = 0;
+
+    // False on ranks other than 0 of a run over several processes: they write nothing into the run folder (the
+    // trainer saves nothing there; a variant that writes files of its own, the 3D detector's hard negatives, checks it).
+    bool writes_files = true;
 };
 
 // What each finished epoch reports: its metrics.csv row, named.

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "nodulecad/core/enum_names.hpp"
+#include "nodulecad/core/launch.hpp"
 #include "nodulecad/train/schedule.hpp"
 
 namespace nodulecad {
@@ -34,6 +35,10 @@ struct TrainerOptions {
     // The batches are the same for any number.
     int loader_threads = 0;
     bool resume = false;       // continue RUN from last.pt: weights, optimizer state, epoch
+    // The ranks training together (docs/distributed.md): each takes `batch` samples of every step, so a step sees
+    // batch x world.size; rank 0 alone writes the run folder. One process when world.size is 1.
+    WorldSpec world;
+    int dist_timeout_s = 60;   // a collective waits this long for a rank that died or stalled, then fails
 
     // OptionError for a value no run can use.
     void check() const;

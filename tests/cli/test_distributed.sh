@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# Training as several ranks, launched by hand as torchrun and srun would (RANK, WORLD_SIZE, MASTER_ADDR,
+# MASTER_PORT; Gloo over 127.0.0.1): two real processes train; a rank killed mid-run makes the other exit with a
+# message naming it, within the timeout; bad launches are one-line errors. docs/distributed.md.
+set -u
+bin=${NODULECAD:?set NODULECAD to the nodulecad binary}
+tmp=$(mktemp -d)
+pids=()
+trap 'for p in "${pids[@]}"; do kill -9 "$p" 2> /dev/null; done; [ -n "${KEEP:-}" ] || rm -rf "$tmp"' EXIT
+# shellcheck source=../check.sh
+. "$(dirname "$0")/../check.sh"
+
+if ! "$bin" train --help 2>&1 | grep -q -- '--dist-timeout'; then
+    echo "skipped: this build has no LibTorch"
+    exit 0
+fi
+# A port nothing listens on: the kernel's pick for a socket bound to port 0 (bash cannot bind; the shell's own
+# range is the fallback).
+port() { echo $((20000 + (RANDOM % 20000))); }
+
+"$bin" synth --out "$tmp/cohort" --scans 2 --preset small --seed 3 --threads 2 2> /dev/null
+"$bin" preprocess --data "$tmp/cohort" --out "$tmp/prep" --size 64 --pixel-mm 5 2> /dev/null
+check "a dataset to train on" test -s "$tmp/prep/images.npy"
+train=(train --data "$tmp/prep" --filters 4 --depth 3 --batch 2 --threads 1)
+
+# Two ranks, one run folder: both exit 0, rank 0 alone speaks and writes.
+p=$(port)
+RANK=1 WORLD_SIZE=2 LOCAL_RANK=1 MASTER_ADDR=127.0.0.1 MASTER_PORT=$p "$bin" "${train[@]}" --out "$tmp/run" --epochs 2 2> "$tmp/r1.err" &
+r1=$!; pids+=("$r1")
+RANK=0 WORLD_SIZE=2 LOCAL_RANK=0 MASTER_ADDR=127.0.0.1 MASTER_PORT=$p "$bin" "${train[@]}" --out "$tmp/run" --epochs 2 2> "$tmp/r0.err"; rc0=$?
+wait "$r1"; rc1=$?
+check "rank 0 exits 0" test "$rc0" -eq 0
+check "rank 1 exits 0" test "$rc1" -eq 0
+check "rank 0 reports both epochs" test "$(grep -c '^epoch [12]:' "$tmp/r0.err")" -eq 2
+check "rank 1 prints nothing" test ! -s "$tmp/r1.err"
+for f in last.pt best.pt metrics.csv config.json; do check "rank 0 writes $f" test -s "$tmp/run/$f"; done
+check "metrics has both epochs" test "$(wc -l < "$tmp/run/metrics.csv")" -eq 3
+
+# predict in shards (by --shard, and by the launcher's rank): the same files, byte for byte, as one run.
+"$bin" predict --model "$tmp/run/best.pt" --data "$tmp/cohort" --out "$tmp/pred_all" --threads 1 2> /dev/null
+"$bin" predict --model "$tmp/run/best.pt" --data "$tmp/cohort" --out "$tmp/pred_sh" --threads 1 --shard 0/2 2> "$tmp/sh0.err"; rc0=$?
+RANK=1 WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=1 "$bin" predict --model "$tmp/run/best.pt" --data "$tmp/cohort" --out "$tmp/pred_sh" --threads 1 2> "$tmp/sh1.err"; rc1=$?
+check "predict shards exit 0" test "$rc0" -eq 0 -a "$rc1" -eq 0
+check "each shard did one scan" sh -c "grep -q '^shard 0/2: predicted .* of 1 scans' '$tmp/sh0.err' && grep -q '^shard 1/2: predicted .* of 1 scans' '$tmp/sh1.err'"
+same=0
+for f in "$tmp"/pred_all/*; do cmp -s "$f" "$tmp/pred_sh/$(basename "$f")" && same=$((same + 1)); done
+check "the shards' files are the single run's (4 files: 2 scans x .mhd/.raw)" test "$same" -eq 4 -a "$(ls "$tmp/pred_sh" | wc -l)" -eq 4
+"$bin" predict --model "$tmp/run/best.pt" --data "$tmp/cohort" --out "$tmp/pred_bad" --shard 3/2 2> "$tmp/err.txt"; rc=$?
+check "--shard 3/2 exits 1 with one line" sh -c "test $rc -eq 1 && test \$(wc -l < '$tmp/err.txt') -eq 1 && grep -q -- '--shard needs K below N' '$tmp/err.txt'"
+check "and writes nothing" test ! -e "$tmp/pred_bad"
+
+# Killing one of two ranks: the other exits non-zero within the timeout, naming it.
+p=$(port)
+RANK=1 WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=$p "$bin" "${train[@]}" --out "$tmp/kill" --epochs 1000 --dist-timeout 20 2> "$tmp/k1.err" &
+k1=$!; pids+=("$k1")
+RANK=0 WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=$p "$bin" "${train[@]}" --out "$tmp/kill" --epochs 1000 --dist-timeout 20 2> "$tmp/k0.err" &
+k0=$!; pids+=("$k0")
+for _ in $(seq 1 300); do [ -s "$tmp/kill/metrics.csv" ] && break; sleep 0.2; done
+check "the two ranks are training" test -s "$tmp/kill/metrics.csv"
+kill -9 "$k1"
+start=$(date +%s)
+wait "$k0"; rc=$?
+took=$(( $(date +%s) - start ))
+check "the surviving rank exits 1" test "$rc" -eq 1
+check "within the 20 s timeout ($took s)" test "$took" -le 25
+check "it names the rank that ended" sh -c "tail -n 1 '$tmp/k0.err' | grep -q '^nodulecad: error: rank 0 of 2: lost the other ranks during .*(rank 1 ended'"
+check "in one line after its progress" test "$(grep -vc '^train epoch' "$tmp/k0.err")" -eq 1
+
+# Bad launches: one-line errors, exit 1, nothing written.
+RANK=0 WORLD_SIZE=2 "$bin" "${train[@]}" --out "$tmp/bad" --epochs 1 2> "$tmp/err.txt"; rc=$?
+check "WORLD_SIZE without MASTER_ADDR exits 1" test "$rc" -eq 1
+check "and says what to export" grep -q '^nodulecad: error: WORLD_SIZE=2 is set but MASTER_ADDR is not' "$tmp/err.txt"
+check "and writes nothing" test ! -e "$tmp/bad"
+RANK=2 WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=1 "$bin" "${train[@]}" --out "$tmp/bad" --epochs 1 2> "$tmp/err.txt"; rc=$?
+check "RANK >= WORLD_SIZE exits 1" test "$rc" -eq 1 -a "$(wc -l < "$tmp/err.txt")" -eq 1
+# A port in use: rank 0 of a first job holds it (waiting for its rank 1); a second rank 0 on it cannot open its store.
+p=$(port)
+RANK=0 WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=$p "$bin" "${train[@]}" --out "$tmp/first" --epochs 1 --dist-timeout 30 2> /dev/null &
+holder=$!; pids+=("$holder")
+sleep 2
+RANK=0 WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=$p "$bin" "${train[@]}" --out "$tmp/second" --epochs 1 --dist-timeout 5 2> "$tmp/err.txt"; rc=$?
+kill -9 "$holder" 2> /dev/null
+check "a port in use exits 1" test "$rc" -eq 1
+check "and names the port" grep -q "^nodulecad: error: rank 0 of 2: cannot open the rendezvous store on port $p (in use?)" "$tmp/err.txt"
+check "in one line" test "$(wc -l < "$tmp/err.txt")" -eq 1
+# Commands that do not train as ranks refuse rather than repeat their work in every rank.
+RANK=0 WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=1 "$bin" preprocess --data "$tmp/cohort" --out "$tmp/prep2" 2> "$tmp/err.txt"; rc=$?
+check "preprocess as a rank exits 1" test "$rc" -eq 1
+check "and says which command trains as ranks" grep -q '^nodulecad: error: preprocess runs as one process, but was started as rank 0 of 2' "$tmp/err.txt"
+check "and writes nothing" test ! -e "$tmp/prep2"
+# torchrun --nproc-per-node 1 (WORLD_SIZE=1) is one process.
+RANK=0 WORLD_SIZE=1 "$bin" "${train[@]}" --out "$tmp/single" --epochs 1 2> /dev/null; rc=$?
+check "WORLD_SIZE=1 trains as one process" test "$rc" -eq 0 -a -s "$tmp/single/last.pt"
+
+finish
