@@ -44,6 +44,10 @@ void register_run(CLI::App& app) {
     auto* folds = cmd->add_option("--folds", o->folds, "Cross-validation by subset: fold f tests subsets s with s % folds == f (LUNA16: 10)");
     auto* subsets = cmd->add_option("--val-subsets", o->test_subsets, "One split: these subsets are held out for testing");
     folds->excludes(subsets);
+    cmd->add_option("--fold", o->fold, "With --folds: run fold F's stages alone, one job of a Slurm array (docs/distributed.md); no evaluation")
+        ->check(CLI::NonNegativeNumber);
+    cmd->add_flag("--merge", o->merge, "With --folds: evaluate and report the folds together once each one's job (--fold F) has finished;\n"
+                                       "trains nothing, and names the folds that have not finished");
     cmd->add_option("--test-fraction", o->test_fraction, "One split without --val-subsets: this share of patients is held out")->capture_default_str();
     add_enum_option(cmd, "--detector", o->detector, kDetectorNames,
                     "First stage: unet2d (the seed's 2D U-Net on every slice), heatmap3d (a 3D centre-heatmap\n"
@@ -97,7 +101,13 @@ void register_run(CLI::App& app) {
         PipelineOptions p = *o;
         p.prep.context = (p.unet.unet.in_channels - 1) / 2;
         p.combine = enum_from_name(*combine, kFprCombineNames);  // "auto": none, chosen by validation
-        print_pipeline_summary(run_pipeline(p));
+        const PipelineSummary s = run_pipeline(p);
+        if (s.fold >= 0) {
+            std::printf("fold %d finished (%d held-out scans; candidates: %s) — `run ... --folds %d --merge` evaluates all folds once each has finished\n", s.fold,
+                        s.test_scans, s.submission.c_str(), p.folds);
+            return;
+        }
+        print_pipeline_summary(s);
     });
 }
 

@@ -94,6 +94,7 @@ std::string combine_rule_of(const PipelineOptions& o, const fs::path& fpr) {
 // One train/test split of the cohort and where its stages work (DIR: WORK, or WORK/fold<f>).
 struct Split {
     std::string dir, prefix;
+    int fold = 0;
     std::vector<ScanFile> train, test;
     FprScanChoice fpr;  // the training scans that give the FP reduction its candidates
     std::string annotations, excluded;
@@ -388,6 +389,7 @@ void stage_bundle(StageRunner& st, const PipelineOptions& o, const Split& s) {
 SplitResult run_split(const PipelineOptions& o, const Split& s, std::vector<StageTime>& times) {
     const bool unet = uses_unet(o.detector), three_d = uses_detector3d(o.detector);
     StageRunner st(s.path("stages"), s.prefix, 5 + (unet ? 4 : 0) + (three_d ? 2 : 0), times);
+    if (o.merge) st.refuse_work(" (or was run with other options): run its job first, `run ... --folds " + std::to_string(o.folds) + " --fold " + std::to_string(s.fold) + "`");
     SplitResult r;
     r.candidates_unet = s.path("candidates_unet.csv");
     r.candidates = s.path("candidates.csv");
@@ -501,6 +503,9 @@ PipelineSummary run_pipeline(const PipelineOptions& o) {
     o.fpr.net.check_patch(o.fpr.set.patch);
     require_between("detector3d_flips", o.detector3d_flips, 1, kMaxDetector3dFlips);
     o.peaks.check();
+    if ((o.fold >= 0 || o.merge) && o.folds < 2) throw OptionError(o.merge ? "merge" : "fold", "needs --folds N (N >= 2)");
+    if (o.fold >= o.folds && o.folds >= 2) throw OptionError("fold", "must be below --folds " + std::to_string(o.folds) + ", got " + std::to_string(o.fold));
+    if (o.fold >= 0 && o.merge) throw OptionError("merge", "and --fold exclude each other: --fold F runs one fold's job, --merge evaluates them all");
     const std::vector<ScanFile> scans = find_scans(o.data_dir);
     const std::string ann = o.annotations.empty() ? default_annotations(o.data_dir) : o.annotations;
     const std::string exc = o.excluded.empty() ? default_excluded(o.data_dir) : o.excluded;
@@ -520,16 +525,39 @@ PipelineSummary run_pipeline(const PipelineOptions& o) {
     PipelineSummary sum;
     std::vector<SplitResult> results;
     std::vector<std::string> test_uids;
+    std::string unfinished, first_reason;
     for (std::size_t f = 0; f < tests.size(); ++f) {
+        if (o.fold >= 0 && static_cast<int>(f) != o.fold) continue;
         Split s;
         s.dir = tests.size() > 1 ? (fs::path(o.work_dir) / ("fold" + std::to_string(f))).string() : o.work_dir;
         s.prefix = tests.size() > 1 ? "fold " + std::to_string(f) + ": " : "";
+        s.fold = static_cast<int>(f);
         for (const auto& scan : scans) (tests[f].count(scan.uid) ? s.test : s.train).push_back(scan);
         for (const auto& scan : s.test) test_uids.push_back(scan.uid);
         s.fpr = choose_fpr_scans(s.train, o.fpr_scans, o.fpr.set.val_fraction, o.seed);
         s.annotations = ann;
         s.excluded = exc;
-        results.push_back(run_split(o, s, sum.stages));
+        if (!o.merge) {
+            results.push_back(run_split(o, s, sum.stages));
+            continue;
+        }
+        // Merging: every fold is looked at, so the error names all that have not finished.
+        try {
+            results.push_back(run_split(o, s, sum.stages));
+        } catch (const Error& e) {
+            unfinished += (unfinished.empty() ? "" : ", ") + std::to_string(f);
+            if (first_reason.empty()) first_reason = e.what();
+        }
+    }
+    if (!unfinished.empty())
+        throw Error(std::string(unfinished.find(',') == std::string::npos ? "fold " : "folds ") + unfinished + " of " + std::to_string(o.folds) +
+                    " not finished, nothing merged; " + first_reason);
+    if (o.fold >= 0) {
+        // One fold's job: its model bundle and held-out candidates are in WORK/fold<F>; `--merge` evaluates.
+        sum.fold = o.fold;
+        sum.test_scans = static_cast<int>(test_uids.size());
+        sum.submission = results.front().candidates;
+        return sum;
     }
 
     // Evaluation of every held-out scan (all folds together), before and after false-positive reduction; the report.

@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <iostream>
 
+#include "nodulecad/core/error.hpp"
 #include "nodulecad/core/files.hpp"
 
 namespace nodulecad {
@@ -51,6 +52,7 @@ void StageRunner::run(const std::string& name, const std::vector<std::string>& i
         times_.push_back({prefix_ + name, 0, true});
         return;
     }
+    if (!refuse_.empty()) throw Error(prefix_ + name + " has not finished" + refuse_);
     ran_.insert(name);
     fs::remove(marker, ec);
     std::cerr << label << "\n";

@@ -220,6 +220,51 @@ TEST(Pipeline, BadSplitsAreClearErrors) {
     test::expect_error([&] { run_pipeline(o); }, {"missing"});
 }
 
+// The ten-fold protocol as independent jobs (issue 18): each fold's job alone, then --merge, gives the CPM and the
+// submission of one run over all folds; merging before every fold has finished names the missing ones.
+TEST(Pipeline, FoldsAsSeparateJobsGiveTheResultOfOneRun) {
+    test::TempDir dir;
+    PipelineOptions o = test::quick_pipeline(dir, 6);  // subsets 0-5: fold 0 tests 0, 2, 4 and fold 1 tests 1, 3, 5
+    o.folds = 2;
+    const PipelineSummary whole = run_pipeline(o);
+    PipelineOptions job = o;
+    job.work_dir = dir.path("jobs");
+    job.merge = true;
+    test::expect_error([&] { run_pipeline(job); }, {"folds 0, 1 of 2 not finished, nothing merged", "fold 0: split has not finished", "--folds 2 --fold 0"});
+    job.merge = false;
+    job.fold = 1;
+    const PipelineSummary one = run_pipeline(job);
+    EXPECT_EQ(one.fold, 1);
+    EXPECT_EQ(one.test_scans, 3);
+    EXPECT_TRUE(fs::exists(dir.path("jobs/fold1/candidates.csv")));
+    EXPECT_FALSE(fs::exists(dir.path("jobs/fold0/candidates.csv")));
+    EXPECT_FALSE(fs::exists(dir.path("jobs/submission.csv")));
+    job.fold = -1;
+    job.merge = true;
+    test::expect_error([&] { run_pipeline(job); }, {"fold 0 of 2 not finished", "--fold 0`"});
+    job.merge = false;
+    job.fold = 0;
+    run_pipeline(job);
+    job.fold = -1;
+    job.merge = true;
+    const PipelineSummary merged = run_pipeline(job);
+    EXPECT_EQ(merged.test_scans, 6);
+    EXPECT_DOUBLE_EQ(merged.cpm, whole.cpm);
+    EXPECT_DOUBLE_EQ(merged.cpm_unet, whole.cpm_unet);
+    EXPECT_EQ(read_file(dir.path("jobs/submission.csv")), read_file(dir.path("work/submission.csv")));
+    EXPECT_EQ(read_file(dir.path("jobs/eval/froc.csv")), read_file(dir.path("work/eval/froc.csv")));
+    // Bad combinations are option errors before any work.
+    job.merge = false;
+    job.fold = 2;
+    test::expect_error([&] { run_pipeline(job); }, {"fold must be below --folds 2, got 2"});
+    job.fold = 0;
+    job.merge = true;
+    test::expect_error([&] { run_pipeline(job); }, {"merge and --fold exclude each other"});
+    job.merge = false;
+    job.folds = 0;
+    test::expect_error([&] { run_pipeline(job); }, {"fold needs --folds N (N >= 2)"});
+}
+
 // The CUDA recipe (issue 16: "uses the 3D stage at full size"): both detectors, the 3D one larger and on a finer grid
 // than the 2-core recipe's, with options a run accepts; its network builds and maps one training patch to a heatmap
 // and a size map of the patch's shape.

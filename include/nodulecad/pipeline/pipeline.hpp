@@ -31,6 +31,11 @@ struct PipelineOptions {
     std::vector<int> test_subsets;   // held-out LUNA16 subsets (one split); empty with folds = 0: a seeded fraction
     double test_fraction = 0.25;     // when there are neither test subsets nor folds
     int folds = 0;                   // > 1: cross-validation by subset (fold f tests the subsets with s % folds == f)
+    // With folds, the folds as independent jobs (a Slurm array; docs/distributed.md): `fold` >= 0 runs that fold's
+    // stages alone (no evaluation); `merge` evaluates and reports the folds together, each of which must have
+    // finished (an Error names those that have not). Both leave the results one run over all folds gives.
+    int fold = -1;
+    bool merge = false;
     DatasetOptions prep;             // data/out/val set by the pipeline
     Detector detector = Detector::UNet2d;  // the first stage (docs/model.md)
     TrainOptions unet;               // unet2d; data and run folder, device and seed set by the pipeline
@@ -53,6 +58,7 @@ struct PipelineOptions {
 struct PipelineSummary {
     double cpm = 0, cpm_unet = 0;    // held-out CPM after / before false-positive reduction (U-Net and blob candidates)
     int test_scans = 0;
+    int fold = -1;                   // the one fold run (PipelineOptions::fold): no evaluation, no CPM
     std::int64_t nodules = 0, detected = 0;
     std::string report, submission;
     std::string combine;             // the rule used (of the first split when there are folds)

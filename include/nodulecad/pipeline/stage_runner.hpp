@@ -5,6 +5,7 @@
 // outputs discarded) when its key changed or an input ran now; otherwise (interrupted, outputs deleted) it resumes.
 // Plain C++.
 #include <functional>
+#include <utility>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -30,10 +31,13 @@ public:
     // A key made elsewhere (another runner's stages) that later stages can name as an input.
     void add_key(const std::string& name, const nlohmann::json& key, bool ran_now);
     const nlohmann::json& key(const std::string& name) const { return keys_.at(name); }
+    // From now on a stage that would run is an Error instead ("<prefix><name> has not finished<why>"): for a run
+    // that only gathers what other jobs finished (`run --folds N --merge`).
+    void refuse_work(std::string why) { refuse_ = std::move(why); }
     bool ran(const std::string& name) const { return ran_.count(name) > 0; }
 
 private:
-    std::string dir_, prefix_;
+    std::string dir_, prefix_, refuse_;
     int total_, index_ = 0;
     std::map<std::string, nlohmann::json> keys_;
     std::set<std::string> ran_;
