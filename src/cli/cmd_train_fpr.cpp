@@ -21,7 +21,9 @@ void register_train_fpr(CLI::App& app) {
         "2.5D views of them (--arch 2.5d: axial, coronal, sagittal, 3 planes each) or the cube itself at two scales\n"
         "(--arch 3d); class-balanced epochs; flips, quarter turns and shifts; patient split.\n"
         "Each epoch: validation ROC AUC, precision, recall, F1 and the candidate FROC (CPM) before and after.\n"
-        "Writes FPR/patches.npy|csv|json, last.pt, best.pt (best validation AUC), metrics.csv, config.json.");
+        "Writes FPR/patches.npy|csv|json, last.pt, best.pt (best validation AUC), metrics.csv, config.json.\n"
+        "Under torchrun, srun or RANK/WORLD_SIZE/MASTER_ADDR/MASTER_PORT it trains as several ranks, each taking --batch\n"
+        "samples of every step; rank 0 cuts the patches and writes FPR (docs/distributed.md).");
     cmd->add_option("--data", o->set.data_dir, "Cohort folder (subset*/<uid>.mhd, annotations.csv)");
     cmd->add_option("--candidates", o->set.candidates, "Candidates CSV from nodulecad detect on these scans");
     cmd->add_option("--out", o->run.run_dir, "Run folder");
@@ -56,6 +58,7 @@ void register_train_fpr(CLI::App& app) {
     cmd->add_option("--loader-threads", o->run.loader_threads, "Threads preparing batches (0: 1 on a CPU, up to 8 on CUDA)")
         ->capture_default_str()
         ->check(CLI::NonNegativeNumber);
+    add_rank_options(cmd, o->run.dist_timeout_s);
     cmd->callback([o, threads, resume, no_centres, cmd] {
         use_threads(*threads);
         FprTrainOptions t = *o;
@@ -70,7 +73,10 @@ void register_train_fpr(CLI::App& app) {
             t.set.add_annotations = !*no_centres;
         }
         t.set.threads = *threads;
+        t.run.world = join_launch();
+        t.run.dist_timeout_s = o->run.dist_timeout_s;
         const FprTrainResult r = train_fpr(t);
+        if (t.run.world.rank != 0) return;  // rank 0 speaks for all
         std::cerr << "train-fpr: " << r.set.rows << " patches (" << r.set.positives << " positive, " << r.set.negatives << " negative, "
                   << r.set.added_centres << " annotated centres and " << r.set.added_views << " views of them added, " << r.set.ignored << " near excluded findings left out"
                   << (r.set.reused ? ", reused" : "") << "); " << r.set.val << " validation patches on " << r.set.val_uids.size() << " scans\n";

@@ -197,8 +197,12 @@ void RankGroup::sum(const std::vector<torch::Tensor>& tensors) {
     });
 }
 
-void RankGroup::barrier() {
-    impl_->run("a barrier", [&] { impl_->group->barrier()->wait(); });
+void RankGroup::barrier(std::chrono::seconds timeout) {
+    impl_->run("a barrier", [&] {
+        c10d::BarrierOptions options;
+        if (timeout.count() > 0) options.timeout = std::chrono::milliseconds(timeout);
+        impl_->group->barrier(options)->wait();
+    });
 }
 
 #else  // no c10d Gloo in this build
@@ -216,7 +220,7 @@ int RankGroup::rank() const { return 0; }
 int RankGroup::size() const { return 1; }
 void RankGroup::broadcast_from_first(const std::vector<torch::Tensor>&) {}
 void RankGroup::sum(const std::vector<torch::Tensor>&) {}
-void RankGroup::barrier() {}
+void RankGroup::barrier(std::chrono::seconds) {}
 
 #endif
 

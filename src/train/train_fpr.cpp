@@ -4,6 +4,7 @@
 #include <cmath>
 #include <filesystem>
 #include <limits>
+#include <memory>
 #include <nlohmann/json.hpp>
 
 #include "nodulecad/core/error.hpp"
@@ -15,6 +16,7 @@
 #include "nodulecad/io/npy_map.hpp"
 #include "nodulecad/model/checkpoint.hpp"
 #include "nodulecad/model/fpr_net.hpp"
+#include "nodulecad/train/rank_group.hpp"
 #include "nodulecad/train/trainer.hpp"
 
 namespace nodulecad {
@@ -239,11 +241,17 @@ private:
 
 FprTrainResult train_fpr(const FprTrainOptions& o) {
     o.check();
-    FprVariant variant(o);
+    // Several ranks: rank 0 cuts the patch set into the run folder while the others wait (as long as it takes; a
+    // rank 0 that fails ends them at once), then they open the finished set, writing nothing.
+    const std::unique_ptr<RankGroup> ranks = join_ranks(o.run);
+    std::unique_ptr<FprVariant> variant;
+    if (!ranks || ranks->rank() == 0) variant = std::make_unique<FprVariant>(o);
+    if (ranks) ranks->barrier(std::chrono::hours(24));
+    if (!variant) variant = std::make_unique<FprVariant>(o);
     FprTrainResult result;
-    for (const EpochRecord& r : run_training(variant, o.run))
+    for (const EpochRecord& r : run_training(*variant, o.run, ranks.get()))
         result.epochs.push_back(metrics_from<FprEpochMetrics>([&](const char* c) { return r.get(c); }, fpr_metrics_fields()));
-    result.set = variant.summary();
+    result.set = variant->summary();
     return result;
 }
 

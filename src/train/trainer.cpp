@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <memory>
+#include <mutex>
 
 #include "nodulecad/core/error.hpp"
 #include "nodulecad/core/files.hpp"
@@ -224,14 +225,21 @@ EpochTotals train_epoch(TrainingVariant& v, torch::nn::Module& net, torch::optim
 
 }  // namespace
 
-std::vector<EpochRecord> run_training(TrainingVariant& v, const TrainerOptions& o) {
+std::unique_ptr<RankGroup> join_ranks(const TrainerOptions& o) {
+    o.check();
+    if (!o.world.distributed()) return nullptr;
+    return std::make_unique<RankGroup>(o.world, std::chrono::seconds(o.dist_timeout_s));
+}
+
+std::vector<EpochRecord> run_training(TrainingVariant& v, const TrainerOptions& o, RankGroup* joined) {
     o.check();
     torch::Device device = pick_device(o.device);
     // Several ranks: each on its own GPU of the machine (cuda:LOCAL_RANK) unless --device named one.
     if (o.world.distributed() && device.is_cuda() && o.device.find(':') == std::string::npos)
         device = torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(o.world.local_rank));
-    std::unique_ptr<RankGroup> ranks;
-    if (o.world.distributed()) ranks = std::make_unique<RankGroup>(o.world, std::chrono::seconds(o.dist_timeout_s));
+    std::unique_ptr<RankGroup> own;
+    if (!joined) own = join_ranks(o);
+    RankGroup* ranks = joined ? joined : own.get();
     const bool writer = !ranks || ranks->rank() == 0;
     v.writes_files = writer;
     const RunFolder run{o.run_dir};
@@ -244,6 +252,10 @@ std::vector<EpochRecord> run_training(TrainingVariant& v, const TrainerOptions& 
     if (o.resume) {
         net = &v.load(run.last(), device, progress);
     } else {
+        // Torch's default generator is one per process: ranks run as threads of one process (the tests) must not
+        // interleave their draws, or rank 0's network is not the one its seed gives.
+        static std::mutex generator;
+        const std::lock_guard<std::mutex> lock(generator);
         torch::manual_seed(o.seed);
         net = &v.build(device);
     }
@@ -281,11 +293,14 @@ std::vector<EpochRecord> run_training(TrainingVariant& v, const TrainerOptions& 
         for (auto& group : optimizer.param_groups())
             static_cast<torch::optim::AdamOptions&>(group.options()).lr(scheduled_lr(o.lr, o.lr_schedule, epoch, o.epochs));
         net->train();
-        const EpochTotals totals = train_epoch(v, *net, optimizer, forward, device, epoch, o.epochs, loaders, o.batch, ranks.get());
+        const EpochTotals totals = train_epoch(v, *net, optimizer, forward, device, epoch, o.epochs, loaders, o.batch, ranks);
         Validation val;
         const bool validated = epoch % o.validate_every == 0 || epoch == o.epochs;
         {
             torch::NoGradGuard no_grad;
+            // Batch norm's running statistics are updated by each rank from its own samples: rank 0's, as its
+            // checkpoint holds them, into every rank (DDP broadcasts them too), so all ranks validate one network.
+            if (ranks) ranks->broadcast_from_first(net->buffers());
             net->eval();
             v.after_epoch(epoch, forward);
             if (validated) val = v.validate(epoch, forward);

@@ -36,6 +36,27 @@ check "rank 1 prints nothing" test ! -s "$tmp/r1.err"
 for f in last.pt best.pt metrics.csv config.json; do check "rank 0 writes $f" test -s "$tmp/run/$f"; done
 check "metrics has both epochs" test "$(wc -l < "$tmp/run/metrics.csv")" -eq 3
 
+# train-fpr as two ranks: rank 0 cuts the patch set into the shared run folder, rank 1 waits and opens it.
+# Candidates: the truth masks' nodules (positives) and copies 40 mm away (negatives).
+mkdir -p "$tmp/truthpred"
+for f in "$tmp"/cohort/truth/*_nodules.mhd; do
+    u=$(basename "$f" _nodules.mhd)
+    cp "$f" "$tmp/truthpred/${u}_prob.mhd"
+    cp "${f%.mhd}.zraw" "$tmp/truthpred/"
+done
+"$bin" detect --pred "$tmp/truthpred" --out "$tmp/cands.csv" --threshold 0.001 2> /dev/null
+awk -F, 'BEGIN { OFS = "," } NR == 1 { print; next } { print; $4 = $4 + 40; $5 = 0.3; print }' "$tmp/cands.csv" > "$tmp/fpr_cands.csv"
+fpr=(train-fpr --data "$tmp/cohort" --candidates "$tmp/fpr_cands.csv" --out "$tmp/fpr" --epochs 2 --patch 16 --width 4 --val-fraction 0.5 --threads 1)
+p=$(port)
+RANK=1 WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=$p "$bin" "${fpr[@]}" 2> "$tmp/f1.err" &
+f1=$!; pids+=("$f1")
+RANK=0 WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=$p "$bin" "${fpr[@]}" 2> "$tmp/f0.err"; rc0=$?
+wait "$f1"; rc1=$?
+check "train-fpr ranks exit 0" test "$rc0" -eq 0 -a "$rc1" -eq 0
+check "train-fpr rank 0 reports the patch set and both epochs" sh -c "grep -q '^train-fpr: .* patches' '$tmp/f0.err' && test \$(grep -c '^epoch [12]:' '$tmp/f0.err') -eq 2"
+check "train-fpr rank 1 prints nothing" test ! -s "$tmp/f1.err"
+for f in last.pt best.pt metrics.csv patches.npy patches.json; do check "train-fpr rank 0 writes $f" test -s "$tmp/fpr/$f"; done
+
 # predict in shards (by --shard, and by the launcher's rank): the same files, byte for byte, as one run.
 "$bin" predict --model "$tmp/run/best.pt" --data "$tmp/cohort" --out "$tmp/pred_all" --threads 1 2> /dev/null
 "$bin" predict --model "$tmp/run/best.pt" --data "$tmp/cohort" --out "$tmp/pred_sh" --threads 1 --shard 0/2 2> "$tmp/sh0.err"; rc0=$?

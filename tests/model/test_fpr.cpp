@@ -13,7 +13,9 @@
 #include "nodulecad/synth/cohort.hpp"
 #include "synth/cohort_fixture.hpp"
 #include "test_util.hpp"
+#include "nodulecad/train/rank_group.hpp"
 #include "nodulecad/train/train_fpr.hpp"
+#include "train/ranks.hpp"
 
 namespace nodulecad {
 namespace {
@@ -227,6 +229,32 @@ TEST(TrainFpr, LossGoesDownAndEveryEpochIsScored) {
     EXPECT_EQ(back.epoch, best_epoch);
     EXPECT_DOUBLE_EQ(back.cpm_product, r.epochs[static_cast<std::size_t>(best_epoch - 1)].cpm_product);
     test::expect_error([&] { (void)fpr_metrics_of(dir.path("run"), 99); }, {"no metrics for epoch 99"});
+}
+
+// Two ranks sharing one run folder: rank 0 cuts the patch set while rank 1 waits, then both train on it (batch
+// norm per rank, so not bit for bit one process's: docs/distributed.md), and the network still learns.
+TEST(TrainFpr, TwoRanksShareOnePatchSetAndLearn) {
+    if (!rank_groups_available()) GTEST_SKIP() << "this build has no c10d Gloo (libgloo-dev)";
+    test::TempDir dir;
+    std::vector<FprTrainResult> results(2);
+    const std::vector<std::string> errors = test::run_as_ranks(2, [&](const WorldSpec& world) {
+        FprTrainOptions o = toy_options(dir.path("run"), 12);
+        o.run.batch = 8;
+        o.run.world = world;
+        o.run.dist_timeout_s = 30;
+        results[static_cast<std::size_t>(world.rank)] = train_fpr(o);
+    });
+    EXPECT_EQ(errors[0], "");
+    EXPECT_EQ(errors[1], "");
+    const FprTrainResult& r = results[0];
+    ASSERT_EQ(r.epochs.size(), 12u);
+    EXPECT_FALSE(r.set.reused);        // rank 0 cut it
+    EXPECT_TRUE(results[1].set.reused);  // rank 1 opened rank 0's
+    EXPECT_EQ(results[1].set.rows, r.set.rows);
+    EXPECT_LT(r.epochs.back().train_loss, 0.9 * r.epochs.front().train_loss);
+    EXPECT_EQ(read_csv(dir.path("run/metrics.csv"), true).rows.size(), 12u);
+    // Every rank ends with the same network: their validation figures agree.
+    for (std::size_t e = 0; e < 12; ++e) EXPECT_DOUBLE_EQ(results[1].epochs[e].val_auc, r.epochs[e].val_auc) << "epoch " << e + 1;
 }
 
 // The 3d network through the same trainer: it learns the toy set, and a resumed run equals an uninterrupted one.

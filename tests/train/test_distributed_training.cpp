@@ -1,15 +1,11 @@
 // Training over several ranks on c10d (Gloo over 127.0.0.1): the ranks run here as threads of the test process,
 // each with its own process group, exactly as separate processes would (the CLI test launches real ones).
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <cmath>
 #include <filesystem>
 #include <iostream>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "nodulecad/core/error.hpp"
@@ -18,47 +14,23 @@
 #include "nodulecad/train/rank_group.hpp"
 #include "nodulecad/train/train_unet.hpp"
 #include "test_util.hpp"
+#include "train/ranks.hpp"
 #include "train/toy_dataset.hpp"
 
 namespace nodulecad {
 namespace {
 
-// A TCP port nothing listens on now (the kernel's pick).
-int free_port() {
-    const int s = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    a.sin_port = 0;
-    socklen_t len = sizeof a;
-    if (bind(s, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || getsockname(s, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
-        close(s);
-        return 29500;
-    }
-    close(s);
-    return ntohs(a.sin_port);
-}
-
 // Trains `base` as `ranks` ranks of `batch` each, rank r in run folder run_dirs[r]; returns rank 0's epochs.
 std::vector<EpochMetrics> train_as_ranks(const TrainOptions& base, int ranks, int batch, const std::vector<std::string>& run_dirs) {
-    const int port = free_port();
     std::vector<std::vector<EpochMetrics>> out(static_cast<std::size_t>(ranks));
-    std::vector<std::string> errors(static_cast<std::size_t>(ranks));
-    std::vector<std::thread> threads;
-    for (int r = 0; r < ranks; ++r)
-        threads.emplace_back([&, r] {
-            TrainOptions o = base;
-            o.run.batch = batch;
-            o.run.run_dir = run_dirs[static_cast<std::size_t>(r)];
-            o.run.world = {r, ranks, r, "127.0.0.1", port, Launcher::Env};
-            o.run.dist_timeout_s = 30;
-            try {
-                out[static_cast<std::size_t>(r)] = train_unet(o);
-            } catch (const std::exception& e) {
-                errors[static_cast<std::size_t>(r)] = e.what();
-            }
-        });
-    for (auto& t : threads) t.join();
+    const std::vector<std::string> errors = test::run_as_ranks(ranks, [&](const WorldSpec& world) {
+        TrainOptions o = base;
+        o.run.batch = batch;
+        o.run.run_dir = run_dirs[static_cast<std::size_t>(world.rank)];
+        o.run.world = world;
+        o.run.dist_timeout_s = 30;
+        out[static_cast<std::size_t>(world.rank)] = train_unet(o);
+    });
     for (int r = 0; r < ranks; ++r) EXPECT_EQ(errors[static_cast<std::size_t>(r)], "") << "rank " << r;
     return out[0];
 }
@@ -141,7 +113,7 @@ TEST(DistributedTraining, ABuildWithoutGlooOrAnUnreachableStoreIsAClearError) {
     test::write_toy_dataset(dir.path("toy"), 12, 1, 32);
     TrainOptions o = test::toy_options(dir.path("toy"), dir.path("run"), 1);
     // Rank 1 of 2 with nobody listening at the store: it gives up after the timeout, naming itself and the address.
-    o.run.world = {1, 2, 1, "127.0.0.1", free_port(), Launcher::Env};
+    o.run.world = {1, 2, 1, "127.0.0.1", test::free_port(), Launcher::Env};
     o.run.dist_timeout_s = 2;
     const std::string expected = rank_groups_available() ? "rank 1 of 2: cannot reach the rendezvous store at 127.0.0.1:" : "no c10d process group";
     test::expect_error([&] { train_unet(o); }, {expected});

@@ -31,8 +31,9 @@ public:
     void broadcast_from_first(const std::vector<torch::Tensor>& tensors);
     // Each tensor replaced by its sum over the ranks, in flattened buckets of at most 16 MiB per collective.
     void sum(const std::vector<torch::Tensor>& tensors);
-    // Every rank has reached this point.
-    void barrier();
+    // Every rank has reached this point; `timeout` > 0 replaces the group's for this wait (a rank that ends is
+    // noticed at once either way).
+    void barrier(std::chrono::seconds timeout = std::chrono::seconds(0));
 
 private:
     struct Impl;

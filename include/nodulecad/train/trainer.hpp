@@ -131,8 +131,15 @@ struct EpochRecord {
     double get(const std::string& name) const;            // NaN when absent
 };
 
-// Trains until o.epochs and returns the epochs run now (a resumed run's earlier ones are in metrics.csv).
-std::vector<EpochRecord> run_training(TrainingVariant& variant, const TrainerOptions& o);
+class RankGroup;  // train/rank_group.hpp
+
+// The ranks of o.world joined (a RankGroup), or null in one process.
+std::unique_ptr<RankGroup> join_ranks(const TrainerOptions& o);
+
+// Trains until o.epochs and returns the epochs run now (a resumed run's earlier ones are in metrics.csv). With
+// several ranks in o.world it joins them itself, unless the caller joined them first (`ranks`: a variant whose rank
+// 0 prepares something the others wait for, train-fpr's patch set).
+std::vector<EpochRecord> run_training(TrainingVariant& variant, const TrainerOptions& o, RankGroup* ranks = nullptr);
 
 // A prepared batch on the device. To CUDA through pinned memory without waiting: a copy from pageable memory blocks
 // the CPU until it is done, and the GPU would idle while the next step's kernels are queued.
