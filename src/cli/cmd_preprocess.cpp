@@ -16,17 +16,25 @@ struct PreprocessArgs {
     DatasetOptions o;
     std::vector<double> window{-1000, 400};
     std::string dtype = "float32";
+    std::string shard;
 };
 
 void run_preprocess(PreprocessArgs a) {
     a.o.window_lo = a.window[0];
     a.o.window_hi = a.window[1];
     a.o.float16 = a.dtype == "float16";
+    a.o.shard = shard_for(a.shard, world_from_environment());
     const DatasetSummary s = build_dataset(a.o);
+    const std::string who = a.o.shard.all() ? "" : "shard " + a.o.shard.describe() + ": ";
+    if (!s.written) {
+        std::cerr << "preprocess: " << who << s.processed << " scans made, " << s.resumed << " made earlier; " << s.pending
+                  << " wait for the other shards (the last to finish writes the dataset, or run preprocess without --shard)\n";
+        return;
+    }
     for (const auto& uid : s.annotations_without_scan)
         std::cerr << "nodulecad: warning: annotations for " << uid << " but no scan of that seriesuid under " << a.o.data_dir << "\n";
     for (const auto& uid : s.skipped_no_lungs) std::cerr << "nodulecad: warning: " << uid << ": no lungs found, scan skipped\n";
-    std::cerr << "preprocess: " << s.samples << " samples (" << s.positives << " with nodules; " << s.train << " train, " << s.val
+    std::cerr << "preprocess: " << who << s.samples << " samples (" << s.positives << " with nodules; " << s.train << " train, " << s.val
               << " val) from " << s.scans - static_cast<int>(s.skipped_no_lungs.size()) << " scans (" << s.resumed
               << " reused from an earlier run, " << s.skipped_no_lungs.size() << " skipped) -> " << a.o.out_dir << "\n";
 }
@@ -59,6 +67,9 @@ void register_preprocess(CLI::App& app) {
     cmd->add_flag("--legacy-radius", o.legacy_radius, "Nodule masks with the seed system's radius = diameter (its bug), for comparison");
     cmd->add_option("--seed", o.seed, "Seed for negative sampling and the split")->capture_default_str();
     cmd->add_option("--threads", o.threads, "Scans processed in parallel")->capture_default_str()->check(CLI::PositiveNumber);
+    cmd->add_option("--shard", args->shard,
+                    "K/N: make only scans K, K+N, ... (uid order, K from 0), one of N jobs sharing PREP; the last to finish,\n"
+                    "or a run without --shard, writes the dataset (docs/distributed.md). Under torchrun/srun: the rank's shard");
     cmd->callback([args] { run_preprocess(*args); });
 }
 

@@ -20,6 +20,7 @@ struct SynthArgs {
     double full_fraction = 0;
     ImageFormat format = ImageFormat::MetaImage;
     int threads = default_thread_count();
+    std::string shard;
 };
 
 void run_synth(const SynthArgs& a) {
@@ -33,8 +34,13 @@ void run_synth(const SynthArgs& a) {
     o.format = a.format;
     if (a.threads < 1) throw nodulecad::Error("--threads must be at least 1");
     o.threads = a.threads;
+    o.shard = shard_for(a.shard, world_from_environment());
     const CohortSummary s = write_cohort(o);
-    std::cerr << "wrote " << s.scans << " scans (" << s.flipped << " flipped), " << s.nodules << " nodules, " << s.excluded
+    if (!o.shard.all()) std::cerr << "shard " << o.shard.describe() << ": ";
+    if (!s.tables)
+        std::cerr << "wrote " << s.scans << " scans; " << s.pending << " wait for the other shards (the last to finish writes the tables)\n";
+    else
+        std::cerr << "wrote " << s.scans << " scans (" << s.flipped << " flipped), " << s.nodules << " nodules, " << s.excluded
               << " excluded findings to " << a.out << "\n";
 }
 
@@ -69,6 +75,9 @@ void register_synth(CLI::App& app) {
         ->capture_default_str()
         ->check(CLI::Range(0.0, 1.0));
     cmd->add_option("--threads", args->threads, "Worker threads")->capture_default_str()->check(CLI::PositiveNumber);
+    cmd->add_option("--shard", args->shard,
+                    "K/N: only scans K, K+N, ... of the generation order (K from 0), one of N jobs sharing --out; the last to\n"
+                    "finish writes the tables (docs/distributed.md). Under torchrun/srun: the rank's shard");
     cmd->callback([args] { run_synth(*args); });
 }
 

@@ -44,7 +44,7 @@ int main(int argc, char** argv) {
 #endif
     nodulecad::Progress::set_enabled(true);
     for (CLI::App* sub : app.get_subcommands([](CLI::App* a) { const std::string n = a->get_name();
-        return n != "train" && n != "train-fpr" && n != "infer" && n != "predict";
+        return n != "train" && n != "train-fpr" && n != "infer" && n != "predict" && n != "preprocess" && n != "synth";
     })) {
         const std::string name = sub->get_name();
         sub->preparse_callback([name](std::size_t) { nodulecad::cli::refuse_ranks(name); });

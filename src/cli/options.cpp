@@ -54,7 +54,7 @@ void refuse_ranks(const std::string& command) {
     }
     if (w.distributed())
         throw Error(command + " runs as one process, but was started as " + w.describe() +
-                    ": only train, train-fpr, predict and infer (a shard of the scans per rank) run as ranks so far (docs/distributed.md)");
+                    ": only train, train-fpr, synth, preprocess, predict and infer (a shard of the scans per rank) run as ranks so far (docs/distributed.md)");
 }
 
 }  // namespace nodulecad::cli

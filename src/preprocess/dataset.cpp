@@ -188,9 +188,10 @@ int make_parts(const std::vector<ScanEntry>& scans, const AnnotationsByUid& by_u
     for (std::size_t n = 0; n < scans.size(); ++n) {
         params[n] = part_params(o, pixel, annotations_of(by_uid, scans[n].uid));
         if (part_done(o, scans[n].uid, params[n])) ++sum.resumed;
-        else todo.push_back(n);
+        else if (o.shard.holds(n)) todo.push_back(n);
+        else ++sum.pending;  // another shard's
     }
-    Progress progress("preprocess", static_cast<std::int64_t>(todo.size()), "scans");
+    Progress progress(o.shard.all() ? "preprocess" : "preprocess shard " + o.shard.describe(), static_cast<std::int64_t>(todo.size()), "scans");
     parallel_for(static_cast<std::int64_t>(todo.size()), std::max(1, o.threads), [&](std::int64_t t) {
         const std::size_t n = todo[static_cast<std::size_t>(t)];
         process_scan(scans[n], annotations_of(by_uid, scans[n].uid), o, pixel, params[n]);
@@ -311,6 +312,10 @@ DatasetSummary build_dataset(const DatasetOptions& o) {
     if (ec) fail(o.out_dir, "cannot create output folder: " + ec.message());
 
     sum.processed = make_parts(scans, by_uid, o, pixel, sum);
+    if (sum.pending > 0) {
+        sum.written = false;
+        return sum;
+    }
     const std::set<std::string> val = validation_uids(scans, o.val_fraction, o.val_subsets, o.seed);
     const std::vector<Part> parts = usable_parts(scans, o, sum);
     for (const Part& p : parts) sum.samples += static_cast<std::int64_t>(p.info.at("rows").size());

@@ -144,13 +144,18 @@ CohortSummary write_cohort(const CohortOptions& opts) {
     const std::vector<ScanSpec> specs = plan_cohort(opts);
     const fs::path root(opts.out_dir);
     make_dir(root / "truth");
+    const auto rows_file = [&](const ScanSpec& spec) { return (root / "truth" / (spec.uid + ".synth.json")).string(); };
 
     CohortSummary summary;
     std::vector<Annotation> annotations, excluded;
     std::vector<std::string> uids;
     ojson scans = ojson::array();
-    Progress progress("synth", opts.scans, "scans");
-    for (const ScanSpec& spec : specs) {
+    int mine = 0;
+    for (std::size_t n = 0; n < specs.size(); ++n) mine += opts.shard.holds(n) ? 1 : 0;
+    Progress progress(opts.shard.all() ? "synth" : "synth shard " + opts.shard.describe(), mine, "scans");
+    for (std::size_t n = 0; n < specs.size(); ++n) {
+        if (!opts.shard.holds(n)) continue;
+        const ScanSpec& spec = specs[n];
         const RenderedScan r = render_scan(spec, opts.threads);
         const fs::path subset = root / ("subset" + std::to_string(spec.subset));
         make_dir(subset);
@@ -161,6 +166,13 @@ CohortSummary write_cohort(const CohortOptions& opts) {
         for (const auto& e : r.excluded) excluded.push_back({spec.uid, e.world, e.diameter});
         uids.push_back(spec.uid);
         scans.push_back(scan_json(spec, r));
+        if (!opts.shard.all()) {
+            // This scan's table rows, for whichever shard writes the tables.
+            ojson rows = {{"annotations", ojson::array()}, {"excluded", ojson::array()}, {"scan", scans.back()}};
+            for (const auto& a : r.annotations) rows["annotations"].push_back({a.world[0], a.world[1], a.world[2], a.diameter});
+            for (const auto& e : r.excluded) rows["excluded"].push_back({e.world[0], e.world[1], e.world[2], e.diameter});
+            write_file_atomically(rows_file(spec), rows.dump() + "\n");
+        }
         summary.scans += 1;
         summary.flipped += spec.flipped ? 1 : 0;
         summary.nodules += static_cast<int>(r.annotations.size());
@@ -169,6 +181,34 @@ CohortSummary write_cohort(const CohortOptions& opts) {
         progress.advance();
     }
     progress.finish();
+    if (!opts.shard.all()) {
+        // The tables need every scan's rows: read back in generation order, as one run would have gathered them.
+        std::error_code ec;
+        for (const ScanSpec& spec : specs) summary.pending += fs::exists(rows_file(spec), ec) ? 0 : 1;
+        if (summary.pending > 0) {
+            summary.tables = false;
+            return summary;
+        }
+        annotations.clear();
+        excluded.clear();
+        uids.clear();
+        scans = ojson::array();
+        for (const ScanSpec& spec : specs) {
+            const std::string path = rows_file(spec);
+            ojson rows;
+            try {
+                rows = ojson::parse(read_file(path));
+                for (const auto& a : rows.at("annotations"))
+                    annotations.push_back({spec.uid, {a.at(0).get<double>(), a.at(1).get<double>(), a.at(2).get<double>()}, a.at(3).get<double>()});
+                for (const auto& e : rows.at("excluded"))
+                    excluded.push_back({spec.uid, {e.at(0).get<double>(), e.at(1).get<double>(), e.at(2).get<double>()}, e.at(3).get<double>()});
+                scans.push_back(rows.at("scan"));
+            } catch (const nlohmann::json::exception& e) {
+                fail(path, std::string("not a synth rows file (run the shard that wrote it again): ") + e.what());
+            }
+            uids.push_back(spec.uid);
+        }
+    }
     write_annotations((root / "annotations.csv").string(), annotations);
     write_annotations((root / "annotations_excluded.csv").string(), excluded);
     write_seriesuids((root / "seriesuids.csv").string(), uids);

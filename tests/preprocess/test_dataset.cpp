@@ -199,6 +199,25 @@ TEST(Dataset, ResumeSkipsFinishedScansAndRedoesChangedOptions) {
     EXPECT_EQ(build_dataset(bigger).processed, 6);
 }
 
+// Sharded (issue 18): shards 0/3, 1/3 and 2/3 one after another into one folder; the dataset appears with the shard
+// that completes the parts and is one run's, byte for byte.
+TEST(Dataset, ShardsMakeTheSameDatasetAsOneRun) {
+    test::TempDir dir;
+    build_dataset(options(dir.path("one")));
+    for (int k = 0; k < 3; ++k) {
+        DatasetOptions o = options(dir.path("shards"));
+        o.shard = {k, 3};
+        const DatasetSummary s = build_dataset(o);
+        EXPECT_EQ(s.processed, 2) << k;  // scans k and k + 3 of 6
+        EXPECT_EQ(s.resumed, 2 * k);
+        EXPECT_EQ(s.pending, 4 - 2 * k);
+        EXPECT_EQ(s.written, k == 2);
+        EXPECT_EQ(std::filesystem::exists(dir.path("shards/images.npy")), k == 2);
+    }
+    for (const char* f : {"images.npy", "masks.npy", "index.csv", "stats.json"})
+        EXPECT_EQ(read_file(dir.path("shards/") + f), read_file(dir.path("one/") + f)) << f;
+}
+
 TEST(Dataset, ValidationSubsetsAndLegacyRadius) {
     test::TempDir dir;
     DatasetOptions o = options(dir.path("prep"));

@@ -71,6 +71,33 @@ TEST(Synth, CohortFilesAreByteIdenticalAcrossThreadCounts) {
     EXPECT_EQ(files, 3 * 6 + 4);  // per scan: mhd+raw, lungs mhd+raw, nodules mhd+raw; 3 CSVs and the manifest
 }
 
+// Sharded (issue 18): shards 1/2 then 0/2 into one folder give one run's files byte for byte (plus each scan's rows
+// beside its truth); the tables come with the shard that completes the cohort.
+TEST(Synth, ShardsWriteTheCohortOneRunWrites) {
+    test::TempDir dir;
+    write_cohort(small_cohort(dir.path("one"), 3, 11, 0.34, 2));
+    for (const int k : {1, 0}) {
+        CohortOptions o = small_cohort(dir.path("shards"), 3, 11, 0.34, 2);
+        o.shard = {k, 2};
+        const CohortSummary s = write_cohort(o);
+        EXPECT_EQ(s.scans, k == 0 ? 2 : 1);  // scans 0 and 2, or 1
+        EXPECT_EQ(s.tables, k == 0);
+        EXPECT_EQ(s.pending, k == 0 ? 0 : 2);
+        EXPECT_EQ(std::filesystem::exists(dir.path("shards/annotations.csv")), k == 0);
+    }
+    int files = 0;
+    for (const auto& e : std::filesystem::recursive_directory_iterator(dir.path("one"))) {
+        if (!e.is_regular_file()) continue;
+        ++files;
+        const auto rel = std::filesystem::relative(e.path(), dir.path("one"));
+        EXPECT_EQ(read_file(e.path().string()), read_file((std::filesystem::path(dir.path("shards")) / rel).string())) << rel;
+    }
+    EXPECT_EQ(files, 3 * 6 + 4);
+    int rows = 0;
+    for (const auto& e : std::filesystem::directory_iterator(dir.path("shards/truth"))) rows += e.path().string().find(".synth.json") != std::string::npos;
+    EXPECT_EQ(rows, 3);
+}
+
 TEST(Synth, CohortLayoutMatchesLuna16) {
     test::TempDir dir;
     const CohortSummary sum = write_cohort(small_cohort(dir.dir(), 4, 5, 0.5, 2));

@@ -15,6 +15,8 @@
 #include <string>
 #include <vector>
 
+#include "nodulecad/core/launch.hpp"
+
 namespace nodulecad {
 
 struct DatasetOptions {
@@ -34,6 +36,9 @@ struct DatasetOptions {
     bool legacy_radius = false;
     std::uint64_t seed = 0;
     int threads = 1;
+    // Only scans K, K + N, ... of the uid order get their part made (docs/distributed.md); the dataset is written
+    // once every scan's part is there — by the shard that finds them all, or by a run without a shard.
+    Shard shard;
 
     void check() const;  // OptionError for values no dataset can be made with
 };
@@ -43,6 +48,8 @@ void to_json(nlohmann::json& j, const DatasetOptions& o);
 
 struct DatasetSummary {
     int scans = 0, processed = 0, resumed = 0;
+    int pending = 0;      // sharded: other shards' scans without their part yet (then no dataset is written)
+    bool written = true;  // images.npy, masks.npy, index.csv and stats.json written (every part was there)
     std::int64_t samples = 0, positives = 0, train = 0, val = 0;
     double train_mean = 0, train_std = 0;
     std::vector<std::string> skipped_no_lungs;            // uids

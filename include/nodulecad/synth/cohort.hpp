@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <string>
 
+#include "nodulecad/core/launch.hpp"
 #include "nodulecad/io/image_file.hpp"
 #include "nodulecad/synth/scan_spec.hpp"
 
@@ -31,11 +32,17 @@ struct CohortOptions {
     double flip_fraction = 0.1;  // this share of scans (rounded) gets the LUNA16 flipped direction
     ImageFormat format = ImageFormat::MetaImage;  // of the scans (truth masks stay MetaImage)
     int threads = 1;
+    // Only scans K, K + N, ... of the generation order (docs/distributed.md): each leaves its table rows beside its
+    // truth (truth/<uid>.synth.json), and the tables are written by the shard that finds every scan's rows there
+    // (or by a run without a shard, which generates everything).
+    Shard shard;
 };
 
 struct CohortSummary {
-    int scans = 0, flipped = 0, nodules = 0, excluded = 0;
+    int scans = 0, flipped = 0, nodules = 0, excluded = 0;  // of the scans written now
     std::int64_t voxels = 0;
+    int pending = 0;     // sharded: scans whose rows are not there yet (then no tables are written)
+    bool tables = true;  // annotations.csv, annotations_excluded.csv, seriesuids.csv, manifest.json written
 };
 
 // Which scans are flipped: round(fraction * scans) of them, chosen by the seed.
