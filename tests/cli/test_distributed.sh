@@ -105,10 +105,15 @@ check "a port in use exits 1" test "$rc" -eq 1
 check "and names the port" grep -q "^nodulecad: error: rank 0 of 2: cannot open the rendezvous store on port $p (in use?)" "$tmp/err.txt"
 check "in one line" test "$(wc -l < "$tmp/err.txt")" -eq 1
 # Commands that do not train as ranks refuse rather than repeat their work in every rank.
-RANK=0 WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=1 "$bin" preprocess --data "$tmp/cohort" --out "$tmp/prep2" 2> "$tmp/err.txt"; rc=$?
-check "preprocess as a rank exits 1" test "$rc" -eq 1
-check "and says which command trains as ranks" grep -q '^nodulecad: error: preprocess runs as one process, but was started as rank 0 of 2' "$tmp/err.txt"
-check "and writes nothing" test ! -e "$tmp/prep2"
+RANK=0 WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=1 "$bin" detect --pred "$tmp/truthpred" --out "$tmp/det/c.csv" 2> "$tmp/err.txt"; rc=$?
+check "detect as a rank exits 1" test "$rc" -eq 1
+check "and says which commands run as ranks" grep -q '^nodulecad: error: detect runs as one process, but was started as rank 0 of 2 .*: only train, train-fpr, synth, preprocess, predict and infer' "$tmp/err.txt"
+check "and writes nothing" test ! -e "$tmp/det"
+# preprocess as one of two shards (by the launcher's rank): its parts, and no dataset until the other shard ran.
+RANK=1 WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=1 "$bin" preprocess --data "$tmp/cohort" --out "$tmp/prep2" --size 64 --pixel-mm 5 2> "$tmp/err.txt"; rc=$?
+check "preprocess as rank 1 of 2 exits 0 and waits for shard 0" sh -c "test $rc -eq 0 && grep -q 'shard 1/2: 1 scans made, 0 made earlier; 1 wait' '$tmp/err.txt' && test ! -e '$tmp/prep2/images.npy'"
+"$bin" preprocess --data "$tmp/cohort" --out "$tmp/prep2" --size 64 --pixel-mm 5 --shard 0/2 2> "$tmp/err.txt"; rc=$?
+check "shard 0/2 completes the dataset: the single run's bytes" sh -c "test $rc -eq 0 && cmp -s '$tmp/prep/images.npy' '$tmp/prep2/images.npy' && cmp -s '$tmp/prep/index.csv' '$tmp/prep2/index.csv'"
 # torchrun --nproc-per-node 1 (WORLD_SIZE=1) is one process.
 RANK=0 WORLD_SIZE=1 "$bin" "${train[@]}" --out "$tmp/single" --epochs 1 2> /dev/null; rc=$?
 check "WORLD_SIZE=1 trains as one process" test "$rc" -eq 0 -a -s "$tmp/single/last.pt"

@@ -24,14 +24,15 @@ int free_port() {
     return ntohs(a.sin_port);
 }
 
-std::vector<std::string> run_as_ranks(int ranks, const std::function<void(const WorldSpec&)>& body) {
-    const int port = free_port();
+std::vector<std::string> run_as_ranks(int ranks, const std::function<void(const WorldSpec&)>& body, int agent_port) {
+    const int port = agent_port > 0 ? agent_port : free_port();
+    const Launcher launcher = agent_port > 0 ? Launcher::Torchrun : Launcher::Env;
     std::vector<std::string> errors(static_cast<std::size_t>(ranks));
     std::vector<std::thread> threads;
     for (int r = 0; r < ranks; ++r)
         threads.emplace_back([&, r] {
             try {
-                body(WorldSpec{r, ranks, r, "127.0.0.1", port, Launcher::Env});
+                body(WorldSpec{r, ranks, r, "127.0.0.1", port, launcher});
             } catch (const std::exception& e) {
                 errors[static_cast<std::size_t>(r)] = e.what();
             }

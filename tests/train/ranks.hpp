@@ -14,6 +14,8 @@ int free_port();
 
 // Runs body(world) for ranks 0 .. ranks-1 at once, each in its own thread with its WorldSpec (store on a free port),
 // and returns what each threw ("" when nothing).
-std::vector<std::string> run_as_ranks(int ranks, const std::function<void(const WorldSpec&)>& body);
+// `port` > 0: the store is there, hosted by someone else (torchrun's agent; launcher Torchrun), instead of rank 0's
+// on a free port.
+std::vector<std::string> run_as_ranks(int ranks, const std::function<void(const WorldSpec&)>& body, int port = 0);
 
 }  // namespace nodulecad::test

@@ -8,6 +8,11 @@
 #include <string>
 #include <vector>
 
+#include <torch/torch.h>
+#if __has_include(<torch/csrc/distributed/c10d/TCPStore.hpp>)
+#include <torch/csrc/distributed/c10d/TCPStore.hpp>
+#endif
+
 #include "nodulecad/core/error.hpp"
 #include "nodulecad/model/checkpoint.hpp"
 #include "nodulecad/model/unet.hpp"
@@ -20,8 +25,9 @@
 namespace nodulecad {
 namespace {
 
-// Trains `base` as `ranks` ranks of `batch` each, rank r in run folder run_dirs[r]; returns rank 0's epochs.
-std::vector<EpochMetrics> train_as_ranks(const TrainOptions& base, int ranks, int batch, const std::vector<std::string>& run_dirs) {
+// Trains `base` as `ranks` ranks of `batch` each, rank r in run folder run_dirs[r]; returns rank 0's epochs. With
+// `agent_port`, the store is the one already listening there (torchrun's agent's).
+std::vector<EpochMetrics> train_as_ranks(const TrainOptions& base, int ranks, int batch, const std::vector<std::string>& run_dirs, int agent_port = 0) {
     std::vector<std::vector<EpochMetrics>> out(static_cast<std::size_t>(ranks));
     const std::vector<std::string> errors = test::run_as_ranks(ranks, [&](const WorldSpec& world) {
         TrainOptions o = base;
@@ -30,7 +36,7 @@ std::vector<EpochMetrics> train_as_ranks(const TrainOptions& base, int ranks, in
         o.run.world = world;
         o.run.dist_timeout_s = 30;
         out[static_cast<std::size_t>(world.rank)] = train_unet(o);
-    });
+    }, agent_port);
     for (int r = 0; r < ranks; ++r) EXPECT_EQ(errors[static_cast<std::size_t>(r)], "") << "rank " << r;
     return out[0];
 }
@@ -91,6 +97,25 @@ TEST(DistributedTraining, RanksOfBatchBTrainLikeOneProcessOfBatchRanksTimesB) {
         for (int r = 1; r < ranks; ++r) EXPECT_FALSE(std::filesystem::exists(runs[static_cast<std::size_t>(r)])) << runs[static_cast<std::size_t>(r)];
     }
 }
+
+#if __has_include(<torch/csrc/distributed/c10d/TCPStore.hpp>)
+// Under torchrun the agent hosts the store (TORCHELASTIC_USE_AGENT_STORE=True): every rank, rank 0 included, joins
+// it as a client (a rank 0 hosting its own would find the port taken) and trains as with its own store.
+TEST(DistributedTraining, JoinsTheStoreTorchrunsAgentHosts) {
+    if (!rank_groups_available()) GTEST_SKIP() << "this build has no c10d Gloo (libgloo-dev)";
+    test::TempDir dir;
+    test::write_toy_dataset(dir.path("toy"), 12, 1, 32);
+    c10d::TCPStoreOptions so;
+    so.port = static_cast<std::uint16_t>(test::free_port());
+    so.isServer = true;
+    so.waitWorkers = false;
+    const auto agent = c10::make_intrusive<c10d::TCPStore>("127.0.0.1", so);
+    TrainOptions one = test::toy_options(dir.path("toy"), dir.path("one"), 2);
+    train_unet(one);
+    train_as_ranks(test::toy_options(dir.path("toy"), "", 2), 2, 2, {dir.path("two"), dir.path("two_rank1")}, so.port);
+    EXPECT_LE(relative_difference(dir.path("two/last.pt"), dir.path("one/last.pt")), 1e-5);
+}
+#endif
 
 // Resume is the world size's business no more than the batch's: 2 epochs on 2 ranks, the third in one process with
 // the same step batch, equals 3 epochs in one process.
