@@ -55,20 +55,25 @@ TEST(Synth, SameOutputForAnyThreadCount) {
     EXPECT_NE(render_scan(draw_scan_spec(Preset::Small, 8, 3, true), 2).scan.voxels, a.scan.voxels);
 }
 
+// Every file under `a` has a byte-identical twin at the same place under `b`; returns how many were compared.
+int expect_same_files(const std::string& a, const std::string& b) {
+    int files = 0;
+    for (const auto& e : std::filesystem::recursive_directory_iterator(a)) {
+        if (!e.is_regular_file()) continue;
+        ++files;
+        const auto rel = std::filesystem::relative(e.path(), a);
+        EXPECT_EQ(read_file(e.path().string()), read_file((std::filesystem::path(b) / rel).string())) << rel;
+    }
+    return files;
+}
+
 TEST(Synth, CohortFilesAreByteIdenticalAcrossThreadCounts) {
     test::TempDir dir;
     const CohortSummary s1 = write_cohort(small_cohort(dir.path("one"), 3, 11, 0.34, 1));
     write_cohort(small_cohort(dir.path("two"), 3, 11, 0.34, 2));
     EXPECT_EQ(s1.scans, 3);
     EXPECT_EQ(s1.flipped, 1);
-    int files = 0;
-    for (const auto& e : std::filesystem::recursive_directory_iterator(dir.path("one"))) {
-        if (!e.is_regular_file()) continue;
-        ++files;
-        const auto rel = std::filesystem::relative(e.path(), dir.path("one"));
-        EXPECT_EQ(read_file(e.path().string()), read_file((std::filesystem::path(dir.path("two")) / rel).string())) << rel;
-    }
-    EXPECT_EQ(files, 3 * 6 + 4);  // per scan: mhd+raw, lungs mhd+raw, nodules mhd+raw; 3 CSVs and the manifest
+    EXPECT_EQ(expect_same_files(dir.path("one"), dir.path("two")), 3 * 6 + 4);  // per scan: mhd+raw, lungs mhd+raw, nodules mhd+raw; 3 CSVs and the manifest
 }
 
 // Sharded (issue 18): shards 1/2 then 0/2 into one folder give one run's files byte for byte (plus each scan's rows
@@ -85,14 +90,7 @@ TEST(Synth, ShardsWriteTheCohortOneRunWrites) {
         EXPECT_EQ(s.pending, k == 0 ? 0 : 2);
         EXPECT_EQ(std::filesystem::exists(dir.path("shards/annotations.csv")), k == 0);
     }
-    int files = 0;
-    for (const auto& e : std::filesystem::recursive_directory_iterator(dir.path("one"))) {
-        if (!e.is_regular_file()) continue;
-        ++files;
-        const auto rel = std::filesystem::relative(e.path(), dir.path("one"));
-        EXPECT_EQ(read_file(e.path().string()), read_file((std::filesystem::path(dir.path("shards")) / rel).string())) << rel;
-    }
-    EXPECT_EQ(files, 3 * 6 + 4);
+    EXPECT_EQ(expect_same_files(dir.path("one"), dir.path("shards")), 3 * 6 + 4);
     int rows = 0;
     for (const auto& e : std::filesystem::directory_iterator(dir.path("shards/truth"))) rows += e.path().string().find(".synth.json") != std::string::npos;
     EXPECT_EQ(rows, 3);
