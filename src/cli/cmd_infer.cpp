@@ -31,7 +31,7 @@ void register_infer(CLI::App& app) {
     cmd->callback([o, shard] {
         use_threads(o->threads);
         InferOptions opts = *o;
-        opts.shard = shard_for(*shard, world_from_environment());
+        opts.shard = shard_for(*shard);
         const InferSummary s = infer_scans(opts);
         const std::string who = opts.shard.all() ? "" : "shard " + opts.shard.describe() + ": ";
         if (!s.tables) {

@@ -54,7 +54,7 @@ void register_predict(CLI::App& app) {
     cmd->callback([o, overlays, shard] {
         use_threads(o->threads);
         PredictOptions opts = *o;
-        opts.shard = shard_for(*shard, world_from_environment());
+        opts.shard = shard_for(*shard);
         const PredictSummary s = predict_scans(opts);
         std::cerr << (opts.shard.all() ? "" : "shard " + opts.shard.describe() + ": ") << "predicted " << s.slices << " slices of " << s.scans
                   << " scans -> " << o->out_dir << "\n";

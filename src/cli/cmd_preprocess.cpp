@@ -23,7 +23,7 @@ void run_preprocess(PreprocessArgs a) {
     a.o.window_lo = a.window[0];
     a.o.window_hi = a.window[1];
     a.o.float16 = a.dtype == "float16";
-    a.o.shard = shard_for(a.shard, world_from_environment());
+    a.o.shard = shard_for(a.shard);
     const DatasetSummary s = build_dataset(a.o);
     const std::string who = a.o.shard.all() ? "" : "shard " + a.o.shard.describe() + ": ";
     if (!s.written) {

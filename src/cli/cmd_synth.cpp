@@ -34,7 +34,7 @@ void run_synth(const SynthArgs& a) {
     o.format = a.format;
     if (a.threads < 1) throw nodulecad::Error("--threads must be at least 1");
     o.threads = a.threads;
-    o.shard = shard_for(a.shard, world_from_environment());
+    o.shard = shard_for(a.shard);
     const CohortSummary s = write_cohort(o);
     if (!o.shard.all()) std::cerr << "shard " << o.shard.describe() << ": ";
     if (!s.tables)

@@ -48,7 +48,7 @@ WorldSpec join_launch() {
 void refuse_ranks(const std::string& command) {
     WorldSpec w;
     try {
-        w = world_from_environment();
+        w = world_from_environment(Rendezvous::None);
     } catch (const Error&) {
         return;  // an environment no launcher of ours made: this command runs as one process anyway
     }

@@ -48,11 +48,11 @@ void read_store_address(const EnvLookup& getenv, WorldSpec& w, const char* size_
 
 std::string WorldSpec::describe() const {
     if (!distributed()) return "one process";
-    return "rank " + std::to_string(rank) + " of " + std::to_string(size) + " (" + launcher_name(launcher) + ", store " + master_addr + ":" +
-           std::to_string(master_port) + ")";
+    const std::string store = master_addr.empty() ? "" : ", store " + master_addr + ":" + std::to_string(master_port);
+    return "rank " + std::to_string(rank) + " of " + std::to_string(size) + " (" + launcher_name(launcher) + store + ")";
 }
 
-WorldSpec world_from_environment(const EnvLookup& getenv) {
+WorldSpec world_from_environment(const EnvLookup& getenv, Rendezvous rendezvous) {
     constexpr long kMaxRanks = 1 << 20;
     WorldSpec w;
     if (const auto size = integer_variable(getenv, "WORLD_SIZE", 1, kMaxRanks)) {
@@ -63,7 +63,7 @@ WorldSpec world_from_environment(const EnvLookup& getenv) {
         if (!getenv("RANK") && w.size > 1) throw Error("WORLD_SIZE=" + std::to_string(w.size) + " is set but RANK is not: give every process its RANK");
         const char* agent = getenv("TORCHELASTIC_USE_AGENT_STORE");
         w.launcher = agent && std::string(agent) == "True" ? Launcher::Torchrun : Launcher::Env;
-        if (w.size > 1) read_store_address(getenv, w, "WORLD_SIZE");
+        if (w.size > 1 && (rendezvous == Rendezvous::Needed || getenv("MASTER_ADDR"))) read_store_address(getenv, w, "WORLD_SIZE");
         if (w.size == 1) w.launcher = Launcher::None;
         return w;
     }
@@ -83,8 +83,8 @@ WorldSpec world_from_environment(const EnvLookup& getenv) {
     return w;
 }
 
-WorldSpec world_from_environment() {
-    return world_from_environment([](const char* name) { return static_cast<const char*>(std::getenv(name)); });
+WorldSpec world_from_environment(Rendezvous rendezvous) {
+    return world_from_environment([](const char* name) { return static_cast<const char*>(std::getenv(name)); }, rendezvous);
 }
 
 std::string Shard::describe() const { return std::to_string(index) + "/" + std::to_string(count); }
@@ -112,5 +112,7 @@ Shard shard_for(const std::string& given, const WorldSpec& world) {
         throw OptionError("shard", s.describe() + " disagrees with the launcher's " + world.describe() + ": give one or the other");
     return s;
 }
+
+Shard shard_for(const std::string& given) { return shard_for(given, world_from_environment(Rendezvous::None)); }
 
 }  // namespace nodulecad

@@ -60,7 +60,8 @@ for f in last.pt best.pt metrics.csv patches.npy patches.json; do check "train-f
 # predict in shards (by --shard, and by the launcher's rank): the same files, byte for byte, as one run.
 "$bin" predict --model "$tmp/run/best.pt" --data "$tmp/cohort" --out "$tmp/pred_all" --threads 1 2> /dev/null
 "$bin" predict --model "$tmp/run/best.pt" --data "$tmp/cohort" --out "$tmp/pred_sh" --threads 1 --shard 0/2 2> "$tmp/sh0.err"; rc0=$?
-RANK=1 WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=1 "$bin" predict --model "$tmp/run/best.pt" --data "$tmp/cohort" --out "$tmp/pred_sh" --threads 1 2> "$tmp/sh1.err"; rc1=$?
+# (shards need no rendezvous: RANK and WORLD_SIZE alone will do)
+RANK=1 WORLD_SIZE=2 "$bin" predict --model "$tmp/run/best.pt" --data "$tmp/cohort" --out "$tmp/pred_sh" --threads 1 2> "$tmp/sh1.err"; rc1=$?
 check "predict shards exit 0" test "$rc0" -eq 0 -a "$rc1" -eq 0
 check "each shard did one scan" sh -c "grep -q '^shard 0/2: predicted .* of 1 scans' '$tmp/sh0.err' && grep -q '^shard 1/2: predicted .* of 1 scans' '$tmp/sh1.err'"
 same=0
@@ -105,9 +106,9 @@ check "a port in use exits 1" test "$rc" -eq 1
 check "and names the port" grep -q "^nodulecad: error: rank 0 of 2: cannot open the rendezvous store on port $p (in use?)" "$tmp/err.txt"
 check "in one line" test "$(wc -l < "$tmp/err.txt")" -eq 1
 # Commands that do not train as ranks refuse rather than repeat their work in every rank.
-RANK=0 WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=1 "$bin" detect --pred "$tmp/truthpred" --out "$tmp/det/c.csv" 2> "$tmp/err.txt"; rc=$?
+RANK=0 WORLD_SIZE=2 "$bin" detect --pred "$tmp/truthpred" --out "$tmp/det/c.csv" 2> "$tmp/err.txt"; rc=$?
 check "detect as a rank exits 1" test "$rc" -eq 1
-check "and says which commands run as ranks" grep -q '^nodulecad: error: detect runs as one process, but was started as rank 0 of 2 .*: only train, train-fpr, synth, preprocess, predict and infer' "$tmp/err.txt"
+check "and says which commands run as ranks" grep -q '^nodulecad: error: detect runs as one process, but was started as rank 0 of 2 (RANK/WORLD_SIZE): only train, train-fpr, synth, preprocess, predict and infer' "$tmp/err.txt"
 check "and writes nothing" test ! -e "$tmp/det"
 # preprocess as one of two shards (by the launcher's rank): its parts, and no dataset until the other shard ran.
 RANK=1 WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=1 "$bin" preprocess --data "$tmp/cohort" --out "$tmp/prep2" --size 64 --pixel-mm 5 2> "$tmp/err.txt"; rc=$?

@@ -88,6 +88,25 @@ TEST(Launch, BadEnvironmentsAreOneLineErrors) {
               "SLURM_NTASKS=2 and MASTER_ADDR are set but SLURM_PROCID is not: start the ranks with srun");
 }
 
+TEST(Launch, ShardsNeedNoStore) {
+    const auto world = [](const Env& env) {
+        return world_from_environment(
+            [&env](const char* name) -> const char* {
+                const auto it = env.find(name);
+                return it == env.end() ? nullptr : it->second.c_str();
+            },
+            Rendezvous::None);
+    };
+    const WorldSpec w = world({{"RANK", "1"}, {"WORLD_SIZE", "3"}});
+    EXPECT_EQ(shard_for("", w).describe(), "1/3");
+    EXPECT_TRUE(w.master_addr.empty());
+    EXPECT_EQ(w.describe(), "rank 1 of 3 (RANK/WORLD_SIZE)");
+    // Slurm's variables still count only with MASTER_ADDR: an sbatch script's shell is one process.
+    EXPECT_FALSE(world({{"SLURM_PROCID", "0"}, {"SLURM_NTASKS", "4"}}).distributed());
+    // A bad value is still an error.
+    EXPECT_THROW(world({{"RANK", "3"}, {"WORLD_SIZE", "3"}}), Error);
+}
+
 TEST(Launch, ShardsPartitionTheItemsInAStableOrder) {
     const Shard s = parse_shard("1/3");
     EXPECT_EQ(s.index, 1);

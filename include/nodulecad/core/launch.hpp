@@ -32,9 +32,12 @@ struct WorldSpec {
 // also carries SLURM_NTASKS, and must not wait for ranks that were never started). Errors (Error, one line naming
 // the variable): a value that is not a whole number or out of range, RANK >= WORLD_SIZE, WORLD_SIZE > 1 without
 // MASTER_ADDR or MASTER_PORT.
+// `Rendezvous::None`: for commands that only split their items (the shards below), which need no store — then
+// WORLD_SIZE > 1 without MASTER_ADDR is fine (Slurm's variables still count only with it).
+enum class Rendezvous { Needed, None };
 using EnvLookup = std::function<const char*(const char*)>;
-WorldSpec world_from_environment(const EnvLookup& getenv);
-WorldSpec world_from_environment();
+WorldSpec world_from_environment(const EnvLookup& getenv, Rendezvous rendezvous = Rendezvous::Needed);
+WorldSpec world_from_environment(Rendezvous rendezvous = Rendezvous::Needed);
 
 // Shard K of N (0 <= K < N) of a per-scan stage: items K, K + N, K + 2N, ... of the stage's stable order.
 struct Shard {
@@ -51,5 +54,7 @@ Shard parse_shard(const std::string& text);
 // when the process was started by a launcher, else all items. A `--shard` that disagrees with a launcher's world is
 // an OptionError (two answers to one question).
 Shard shard_for(const std::string& given, const WorldSpec& world);
+// The same for this process's environment (read with Rendezvous::None).
+Shard shard_for(const std::string& given);
 
 }  // namespace nodulecad
