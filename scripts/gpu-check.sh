@@ -4,8 +4,9 @@
 #   1. U-Net speed, seed network 512x512 batch 16: train and infer, fp32 and bf16 autocast + channels-last (with our
 #      bf16 upsampling and with ATen's), and the 3D detector of the CUDA recipe (64^3 patches, batch 8), fp32 and bf16;
 #   2. agreement: one small model, predicted on the CPU, on CUDA in fp32 and on CUDA with bf16 autocast;
-#   3. a short training run on CUDA (bf16), its checkpoint used on the CPU (and copied to $OUT), then the quick demo
-#      end to end on CUDA, with the U-Net and with both detectors (its bundle applied by infer);
+#   3. a short training run on CUDA (bf16), its checkpoint used on the CPU (and copied to $OUT), two ranks training
+#      on c10d Gloo on the device, then the quick demo end to end on CUDA, with the U-Net and with both detectors
+#      (its bundle applied by infer);
 #   4. the full CUDA demo (100 full-size scans, the U-Net and the full-size 3D detector pooled), beside checks 2 and
 #      3, stopped at GPU_CHECK_DEADLINE seconds after the script's start (default 480) so that a lease is not spent
 #      on it alone; its log tells how far it got;
@@ -127,6 +128,18 @@ t2=$(date +%s)
 run $N demo --quick --out "$W/demo" --device "$DEV" \
     && rows+=("demo --quick on $DEV|$(( $(date +%s) - t2 )) s, $(grep -o 'CPM [0-9.]*' "$log" | tail -1)") \
     || rows+=("demo --quick on $DEV|FAILED")
+# Two ranks on c10d (Gloo, both on the one device: LOCAL_RANK unset), one epoch (docs/distributed.md).
+t1=$(date +%s)
+RANK=1 WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=29555 "$N" train --data "$W/prep" --out "$W/run_ranks" --epochs 1 --batch 4 \
+    --filters 8 --depth 4 --crop 64 --device "$DEV" > "$W/rank1.log" 2>&1 &
+rank1=$!
+run env RANK=0 WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=29555 "$N" train --data "$W/prep" --out "$W/run_ranks" --epochs 1 --batch 4 \
+    --filters 8 --depth 4 --crop 64 --device "$DEV"
+if wait "$rank1" && [ -s "$W/run_ranks/last.pt" ]; then
+    rows+=("train as 2 ranks (Gloo) on $DEV|$(( $(date +%s) - t1 )) s, loss $(tail -1 "$W/run_ranks/metrics.csv" | cut -d, -f2)")
+else
+    rows+=("train as 2 ranks (Gloo) on $DEV|FAILED: $(tail -1 "$W/rank1.log")")
+fi
 # Both detectors (the 3D one trained and applied on the device), and the bundle it leaves applied by infer.
 t2=$(date +%s)
 run $N demo --quick --detector unet2d+heatmap3d --out "$W/demo_pool" --device "$DEV" \
