@@ -6,6 +6,8 @@
 
 #include <cerrno>
 #include <fstream>
+#include <mutex>
+#include <thread>
 #include <string>
 
 #include "nodulecad/core/error.hpp"
@@ -51,24 +53,42 @@ std::string one_line(std::string s) {
 }
 
 // c10d logs every failed bind and connect attempt of the rendezvous to stderr (through glog in Debian's build);
-// the Error thrown carries the same text on one line, so while joining, file descriptor 2 goes to /dev/null.
+// the Error thrown carries the same text on one line, so while joining, file descriptor 2 goes to /dev/null. Ranks
+// joining at once as threads of one process (the tests) share one redirection: the first in saves the descriptor,
+// the last out puts it back.
 class StderrSilenced {
 public:
-    StderrSilenced() : saved_(dup(2)) {
+    StderrSilenced() {
+        const std::lock_guard<std::mutex> lock(mutex());
+        if (users()++ > 0) return;
+        saved() = dup(2);
         const int null = open("/dev/null", O_WRONLY);
-        if (saved_ >= 0 && null >= 0) dup2(null, 2);
+        if (saved() >= 0 && null >= 0) dup2(null, 2);
         if (null >= 0) close(null);
     }
     ~StderrSilenced() {
-        if (saved_ < 0) return;
-        dup2(saved_, 2);
-        close(saved_);
+        const std::lock_guard<std::mutex> lock(mutex());
+        if (--users() > 0 || saved() < 0) return;
+        dup2(saved(), 2);
+        close(saved());
+        saved() = -1;
     }
     StderrSilenced(const StderrSilenced&) = delete;
     StderrSilenced& operator=(const StderrSilenced&) = delete;
 
 private:
-    int saved_;
+    static std::mutex& mutex() {
+        static std::mutex m;
+        return m;
+    }
+    static int& users() {
+        static int n = 0;
+        return n;
+    }
+    static int& saved() {
+        static int fd = -1;
+        return fd;
+    }
 };
 
 }  // namespace
@@ -92,8 +112,20 @@ struct RankGroup::Impl {
         return out;
     }
 
+    bool peers_here() const {
+        for (std::size_t r = 0; r < hosts.size(); ++r)
+            if (static_cast<int>(r) != world.rank && hosts[r] == this_host()) return true;
+        return false;
+    }
+
     [[noreturn]] void lost(const char* during, const std::exception& e) const {
-        const std::string dead = gone();
+        // A killed rank's sockets close while the kernel is still tearing its process down: give a rank on this
+        // machine up to 3 s to be seen as ended before saying that it cannot be told.
+        std::string dead = gone();
+        for (int i = 0; dead.empty() && i < 30 && peers_here(); ++i) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));
+            dead = gone();
+        }
         const std::string who = dead.empty() ? "another rank died, was killed or stalled for more than " + std::to_string(timeout.count()) + " s"
                                              : (dead.find(',') == std::string::npos ? "rank " : "ranks ") + dead + " ended";
         throw Error("rank " + std::to_string(world.rank) + " of " + std::to_string(world.size) + ": lost the other ranks during " + during + " (" +
