@@ -59,30 +59,43 @@ torch::Tensor Detector3dImpl::forward(torch::Tensor x) {
     return torch::cat({heat_->forward(x), size_->forward(x)}, 1);
 }
 
-torch::Tensor detector3d_loss(const torch::Tensor& output, const torch::Tensor& heat, const torch::Tensor& log_diameter,
-                              const HeatmapLossOptions& o) {
+Detector3dLossSums detector3d_loss_sums(const torch::Tensor& output, const torch::Tensor& target, const torch::Tensor& log_diameter,
+                                        Detector3dHead head, const HeatmapLossOptions& o) {
     const torch::Tensor logit = output.select(1, 0).unsqueeze(1);
+    Detector3dLossSums s;
+    if (head == Detector3dHead::Segmentation) {
+        const torch::Tensor inside = target.gt(0.5).to(output.scalar_type());
+        s.count = inside.sum();
+        s.size = ((output.select(1, 1).unsqueeze(1) - log_diameter).abs() * inside).sum();
+        s.p = torch::sigmoid(logit);
+        return s;
+    }
     const torch::Tensor p = torch::sigmoid(logit);
-    const torch::Tensor centre = heat.eq(1).to(output.scalar_type());
-    const torch::Tensor n = centre.sum().clamp_min(1);
+    const torch::Tensor centre = target.eq(1).to(output.scalar_type());
+    s.count = centre.sum();
     // log p and log(1 - p) from the logit, stable where p saturates.
     const torch::Tensor log_p = torch::nn::functional::logsigmoid(logit), log_q = torch::nn::functional::logsigmoid(-logit);
     const torch::Tensor pos = (1 - p).pow(o.alpha) * log_p * centre;
-    const torch::Tensor neg = (1 - heat).pow(o.beta) * p.pow(o.alpha) * log_q * (1 - centre);
-    const torch::Tensor focal = -(pos.sum() + neg.sum()) / n;
-    const torch::Tensor size = ((output.select(1, 1).unsqueeze(1) - log_diameter).abs() * centre).sum() / n;
-    return focal + o.size_weight * size;
+    const torch::Tensor neg = (1 - target).pow(o.beta) * p.pow(o.alpha) * log_q * (1 - centre);
+    s.focal = -(pos.sum() + neg.sum());
+    s.size = ((output.select(1, 1).unsqueeze(1) - log_diameter).abs() * centre).sum();
+    return s;
+}
+
+torch::Tensor detector3d_loss(const torch::Tensor& output, const torch::Tensor& heat, const torch::Tensor& log_diameter,
+                              const HeatmapLossOptions& o) {
+    const Detector3dLossSums s = detector3d_loss_sums(output, heat, log_diameter, Detector3dHead::Heatmap, o);
+    const torch::Tensor n = s.count.clamp_min(1);
+    return s.focal / n + o.size_weight * (s.size / n);
 }
 
 torch::Tensor detector3d_segmentation_loss(const torch::Tensor& output, const torch::Tensor& mask, const torch::Tensor& log_diameter,
                                            const HeatmapLossOptions& o) {
-    const torch::Tensor logit = output.select(1, 0).unsqueeze(1);
-    const torch::Tensor inside = mask.gt(0.5).to(output.scalar_type());
-    const torch::Tensor n = inside.sum().clamp_min(1);
-    const torch::Tensor bce = torch::nn::functional::binary_cross_entropy_with_logits(logit, mask);
-    const torch::Tensor dice = soft_dice(torch::sigmoid(logit), mask);
-    const torch::Tensor size = ((output.select(1, 1).unsqueeze(1) - log_diameter).abs() * inside).sum() / n;
-    return bce + (1 - dice) + o.size_weight * size;
+    const Detector3dLossSums s = detector3d_loss_sums(output, mask, log_diameter, Detector3dHead::Segmentation, o);
+    const torch::Tensor n = s.count.clamp_min(1);
+    const torch::Tensor bce = torch::nn::functional::binary_cross_entropy_with_logits(output.select(1, 0).unsqueeze(1), mask);
+    const torch::Tensor dice = soft_dice(s.p, mask);
+    return bce + (1 - dice) + o.size_weight * (s.size / n);
 }
 
 void save_detector3d(const std::string& path, Detector3d& model, const Detector3dCard& card, torch::optim::Optimizer* optimizer) {

@@ -14,6 +14,8 @@
 #include "nodulecad/io/npy_map.hpp"
 #include "nodulecad/model/detector3d.hpp"
 #include "nodulecad/preprocess/detector3d_dataset.hpp"
+#include "nodulecad/train/rank_group.hpp"
+#include "nodulecad/train/resume_options.hpp"
 #include "nodulecad/train/trainer.hpp"
 
 namespace nodulecad {
@@ -149,10 +151,43 @@ public:
         return {detector3d_loss(out, y.narrow(1, 0, 1), y.narrow(1, 1, 1), o_.loss), {}, {}};
     }
 
+    // As several ranks: the whole step's loss, not each rank's own. Its terms are sums over the batch divided by the
+    // batch's count of centre (inside-ball) voxels, and the segmentation head's soft Dice is a ratio of batch sums:
+    // the counts and sums are all-reduced, and each rank backpropagates its sums over the global count and, for the
+    // Dice, the linear term whose gradient on its voxels is the whole batch's Dice gradient. The ranks' losses add up to
+    // the whole loss, and their gradients, summed by the trainer, to its gradient.
+    LossTerms step_loss(const torch::Tensor& out, const torch::Tensor& y, const StepShare& share) override {
+        const bool seg = o_.head == Detector3dHead::Segmentation;
+        const auto opts = torch::TensorOptions().dtype(torch::kFloat).device(model_->parameters().front().device());
+        const std::int64_t n_sums = seg ? 4 : 1;
+        if (share.local == 0) {
+            share.sum(torch::zeros({n_sums}, opts));
+            return {torch::zeros({}, opts), {}, torch::zeros({}, opts)};
+        }
+        const torch::Tensor target = y.narrow(1, 0, 1), log_d = y.narrow(1, 1, 1);
+        const Detector3dLossSums s = detector3d_loss_sums(out, target, log_d, o_.head, o_.loss);
+        if (!seg) {
+            const torch::Tensor n = share.sum(s.count.detach().to(torch::kFloat).reshape({1}))[0].clamp_min(1);
+            const torch::Tensor l = s.focal / n + o_.loss.size_weight * (s.size / n);
+            return {l, {}, l.detach()};
+        }
+        const torch::Tensor local = torch::stack({(s.p * target).sum(), s.p.sum(), target.sum(), s.count}).detach().to(torch::kFloat);
+        const torch::Tensor all = share.sum(local);
+        const torch::Tensor inter = all[0], denom = all[1] + all[2] + 1, n = all[3].clamp_min(1);
+        const torch::Tensor dice = (2 * inter + 1) / denom;
+        const double f = share.fraction();
+        const torch::Tensor bce = torch::nn::functional::binary_cross_entropy_with_logits(out.select(1, 0).unsqueeze(1), target) * f;
+        const torch::Tensor size = o_.loss.size_weight * (s.size / n);
+        const torch::Tensor dice_term = -(2 * (s.p * target).sum() / denom - (2 * inter + 1) * s.p.sum() / (denom * denom));
+        return {bce + dice_term + size, {}, (bce + (1 - dice) * f + size).detach()};
+    }
+
     // The hard negatives of the next epoch, every epoch.
     void after_epoch(int epoch, const Forward& forward) override { mine_hard_negatives(epoch, forward); }
 
-    // The loss on fixed validation patches (each validation nodule off-centre, and random ones).
+    // The loss on fixed validation patches (each validation nodule off-centre, and random ones), as one batch of
+    // them all would have it: sums and counts over every patch, divided at the end, so that it does not depend on
+    // --batch (nor on the number of ranks: each rank validates every patch).
     Validation validate(int /*epoch*/, const Forward& forward) override {
         Validation v;
         if (val_places_.empty()) val_places_ = validation_places();
@@ -160,17 +195,29 @@ public:
             v.values = {std::numeric_limits<double>::quiet_NaN(), static_cast<double>(hard_count_)};
             return v;
         }
-        double total = 0;
-        std::int64_t batches = 0;
+        const bool seg = o_.head == Detector3dHead::Segmentation;
+        // heatmap: focal, size, count; segmentation: bce sum, voxels, sum p*t, sum p, sum t, size, count
+        std::vector<double> sums(seg ? 7 : 3, 0.0);
         const auto device = model_->parameters().front().device();
         for (std::size_t first = 0; first < val_places_.size(); first += static_cast<std::size_t>(o_.run.batch)) {
             const std::size_t n = std::min<std::size_t>(static_cast<std::size_t>(o_.run.batch), val_places_.size() - first);
             Batch b = make_batch({val_places_.begin() + static_cast<std::ptrdiff_t>(first), val_places_.begin() + static_cast<std::ptrdiff_t>(first + n)});
             const torch::Tensor x = to_device(b.x, b.x_shape, device), y = to_device(b.y, b.y_shape, device);
-            total += loss(forward(x), y).loss.item<double>();
-            ++batches;
+            const torch::Tensor out = forward(x), target = y.narrow(1, 0, 1);
+            const Detector3dLossSums s = detector3d_loss_sums(out, target, y.narrow(1, 1, 1), o_.head, o_.loss);
+            const auto add = [&](std::size_t i, const torch::Tensor& t) { sums[i] += t.to(torch::kDouble).item<double>(); };
+            if (!seg) {
+                add(0, s.focal), add(1, s.size), add(2, s.count);
+                continue;
+            }
+            add(0, torch::nn::functional::binary_cross_entropy_with_logits(
+                       out.select(1, 0).unsqueeze(1), target, torch::nn::functional::BinaryCrossEntropyWithLogitsFuncOptions().reduction(torch::kSum)));
+            sums[1] += static_cast<double>(target.numel());
+            add(2, (s.p * target).sum()), add(3, s.p.sum()), add(4, target.sum()), add(5, s.size), add(6, s.count);
         }
-        const double val_loss = total / static_cast<double>(batches);
+        const double w = o_.loss.size_weight;
+        const double val_loss = seg ? sums[0] / sums[1] + (1 - (2 * sums[2] + 1) / (sums[3] + sums[4] + 1)) + w * sums[5] / std::max(1.0, sums[6])
+                                    : (sums[0] + w * sums[1]) / std::max(1.0, sums[2]);
         v.values = {val_loss, static_cast<double>(hard_count_)};
         v.score = 1 / (1 + val_loss);  // in (0, 1], higher is better (the trainer's best score starts at -1)
         return v;
@@ -408,11 +455,12 @@ private:
 
 }  // namespace
 
-std::vector<Detector3dEpoch> train_detector3d(const Detector3dTrainOptions& o) {
-    o.check();
+namespace {
+
+std::vector<Detector3dEpoch> train_joined(const Detector3dTrainOptions& o, RankGroup* ranks) {
     Detector3dVariant variant(o);
     std::vector<Detector3dEpoch> out;
-    for (const EpochRecord& r : run_training(variant, o.run)) {
+    for (const EpochRecord& r : run_training(variant, o.run, ranks)) {
         Detector3dEpoch e;
         e.epoch = static_cast<int>(r.get("epoch"));
         e.train_loss = r.get("train_loss");
@@ -423,6 +471,69 @@ std::vector<Detector3dEpoch> train_detector3d(const Detector3dTrainOptions& o) {
         out.push_back(e);
     }
     return out;
+}
+
+// What makes a built dataset the one asked for (RUN/grid3d/options.json).
+json dataset_key(const Detector3dDatasetOptions& d) {
+    return {{"data", d.data_dir}, {"annotations", d.annotations}, {"grid", d.grid}, {"val_fraction", d.val_fraction}, {"val_subsets", d.val_subsets},
+            {"seed", d.seed}};
+}
+
+std::string dataset_key_file(const std::string& dir) { return (fs::path(dir) / "options.json").string(); }
+
+// The dataset in d.out_dir as asked for: reused when there with the same key (or whenever `resuming`), else built.
+Detector3dDataset dataset_for(const Detector3dDatasetOptions& d, bool resuming, bool& reused) {
+    std::error_code ec;
+    const bool there = fs::exists(fs::path(d.out_dir) / "dataset.json", ec);
+    if (resuming) {
+        if (!there) fail(d.out_dir, "the run's 3D dataset is missing (no dataset.json); start the run again without --resume");
+        reused = true;
+        return read_detector3d_dataset(d.out_dir);
+    }
+    if (there && fs::exists(dataset_key_file(d.out_dir), ec)) {
+        try {
+            if (json::parse(read_file(dataset_key_file(d.out_dir))) == dataset_key(d)) {
+                reused = true;
+                return read_detector3d_dataset(d.out_dir);
+            }
+        } catch (const json::exception&) {
+            // an unreadable key: built again below
+        }
+    }
+    fs::remove_all(d.out_dir, ec);
+    Detector3dDataset set = build_detector3d_dataset(d);
+    write_file_atomically(dataset_key_file(d.out_dir), dataset_key(d).dump(1) + "\n");
+    reused = false;
+    return set;
+}
+
+}  // namespace
+
+std::vector<Detector3dEpoch> train_detector3d(const Detector3dTrainOptions& o) {
+    o.check();
+    return train_joined(o, nullptr);
+}
+
+Detector3dTrainOptions detector3d_resume_options(const std::string& run_dir) { return resume_options_of<Detector3dTrainOptions>(run_dir, "detector3d"); }
+
+Detector3dCohortResult train_detector3d_on_cohort(Detector3dDatasetOptions set, Detector3dTrainOptions train) {
+    train.check();
+    if (train.run.run_dir.empty()) throw OptionError("run_dir", "is needed");
+    set.out_dir = (fs::path(train.run.run_dir) / "grid3d").string();
+    set.seed = train.run.seed;
+    train.data_dir = set.out_dir;
+    // Several ranks: rank 0 builds (or checks) the dataset while the others wait as long as it takes (a rank 0 that
+    // fails ends them at once), then they open the finished one.
+    const std::unique_ptr<RankGroup> ranks = join_ranks(train.run);
+    Detector3dCohortResult r;
+    if (!ranks || ranks->rank() == 0) r.set = dataset_for(set, train.run.resume, r.reused);
+    if (ranks) ranks->barrier(std::chrono::hours(24));
+    if (ranks && ranks->rank() != 0) {
+        r.set = read_detector3d_dataset(set.out_dir);
+        r.reused = true;
+    }
+    r.epochs = train_joined(train, ranks.get());
+    return r;
 }
 
 }  // namespace nodulecad

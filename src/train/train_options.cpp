@@ -2,6 +2,7 @@
 #include <nlohmann/json.hpp>
 
 #include "nodulecad/core/error.hpp"
+#include "nodulecad/train/resume_options.hpp"
 #include "nodulecad/train/train_unet.hpp"
 
 namespace nodulecad {
@@ -54,16 +55,6 @@ const MetricsFields<EpochMetrics>& unet_metrics_fields() {
 
 std::vector<EpochMetrics> read_unet_metrics(const std::string& run_dir) { return read_metrics(run_dir, unet_metrics_fields()); }
 
-TrainOptions unet_resume_options(const std::string& run_dir) {
-    TrainOptions o;
-    read_run_config(run_dir, "unet", [&](const json& j) {
-        j.at("options").get_to(o);
-        j.at("trainer").get_to(o.run);
-        o.data_dir = j.at("data").get<std::string>();
-    });
-    o.run.run_dir = run_dir;
-    o.run.resume = true;
-    return o;
-}
+TrainOptions unet_resume_options(const std::string& run_dir) { return resume_options_of<TrainOptions>(run_dir, "unet"); }
 
 }  // namespace nodulecad

@@ -1,8 +1,8 @@
 // The 3D detector's trainer variant end to end on tiny scans: lung boxes on the millimetre grid -> patches with
 // heatmap targets -> training -> the runner's tiled heatmap -> peaks in world mm. A real learning test (seeded,
 // CPU): after a few epochs on balls placed at random, the strongest peak on a new scan with a flipped direction
-// matrix is on its ball; the same with the segmentation head and its components. And a resumed run equals an
-// uninterrupted one.
+// matrix is on its ball; the same with the segmentation head and its components. A resumed run equals an
+// uninterrupted one, and two ranks (c10d Gloo, threads of this process) train like one process.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -16,8 +16,10 @@
 #include "nodulecad/io/tables.hpp"
 #include "nodulecad/model/detector3d.hpp"
 #include "nodulecad/preprocess/detector3d_dataset.hpp"
+#include "nodulecad/train/rank_group.hpp"
 #include "nodulecad/train/train_detector3d.hpp"
 #include "test_util.hpp"
+#include "train/ranks.hpp"
 
 namespace nodulecad {
 namespace {
@@ -283,6 +285,90 @@ TEST(TrainDetector3d, ResumedRunEqualsAnUninterruptedOne) {
     EXPECT_EQ(test::read_text(dir.path("whole/metrics.csv")).substr(0, 40), test::read_text(dir.path("split/metrics.csv")).substr(0, 40));
     // Another network's checkpoint is refused by name.
     test::expect_error([&] { Detector3dCard c; load_detector3d(dir.path("grid/dataset.json"), c); }, {"dataset.json"});
+}
+
+// The largest difference between two checkpoints' parameters: per tensor, the norm of the difference relative to
+// the tensor's norm. (Not element by element: Adam scales each weight's step by its own gradient history, so a weight
+// whose batch gradient nearly cancels magnifies the round-off of summing it in another order — up to 2e-4 of its
+// tensor's largest weight here, while each tensor as a whole agrees to 1e-5.)
+double relative_difference(const std::string& a_path, const std::string& b_path) {
+    Detector3dCard ca, cb;
+    const Detector3d a = load_detector3d(a_path, ca), b = load_detector3d(b_path, cb);
+    const auto pa = a->parameters(), pb = b->parameters();
+    EXPECT_EQ(pa.size(), pb.size());
+    double worst = 0;
+    for (std::size_t i = 0; i < pa.size() && i < pb.size(); ++i)
+        worst = std::max(worst, ((pa[i] - pb[i]).norm() / pb[i].norm().clamp_min(1e-12)).item<double>());
+    return worst;
+}
+
+// train-3d's library call as two ranks of batch 2 sharing one run folder: rank 0 builds RUN/grid3d while rank 1
+// waits, and both end where one process of batch 4 ends (no batch norm, whose statistics are per rank), for either
+// head. On a 1 mm grid a patch holds the ball or not, so the two ranks' halves of a step hold different numbers of
+// centre voxels, and a rank normalising its loss by its own count trains differently (50 % apart, checked).
+TEST(TrainDetector3d, TwoRanksOnACohortTrainLikeOneProcessOfTheirJointBatch) {
+    if (!rank_groups_available()) GTEST_SKIP() << "this build has no c10d Gloo (libgloo-dev)";
+    test::TempDir dir;
+    write_cohort(dir, 5);
+    Detector3dDatasetOptions d;
+    d.data_dir = dir.path("data");
+    d.annotations = dir.path("data/annotations.csv");
+    d.grid.spacing_mm = 1.0;
+    d.val_fraction = 0.2;
+    for (const Detector3dHead head : {Detector3dHead::Heatmap, Detector3dHead::Segmentation}) {
+        const std::string name = enum_name(head, kDetector3dHeadNames);
+        SCOPED_TRACE(name);
+        const auto options = [&](const std::string& run, int batch) {
+            Detector3dTrainOptions t = tiny_options(dir, name + "_" + run, 2);
+            t.head = head;
+            t.nodule_fraction = 0.75;  // a step of 4 patches without a ball is rare (its loss is the raw sum)
+            t.epoch_samples = 24;
+            t.run.lr = 1e-3;
+            // Seeds 4, 5, 6: 2.2e-6, 9e-7, 5e-7 (heatmap), 2e-6, 9e-7, 3e-7 (segmentation); seed 3: 9.8e-6 (a step
+            // without a ball, whose raw sum magnifies round-off). The same without the global counts: 0.5.
+            t.run.seed = 4;
+            t.net.batch_norm = false;
+            t.run.batch = batch;
+            return t;
+        };
+        const Detector3dCohortResult one = train_detector3d_on_cohort(d, options("one", 4));
+        ASSERT_EQ(one.epochs.size(), 2u);
+        std::vector<Detector3dCohortResult> ranks(2);
+        const std::vector<std::string> errors = test::run_as_ranks(2, [&](const WorldSpec& world) {
+            Detector3dTrainOptions t = options("two", 2);
+            t.run.world = world;
+            t.run.dist_timeout_s = 30;
+            ranks[static_cast<std::size_t>(world.rank)] = train_detector3d_on_cohort(d, t);
+        });
+        EXPECT_EQ(errors[0], "");
+        EXPECT_EQ(errors[1], "");
+        EXPECT_FALSE(ranks[0].reused);  // rank 0 built it ...
+        EXPECT_TRUE(ranks[1].reused);   // ... rank 1 opened it
+        EXPECT_EQ(ranks[1].set.scans.size(), 5u);
+        ASSERT_EQ(ranks[0].epochs.size(), 2u);
+        for (std::size_t e = 0; e < 2; ++e) {
+            EXPECT_NEAR(ranks[0].epochs[e].train_loss, one.epochs[e].train_loss, 1e-5 * std::abs(one.epochs[e].train_loss));
+            EXPECT_NEAR(ranks[0].epochs[e].val_loss, one.epochs[e].val_loss, 1e-5 * std::abs(one.epochs[e].val_loss));
+            EXPECT_EQ(ranks[0].epochs[e].hard_negatives, one.epochs[e].hard_negatives);
+        }
+        EXPECT_LE(relative_difference(dir.path(name + "_two/last.pt"), dir.path(name + "_one/last.pt")), 1e-5);
+        // Meaningful only because training moves the weights far more: the weights after the first epoch (a
+        // one-epoch run) against those after the second.
+        Detector3dTrainOptions first = options("first", 4);
+        first.run.epochs = 1;
+        EXPECT_FALSE(train_detector3d_on_cohort(d, first).reused);
+        EXPECT_GT(relative_difference(dir.path(name + "_first/last.pt"), dir.path(name + "_one/last.pt")), 1e-2);
+    }
+    // A second call with the same cohort, grid and seed (the split's) reuses the dataset; another seed or grid
+    // builds it again.
+    Detector3dTrainOptions again = tiny_options(dir, "heatmap_one", 1);
+    again.run.seed = 4;
+    EXPECT_TRUE(train_detector3d_on_cohort(d, again).reused);
+    again.run.seed = 5;
+    EXPECT_FALSE(train_detector3d_on_cohort(d, again).reused);
+    d.grid.spacing_mm = 2.0;
+    EXPECT_FALSE(train_detector3d_on_cohort(d, again).reused);
+    EXPECT_TRUE(train_detector3d_on_cohort(d, again).reused);
 }
 
 }  // namespace

@@ -35,6 +35,18 @@ Detector3d load_detector3d(const std::string& path, Detector3dCard& card, const 
 torch::Tensor detector3d_loss(const torch::Tensor& output, const torch::Tensor& heat, const torch::Tensor& log_diameter,
                               const HeatmapLossOptions& opts = {});
 
+// Both losses are sums over the batch divided by counts of it (centre voxels, voxels inside the balls) or a soft Dice
+// of its sums; their parts, so that ranks each holding some of a batch can make the whole batch's loss
+// (train/train_detector3d.cpp). detector3d_loss = focal / max(1, count) + size_weight * (size / max(1, count)).
+struct Detector3dLossSums {
+    torch::Tensor focal;       // heatmap head: -(sum of the focal terms); segmentation head: undefined
+    torch::Tensor size;        // sum of |log-diameter error| at the centre voxels (inside the balls)
+    torch::Tensor count;       // centre voxels (voxels inside the balls)
+    torch::Tensor p;           // segmentation head: the nodule probability (for the soft Dice and its sums)
+};
+Detector3dLossSums detector3d_loss_sums(const torch::Tensor& output, const torch::Tensor& target, const torch::Tensor& log_diameter,
+                                        Detector3dHead head, const HeatmapLossOptions& opts = {});
+
 // The segmentation head's loss: per-voxel binary cross-entropy (mean) + 1 - soft Dice over the batch (model/losses.hpp)
 // of the first channel against `mask` (1 inside each nodule's ball), plus size_weight times the L1 error of
 // log-diameter inside the balls. Shapes as detector3d_loss.

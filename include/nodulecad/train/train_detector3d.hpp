@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "nodulecad/model/detector3d_config.hpp"
+#include "nodulecad/preprocess/detector3d_dataset.hpp"
 #include "nodulecad/train/trainer_options.hpp"
 
 namespace nodulecad {
@@ -40,6 +41,20 @@ struct Detector3dEpoch {
 // Trains (or resumes) and returns the epochs run now. best.pt: the lowest validation loss (the last epoch without
 // validation patients).
 std::vector<Detector3dEpoch> train_detector3d(const Detector3dTrainOptions& opts);
+
+// The options a run was started with (RUN/config.json), set to resume it.
+Detector3dTrainOptions detector3d_resume_options(const std::string& run_dir);
+
+// `nodulecad train-3d`: a cohort's 3D dataset built into RUN/grid3d (`set.out_dir` is set to it; the folder is reused
+// when it was built with the same cohort, annotations, grid, split and seed, and always when resuming), then
+// train_detector3d on it. As several ranks (train.run.world) rank 0 builds the dataset while the others wait, then
+// all train (docs/distributed.md).
+struct Detector3dCohortResult {
+    Detector3dDataset set;
+    bool reused = false;                 // the dataset was there already
+    std::vector<Detector3dEpoch> epochs; // those run now
+};
+Detector3dCohortResult train_detector3d_on_cohort(Detector3dDatasetOptions set, Detector3dTrainOptions train);
 
 // The Gaussian width (voxels) of a nodule's target heatmap: a quarter of its diameter, at least one voxel.
 double heatmap_sigma_voxels(double diameter_mm, double spacing_mm);
