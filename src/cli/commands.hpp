@@ -44,6 +44,10 @@ void add_rank_options(CLI::App* cmd, int& timeout_s);
 // This process's place among the ranks a launcher started (RANK/WORLD_SIZE, torchrun, Slurm), for a command that
 // trains; ranks other than 0 show no progress (rank 0 speaks for all).
 WorldSpec join_launch();
+// The commands that run as several ranks: the trainers (one job, data-parallel) and the per-scan stages (a shard of
+// the scans each, --shard K/N or the launcher's rank). Each other command refuses under a launcher (refuse_ranks).
+inline constexpr const char* kRankCommands[] = {"train", "train-fpr", "train-3d", "synth", "preprocess", "predict", "infer", "detect"};
+bool runs_as_ranks(const std::string& command);
 // For every other command: started as one of several ranks, it refuses with one line instead of doing the same
 // work in every rank (docs/distributed.md).
 void refuse_ranks(const std::string& command);
@@ -63,6 +67,7 @@ void register_rle(CLI::App& app);
 // LibTorch builds: the real commands; other builds: stand-ins that say how to get them.
 void register_train(CLI::App& app);
 void register_train_fpr(CLI::App& app);
+void register_train_3d(CLI::App& app);
 void register_run(CLI::App& app);
 void register_demo(CLI::App& app);
 void register_predict(CLI::App& app);

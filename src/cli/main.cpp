@@ -31,21 +31,20 @@ int main(int argc, char** argv) {
 #ifdef NODULECAD_HAVE_TORCH
     nodulecad::cli::register_train(app);
     nodulecad::cli::register_train_fpr(app);
+    nodulecad::cli::register_train_3d(app);
     nodulecad::cli::register_run(app);
     nodulecad::cli::register_demo(app);
     nodulecad::cli::register_predict(app);
     nodulecad::cli::register_infer(app);
     nodulecad::cli::register_bench(app);
 #else
-    for (const char* name : {"demo", "run", "train", "train-fpr", "predict", "infer", "bench"})
+    for (const char* name : {"demo", "run", "train", "train-fpr", "train-3d", "predict", "infer", "bench"})
         app.add_subcommand(name, "(not in this build: needs LibTorch)")->allow_extras()->callback([name] {
             throw nodulecad::Error(std::string(name) + ": this nodulecad was built without LibTorch (apt-get install libtorch-dev libopenblas0-openmp, then rebuild)");
         });
 #endif
     nodulecad::Progress::set_enabled(true);
-    for (CLI::App* sub : app.get_subcommands([](CLI::App* a) { const std::string n = a->get_name();
-        return n != "train" && n != "train-fpr" && n != "infer" && n != "predict" && n != "preprocess" && n != "synth";
-    })) {
+    for (CLI::App* sub : app.get_subcommands([](CLI::App* a) { return !nodulecad::cli::runs_as_ranks(a->get_name()); })) {
         const std::string name = sub->get_name();
         sub->preparse_callback([name](std::size_t) { nodulecad::cli::refuse_ranks(name); });
     }

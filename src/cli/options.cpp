@@ -45,6 +45,12 @@ WorldSpec join_launch() {
     return w;
 }
 
+bool runs_as_ranks(const std::string& command) {
+    for (const char* c : kRankCommands)
+        if (command == c) return true;
+    return false;
+}
+
 void refuse_ranks(const std::string& command) {
     WorldSpec w;
     try {
@@ -52,9 +58,11 @@ void refuse_ranks(const std::string& command) {
     } catch (const Error&) {
         return;  // an environment no launcher of ours made: this command runs as one process anyway
     }
-    if (w.distributed())
-        throw Error(command + " runs as one process, but was started as " + w.describe() +
-                    ": only train, train-fpr, synth, preprocess, predict and infer (a shard of the scans per rank) run as ranks so far (docs/distributed.md)");
+    if (!w.distributed()) return;
+    std::string list;
+    for (const char* c : kRankCommands) list += std::string(list.empty() ? "" : ", ") + c;
+    throw Error(command + " runs as one process, but was started as " + w.describe() + ": only " + list +
+                " (training as ranks, or a shard of the scans per rank) run as ranks (docs/distributed.md)");
 }
 
 }  // namespace nodulecad::cli

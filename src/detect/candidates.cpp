@@ -88,8 +88,12 @@ std::vector<DetectedCandidate> detect_candidates(const std::string& uid, const V
     return out;
 }
 
-std::vector<Candidate> detect_predictions(const std::string& pred_dir, const DetectOptions& opts, int* scans, const std::string& scans_dir) {
-    const std::vector<ScanFile> files = find_predictions(pred_dir);
+std::vector<Candidate> detect_predictions(const std::string& pred_dir, const DetectOptions& opts, int* scans, const std::string& scans_dir,
+                                          const Shard& shard) {
+    std::vector<ScanFile> files;
+    const std::vector<ScanFile> every = find_predictions(pred_dir);
+    for (std::size_t i = 0; i < every.size(); ++i)
+        if (shard.holds(i)) files.push_back(every[i]);
     if (scans) *scans = static_cast<int>(files.size());
     std::map<std::string, ScanFile> scan_of;
     if (opts.blobs_per_scan > 0) {

@@ -71,6 +71,38 @@ check "the shards' files are the single run's (4 files: 2 scans x .mhd/.raw)" te
 check "--shard 3/2 exits 1 with one line" sh -c "test $rc -eq 1 && test \$(wc -l < '$tmp/err.txt') -eq 1 && grep -q -- '--shard needs K below N' '$tmp/err.txt'"
 check "and writes nothing" test ! -e "$tmp/pred_bad"
 
+# detect in shards: from probability volumes (one shard by --shard, one by the launcher's rank), and rescoring a
+# table with the false-positive reduction: OUT once the set is complete, byte for byte one run's.
+"$bin" detect --pred "$tmp/pred_all" --out "$tmp/det_all.csv" --threshold 0.01 2> /dev/null
+RANK=1 WORLD_SIZE=2 "$bin" detect --pred "$tmp/pred_all" --out "$tmp/det_sh.csv" --threshold 0.01 2> "$tmp/d1.err"; rc1=$?
+check "detect shard 1/2 (RANK/WORLD_SIZE) exits 0 and leaves OUT to the other" sh -c "test $rc1 -eq 0 && test ! -e '$tmp/det_sh.csv' && grep -q '^detect shard 1/2: .* from 1 scan -> .*det_sh.csv.parts/.* waits for the other shards' '$tmp/d1.err'"
+"$bin" detect --pred "$tmp/pred_all" --out "$tmp/det_sh.csv" --threshold 0.01 --shard 0/2 2> "$tmp/d0.err"; rc0=$?
+check "detect shard 0/2 completes the set" sh -c "test $rc0 -eq 0 && grep -q 'every scan.s part is in, so -> .*det_sh.csv' '$tmp/d0.err'"
+check "the sharded table is the single run's" cmp -s "$tmp/det_all.csv" "$tmp/det_sh.csv"
+check "with candidates in it" test "$(wc -l < "$tmp/det_all.csv")" -gt 1
+rescore=(detect --candidates "$tmp/fpr_cands.csv" --fpr "$tmp/fpr/best.pt" --data "$tmp/cohort" --threads 1)
+"$bin" "${rescore[@]}" --out "$tmp/res_all.csv" 2> /dev/null
+for k in 2 0 1; do "$bin" "${rescore[@]}" --out "$tmp/res_sh.csv" --shard $k/3 2> /dev/null; done
+check "rescoring in 3 shards (one without a scan) = one run" cmp -s "$tmp/res_all.csv" "$tmp/res_sh.csv"
+
+# train-3d as two ranks: rank 0 builds RUN/grid3d while rank 1 waits; then detect --detector3d in two shards.
+t3=(train-3d --data "$tmp/cohort" --out "$tmp/run3d" --epochs 2 --grid-mm 4 --filters 4 --depth 2 --patch 16 --epoch-samples 8 --val-fraction 0.5 --threads 1)
+p=$(port)
+RANK=1 WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=$p "$bin" "${t3[@]}" 2> "$tmp/t1.err" &
+t1=$!; pids+=("$t1")
+RANK=0 WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=$p "$bin" "${t3[@]}" 2> "$tmp/t0.err"; rc0=$?
+wait "$t1"; rc1=$?
+check "train-3d ranks exit 0" test "$rc0" -eq 0 -a "$rc1" -eq 0
+check "train-3d rank 0 reports the boxes and both epochs" sh -c "grep -q '^train-3d: 2 lung boxes at 4 mm (1 validation patients' '$tmp/t0.err' && test \$(grep -c '^epoch [12]:' '$tmp/t0.err') -eq 2"
+check "train-3d rank 1 prints nothing" test ! -s "$tmp/t1.err"
+for f in last.pt best.pt metrics.csv config.json grid3d/dataset.json; do check "train-3d rank 0 writes $f" test -s "$tmp/run3d/$f"; done
+d3=(detect --detector3d "$tmp/run3d/best.pt" --data "$tmp/cohort" --threshold 0 --max-per-scan 5 --flips 2 --threads 1)
+"$bin" "${d3[@]}" --out "$tmp/d3_all.csv" 2> /dev/null
+"$bin" "${d3[@]}" --out "$tmp/d3_sh.csv" --shard 1/2 2> /dev/null
+"$bin" "${d3[@]}" --out "$tmp/d3_sh.csv" --shard 0/2 2> /dev/null
+check "detect --detector3d: 5 candidates on each of the 2 scans" test "$(wc -l < "$tmp/d3_all.csv")" -eq 11
+check "and its 2 shards write the same table" cmp -s "$tmp/d3_all.csv" "$tmp/d3_sh.csv"
+
 # Killing one of two ranks: the other exits non-zero within the timeout, naming it.
 p=$(port)
 RANK=1 WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=$p "$bin" "${train[@]}" --out "$tmp/kill" --epochs 1000 --dist-timeout 20 2> "$tmp/k1.err" &
@@ -105,11 +137,11 @@ kill -9 "$holder" 2> /dev/null
 check "a port in use exits 1" test "$rc" -eq 1
 check "and names the port" grep -q "^nodulecad: error: rank 0 of 2: cannot open the rendezvous store on port $p (in use?)" "$tmp/err.txt"
 check "in one line" test "$(wc -l < "$tmp/err.txt")" -eq 1
-# Commands that do not train as ranks refuse rather than repeat their work in every rank.
-RANK=0 WORLD_SIZE=2 "$bin" detect --pred "$tmp/truthpred" --out "$tmp/det/c.csv" 2> "$tmp/err.txt"; rc=$?
-check "detect as a rank exits 1" test "$rc" -eq 1
-check "and says which commands run as ranks" grep -q '^nodulecad: error: detect runs as one process, but was started as rank 0 of 2 (RANK/WORLD_SIZE): only train, train-fpr, synth, preprocess, predict and infer' "$tmp/err.txt"
-check "and writes nothing" test ! -e "$tmp/det"
+# Commands that neither train as ranks nor take a shard of the scans refuse rather than repeat their work in every rank.
+RANK=0 WORLD_SIZE=2 "$bin" evaluate --annotations "$tmp/cohort/annotations.csv" --results "$tmp/cands.csv" --out "$tmp/ev" 2> "$tmp/err.txt"; rc=$?
+check "evaluate as a rank exits 1" test "$rc" -eq 1
+check "and says which commands run as ranks" grep -q '^nodulecad: error: evaluate runs as one process, but was started as rank 0 of 2 (RANK/WORLD_SIZE): only train, train-fpr, train-3d, synth, preprocess, predict, infer, detect' "$tmp/err.txt"
+check "and writes nothing" test ! -e "$tmp/ev"
 # preprocess as one of two shards (by the launcher's rank): its parts, and no dataset until the other shard ran.
 RANK=1 WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=1 "$bin" preprocess --data "$tmp/cohort" --out "$tmp/prep2" --size 64 --pixel-mm 5 2> "$tmp/err.txt"; rc=$?
 check "preprocess as rank 1 of 2 exits 0 and waits for shard 0" sh -c "test $rc -eq 0 && grep -q 'shard 1/2: 1 scans made, 0 made earlier; 1 wait' '$tmp/err.txt' && test ! -e '$tmp/prep2/images.npy'"

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "nodulecad/core/launch.hpp"
 #include "nodulecad/core/volume.hpp"
 #include "nodulecad/io/tables.hpp"
 
@@ -42,11 +43,12 @@ struct BlobOptions;  // blobs.hpp
 std::vector<DetectedCandidate> detect_scan(const std::string& uid, const Volume<float>& probability, const Volume<std::int16_t>* scan,
                                            const Volume<std::uint8_t>* lungs, const DetectOptions& opts, const BlobOptions& blobs);
 
-// Every PRED/<uid>_prob.mhd of a predict folder, in uid order; each scan's candidates by probability. With
-// opts.blobs_per_scan > 0 the scans themselves (found in `scans_dir`, a cohort folder) add blob candidates that no
-// U-Net candidate covers (add_blob_candidates, default BlobOptions), and the cap applies to both together.
+// Every PRED/<uid>_prob.mhd of a predict folder, in uid order (with a shard: the shard's, items K, K+N, ...); each
+// scan's candidates by probability; `scans` gets the number of volumes read. With opts.blobs_per_scan > 0 the scans
+// themselves (found in `scans_dir`, a cohort folder) add blob candidates that no U-Net candidate covers
+// (add_blob_candidates, default BlobOptions), and the cap applies to both together.
 std::vector<Candidate> detect_predictions(const std::string& pred_dir, const DetectOptions& opts, int* scans = nullptr,
-                                          const std::string& scans_dir = "");
+                                          const std::string& scans_dir = "", const Shard& shard = Shard{});
 
 // Scans in uid order, each scan's candidates by decreasing probability (stable), as detect writes them.
 void sort_candidates(std::vector<Candidate>& candidates);
