@@ -5,6 +5,7 @@
 
 #include "cli/commands.hpp"
 #include "nodulecad/core/files.hpp"
+#include "nodulecad/core/folder_lock.hpp"
 #include "nodulecad/core/threads.hpp"
 #include "nodulecad/model/device.hpp"
 #include "nodulecad/pipeline/pipeline.hpp"
@@ -92,6 +93,7 @@ void register_demo(CLI::App& app) {
         cohort.out_dir = (fs::path(a->out) / "cohort").string();
         cohort.seed = a->seed;
         cohort.threads = a->threads;
+        const FolderLock lock(a->out, "demo");  // one demo at a time in OUT (its pipeline locks OUT/work as well)
         // The cohort is generated once; a marker with its options makes a re-run reuse it.
         const std::string marker = (fs::path(a->out) / "cohort.json").string();
         nlohmann::json key = {{"scans", cohort.scans}, {"seed", cohort.seed}, {"preset", std::string(preset_name(cohort.preset))},

@@ -4,6 +4,7 @@
 
 #include "cli/commands.hpp"
 #include "nodulecad/core/error.hpp"
+#include "nodulecad/core/interrupt.hpp"
 #include "nodulecad/core/progress.hpp"
 #include "nodulecad/version.hpp"
 
@@ -44,6 +45,7 @@ int main(int argc, char** argv) {
         });
 #endif
     nodulecad::Progress::set_enabled(true);
+    nodulecad::install_interrupt_handlers();
     for (CLI::App* sub : app.get_subcommands([](CLI::App* a) { return !nodulecad::cli::runs_as_ranks(a->get_name()); })) {
         const std::string name = sub->get_name();
         sub->preparse_callback([name](std::size_t) { nodulecad::cli::refuse_ranks(name); });

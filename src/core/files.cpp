@@ -10,6 +10,7 @@
 #include <memory>
 
 #include "nodulecad/core/error.hpp"
+#include "nodulecad/core/interrupt.hpp"
 
 namespace nodulecad {
 
@@ -25,6 +26,7 @@ void write_all(std::FILE* f, const void* data, std::size_t bytes, const std::str
 void write_file_atomically(const std::string& path, const std::function<void(std::FILE*)>& write) {
     static std::atomic<unsigned> counter{0};
     const std::string tmp = path + ".tmp-" + std::to_string(::getpid()) + "-" + std::to_string(counter++);
+    const PendingTemporary pending(tmp);  // removed should the process be interrupted before the rename
     std::FILE* f = std::fopen(tmp.c_str(), "wb");
     if (!f) fail(path, "cannot create file: " + errno_text());
     try {

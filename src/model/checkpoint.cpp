@@ -3,24 +3,9 @@
 #include <filesystem>
 
 #include "nodulecad/core/error.hpp"
+#include "nodulecad/core/interrupt.hpp"
 
 namespace nodulecad {
-
-void save_module_checkpoint(const std::string& path, torch::nn::Module& model, const std::string& card_json, torch::optim::Optimizer* optimizer) {
-    torch::serialize::OutputArchive root, weights, opt;
-    model.save(weights);
-    root.write("model", weights);
-    root.write("card", c10::IValue(card_json));
-    if (optimizer) {
-        optimizer->save(opt);
-        root.write("optimizer", opt);
-    }
-    const std::string tmp = path + ".tmp";
-    root.save_to(tmp);
-    std::error_code ec;
-    std::filesystem::rename(tmp, path, ec);
-    if (ec) fail(path, "cannot move the checkpoint into place: " + ec.message());
-}
 
 namespace {
 // LibTorch's reason for a failure, short enough for one error line: its first line (c10::Error without the
@@ -44,6 +29,29 @@ void load_archive(const std::string& path, torch::serialize::InputArchive& root,
     }
 }
 }  // namespace
+
+void save_module_checkpoint(const std::string& path, torch::nn::Module& model, const std::string& card_json, torch::optim::Optimizer* optimizer) {
+    torch::serialize::OutputArchive root, weights, opt;
+    model.save(weights);
+    root.write("model", weights);
+    root.write("card", c10::IValue(card_json));
+    if (optimizer) {
+        optimizer->save(opt);
+        root.write("optimizer", opt);
+    }
+    const std::string tmp = path + ".tmp";
+    const PendingTemporary pending(tmp);  // removed should the process be interrupted before the rename
+    std::error_code ec;
+    try {
+        root.save_to(tmp);
+    } catch (const std::exception& e) {
+        std::filesystem::remove(tmp, ec);
+        fail(path, "cannot write the checkpoint: " + brief_reason(e));
+    }
+    std::filesystem::rename(tmp, path, ec);
+    if (ec) fail(path, "cannot move the checkpoint into place: " + ec.message());
+}
+
 
 std::string read_card_text(const std::string& path) {
     torch::serialize::InputArchive root;

@@ -6,9 +6,11 @@
 #include <memory>
 #include <new>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "nodulecad/core/error.hpp"
 #include "nodulecad/core/files.hpp"
+#include "nodulecad/core/folder_lock.hpp"
 #include "nodulecad/core/progress.hpp"
 #include "nodulecad/core/random.hpp"
 #include "nodulecad/detect/fpr_score.hpp"
@@ -119,6 +121,9 @@ InferSummary infer_scans(const InferOptions& o) {
     if (o.threads < 1) throw OptionError("threads", "must be >= 1, got " + std::to_string(o.threads));
     const ModelBundle bundle = read_model_bundle(o.model);
     const std::vector<ScanFile> scans = find_scans(o.data);
+    // One unsharded run at a time in OUT (shards share it by design).
+    std::optional<FolderLock> lock;
+    if (o.shard.all()) lock.emplace(o.out, "infer");
     const std::string scan_dir = prepare_scan_folder(o.out, bundle_key(bundle));
     const auto result_of = [&](const ScanFile& f) { return (fs::path(scan_dir) / (f.uid + ".csv")).string(); };
     std::error_code ec;

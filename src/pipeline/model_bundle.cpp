@@ -5,6 +5,7 @@
 
 #include "nodulecad/core/error.hpp"
 #include "nodulecad/core/files.hpp"
+#include "nodulecad/core/interrupt.hpp"
 #include "nodulecad/model/detector3d_config.hpp"
 #include "nodulecad/version.hpp"
 
@@ -47,6 +48,7 @@ void copy_network(const std::string& from, const fs::path& to) {
     std::error_code ec;
     if (!fs::is_regular_file(from, ec)) fail(from, "network not found for the model bundle");
     const fs::path tmp = to.string() + ".tmp";
+    const PendingTemporary pending(tmp.string());  // removed should the process be interrupted before the rename
     fs::copy_file(from, tmp, fs::copy_options::overwrite_existing, ec);
     if (!ec) fs::rename(tmp, to, ec);
     if (ec) {

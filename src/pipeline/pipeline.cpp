@@ -10,6 +10,7 @@
 
 #include "nodulecad/core/error.hpp"
 #include "nodulecad/core/files.hpp"
+#include "nodulecad/core/folder_lock.hpp"
 #include "nodulecad/core/random.hpp"
 #include "nodulecad/detect/fpr_score.hpp"
 #include "nodulecad/detect/heatmap_candidates.hpp"
@@ -521,6 +522,9 @@ PipelineSummary run_pipeline(const PipelineOptions& o) {
     }
     fs::create_directories(o.work_dir, ec);
     if (ec) fail(o.work_dir, "cannot create the work folder: " + ec.message());
+    // One process at a time in WORK — or, for one fold's job, in its fold's folder, so the folds' jobs can share WORK.
+    const FolderLock work_lock(o.fold >= 0 ? (fs::path(o.work_dir) / ("fold" + std::to_string(o.fold))).string() : o.work_dir,
+                               o.fold >= 0 ? "run --fold " + std::to_string(o.fold) : "run");
 
     PipelineSummary sum;
     std::vector<SplitResult> results;
@@ -538,6 +542,7 @@ PipelineSummary run_pipeline(const PipelineOptions& o) {
         s.annotations = ann;
         s.excluded = exc;
         if (!o.merge) {
+            const FolderLock fold_lock(s.dir, "run");  // a fold's job on the same WORK is refused, and refuses this
             results.push_back(run_split(o, s, sum.stages));
             continue;
         }

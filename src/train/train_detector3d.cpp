@@ -7,9 +7,11 @@
 #include <limits>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "nodulecad/core/error.hpp"
 #include "nodulecad/core/files.hpp"
+#include "nodulecad/core/folder_lock.hpp"
 #include "nodulecad/core/random.hpp"
 #include "nodulecad/io/npy_map.hpp"
 #include "nodulecad/model/detector3d.hpp"
@@ -525,6 +527,8 @@ Detector3dCohortResult train_detector3d_on_cohort(Detector3dDatasetOptions set, 
     // Several ranks: rank 0 builds (or checks) the dataset while the others wait as long as it takes (a rank 0 that
     // fails ends them at once), then they open the finished one.
     const std::unique_ptr<RankGroup> ranks = join_ranks(train.run);
+    std::optional<FolderLock> lock;  // rank 0's, from the dataset on (the trainer's own nests in it)
+    if (!ranks || ranks->rank() == 0) lock.emplace(train.run.run_dir, "train-3d");
     Detector3dCohortResult r;
     if (!ranks || ranks->rank() == 0) r.set = dataset_for(set, train.run.resume, r.reused);
     if (ranks) ranks->barrier(std::chrono::hours(24));

@@ -6,9 +6,11 @@
 #include <limits>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "nodulecad/core/error.hpp"
 #include "nodulecad/core/files.hpp"
+#include "nodulecad/core/folder_lock.hpp"
 #include "nodulecad/core/random.hpp"
 #include "nodulecad/evaluate/classification.hpp"
 #include "nodulecad/evaluate/froc.hpp"
@@ -244,6 +246,8 @@ FprTrainResult train_fpr(const FprTrainOptions& o) {
     // Several ranks: rank 0 cuts the patch set into the run folder while the others wait (as long as it takes; a
     // rank 0 that fails ends them at once), then they open the finished set, writing nothing.
     const std::unique_ptr<RankGroup> ranks = join_ranks(o.run);
+    std::optional<FolderLock> lock;  // rank 0's, from the patch set on (the trainer's own nests in it)
+    if (!ranks || ranks->rank() == 0) lock.emplace(o.run.run_dir, "train-fpr");
     std::unique_ptr<FprVariant> variant;
     if (!ranks || ranks->rank() == 0) variant = std::make_unique<FprVariant>(o);
     if (ranks) ranks->barrier(std::chrono::hours(24));

@@ -7,9 +7,11 @@
 #include <filesystem>
 #include <memory>
 #include <mutex>
+#include <optional>
 
 #include "nodulecad/core/error.hpp"
 #include "nodulecad/core/files.hpp"
+#include "nodulecad/core/folder_lock.hpp"
 #include "nodulecad/core/prefetch.hpp"
 #include "nodulecad/core/progress.hpp"
 #include "nodulecad/core/random.hpp"
@@ -246,6 +248,8 @@ std::vector<EpochRecord> run_training(TrainingVariant& v, const TrainerOptions& 
     std::error_code ec;
     if (writer) fs::create_directories(o.run_dir, ec);
     if (ec) fail(o.run_dir, "cannot create the run folder: " + ec.message());
+    std::optional<FolderLock> folder_lock;  // the writer's: a second run into the same folder is refused at once
+    if (writer) folder_lock.emplace(o.run_dir, "training");
 
     RunProgress progress;
     torch::nn::Module* net = nullptr;
