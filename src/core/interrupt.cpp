@@ -52,6 +52,9 @@ void install_interrupt_handlers() {
     g_tty = isatty(2) == 1;
     install(SIGINT);
     install(SIGTERM);
+    // A write past the file-size limit (ulimit -f) would kill the process with SIGXFSZ; ignored, the write fails
+    // with EFBIG instead and becomes the usual one-line error naming the file.
+    signal(SIGXFSZ, SIG_IGN);
 }
 
 PendingTemporary::PendingTemporary(const std::string& path) {

@@ -1,9 +1,10 @@
 #include "nodulecad/model/checkpoint.hpp"
 
 #include <filesystem>
+#include <sstream>
 
 #include "nodulecad/core/error.hpp"
-#include "nodulecad/core/interrupt.hpp"
+#include "nodulecad/core/files.hpp"
 
 namespace nodulecad {
 
@@ -39,17 +40,16 @@ void save_module_checkpoint(const std::string& path, torch::nn::Module& model, c
         optimizer->save(opt);
         root.write("optimizer", opt);
     }
-    const std::string tmp = path + ".tmp";
-    const PendingTemporary pending(tmp);  // removed should the process be interrupted before the rename
-    std::error_code ec;
+    // Serialised in memory, then written as any file (a temporary file renamed into place): LibTorch's file writer
+    // aborts the process when a write fails (its destructor throws again; a full disk or `ulimit -f` showed it),
+    // where this way a failed write is the usual one-line error naming the file.
+    std::ostringstream bytes;
     try {
-        root.save_to(tmp);
+        root.save_to(bytes);
     } catch (const std::exception& e) {
-        std::filesystem::remove(tmp, ec);
-        fail(path, "cannot write the checkpoint: " + brief_reason(e));
+        fail(path, "cannot serialise the checkpoint: " + brief_reason(e));
     }
-    std::filesystem::rename(tmp, path, ec);
-    if (ec) fail(path, "cannot move the checkpoint into place: " + ec.message());
+    write_file_atomically(path, bytes.str());
 }
 
 

@@ -221,9 +221,10 @@ void write_images(const std::vector<Part>& parts, std::int64_t total, const std:
     const int channels = 2 * o.context + 1;
     const auto S = static_cast<std::int64_t>(o.size);
     double s1 = 0, s2 = 0, n_train_pixels = 0;
-    write_file_atomically((fs::path(o.out_dir) / "images.npy").string(), [&](std::FILE* f) {
+    const std::string path = (fs::path(o.out_dir) / "images.npy").string();
+    write_file_atomically(path, [&](std::FILE* f) {
         const std::string header = format_npy_header(std::string(o.float16 ? "<f2" : "<f4"), {total, channels, S, S});
-        write_all(f, header.data(), header.size(), o.out_dir);
+        write_all(f, header.data(), header.size(), path);
         for (const Part& p : parts) {
             const auto arr = read_npy<float>(part_path(o, p.scan->uid, ".images.npy"));
             if (!val.count(p.scan->uid))
@@ -231,9 +232,9 @@ void write_images(const std::vector<Part>& parts, std::int64_t total, const std:
             if (o.float16) {
                 std::vector<std::uint16_t> h(arr.data.size());
                 for (std::size_t n = 0; n < h.size(); ++n) h[n] = float_to_half(arr.data[n]);
-                write_all(f, h.data(), h.size() * 2, o.out_dir);
+                write_all(f, h.data(), h.size() * 2, path);
             } else {
-                write_all(f, arr.data.data(), arr.data.size() * 4, o.out_dir);
+                write_all(f, arr.data.data(), arr.data.size() * 4, path);
             }
         }
     });
@@ -245,12 +246,13 @@ void write_images(const std::vector<Part>& parts, std::int64_t total, const std:
 
 void write_masks(const std::vector<Part>& parts, std::int64_t total, const DatasetOptions& o) {
     const auto S = static_cast<std::int64_t>(o.size);
-    write_file_atomically((fs::path(o.out_dir) / "masks.npy").string(), [&](std::FILE* f) {
+    const std::string path = (fs::path(o.out_dir) / "masks.npy").string();
+    write_file_atomically(path, [&](std::FILE* f) {
         const std::string header = format_npy_header(ElementType::UInt8, {total, 1, S, S});
-        write_all(f, header.data(), header.size(), o.out_dir);
+        write_all(f, header.data(), header.size(), path);
         for (const Part& p : parts) {
             const auto arr = read_npy<std::uint8_t>(part_path(o, p.scan->uid, ".masks.npy"));
-            write_all(f, arr.data.data(), arr.data.size(), o.out_dir);
+            write_all(f, arr.data.data(), arr.data.size(), path);
         }
     });
 }

@@ -9,7 +9,8 @@
 namespace nodulecad {
 
 // Installs the handlers for SIGINT and SIGTERM, except for a signal the process was started ignoring (nohup, a
-// shell's background job), which stays ignored.
+// shell's background job), which stays ignored; and ignores SIGXFSZ, so that a write past the file-size limit
+// (ulimit -f) fails as an error naming the file instead of killing the process.
 void install_interrupt_handlers();
 
 // A temporary file being written: removed by the interrupt handler should the process be stopped before this is

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# SIGKILL at seeded moments (docs/reliability.md): `demo --quick` killed at 10 moments, the k-th a seeded few
+# Faults (docs/reliability.md). SIGKILL at seeded moments: `demo --quick` killed at 10 moments, the k-th a seeded few
 # milliseconds after its k-th stage finished, and re-run after each kill: its submission, held-out candidates, evaluation
 # tables and summary (less the stage timings and the folder's name) are an uninterrupted run's byte for byte, and no
-# temporary file is left. The same for `infer` on the demo's bundle, killed at 5 moments.
+# temporary file is left. The same for `infer` on the demo's bundle, killed at 5 moments. A full disk (`ulimit -f`)
+# in each writing stage: one line naming the file and the cause, exit 1, no temporary file, and with space the same
+# command finishes with the uninterrupted results.
 set -u
 bin=${NODULECAD:?set NODULECAD to the nodulecad binary}
 tmp=$(mktemp -d)
@@ -64,6 +66,30 @@ for k in $(seq 0 9); do
 done
 check "demo --quick: 10 kills, each re-run gives the uninterrupted run's submission, candidates, FROC and summary" test "$right" -eq 10
 check "and at least 8 of them landed before the run's end ($landed)" test "$landed" -ge 8
+
+# A full disk in each writing stage: the demo run without a limit until k stages have finished, then with writes
+# limited to 8 KB (`ulimit -f 8`; SIGXFSZ is ignored, so the write fails with EFBIG), which fails at the next stage's
+# first larger file. Stderr goes through a pipe, which the limit does not touch.
+rm -rf "$tmp/full"
+tried=0 clean=0
+for k in $(seq 0 10); do
+    demo_killed_after "$tmp/full" "$k" 0
+    find "$tmp/full" -name '*.tmp*' -delete  # what SIGKILL may leave mid-write; the limited run must leave none
+    ( ulimit -f 8; exec "$bin" demo --quick --out "$tmp/full" --threads 1 2>&1 > /dev/null ) | cat > "$tmp/full.err"
+    rc=${PIPESTATUS[0]}
+    [ "$rc" -eq 0 ] && continue  # nothing left to write over 8 KB
+    tried=$((tried + 1))
+    file=$(tail -n 1 "$tmp/full.err" | sed -n 's/^nodulecad: error: \(.*\): write failed: File too large$/\1/p')
+    echo "     full disk after $k stages: status $rc, ${file#"$tmp/full/"}"
+    [ "$rc" -eq 1 ] && [ -n "$file" ] && [ "$(grep -c '^nodulecad: error' "$tmp/full.err")" -eq 1 ] && [ ! -d "$file" ] &&
+        { [ ! -e "$file" ] || [ "$(wc -c < "$file")" -ne 8192 ]; } && [ -z "$(find "$tmp/full" -name '*.tmp*')" ] && clean=$((clean + 1))
+done
+check "full disk: each of the $tried failed runs is one line naming the file (File too large), exit 1, no temporary or cut file" test "$clean" -eq "$tried" -a "$tried" -ge 8
+"$bin" demo --quick --out "$tmp/full" --threads 1 > /dev/null 2>&1; rc=$?
+ok=1
+[ "$rc" -eq 0 ] || ok=0
+for f in submission.csv candidates.csv eval/froc.csv eval/summary.json; do same "$tmp/ref/work/$f" "$tmp/full/work/$f" || ok=0; done
+check "with space again the same command finishes with the uninterrupted run's results" test "$ok" -eq 1
 
 # infer on the demo's bundle: killed 5 times, the k-th once k scans have their results (OUT/scans/) and a seeded
 # 0-199 ms more, each resumed (per scan) to the uninterrupted tables.
