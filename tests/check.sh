@@ -10,3 +10,11 @@ finish() {
     echo "$passes passed, $failures failed"
     test "$failures" -eq 0
 }
+# The common start of the scripts that launch background processes: $bin (NODULECAD), a temporary folder $tmp
+# removed at exit unless KEEP is set, and $pids, the background processes a script starts, killed at exit.
+start_test() {
+    bin=${NODULECAD:?set NODULECAD to the nodulecad binary}
+    tmp=$(mktemp -d)
+    pids=()
+    trap 'for p in "${pids[@]}"; do kill -9 "$p" 2> /dev/null; done; [ -n "${KEEP:-}" ] || rm -rf "$tmp"' EXIT
+}

@@ -94,6 +94,7 @@ void register_demo(CLI::App& app) {
         cohort.seed = a->seed;
         cohort.threads = a->threads;
         const FolderLock lock(a->out, "demo");  // one demo at a time in OUT (its pipeline locks OUT/work as well)
+        remove_stale_temporaries(a->out);        // what a killed run left mid-write
         // The cohort is generated once; a marker with its options makes a re-run reuse it.
         const std::string marker = (fs::path(a->out) / "cohort.json").string();
         nlohmann::json key = {{"scans", cohort.scans}, {"seed", cohort.seed}, {"preset", std::string(preset_name(cohort.preset))},

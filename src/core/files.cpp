@@ -1,5 +1,6 @@
 #include "nodulecad/core/files.hpp"
 
+#include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -44,6 +45,32 @@ void write_file_atomically(const std::string& path, const std::function<void(std
         std::filesystem::remove(tmp, ignored);
         throw;
     }
+}
+
+int remove_stale_temporaries(const std::string& dir) {
+    namespace fs = std::filesystem;
+    int removed = 0;
+    std::error_code ec;
+    if (!fs::is_directory(dir, ec)) return 0;
+    for (auto it = fs::recursive_directory_iterator(dir, fs::directory_options::skip_permission_denied, ec);
+         !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+        if (!it->is_regular_file(ec)) continue;
+        // "<name>.tmp-<pid>-<n>": digits, a dash, digits after the last ".tmp-".
+        const std::string name = it->path().filename().string();
+        const auto at = name.rfind(".tmp-");
+        if (at == std::string::npos) continue;
+        const std::string tail = name.substr(at + 5);
+        const auto dash = tail.find('-');
+        if (dash == std::string::npos || dash == 0 || dash + 1 >= tail.size() ||
+            tail.find_first_not_of("0123456789", 0) != dash || tail.find_first_not_of("0123456789", dash + 1) != std::string::npos)
+            continue;
+        const long pid = std::stol(tail.substr(0, dash));
+        const bool alive = pid != static_cast<long>(::getpid()) && (::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM);
+        if (alive) continue;
+        std::error_code rm;
+        if (fs::remove(it->path(), rm)) ++removed;
+    }
+    return removed;
 }
 
 void write_file_atomically(const std::string& path, std::string_view contents) {

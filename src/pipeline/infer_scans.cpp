@@ -124,6 +124,7 @@ InferSummary infer_scans(const InferOptions& o) {
     // One unsharded run at a time in OUT (shards share it by design).
     std::optional<FolderLock> lock;
     if (o.shard.all()) lock.emplace(o.out, "infer");
+    remove_stale_temporaries(o.out);  // what a killed run left mid-write (a live shard's are kept)
     const std::string scan_dir = prepare_scan_folder(o.out, bundle_key(bundle));
     const auto result_of = [&](const ScanFile& f) { return (fs::path(scan_dir) / (f.uid + ".csv")).string(); };
     std::error_code ec;

@@ -1,5 +1,7 @@
 #include "nodulecad/pipeline/model_bundle.hpp"
 
+#include <unistd.h>
+
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
@@ -47,7 +49,7 @@ LungSegmentationOptions lungs_from_json(const json& j, const std::string& card) 
 void copy_network(const std::string& from, const fs::path& to) {
     std::error_code ec;
     if (!fs::is_regular_file(from, ec)) fail(from, "network not found for the model bundle");
-    const fs::path tmp = to.string() + ".tmp";
+    const fs::path tmp = to.string() + ".tmp-" + std::to_string(::getpid()) + "-0";  // remove_stale_temporaries knows the name
     const PendingTemporary pending(tmp.string());  // removed should the process be interrupted before the rename
     fs::copy_file(from, tmp, fs::copy_options::overwrite_existing, ec);
     if (!ec) fs::rename(tmp, to, ec);

@@ -525,6 +525,7 @@ PipelineSummary run_pipeline(const PipelineOptions& o) {
     // One process at a time in WORK — or, for one fold's job, in its fold's folder, so the folds' jobs can share WORK.
     const FolderLock work_lock(o.fold >= 0 ? (fs::path(o.work_dir) / ("fold" + std::to_string(o.fold))).string() : o.work_dir,
                                o.fold >= 0 ? "run --fold " + std::to_string(o.fold) : "run");
+    remove_stale_temporaries(o.work_dir);  // what a killed run left mid-write (another live job's are kept)
 
     PipelineSummary sum;
     std::vector<SplitResult> results;

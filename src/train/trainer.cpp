@@ -250,6 +250,7 @@ std::vector<EpochRecord> run_training(TrainingVariant& v, const TrainerOptions& 
     if (ec) fail(o.run_dir, "cannot create the run folder: " + ec.message());
     std::optional<FolderLock> folder_lock;  // the writer's: a second run into the same folder is refused at once
     if (writer) folder_lock.emplace(o.run_dir, "training");
+    if (writer) remove_stale_temporaries(o.run_dir);  // what a killed run left mid-write
 
     RunProgress progress;
     torch::nn::Module* net = nullptr;

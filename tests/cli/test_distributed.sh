@@ -3,12 +3,9 @@
 # MASTER_PORT; Gloo over 127.0.0.1): two real processes train; a rank killed mid-run makes the other exit with a
 # message naming it, within the timeout; bad launches are one-line errors. docs/distributed.md.
 set -u
-bin=${NODULECAD:?set NODULECAD to the nodulecad binary}
-tmp=$(mktemp -d)
-pids=()
-trap 'for p in "${pids[@]}"; do kill -9 "$p" 2> /dev/null; done; [ -n "${KEEP:-}" ] || rm -rf "$tmp"' EXIT
 # shellcheck source=../check.sh
 . "$(dirname "$0")/../check.sh"
+start_test
 
 if ! "$bin" train --help 2>&1 | grep -q -- '--dist-timeout'; then
     echo "skipped: this build has no LibTorch"

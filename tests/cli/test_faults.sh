@@ -6,12 +6,9 @@
 # in each writing stage: one line naming the file and the cause, exit 1, no temporary file, and with space the same
 # command finishes with the uninterrupted results.
 set -u
-bin=${NODULECAD:?set NODULECAD to the nodulecad binary}
-tmp=$(mktemp -d)
-pids=()
-trap 'for p in "${pids[@]}"; do kill -9 "$p" 2> /dev/null; done; [ -n "${KEEP:-}" ] || rm -rf "$tmp"' EXIT
 # shellcheck source=../check.sh
 . "$(dirname "$0")/../check.sh"
+start_test
 
 if ! "$bin" demo --help > /dev/null 2>&1 || "$bin" demo --help 2>&1 | grep -q 'not in this build'; then
     echo "skipped: this build has no LibTorch"
@@ -74,7 +71,6 @@ rm -rf "$tmp/full"
 tried=0 clean=0
 for k in $(seq 0 10); do
     demo_killed_after "$tmp/full" "$k" 0
-    find "$tmp/full" -name '*.tmp*' -delete  # what SIGKILL may leave mid-write; the limited run must leave none
     ( ulimit -f 8; exec "$bin" demo --quick --out "$tmp/full" --threads 1 2>&1 > /dev/null ) | cat > "$tmp/full.err"
     rc=${PIPESTATUS[0]}
     [ "$rc" -eq 0 ] && continue  # nothing left to write over 8 KB

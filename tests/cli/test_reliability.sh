@@ -4,12 +4,9 @@
 # that one holds is refused at once, naming the holder's pid, and a killed holder leaves no stale lock.
 set -u
 set -m  # background jobs get their own process group and keep SIGINT (a script's background jobs ignore it otherwise)
-bin=${NODULECAD:?set NODULECAD to the nodulecad binary}
-tmp=$(mktemp -d)
-pids=()
-trap 'for p in "${pids[@]}"; do kill -9 "$p" 2> /dev/null; done; [ -n "${KEEP:-}" ] || rm -rf "$tmp"' EXIT
 # shellcheck source=../check.sh
 . "$(dirname "$0")/../check.sh"
+start_test
 
 if ! "$bin" train --help > /dev/null 2>&1 || ! "$bin" train --help 2>&1 | grep -q -- '--resume'; then
     echo "skipped: this build has no LibTorch"

@@ -1,6 +1,11 @@
 #include <gtest/gtest.h>
 
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <filesystem>
+#include <string>
+#include <vector>
 
 #include "nodulecad/core/error.hpp"
 #include "nodulecad/core/files.hpp"
@@ -35,6 +40,30 @@ TEST(Files, FailedWriteKeepsOldFileAndRemovesTemporary) {
     int entries = 0;
     for (const auto& e : std::filesystem::directory_iterator(dir.dir())) (void)e, ++entries;
     EXPECT_EQ(entries, 1);
+}
+
+// What a SIGKILL leaves mid-write: "<path>.tmp-<pid>-<n>" of a process that is gone (or of this one, before it has
+// written anything) is removed, in subfolders too; a live writer's, and names that are not ours, are kept.
+TEST(Files, StaleTemporariesOfDeadWritersAreRemoved) {
+    test::TempDir dir;
+    const pid_t child = fork();
+    if (child == 0) _exit(0);
+    waitpid(child, nullptr, 0);  // a pid that no longer runs
+    const std::string dead = std::to_string(child), me = std::to_string(getpid());
+    std::filesystem::create_directories(dir.path("sub"));
+    for (const std::string& name : std::vector<std::string>{"a.csv.tmp-" + dead + "-3", "sub/b.npy.tmp-" + dead + "-0", "c.pt.tmp-" + me + "-1", "live.csv.tmp-1-2",
+                                   "d.tmp", "e.tmp-12x-1", "f.tmp-" + dead + "-", "keep.csv"})
+        write_file_atomically(dir.path(name), "x");
+    EXPECT_EQ(remove_stale_temporaries(dir.path("")), 3);
+    for (const char* gone : {"sub/b.npy.tmp-", "a.csv.tmp-", "c.pt.tmp-"}) {
+        bool found = false;
+        for (const auto& e : std::filesystem::recursive_directory_iterator(dir.path("")))
+            found = found || e.path().string().find(gone) != std::string::npos;
+        EXPECT_FALSE(found) << gone;
+    }
+    for (const char* kept : {"live.csv.tmp-1-2", "d.tmp", "e.tmp-12x-1", "keep.csv"}) EXPECT_TRUE(std::filesystem::exists(dir.path(kept))) << kept;
+    EXPECT_TRUE(std::filesystem::exists(dir.path("f.tmp-" + dead + "-")));
+    EXPECT_EQ(remove_stale_temporaries(dir.path("missing")), 0);
 }
 
 TEST(Files, ErrorsNameTheFile) {

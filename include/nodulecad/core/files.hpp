@@ -24,6 +24,11 @@ using UniqueFile = std::unique_ptr<std::FILE, FileCloser>;
 void write_file_atomically(const std::string& path, const std::function<void(std::FILE*)>& write);
 void write_file_atomically(const std::string& path, std::string_view contents);
 
+// Removes, under `dir` (recursively), the temporary files of writers that died before their rename — those named
+// "<path>.tmp-<pid>-<n>" whose process no longer runs (or is this one, at its start) — and returns how many. A
+// SIGKILL leaves such files; the commands that resume call this on their folder first.
+int remove_stale_temporaries(const std::string& dir);
+
 // fwrite that throws nodulecad::Error naming `path` on a short write.
 void write_all(std::FILE* f, const void* data, std::size_t bytes, const std::string& path);
 
