@@ -1,8 +1,11 @@
 // nodulecad evaluate: LUNA16 FROC / CPM, exactly the official rules, with a bootstrap interval and plots.
 #include <chrono>
 #include <cstdio>
+#include <set>
+#include <string>
 
 #include "cli/commands.hpp"
+#include "nodulecad/io/tables.hpp"
 #include "nodulecad/report/evaluation_folder.hpp"
 #include "nodulecad/synth/manifest.hpp"
 
@@ -10,7 +13,30 @@ namespace nodulecad::cli {
 
 namespace {
 
+// Tables the official rules accept but that are most likely a mistake: said on stderr, scored all the same.
+void warn_about_tables(const EvaluationOptions& a) {
+    const std::vector<std::string> uids = read_seriesuids(a.seriesuids);
+    std::set<std::string> listed;
+    for (const std::string& u : uids)
+        if (!listed.insert(u).second) std::fprintf(stderr, "nodulecad: warning: %s lists %s more than once (counted once)\n", a.seriesuids.c_str(), u.c_str());
+    // Nodules on scans the list leaves out are not scored, as the official evaluator does: usual (one fold's scans
+    // against the whole annotations.csv), so not warned of.
+    std::size_t on = 0, not_positive = 0;
+    for (const Annotation& n : read_annotations(a.annotations)) {
+        if (!listed.count(n.seriesuid)) continue;
+        ++on;
+        not_positive += n.diameter_mm > 0 ? 0 : 1;
+    }
+    if (not_positive > 0)
+        std::fprintf(stderr, "nodulecad: warning: %s: %zu nodules on the listed scans have a diameter that is not positive (no candidate can hit them)\n",
+                     a.annotations.c_str(), not_positive);
+    if (on == 0)
+        std::fprintf(stderr, "nodulecad: warning: no nodule of %s is on the scans %s lists: sensitivities and the CPM are undefined (shown as 0)\n",
+                     a.annotations.c_str(), a.seriesuids.c_str());
+}
+
 void run_evaluate(const EvaluationOptions& a) {
+    warn_about_tables(a);
     const auto t0 = std::chrono::steady_clock::now();
     const EvaluationResult e = write_evaluation(a);
     const FrocResult& r = e.froc;
