@@ -122,13 +122,14 @@ void register_detect(CLI::App& app) {
         std::vector<std::string> all, mine;
         json key = {{"detect", *o}, {"submission", *submission}};
         std::vector<Candidate> input, candidates;
-        std::vector<ScanFile> my_scans;
+        std::vector<ScanFile> cohort;  // --detector3d: the scans of --data, in uid order
         if (!pred->empty()) {
             const std::vector<ScanFile> files = find_predictions(*pred);
             for (const ScanFile& f : files) all.push_back(f.uid);
             key["pred"] = {{"dir", *pred}, {"files", files_fingerprint(files)}, {"data", o->blobs_per_scan > 0 ? fpr->data : ""}};
         } else if (!det3d->empty()) {
-            for (const ScanFile& f : find_scans(fpr->data)) all.push_back(f.uid);
+            cohort = find_scans(fpr->data);
+            for (const ScanFile& f : cohort) all.push_back(f.uid);
             key["detector3d"] = {{"model", file_hash(*det3d)}, {"data", fpr->data}, {"flips", *flips}, {"threshold_given", cmd->count("--threshold") > 0}};
         } else {
             input = read_results(*in);
@@ -163,9 +164,8 @@ void register_detect(CLI::App& app) {
             }
             peaks.check();
             std::vector<ScanFile> scan_files;
-            const std::vector<ScanFile> every = find_scans(fpr->data);
-            for (std::size_t i = 0; i < every.size(); ++i)
-                if (part.holds(i)) scan_files.push_back(every[i]);
+            for (std::size_t i = 0; i < cohort.size(); ++i)
+                if (part.holds(i)) scan_files.push_back(cohort[i]);
             scans = static_cast<int>(scan_files.size());
             LungSegmentationOptions lungs;
             candidates = detect_scans_3d(scan_files, runner, peaks, lungs, o->threads);
