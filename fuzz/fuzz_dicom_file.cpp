@@ -14,9 +14,22 @@
 #include "nodulecad/io/dicom.hpp"
 #include "nodulecad/io/dicom_structure.hpp"
 
+namespace {
+// The folder each input is written to, removed when the process ends (libFuzzer and the replay both end by exit()).
+struct RemovedAtExit {
+    std::string path;
+    ~RemovedAtExit() {
+        std::error_code ec;
+        std::filesystem::remove_all(path, ec);
+    }
+};
+}  // namespace
+
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     (void)nodulecad::dicom_bytes_problem(std::string_view(reinterpret_cast<const char*>(data), size));
-    static const std::string folder = "/tmp/nodulecad-fuzz-dicom-" + std::to_string(::getpid());
+    static const std::string folder =
+        (std::filesystem::temp_directory_path() / ("nodulecad-fuzz-dicom-" + std::to_string(::getpid()))).string();
+    static const RemovedAtExit cleanup{folder};
     static const bool made = std::filesystem::create_directories(folder) || std::filesystem::is_directory(folder);
     if (!made) return 0;
     try {

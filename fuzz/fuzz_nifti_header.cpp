@@ -5,12 +5,24 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
+#include <filesystem>
 #include <string>
 #include <string_view>
 
 #include "nodulecad/core/error.hpp"
 #include "nodulecad/core/files.hpp"
 #include "nodulecad/io/nifti.hpp"
+
+namespace {
+// The file each input is written to, removed when the process ends (libFuzzer and the replay both end by exit()).
+struct RemovedAtExit {
+    std::string path;
+    ~RemovedAtExit() {
+        std::error_code ec;
+        std::filesystem::remove_all(path, ec);
+    }
+};
+}  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     const std::string_view bytes(reinterpret_cast<const char*>(data), size);
@@ -19,7 +31,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         (void)nodulecad::nifti_placement(h, "fuzz.nii");
     } catch (const nodulecad::Error&) {
     }
-    static const std::string path = "/tmp/nodulecad-fuzz-" + std::to_string(::getpid()) + ".nii";
+    static const std::string path =
+        (std::filesystem::temp_directory_path() / ("nodulecad-fuzz-" + std::to_string(::getpid()) + ".nii")).string();
+    static const RemovedAtExit cleanup{path};
     try {
         nodulecad::write_file_atomically(path, bytes);
         (void)nodulecad::read_nifti(path, std::uint64_t{1} << 22);
