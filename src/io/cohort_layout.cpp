@@ -4,6 +4,7 @@
 #include <filesystem>
 
 #include "nodulecad/core/error.hpp"
+#include "nodulecad/core/warnings.hpp"
 #include "nodulecad/io/dicom.hpp"
 #include "nodulecad/io/image_file.hpp"
 #include "nodulecad/io/nifti.hpp"
@@ -86,7 +87,10 @@ Volume<std::int16_t> read_scan(const ScanFile& scan, std::uint64_t max_bytes) {
     ImageReadOptions o;
     o.series = scan.series;
     o.max_bytes = max_bytes;
-    return read_ct(scan.path, o);
+    ImageFileInfo info;
+    Volume<std::int16_t> v = read_ct(scan.path, o, &info);
+    for (const auto& w : info.warnings) warn(scan.path, w);
+    return v;
 }
 
 std::string default_annotations(const std::string& data_dir) { return (fs::path(data_dir) / "annotations.csv").string(); }

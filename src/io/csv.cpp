@@ -6,12 +6,31 @@
 
 namespace nodulecad {
 
+namespace {
+
+// A line longer than this is refused: a table's rows hold a few hundred bytes, so such a line means the file is not
+// a table (and reading on would copy it, perhaps gigabytes, into one field).
+constexpr std::size_t kMaxLineBytes = std::size_t{1} << 20;
+
+[[noreturn]] void fail_long_line(const std::string& source, long line) {
+    fail(source, "line longer than " + std::to_string(kMaxLineBytes >> 20) + " MiB: not a CSV table", line);
+}
+
+// The header for an error message: whole when short, else its start and its number of columns.
+std::string shown_header(const std::vector<std::string>& header) {
+    std::string have;
+    for (const auto& h : header) have += (have.empty() ? "" : ",") + h;
+    constexpr std::size_t kShown = 200;
+    if (have.size() <= kShown) return have;
+    return have.substr(0, kShown) + "... (" + std::to_string(header.size()) + " columns)";
+}
+
+}  // namespace
+
 std::size_t CsvTable::column(std::string_view name) const {
     for (std::size_t i = 0; i < header.size(); ++i)
         if (header[i] == name) return i;
-    std::string have;
-    for (const auto& h : header) have += (have.empty() ? "" : ",") + h;
-    fail(source, "missing column '" + std::string(name) + "' (header: " + have + ")", 1);
+    fail(source, "missing column '" + std::string(name) + "' (header: " + shown_header(header) + ")", 1);
 }
 
 CsvTable parse_csv(std::string_view text, const std::string& source, bool has_header) {
@@ -25,6 +44,7 @@ CsvTable parse_csv(std::string_view text, const std::string& source, bool has_he
     while (i < n) {
         CsvRow row;
         row.line = line;
+        const std::size_t record_start = i;
         std::string field;
         bool any_content = false;
         for (;;) {
@@ -35,6 +55,7 @@ CsvTable parse_csv(std::string_view text, const std::string& source, bool has_he
                 ++i;
                 for (;;) {
                     if (i >= n) fail(source, "unterminated quoted field", quote_line, static_cast<long>(row.fields.size() + 1));
+                    if (i - record_start > kMaxLineBytes) fail_long_line(source, row.line);
                     const char c = text[i++];
                     if (c == '"') {
                         if (i < n && text[i] == '"') {
@@ -54,10 +75,12 @@ CsvTable parse_csv(std::string_view text, const std::string& source, bool has_he
             } else {
                 const std::size_t start = i;
                 while (i < n && text[i] != ',' && text[i] != '\n' && text[i] != '\r') ++i;
+                if (i - record_start > kMaxLineBytes) fail_long_line(source, row.line);
                 field.assign(text.substr(start, i - start));
                 if (!trim(field).empty()) any_content = true;
             }
             row.fields.push_back(std::string(trim(field)));
+            if (i - record_start > kMaxLineBytes) fail_long_line(source, row.line);
             if (i < n && text[i] == ',') {
                 ++i;
                 any_content = true;

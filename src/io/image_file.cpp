@@ -7,6 +7,7 @@
 #include <variant>
 
 #include "nodulecad/core/error.hpp"
+#include "nodulecad/core/warnings.hpp"
 #include "nodulecad/io/dicom.hpp"
 #include "nodulecad/io/metaimage.hpp"
 #include "nodulecad/io/nifti.hpp"
@@ -65,17 +66,28 @@ AnyVolume read_image(const std::string& path, const ImageReadOptions& o, ImageFi
 
 Volume<std::int16_t> read_ct(const std::string& path, const ImageReadOptions& o, ImageFileInfo* info) {
     return std::visit(
-        [](auto&& vol) -> Volume<std::int16_t> {
+        [&](auto&& vol) -> Volume<std::int16_t> {
             using T = typename std::decay_t<decltype(vol)>::value_type;
             if constexpr (std::is_same_v<T, std::int16_t>) {
                 return std::move(vol);
             } else {
                 Volume<std::int16_t> out(vol.geometry);
+                std::size_t non_finite = 0;
                 for (std::size_t i = 0; i < vol.voxels.size(); ++i) {
                     double v = static_cast<double>(vol.voxels[i]);
-                    if constexpr (std::is_floating_point_v<T>) v = std::isfinite(v) ? std::round(v) : 0;
+                    if constexpr (std::is_floating_point_v<T>) {
+                        if (!std::isfinite(v)) {
+                            ++non_finite;
+                            v = 0;
+                        } else {
+                            v = std::round(v);
+                        }
+                    }
                     out.voxels[i] = static_cast<std::int16_t>(std::clamp(v, -32768.0, 32767.0));
                 }
+                if (non_finite)
+                    warn(path, std::to_string(non_finite) + " of " + std::to_string(vol.voxels.size()) +
+                                   " voxels are NaN or infinite: read as 0 HU");
                 return out;
             }
         },

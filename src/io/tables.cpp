@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 
 #include "nodulecad/core/files.hpp"
 #include "nodulecad/core/error.hpp"
@@ -30,6 +31,15 @@ const std::vector<Annotation>& annotations_of(const AnnotationsByUid& by_uid, co
 
 namespace {
 
+void check_uid_text(const std::string& uid, const std::string& source, long line, long column) {
+    if (const auto at = utf8_error_offset(uid)) {
+        char hex[8];
+        std::snprintf(hex, sizeof hex, "0x%02X", static_cast<unsigned>(static_cast<unsigned char>(uid[*at])));
+        fail(source, "seriesuid is not UTF-8 text (byte " + std::string(hex) + " at offset " + std::to_string(*at) + ")",
+             line, column);
+    }
+}
+
 // Looks up named columns once, then reads typed fields with file:line:column errors.
 class ColumnReader {
 public:
@@ -44,6 +54,13 @@ public:
         check_width(row, k);
         const std::string& v = row.fields[index_[k]];
         if (v.empty()) fail(table_.source, "column '" + names_[k] + "' is empty", row.line, col(k));
+        return v;
+    }
+
+    // A seriesuid: names files and goes into JSON, so it must be text.
+    const std::string& uid(const CsvRow& row, std::size_t k) const {
+        const std::string& v = text(row, k);
+        check_uid_text(v, table_.source, row.line, col(k));
         return v;
     }
 
@@ -81,7 +98,7 @@ std::vector<Row> parse_point_table(std::string_view text, const std::string& sou
     std::vector<Row> out;
     out.reserve(t.rows.size());
     for (const auto& row : t.rows)
-        out.push_back({c.text(row, 0), {c.number(row, 1), c.number(row, 2), c.number(row, 3)}, c.number(row, 4)});
+        out.push_back({c.uid(row, 0), {c.number(row, 1), c.number(row, 2), c.number(row, 3)}, c.number(row, 4)});
     return out;
 }
 }  // namespace
@@ -110,6 +127,7 @@ std::vector<std::string> parse_seriesuids(std::string_view text, const std::stri
             fail(source, "expected one seriesuid per line, found " + std::to_string(row.fields.size()) + " fields", row.line);
         const std::string& uid = row.fields[0];
         if (uid.empty()) fail(source, "empty seriesuid", row.line, 1);
+        check_uid_text(uid, source, row.line, 1);
         if (out.empty() && row.line == t.rows.front().line && uid == "seriesuid") continue;  // tolerated header
         out.push_back(uid);
     }

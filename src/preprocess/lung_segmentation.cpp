@@ -8,6 +8,7 @@
 
 #include "nodulecad/core/error.hpp"
 #include "nodulecad/core/threads.hpp"
+#include "nodulecad/io/text_numbers.hpp"
 #include "nodulecad/preprocess/components.hpp"
 #include "nodulecad/preprocess/distance.hpp"
 
@@ -241,7 +242,7 @@ LungSegmentation segment_lungs_robust(const Volume<std::int16_t>& scan, const Lu
     out.mask = Volume<std::uint8_t>(g, 0);
     paint(c, keep, out.mask.voxels.data(), 1);
     if (out.components == 0) {
-        out.warnings.push_back("no lungs found (no air component of at least " + std::to_string(opts.min_lung_ml) + " ml inside the body)");
+        out.warnings.push_back("no lungs found (no air component of at least " + format_double(opts.min_lung_ml) + " ml inside the body)");
         return out;
     }
 

@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include "nodulecad/core/error.hpp"
 #include "nodulecad/io/csv.hpp"
 #include "test_util.hpp"
 
@@ -40,6 +41,37 @@ TEST(Csv, Errors) {
     test::expect_error([] { (void)parse_csv("a,b\n\"open,2\n", "u.csv", true); }, {"u.csv:2:1:", "unterminated quoted field"});
     test::expect_error([] { (void)parse_csv("", "e.csv", true); }, {"e.csv", "empty file"});
     test::expect_error([] { (void)parse_csv("\n\r\n", "e.csv", true); }, {"expected a header"});
+}
+
+TEST(Csv, ALineOverOneMebibyteIsNotATable) {
+    // Whatever the line holds (one endless field, a quoted field, many fields), the parser stops within its first
+    // MiB instead of copying it, and names the line.
+    const std::string head = "seriesuid,coordX\n1.2,3\n";
+    const std::string endless((std::size_t{1} << 20) + 10, '7');
+    test::expect_error([&] { (void)parse_csv(head + endless, "big.csv", true); }, {"big.csv:3:", "longer than 1 MiB", "not a CSV table"});
+    test::expect_error([&] { (void)parse_csv(head + "\"" + endless + "\"\n", "q.csv", true); }, {"q.csv:3:", "longer than 1 MiB"});
+    std::string commas(std::size_t{1} << 20, ',');
+    test::expect_error([&] { (void)parse_csv(head + commas + "x\n", "c.csv", true); }, {"c.csv:3:", "longer than 1 MiB"});
+    // Just under the limit is a (strange) table.
+    const std::string wide((std::size_t{1} << 20) - 16, '7');
+    EXPECT_EQ(parse_csv(head + wide + "\n", "w.csv", true).rows.at(1).fields.at(0).size(), wide.size());
+}
+
+TEST(Csv, AMissingColumnErrorShowsOnlyTheStartOfAWideHeader) {
+    std::string text = "seriesuid";
+    for (int i = 0; i < 100000; ++i) text += ",c" + std::to_string(i);
+    const CsvTable t = parse_csv(text + "\n", "wide.csv", true);
+    ASSERT_EQ(t.header.size(), 100001u);
+    EXPECT_EQ(t.column("c99999"), 100000u);
+    try {
+        (void)t.column("probability");
+        FAIL() << "no error";
+    } catch (const Error& e) {
+        const std::string m = e.what();
+        EXPECT_NE(m.find("header: seriesuid,c0,c1,"), std::string::npos) << m;
+        EXPECT_NE(m.find("... (100001 columns)"), std::string::npos) << m;
+        EXPECT_LT(m.size(), 400u);
+    }
 }
 
 TEST(Csv, FormatQuotesOnlyWhenNeededAndRoundTrips) {

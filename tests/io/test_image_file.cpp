@@ -2,11 +2,13 @@
 // single DICOM image given instead of its folder), every voxel type through both writers, HU from any stored type.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <limits>
 
 #include "io/metaimage_fixtures.hpp"
 #include "nodulecad/core/files.hpp"
+#include "nodulecad/core/warnings.hpp"
 #include "nodulecad/io/image_file.hpp"
 #include "test_util.hpp"
 
@@ -71,6 +73,11 @@ TEST(ImageFile, CtFromAnyStoredTypeRoundsAndClamps) {
     f.voxels[3] = std::numeric_limits<float>::quiet_NaN();  // no HU: 0
     write_image(dir.path("f.nii.gz"), f);
     const auto hu = read_ct(dir.path("f.nii.gz"));
+    // The NaN voxel is said, once per process, with the file's name.
+    const auto given = warnings_given();
+    EXPECT_NE(std::find(given.begin(), given.end(), dir.path("f.nii.gz") + ": 1 of " + std::to_string(f.voxels.size()) +
+                                                           " voxels are NaN or infinite: read as 0 HU"),
+              given.end());
     EXPECT_EQ(hu.voxels[0], -1001);
     EXPECT_EQ(hu.voxels[1], 39);
     EXPECT_EQ(hu.voxels[2], 32767);

@@ -72,6 +72,17 @@ TEST(Tables, ErrorsNameFileLineAndColumn) {
     test::expect_error([&] { (void)parse_seriesuids("u1\nu2,u3\n", "s.csv"); }, {"s.csv:2:", "one seriesuid per line"});
 }
 
+TEST(Tables, ASeriesuidMustBeUtf8Text) {
+    const std::string h = "seriesuid,coordX,coordY,coordZ,diameter_mm\n";
+    test::expect_error([&] { (void)parse_annotations(h + "1.2.3,1,2,3,4\n1.2.\xff\xfe" "3,1,2,3,4\n", "ann.csv"); },
+                       {"ann.csv:3:1:", "seriesuid is not UTF-8 text (byte 0xFF at offset 4)"});
+    test::expect_error([&] { (void)parse_results("seriesuid,coordX,coordY,coordZ,probability\n\xc3(,1,2,3,0.5\n", "res.csv"); },
+                       {"res.csv:2:1:", "byte 0xC3 at offset 0"});
+    test::expect_error([&] { (void)parse_seriesuids("1.2\n1.3\xed\xa0\x80\n", "s.csv"); }, {"s.csv:2:1:", "byte 0xED at offset 3"});
+    // Text beyond ASCII is fine.
+    EXPECT_EQ(parse_seriesuids("caf\xc3\xa9-\xf0\x9f\xab\x81\n", "s.csv").at(0), "caf\xc3\xa9-\xf0\x9f\xab\x81");
+}
+
 TEST(Tables, SeriesuidsToleratesHeaderAndTrailingComma) {
     EXPECT_EQ(parse_seriesuids("seriesuid\nu1\r\nu2,\n\n", "s.csv"), (std::vector<std::string>{"u1", "u2"}));
 }

@@ -33,6 +33,20 @@ TEST(TextNumbers, FormatRoundTripsBitExact) {
     EXPECT_EQ(format_double(-1), "-1");
 }
 
+TEST(TextNumbers, Utf8ValidityAsRfc3629) {
+    EXPECT_FALSE(utf8_error_offset(""));
+    EXPECT_FALSE(utf8_error_offset("1.3.6.1.4"));
+    EXPECT_FALSE(utf8_error_offset("\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\xf4\x8f\xbf\xbf"));  // e-acute, euro, emoji, U+10FFFF
+    EXPECT_EQ(utf8_error_offset("ab\xff"), 2u);
+    EXPECT_EQ(utf8_error_offset("a\xc0\xaf"), 1u);          // overlong '/'
+    EXPECT_EQ(utf8_error_offset("\xe0\x80\xaf"), 0u);       // overlong, three bytes
+    EXPECT_EQ(utf8_error_offset("x\xed\xa0\x80"), 1u);      // a UTF-16 surrogate
+    EXPECT_EQ(utf8_error_offset("\xf4\x90\x80\x80"), 0u);  // above U+10FFFF
+    EXPECT_EQ(utf8_error_offset("ok\xe2\x82"), 2u);         // cut short
+    EXPECT_EQ(utf8_error_offset("\xc3("), 0u);               // bad continuation
+    EXPECT_EQ(utf8_error_offset("\x80"), 0u);                // lone continuation
+}
+
 TEST(TextNumbers, SplitTrimCase) {
     const auto t = split_whitespace("  1\t2   3 ");
     ASSERT_EQ(t.size(), 3u);

@@ -20,6 +20,10 @@ std::vector<std::string_view> split_whitespace(std::string_view s);
 std::optional<double> parse_double(std::string_view s);
 std::optional<std::int64_t> parse_int(std::string_view s);
 
+// Where `s` stops being valid UTF-8 (the byte offset of the first bad sequence), or nothing when it is valid.
+// Overlong forms, surrogates and code points above U+10FFFF are invalid, as in RFC 3629.
+std::optional<std::size_t> utf8_error_offset(std::string_view s);
+
 // Shortest text that parses back to exactly the same double.
 std::string format_double(double v);
 
