@@ -29,7 +29,6 @@ struct InfoArgs {
     std::string file;
     std::vector<double> index;  // I J K (continuous)
     std::vector<double> world;  // X Y Z (mm)
-    double max_memory_gb = 16;
     bool pretty = false;
     std::string series;
 };
@@ -86,8 +85,6 @@ void run_info(const InfoArgs& a) {
     if (is_bundle_path(a.file)) return run_bundle_info(a.file, a.pretty);
     if (is_checkpoint_path(a.file)) return run_checkpoint_info(a.file, a.pretty);
     ImageReadOptions opts;
-    if (!(a.max_memory_gb > 0)) throw nodulecad::Error("--max-memory-gb must be positive");
-    opts.max_bytes = static_cast<std::uint64_t>(a.max_memory_gb * 1024.0 * 1024.0 * 1024.0);
     opts.series = a.series;
     opts.threads = default_thread_count();
     ImageFileInfo info;
@@ -153,8 +150,6 @@ void register_info(CLI::App& app) {
     cmd->add_option("--world-to-index", args->world, "Also convert the world point X Y Z (mm) to a continuous index")
         ->expected(3)
         ->type_name("X Y Z");
-    cmd->add_option("--max-memory-gb", args->max_memory_gb, "Refuse images whose voxels need more memory than this")
-        ->capture_default_str();
     cmd->add_flag("--pretty", args->pretty, "Indent the JSON (default: one line)");
     cmd->callback([args] { run_info(*args); });
 }

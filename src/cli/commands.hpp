@@ -52,6 +52,25 @@ bool runs_as_ranks(const std::string& command);
 // work in every rank (docs/distributed.md).
 void refuse_ranks(const std::string& command);
 
+// What each command that reads scans needs for one scan, for --max-memory-gb (core/memory_limit.hpp): fixed GB plus
+// bytes a voxel. Measured with /usr/bin/time on a 512x512x520 and a 128x128x97 scan (2026-12-02, docs/reliability.md),
+// except where bytes_per_voxel is 0: the scan's stored voxels only, a lower bound. `threads_are_scans`: its --threads
+// scans are held at once.
+struct CommandMemory {
+    const char* command;
+    double fixed_gb;
+    double bytes_per_voxel;
+    bool threads_are_scans = false;
+};
+inline constexpr CommandMemory kScanCommands[] = {
+    {"info", 0.17, 0},          {"convert", 0.17, 0},        {"slice", 0.17, 0},    {"evaluate-seg", 0.17, 0},
+    {"report", 0.17, 0},        {"segment-lungs", 0.17, 5.1}, {"preprocess", 0.17, 5.1, true},
+    {"predict", 0.24, 4.7},     {"detect", 1.0, 11.2},       {"infer", 1.0, 5.4},   {"train-3d", 1.0, 11.2},
+    {"run", 1.0, 11.2},         {"demo", 1.0, 11.2},
+};
+// Adds --max-memory-gb to each of those commands (that this build has) and applies it before the command runs.
+void add_memory_limit_options(CLI::App& app);
+
 void register_info(CLI::App& app);
 void register_convert(CLI::App& app);
 void register_phantom(CLI::App& app);

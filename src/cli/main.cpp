@@ -44,6 +44,7 @@ int main(int argc, char** argv) {
             throw nodulecad::Error(std::string(name) + ": this nodulecad was built without LibTorch (apt-get install libtorch-dev libopenblas0-openmp, then rebuild)");
         });
 #endif
+    nodulecad::cli::add_memory_limit_options(app);
     nodulecad::Progress::set_enabled(true);
     nodulecad::install_interrupt_handlers();
     for (CLI::App* sub : app.get_subcommands([](CLI::App* a) { return !nodulecad::cli::runs_as_ranks(a->get_name()); })) {

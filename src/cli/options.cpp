@@ -1,7 +1,9 @@
 // What every subcommand shares: library option names as flags, the process's compute threads.
 #include <map>
+#include <memory>
 
 #include "cli/commands.hpp"
+#include "nodulecad/core/memory_limit.hpp"
 #include "nodulecad/core/progress.hpp"
 #ifdef NODULECAD_HAVE_TORCH
 #include "nodulecad/model/device.hpp"
@@ -63,6 +65,32 @@ void refuse_ranks(const std::string& command) {
     for (const char* c : kRankCommands) list += std::string(list.empty() ? "" : ", ") + c;
     throw Error(command + " runs as one process, but was started as " + w.describe() + ": only " + list +
                 " (training as ranks, or a shard of the scans per rank) run as ranks (docs/distributed.md)");
+}
+
+void add_memory_limit_options(CLI::App& app) {
+    for (const CommandMemory& m : kScanCommands) {
+        CLI::App* sub = nullptr;
+        try {
+            sub = app.get_subcommand(m.command);
+        } catch (const CLI::OptionNotFound&) {
+            continue;  // not in this build
+        }
+        if (sub->get_options([](const CLI::Option* o) { return o->check_lname("max-memory-gb"); }).size()) continue;
+        auto gb = std::make_shared<double>(0);
+        sub->add_option("--max-memory-gb", *gb,
+                        "Refuse, before reading it, a scan this command would need more memory than this for (GB, "
+                        "estimated from its size; 0 = no limit)")
+            ->capture_default_str()
+            ->check(CLI::NonNegativeNumber);
+        sub->parse_complete_callback([sub, gb, m] {
+            ScanMemoryModel model;
+            model.command = m.command;
+            model.fixed_bytes = m.fixed_gb * 1073741824.0;
+            model.bytes_per_voxel = m.bytes_per_voxel;
+            if (m.threads_are_scans) model.scans_at_once = sub->get_option("--threads")->as<int>();
+            set_memory_limit(static_cast<std::uint64_t>(*gb * 1073741824.0), model);
+        });
+    }
 }
 
 }  // namespace nodulecad::cli

@@ -15,6 +15,7 @@
 #include <tuple>
 
 #include "nodulecad/core/error.hpp"
+#include "nodulecad/core/memory_limit.hpp"
 #include "nodulecad/core/files.hpp"
 #include "nodulecad/core/random.hpp"
 #include "nodulecad/core/threads.hpp"
@@ -501,6 +502,7 @@ Volume<std::int16_t> read_dicom_series(const std::string& folder, const DicomRea
     g.origin = st.slices.front().position;
     validate(g, folder.c_str());
     const auto voxels = static_cast<std::uint64_t>(g.voxel_count());
+    check_scan_memory(voxels, 2, std::to_string(g.size[0]) + "x" + std::to_string(g.size[1]) + "x" + std::to_string(g.size[2]), folder);
     if (voxels > o.max_bytes / 2) fail(folder, "the series needs more than the memory limit of " + std::to_string(o.max_bytes) + " bytes");
     Volume<std::int16_t> v(g);
     const std::size_t plane = static_cast<std::size_t>(st.columns * st.rows);

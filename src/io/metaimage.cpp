@@ -12,6 +12,7 @@
 
 #include "nodulecad/core/files.hpp"
 #include "nodulecad/core/error.hpp"
+#include "nodulecad/core/memory_limit.hpp"
 #include "nodulecad/io/text_numbers.hpp"
 
 namespace nodulecad {
@@ -162,6 +163,10 @@ std::uint64_t voxel_buffer_bytes(const MetaImageHeader& h, const ReadOptions& op
         if (__builtin_mul_overflow(total, static_cast<std::uint64_t>(s), &total))
             fail(source, "image size " + describe(h) + " overflows 64-bit byte counts");
     }
+    const std::uint64_t stored = element_size(h.element_type);
+    std::string dims;
+    for (int a = 0; a < h.ndims; ++a) dims += (a ? "x" : "") + std::to_string(h.geometry.size[static_cast<std::size_t>(a)]);
+    check_scan_memory(total / stored, stored, dims, source);
     if (total > opts.max_bytes)
         fail(source, "image " + describe(h) + " needs " + std::to_string(total) + " bytes, over the memory limit of " +
                          std::to_string(opts.max_bytes) + " bytes");

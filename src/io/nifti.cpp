@@ -9,6 +9,7 @@
 #include <type_traits>
 
 #include "nodulecad/core/error.hpp"
+#include "nodulecad/core/memory_limit.hpp"
 #include "nodulecad/core/files.hpp"
 
 namespace nodulecad {
@@ -389,6 +390,8 @@ AnyVolume read_nifti(const std::string& path, std::uint64_t max_bytes, NiftiInfo
     const Geometry& g = placement.geometry;
     const auto n = static_cast<std::uint64_t>(g.voxel_count());
     const std::uint64_t width = static_cast<std::uint64_t>(h.bitpix) / 8;
+    check_scan_memory(n, std::max<std::uint64_t>(width, 1),
+                      std::to_string(g.size[0]) + "x" + std::to_string(g.size[1]) + "x" + std::to_string(g.size[2]), path);
     if (n > max_bytes / std::max<std::uint64_t>(width, 1)) fail(path, "the image needs more than the memory limit of " + std::to_string(max_bytes) + " bytes");
     VoxelReader reader{stream, {}, h, n * width, path};
     const auto offset = static_cast<std::uint64_t>(h.vox_offset);

@@ -11,6 +11,7 @@
 #include "nodulecad/core/files.hpp"
 #include "nodulecad/core/progress.hpp"
 #include "nodulecad/core/threads.hpp"
+#include "nodulecad/core/warnings.hpp"
 #include "nodulecad/io/cohort_layout.hpp"
 #include "nodulecad/io/csv.hpp"
 #include "nodulecad/io/metaimage.hpp"
@@ -113,6 +114,7 @@ SliceChoice choose_slices(const std::string& uid, const Volume<std::uint8_t>& no
 void process_scan(const ScanEntry& e, const std::vector<Annotation>& rows, const DatasetOptions& o, double pixel, const json& params) {
     const Volume<std::int16_t> scan = read_scan(e);
     const Geometry& g = scan.geometry;
+    for (const std::string& problem : annotation_problems(g, rows)) warn(e.path, problem);
     LungSegmentationOptions lo;
     lo.threads = 1;
     const LungSegmentation lungs = segment_lungs_robust(scan, lo);

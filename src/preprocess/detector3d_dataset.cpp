@@ -7,9 +7,11 @@
 #include "nodulecad/core/error.hpp"
 #include "nodulecad/core/files.hpp"
 #include "nodulecad/core/progress.hpp"
+#include "nodulecad/core/warnings.hpp"
 #include "nodulecad/io/cohort_layout.hpp"
 #include "nodulecad/io/npy.hpp"
 #include "nodulecad/io/tables.hpp"
+#include "nodulecad/preprocess/nodule_masks.hpp"
 #include "nodulecad/preprocess/patient_split.hpp"
 
 namespace nodulecad {
@@ -54,6 +56,7 @@ Detector3dDataset build_detector3d_dataset(const Detector3dDatasetOptions& o) {
     Progress progress("grid3d", static_cast<std::int64_t>(scans.size()), "scans");
     for (const ScanFile& file : scans) {
         const Volume<std::int16_t> scan = read_scan(file);
+        for (const std::string& problem : annotation_problems(scan.geometry, annotations_of(nodules, file.uid))) warn(file.path, problem);
         LungSegmentationOptions lo = o.lungs;
         lo.threads = o.threads;
         const Volume<std::uint8_t> box = lung_box_on_grid(scan, segment_lungs_robust(scan, lo).mask, o.grid, o.threads);

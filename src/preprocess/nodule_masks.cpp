@@ -2,6 +2,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
+
+#include "nodulecad/io/text_numbers.hpp"
 
 namespace nodulecad {
 
@@ -40,6 +43,26 @@ Volume<std::uint8_t> nodule_mask(const Geometry& g, const std::vector<Annotation
                 }
     }
     return mask;
+}
+
+std::vector<std::string> annotation_problems(const Geometry& g, const std::vector<Annotation>& nodules) {
+    std::vector<std::string> out;
+    const IndexWorldTransform t(g);
+    for (const Annotation& a : nodules) {
+        const std::string at = "the nodule at (" + format_double(a.world[0]) + ", " + format_double(a.world[1]) + ", " +
+                               format_double(a.world[2]) + ") mm";
+        if (!(a.diameter_mm > 0)) out.push_back(at + " has diameter " + format_double(a.diameter_mm) + " mm: not drawn in any mask");
+        const Vec3 idx = t.to_index(a.world);
+        bool inside = true;
+        for (int ax = 0; ax < 3; ++ax) inside = inside && idx[ax] >= -0.5 && idx[ax] <= static_cast<double>(g.size[ax]) - 0.5;
+        if (!inside) {
+            char where[96];
+            std::snprintf(where, sizeof where, "voxel (%.0f, %.0f, %.0f) of %lldx%lldx%lld", idx[0], idx[1], idx[2],
+                          static_cast<long long>(g.size[0]), static_cast<long long>(g.size[1]), static_cast<long long>(g.size[2]));
+            out.push_back(at + " lies outside the scan (" + where + "): its coordinates or its seriesuid are wrong");
+        }
+    }
+    return out;
 }
 
 }  // namespace nodulecad

@@ -59,6 +59,28 @@ TEST(NoduleMasks, BallOfHalfTheDiameterThroughAnyDirection) {
     }
 }
 
+TEST(NoduleMasks, ProblemsNameCentresOutsideTheScanAndNonPositiveDiameters) {
+    for (const auto& [name, d] : test::test_directions()) {
+        SCOPED_TRACE(name);
+        const Geometry g = scan_geometry(d);
+        // Inside: a voxel's centre, and the outer half of the last voxel on each axis; outside: just beyond it.
+        const Annotation inside{"u", index_to_world(g, {40, 35, 20}), 6.0};
+        const Annotation edge{"u", index_to_world(g, {79.45, -0.45, 39.45}), 6.0};
+        const Annotation beyond{"u", index_to_world(g, {79.6, 10, 10}), 6.0};
+        const Annotation below{"u", index_to_world(g, {10, 10, -0.6}), 6.0};
+        EXPECT_TRUE(annotation_problems(g, {inside, edge}).empty());
+        const auto p = annotation_problems(g, {beyond, inside, below});
+        ASSERT_EQ(p.size(), 2u);
+        EXPECT_NE(p[0].find("lies outside the scan (voxel (80, 10, 10) of 80x70x40)"), std::string::npos) << p[0];
+        EXPECT_NE(p[1].find("voxel (10, 10, -1) of 80x70x40"), std::string::npos) << p[1];
+    }
+    const Geometry g = scan_geometry(identity3());
+    const auto p = annotation_problems(g, {{"u", index_to_world(g, {1, 2, 3}), 0}, {"u", index_to_world(g, {1, 2, 3}), -1}});
+    ASSERT_EQ(p.size(), 2u);
+    EXPECT_NE(p[0].find("has diameter 0 mm: not drawn in any mask"), std::string::npos) << p[0];
+    EXPECT_NE(p[1].find("has diameter -1 mm"), std::string::npos) << p[1];
+}
+
 TEST(NoduleMasks, LegacyRadiusIsTheDiameterAndLabelsAreInstances) {
     const Geometry g = scan_geometry(Mat3{-1, 0, 0, 0, -1, 0, 0, 0, 1});
     const Vec3 c1 = index_to_world(g, {20, 20, 20}), c2 = index_to_world(g, {60, 50, 20});

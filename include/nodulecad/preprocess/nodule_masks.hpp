@@ -1,6 +1,7 @@
 #pragma once
 // Nodule masks from annotations: a ball of radius diameter/2 (an ellipsoid in voxels when the spacing is
 // anisotropic) around each annotated world centre, placed through the scan's direction matrix.
+#include <string>
 #include <vector>
 
 #include "nodulecad/core/volume.hpp"
@@ -15,5 +16,9 @@ struct NoduleMaskOptions {
 
 // Annotations of other scans are the caller's business: every row given is drawn.
 Volume<std::uint8_t> nodule_mask(const Geometry& g, const std::vector<Annotation>& nodules, const NoduleMaskOptions& opts = {});
+
+// What is wrong with a scan's annotations, one line each, for a warning: a centre outside the scan (wrong
+// coordinates, or another scan's row), a diameter that is not positive (nothing is drawn for it).
+std::vector<std::string> annotation_problems(const Geometry& g, const std::vector<Annotation>& nodules);
 
 }  // namespace nodulecad
