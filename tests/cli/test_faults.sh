@@ -3,8 +3,8 @@
 # milliseconds after its k-th stage finished, and re-run after each kill: its submission, held-out candidates, evaluation
 # tables and summary (less the stage timings and the folder's name) are an uninterrupted run's byte for byte, and no
 # temporary file is left. The same for `infer` on the demo's bundle, killed at 5 moments. A full disk (`ulimit -f`)
-# in each writing stage: one line naming the file and the cause, exit 1, no temporary file, and with space the same
-# command finishes with the uninterrupted results.
+# in each writing stage, then a real one (a small tmpfs filled up, ENOSPC; root only): one line naming the file and the
+# cause, exit 1, no temporary file, and with space the same command finishes with the uninterrupted results.
 set -u
 # shellcheck source=../check.sh
 . "$(dirname "$0")/../check.sh"
@@ -38,7 +38,7 @@ summary_of() { sed -n '/"stages": \[/q;p' "$1/work/summary.json" | sed "s#$1#OUT
 check "the uninterrupted demo --quick finishes" test "$rc" -eq 0 -a -s "$tmp/ref/work/submission.csv"
 
 # The same file, but for the output folder's name in it.
-same() { test "$(sed "s#$tmp/[a-z_0-9]*/#OUT/#g" "$1")" = "$(sed "s#$tmp/[a-z_0-9]*/#OUT/#g" "$2")"; }
+same() { test "$(sed "s#$tmp/[a-z_0-9/]*/#OUT/#g" "$1")" = "$(sed "s#$tmp/[a-z_0-9/]*/#OUT/#g" "$2")"; }
 
 # Ten kills, the k-th once k stages have finished (k = 0: while the cohort is generated) and a seeded 0-199 ms more,
 # so that they fall all over the stages (cohort, split, preprocessing, U-Net, predictions, candidates, reduction,
@@ -86,6 +86,36 @@ ok=1
 [ "$rc" -eq 0 ] || ok=0
 for f in submission.csv candidates.csv eval/froc.csv eval/summary.json; do same "$tmp/ref/work/$f" "$tmp/full/work/$f" || ok=0; done
 check "with space again the same command finishes with the uninterrupted run's results" test "$ok" -eq 1
+
+# The same on a real full file system (ENOSPC rather than EFBIG): a small tmpfs, filled but for 8 KB after k stages.
+# Needs root (mount); skipped, saying so, elsewhere.
+mkdir -p "$tmp/small"
+if [ "$(id -u)" -eq 0 ] && mount -t tmpfs -o size=512m nodulecad-test "$tmp/small" 2> /dev/null; then
+    trap 'for p in "${pids[@]}"; do kill -9 "$p" 2> /dev/null; done; umount "$tmp/small" 2> /dev/null; [ -n "${KEEP:-}" ] || rm -rf "$tmp"' EXIT
+    tried=0 clean=0
+    for k in $(seq 0 10); do
+        demo_killed_after "$tmp/small/run" "$k" 0
+        free=$(df --output=avail -B1 "$tmp/small" | tail -n 1)
+        fallocate -l $(( free - 8192 )) "$tmp/small/filler"
+        "$bin" demo --quick --out "$tmp/small/run" --threads 1 > /dev/null 2> "$tmp/enospc.err"; rc=$?
+        rm -f "$tmp/small/filler"
+        [ "$rc" -eq 0 ] && continue
+        tried=$((tried + 1))
+        file=$(tail -n 1 "$tmp/enospc.err" | sed -n 's/^nodulecad: error: \(.*\): write failed: No space left on device$/\1/p')
+        echo "     no space after $k stages: status $rc, ${file#"$tmp/small/run/"}"
+        [ "$rc" -eq 1 ] && [ -n "$file" ] && [ "$(grep -c '^nodulecad: error' "$tmp/enospc.err")" -eq 1 ] && [ ! -d "$file" ] &&
+            [ -z "$(find "$tmp/small/run" -name '*.tmp*')" ] && clean=$((clean + 1))
+    done
+    check "no space left: each of the $tried failed runs is one line naming the file, exit 1, no temporary file" test "$clean" -eq "$tried" -a "$tried" -ge 8
+    "$bin" demo --quick --out "$tmp/small/run" --threads 1 > /dev/null 2>&1; rc=$?
+    ok=1
+    [ "$rc" -eq 0 ] || ok=0
+    for f in submission.csv candidates.csv eval/froc.csv eval/summary.json; do same "$tmp/ref/work/$f" "$tmp/small/run/work/$f" || ok=0; done
+    check "with space again the same command finishes with the uninterrupted run's results" test "$ok" -eq 1
+    umount "$tmp/small"
+else
+    echo "skipped: a small file system (mounting a tmpfs needs root)"
+fi
 
 # infer on the demo's bundle: killed 5 times, the k-th once k scans have their results (OUT/scans/) and a seeded
 # 0-199 ms more, each resumed (per scan) to the uninterrupted tables.

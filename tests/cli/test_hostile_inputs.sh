@@ -15,6 +15,8 @@ expect() {
     tr '\r' '\n' < "$tmp/err.txt" > "$tmp/err_lines.txt"
     if [ "$rc" -eq "$status" ] && { [ -z "$regex" ] || grep -Eq -- "$regex" "$tmp/err_lines.txt"; }; then
         check "$name" true
+        # The line itself, for the table in docs/reliability.md.
+        [ -z "$regex" ] || grep -E -m 1 -- "$regex" "$tmp/err_lines.txt" | sed "s#$tmp/##g; s/^/       /" | cut -c 1-400
     else
         echo "     exit status $rc (wanted $status); stderr:"; head -c 2000 "$tmp/err_lines.txt" | sed 's/^/       /'
         check "$name" false
