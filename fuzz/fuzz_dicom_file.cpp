@@ -13,17 +13,7 @@
 #include "nodulecad/core/files.hpp"
 #include "nodulecad/io/dicom.hpp"
 #include "nodulecad/io/dicom_structure.hpp"
-
-namespace {
-// The folder each input is written to, removed when the process ends (libFuzzer and the replay both end by exit()).
-struct RemovedAtExit {
-    std::string path;
-    ~RemovedAtExit() {
-        std::error_code ec;
-        std::filesystem::remove_all(path, ec);
-    }
-};
-}  // namespace
+#include "removed_at_exit.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     (void)nodulecad::dicom_bytes_problem(std::string_view(reinterpret_cast<const char*>(data), size));

@@ -12,17 +12,7 @@
 #include "nodulecad/core/error.hpp"
 #include "nodulecad/core/files.hpp"
 #include "nodulecad/io/nifti.hpp"
-
-namespace {
-// The file each input is written to, removed when the process ends (libFuzzer and the replay both end by exit()).
-struct RemovedAtExit {
-    std::string path;
-    ~RemovedAtExit() {
-        std::error_code ec;
-        std::filesystem::remove_all(path, ec);
-    }
-};
-}  // namespace
+#include "removed_at_exit.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     const std::string_view bytes(reinterpret_cast<const char*>(data), size);

@@ -81,11 +81,13 @@ for k in $(seq 0 10); do
         { [ ! -e "$file" ] || [ "$(wc -c < "$file")" -ne 8192 ]; } && [ -z "$(find "$tmp/full" -name '*.tmp*')" ] && clean=$((clean + 1))
 done
 check "full disk: each of the $tried failed runs is one line naming the file (File too large), exit 1, no temporary or cut file" test "$clean" -eq "$tried" -a "$tried" -ge 8
-"$bin" demo --quick --out "$tmp/full" --threads 1 > /dev/null 2>&1; rc=$?
-ok=1
-[ "$rc" -eq 0 ] || ok=0
-for f in submission.csv candidates.csv eval/froc.csv eval/summary.json; do same "$tmp/ref/work/$f" "$tmp/full/work/$f" || ok=0; done
-check "with space again the same command finishes with the uninterrupted run's results" test "$ok" -eq 1
+# Runs demo --quick into $1 again, with space: it must finish with the uninterrupted run's results.
+finishes_as_uninterrupted() {
+    "$bin" demo --quick --out "$1" --threads 1 > /dev/null 2>&1 || return 1
+    local f
+    for f in submission.csv candidates.csv eval/froc.csv eval/summary.json; do same "$tmp/ref/work/$f" "$1/work/$f" || return 1; done
+}
+check "with space again the same command finishes with the uninterrupted run's results" finishes_as_uninterrupted "$tmp/full"
 
 # The same on a real full file system (ENOSPC rather than EFBIG): a small tmpfs, filled but for 8 KB after k stages.
 # Needs root (mount); skipped, saying so, elsewhere.
@@ -107,11 +109,7 @@ if [ "$(id -u)" -eq 0 ] && mount -t tmpfs -o size=512m nodulecad-test "$tmp/smal
             [ -z "$(find "$tmp/small/run" -name '*.tmp*')" ] && clean=$((clean + 1))
     done
     check "no space left: each of the $tried failed runs is one line naming the file, exit 1, no temporary file" test "$clean" -eq "$tried" -a "$tried" -ge 8
-    "$bin" demo --quick --out "$tmp/small/run" --threads 1 > /dev/null 2>&1; rc=$?
-    ok=1
-    [ "$rc" -eq 0 ] || ok=0
-    for f in submission.csv candidates.csv eval/froc.csv eval/summary.json; do same "$tmp/ref/work/$f" "$tmp/small/run/work/$f" || ok=0; done
-    check "with space again the same command finishes with the uninterrupted run's results" test "$ok" -eq 1
+    check "with space again the same command finishes with the uninterrupted run's results" finishes_as_uninterrupted "$tmp/small/run"
     umount "$tmp/small"
 else
     echo "skipped: a small file system (mounting a tmpfs needs root)"
