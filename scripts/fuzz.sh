@@ -23,12 +23,15 @@ names=("$@")
 if [ ${#names[@]} -eq 0 ]; then
     names=(metaimage_header csv_tables npy nifti_header)
     # The DICOM harness exists when GDCM was found.
-    cmake --build build-fuzz --target help | grep -q ' fuzz_dicom_file$' && names+=(dicom_file)
+    targets_known=$(cmake --build build-fuzz --target help)
+    grep -q ' fuzz_dicom_file$' <<< "$targets_known" && names+=(dicom_file)
 fi
 targets=()
 for n in "${names[@]}"; do targets+=("fuzz_$n"); done
 cmake --build build-fuzz -j"$(nproc)" --target "${targets[@]}"
 
+# The NIfTI and DICOM harnesses write each input to a file: on a memory file system when there is one.
+[ -d /dev/shm ] && [ -w /dev/shm ] && export TMPDIR=/dev/shm
 status=0
 row() { printf "%-16s %8s %12s %10s %8s %9s %7s %8s  %s\n" "$@"; }
 table=$(row harness seconds executions "per s" edges features corpus "peak MB" result)

@@ -311,7 +311,7 @@ struct VoxelReader {
 
     void read(void* dst, std::size_t bytes) {
         const std::size_t first = std::min(bytes, early.size());
-        std::memcpy(dst, early.data(), first);
+        if (first) std::memcpy(dst, early.data(), first);  // early may be empty with a null data(): memcpy's UB
         early.remove_prefix(first);
         if (first < bytes && stream.read_some(static_cast<char*>(dst) + first, bytes - first) < bytes - first) short_read();
     }
