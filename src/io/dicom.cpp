@@ -465,9 +465,12 @@ std::size_t read_slice(const SliceInfo& slice, std::int64_t columns, std::int64_
     SlicePixels px = native_pixels(slice.file, slice.pixels, columns, rows);
     if (!px.data) {
         // What the structural walk saw of the pixel module is checked before GDCM reads the file: Debian's GDCM
-        // (3.0.21, assertions on) aborts the process on a SamplesPerPixel other than 1, 3 or 4 (found by fuzzing).
+        // (3.0.21, assertions on) aborts the process on a SamplesPerPixel other than 1, 3 or 4 (17409, then 0: found
+        // by fuzzing).
         const DicomPixelLayout& p = slice.pixels;
-        if (p.samples != 0 || p.bits_allocated != 0) check_pixel_format(slice.file, p.samples != 0 ? p.samples : 1, p.bits_allocated != 0 ? p.bits_allocated : 16);
+        constexpr int absent = DicomPixelLayout::kAbsent;
+        if (p.samples != absent || p.bits_allocated != absent)
+            check_pixel_format(slice.file, p.samples != absent ? p.samples : 1, p.bits_allocated != absent ? p.bits_allocated : 16);
         px = gdcm_pixels(slice.file, columns, rows);
     }
     const std::size_t n = static_cast<std::size_t>(columns * rows);

@@ -187,7 +187,13 @@ private:
             layout.length = length;
             return;
         }
-        if (g != 0x0028 || length != 2) return;
+        if (g != 0x0028) return;
+        const bool counted = el == 0x0002 || el == 0x0010 || el == 0x0011 || el == 0x0100 || el == 0x0101 || el == 0x0103;
+        if (!counted) return;
+        // One unsigned short each (US, VM 1): any other length is a broken file, refused before GDCM reads it.
+        if (length != 2)
+            throw Broken{"element " + tag_name(g, el) + " at byte " + std::to_string(value) + " holds " + std::to_string(length) +
+                         " bytes, not the 2 of one unsigned short"};
         const int v = u16(bytes(value, 2, "pixel module value"), 0, big_ && !implicit_);
         switch (el) {
             case 0x0002: layout.samples = v; break;

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <iterator>
 #include <string>
+#include <string_view>
 
 #include "nodulecad/io/dicom_structure.hpp"
 
@@ -74,6 +75,29 @@ TEST(DicomStructure, BrokenStructuresAreNamed) {
     std::string deep = short_el(0x0008, 0x1150, "UI", "12");
     for (int i = 0; i < 40; ++i) deep = long_el(0x0008, 0x1140, "SQ", item_undefined(deep) + kSeqEnd, 0xffffffffu);
     EXPECT_NE(dicom_bytes_problem(file(kExplicit, deep)).find("nested deeper"), std::string::npos);
+}
+
+TEST(DicomStructure, PixelModuleNumbersAreOneUnsignedShortAndAbsentIsNotZero) {
+    const std::string pixels = long_el(0x7fe0, 0x0010, "OW", std::string(8, '\1'), 8);
+    // The layout tells a SamplesPerPixel of 0 (which Debian's GDCM aborts on) from none at all.
+    const auto layout = [](const std::string& bytes) {
+        const ByteReader read = [&](std::uint64_t offset, std::size_t n) {
+            return offset >= bytes.size() ? std::string_view() : std::string_view(bytes).substr(static_cast<std::size_t>(offset), n);
+        };
+        return check_dicom_structure(read, bytes.size());
+    };
+    const DicomCheck none = layout(file(kExplicit, pixels));
+    EXPECT_EQ(none.problem, "");
+    EXPECT_EQ(none.pixels.samples, DicomPixelLayout::kAbsent);
+    EXPECT_EQ(none.pixels.bits_allocated, DicomPixelLayout::kAbsent);
+    const DicomCheck zero = layout(file(kExplicit, short_el(0x0028, 0x0002, "US", le16(0)) + short_el(0x0028, 0x0100, "US", le16(16)) + pixels));
+    EXPECT_EQ(zero.problem, "");
+    EXPECT_EQ(zero.pixels.samples, 0);
+    EXPECT_EQ(zero.pixels.bits_allocated, 16);
+    // Four bytes where one unsigned short belongs: refused before GDCM reads it however it would take them.
+    const std::string wide = file(kExplicit, short_el(0x0028, 0x0002, "UL", le32(1)) + pixels);
+    EXPECT_NE(layout(wide).problem.find("element (0028,0002)"), std::string::npos) << layout(wide).problem;
+    EXPECT_NE(layout(wide).problem.find("holds 4 bytes, not the 2 of one unsigned short"), std::string::npos);
 }
 
 }  // namespace

@@ -22,7 +22,9 @@ using ByteReader = std::function<std::string_view(std::uint64_t offset, std::siz
 struct DicomPixelLayout {
     bool native_little_endian = false;  // pixel data of defined length in an uncompressed little-endian transfer syntax
     std::uint64_t offset = 0, length = 0;  // of the (7FE0,0010) value
-    int rows = 0, columns = 0, samples = 0, bits_allocated = 0, bits_stored = 0, pixel_representation = 0;
+    int rows = 0, columns = 0, bits_stored = 0, pixel_representation = 0;
+    int samples = kAbsent, bits_allocated = kAbsent;  // kAbsent when the file does not give them (0 is a value)
+    static constexpr int kAbsent = -1;
 };
 
 struct DicomCheck {
