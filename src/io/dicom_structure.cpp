@@ -120,6 +120,7 @@ private:
     // Elements from pos to end; in an item of undefined length, up to its delimiter (returns just past it).
     std::uint64_t data_set(std::uint64_t pos, std::uint64_t end, int depth, bool until_delimiter) {
         if (depth > kMaxDepth) throw Broken{"sequences nested deeper than " + std::to_string(kMaxDepth) + " levels"};
+        std::int64_t previous = -1;  // the last element's tag, (group << 16) | element
         while (pos < end) {
             const std::string_view t = bytes(pos, 4, "element tag");
             const std::uint16_t g = u16(t, 0, big_ && !implicit_), el = u16(t, 2, big_ && !implicit_);
@@ -127,6 +128,15 @@ private:
                 if (el == 0xe00d && until_delimiter) return pos + 8;
                 throw Broken{"unexpected delimiter " + tag_name(g, el) + " at byte " + std::to_string(pos)};
             }
+            // Elements ascend by tag, each once (PS3.5 section 7.1). GDCM keeps one of two equal tags and sorts the
+            // rest, so a file breaking the rule is read differently by it than by this walk (and Debian's GDCM
+            // aborted on such a file: found by fuzzing). Refused.
+            const std::int64_t tag_number = (std::int64_t{g} << 16) | el;
+            if (tag_number <= previous)
+                throw Broken{"element " + tag_name(g, el) + " at byte " + std::to_string(pos) + " comes after " +
+                             tag_name(static_cast<std::uint16_t>(previous >> 16), static_cast<std::uint16_t>(previous & 0xffff)) +
+                             ": data elements must ascend by tag, each once"};
+            previous = tag_number;
             const Header e = element_header(pos);
             if (e.length == kUndefined) {
                 if (g == 0x7fe0 && el == 0x0010) pos = fragments(pos + e.header);

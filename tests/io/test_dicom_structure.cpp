@@ -69,6 +69,15 @@ TEST(DicomStructure, BrokenStructuresAreNamed) {
     EXPECT_NE(dicom_bytes_problem(file(kJpeg2000, bad_fragment)).find("expected a pixel data fragment"), std::string::npos);
     const std::string undefined_string = tag(0x0008, 0x0060) + "CS" + le16(0) ;
     EXPECT_EQ(dicom_bytes_problem(file(kExplicit, undefined_string)), "");  // an empty value is fine
+    // Elements out of order, or one tag twice, at any depth (GDCM would keep one and sort: another file than ours).
+    const std::string swapped = file(kExplicit, short_el(0x0028, 0x0011, "US", le16(8)) + short_el(0x0028, 0x0010, "US", le16(8)) + pixels);
+    EXPECT_NE(dicom_bytes_problem(swapped).find("element (0028,0010) at byte "), std::string::npos) << dicom_bytes_problem(swapped);
+    EXPECT_NE(dicom_bytes_problem(swapped).find(" comes after (0028,0011): data elements must ascend by tag, each once"),
+              std::string::npos) << dicom_bytes_problem(swapped);
+    const std::string twice = file(kExplicit, ct + ct + pixels);
+    EXPECT_NE(dicom_bytes_problem(twice).find("comes after (0008,0060)"), std::string::npos);
+    const std::string nested = long_el(0x0008, 0x1140, "SQ", item(short_el(0x0008, 0x1155, "UI", "12") + short_el(0x0008, 0x1150, "UI", "12")), 28);
+    EXPECT_NE(dicom_bytes_problem(file(kExplicit, nested)).find("element (0008,1150)"), std::string::npos);
     const std::string stray = file(kExplicit, tag(0xfffe, 0xe00d) + le32(0));
     EXPECT_NE(dicom_bytes_problem(stray).find("unexpected delimiter"), std::string::npos);
     // Nesting without end is refused before the stack is.
