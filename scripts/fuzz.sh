@@ -5,6 +5,7 @@
 # it is left in build-fuzz/crashes/<name>/ and should be copied into fuzz/regressions/<name>/ once fixed.
 #   scripts/fuzz.sh [SECONDS] [NAME ...]    SECONDS defaults to 60; NAMEs (e.g. npy csv_tables) default to all
 # The inputs each campaign finds interesting are kept in build-fuzz/corpus/<name>/, so later runs go on from them.
+# libFuzzer's seed is FUZZ_SEED (default 1), so that a run that fails can be repeated; vary it to explore further.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds="${1:-60}"
@@ -44,7 +45,7 @@ for n in "${names[@]}"; do
     echo "fuzz: $n for ${seconds} s" >&2
     # -rss_limit_mb / -malloc_limit_mb: a parser must refuse, not allocate, what a header claims; -timeout: no hang.
     rc=0
-    "build-fuzz/fuzz/fuzz_$n" -max_total_time="$seconds" -print_final_stats=1 -timeout=10 -rss_limit_mb=2048 \
+    "build-fuzz/fuzz/fuzz_$n" -seed="${FUZZ_SEED:-1}" -max_total_time="$seconds" -print_final_stats=1 -timeout=10 -rss_limit_mb=2048 \
         -malloc_limit_mb=1024 -artifact_prefix="$crashes/" "$work" "fuzz/corpus/$n" > "$log" 2>&1 || rc=$?
     stat() { sed -n "s/^stat::$1: *\([0-9]*\).*/\1/p" "$log" | tail -1; }
     execs=$(stat number_of_executed_units)

@@ -58,6 +58,8 @@ private:
             if (u16(h, 0, false) != 0x0002) break;
             const Header e = explicit_header(pos, false);
             if (e.length == kUndefined) throw Broken{"file meta element " + tag_name(e.group, e.element) + " has an undefined length"};
+            // No sequence belongs in the file meta group (GDCM asserts on one: found by fuzzing).
+            if (e.sequence) throw Broken{"file meta element " + tag_name(e.group, e.element) + " is a sequence"};
             need(pos, e);
             if (e.element == 0x0000 && e.length == 4) declared_end = pos + e.header + 4 + u32(bytes(pos + e.header, 4, "group length"), 0, false);
             if (e.element == 0x0010) transfer_syntax(read_(pos + e.header, std::min<std::uint32_t>(e.length, 64)));

@@ -69,6 +69,9 @@ TEST(DicomStructure, BrokenStructuresAreNamed) {
     EXPECT_NE(dicom_bytes_problem(file(kJpeg2000, bad_fragment)).find("expected a pixel data fragment"), std::string::npos);
     const std::string undefined_string = tag(0x0008, 0x0060) + "CS" + le16(0) ;
     EXPECT_EQ(dicom_bytes_problem(file(kExplicit, undefined_string)), "");  // an empty value is fine
+    // A sequence in the file meta group.
+    const std::string meta_sq = std::string(128, '\0') + "DICM" + long_el(0x0002, 0x0001, "SQ", std::string(2, '\0'), 2) + short_el(0x0008, 0x0060, "CS", "CT");
+    EXPECT_NE(dicom_bytes_problem(meta_sq).find("file meta element (0002,0001) is a sequence"), std::string::npos) << dicom_bytes_problem(meta_sq);
     // Elements out of order, or one tag twice, at any depth (GDCM would keep one and sort: another file than ours).
     const std::string swapped = file(kExplicit, short_el(0x0028, 0x0011, "US", le16(8)) + short_el(0x0028, 0x0010, "US", le16(8)) + pixels);
     EXPECT_NE(dicom_bytes_problem(swapped).find("element (0028,0010) at byte "), std::string::npos) << dicom_bytes_problem(swapped);
