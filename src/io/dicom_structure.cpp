@@ -29,6 +29,41 @@ struct Broken {
 };
 struct NotDicom {};
 
+// The VRs the standard gives the elements GDCM reads through its typed attributes while scanning a series and
+// decoding an image: a file giving one of them another VR (UN aside) makes Debian's GDCM (assertions on) abort
+// (`Attribute::SetFromDataElement`: HighBit as something else than US, found by fuzzing). Refused instead.
+struct StandardVr {
+    std::uint16_t group, element;
+    const char* vrs;  // allowed, separated by '|'
+};
+constexpr StandardVr kStandardVrs[] = {
+    {0x0008, 0x0016, "UI"},    {0x0008, 0x0018, "UI"},    {0x0008, 0x0060, "CS"},    {0x0018, 0x0050, "DS"},
+    {0x0018, 0x0088, "DS"},    {0x0018, 0x1164, "DS"},    {0x0020, 0x000d, "UI"},    {0x0020, 0x000e, "UI"},
+    {0x0020, 0x0013, "IS"},    {0x0020, 0x0032, "DS"},    {0x0020, 0x0037, "DS"},    {0x0028, 0x0002, "US"},
+    {0x0028, 0x0004, "CS"},    {0x0028, 0x0006, "US"},    {0x0028, 0x0008, "IS"},    {0x0028, 0x0009, "AT"},
+    {0x0028, 0x0010, "US"},    {0x0028, 0x0011, "US"},    {0x0028, 0x0030, "DS"},    {0x0028, 0x0034, "IS"},
+    {0x0028, 0x0100, "US"},    {0x0028, 0x0101, "US"},    {0x0028, 0x0102, "US"},    {0x0028, 0x0103, "US"},
+    {0x0028, 0x0106, "US|SS"}, {0x0028, 0x0107, "US|SS"}, {0x0028, 0x0120, "US|SS"}, {0x0028, 0x1050, "DS"},
+    {0x0028, 0x1051, "DS"},    {0x0028, 0x1052, "DS"},    {0x0028, 0x1053, "DS"},    {0x0028, 0x1054, "LO"},
+    {0x0028, 0x2110, "CS"},    {0x7fe0, 0x0010, "OB|OW"},
+};
+
+void check_standard_vr(std::uint16_t g, std::uint16_t el, const std::string& vr, std::uint64_t pos) {
+    if (vr == "UN") return;
+    for (const StandardVr& s : kStandardVrs) {
+        if (s.group != g || s.element != el) continue;
+        const std::string allowed = s.vrs;
+        std::size_t start = 0;
+        while (start <= allowed.size()) {
+            const std::size_t bar = allowed.find('|', start);
+            if (allowed.substr(start, bar == std::string::npos ? std::string::npos : bar - start) == vr) return;
+            if (bar == std::string::npos) break;
+            start = bar + 1;
+        }
+        throw Broken{"element " + tag_name(g, el) + " at byte " + std::to_string(pos) + " has VR " + vr + ", the standard's is " + allowed};
+    }
+}
+
 class Walker {
 public:
     Walker(const ByteReader& read, std::uint64_t size) : read_(read), size_(size) {}
@@ -98,6 +133,7 @@ private:
         bool valid = false;
         for (const char* k : known) valid = valid || vr == k;
         if (!valid) throw Broken{"element " + tag_name(e.group, e.element) + " at byte " + std::to_string(pos) + " has no valid VR"};
+        check_standard_vr(e.group, e.element, vr, pos);
         static const char* long_vrs[] = {"OB", "OD", "OF", "OL", "OV", "OW", "SQ", "SV", "UC", "UN", "UR", "UT", "UV"};
         bool long_form = false;
         for (const char* l : long_vrs) long_form = long_form || vr == l;

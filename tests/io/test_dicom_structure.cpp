@@ -69,6 +69,12 @@ TEST(DicomStructure, BrokenStructuresAreNamed) {
     EXPECT_NE(dicom_bytes_problem(file(kJpeg2000, bad_fragment)).find("expected a pixel data fragment"), std::string::npos);
     const std::string undefined_string = tag(0x0008, 0x0060) + "CS" + le16(0) ;
     EXPECT_EQ(dicom_bytes_problem(file(kExplicit, undefined_string)), "");  // an empty value is fine
+    // An element GDCM reads as a typed attribute, with a VR the standard does not give it (GDCM asserts); UN is fine.
+    const std::string high_bit_ss = file(kExplicit, short_el(0x0028, 0x0102, "SS", le16(15)) + pixels);
+    EXPECT_NE(dicom_bytes_problem(high_bit_ss).find(" has VR SS, the standard's is US"), std::string::npos)
+        << dicom_bytes_problem(high_bit_ss);
+    EXPECT_EQ(dicom_bytes_problem(file(kExplicit, short_el(0x0028, 0x0102, "US", le16(15)) + short_el(0x0028, 0x0120, "SS", le16(0)) + pixels)), "");
+    EXPECT_EQ(dicom_bytes_problem(file(kExplicit, long_el(0x0028, 0x0102, "UN", le16(15), 2) + pixels)), "");
     // A sequence in the file meta group.
     const std::string meta_sq = std::string(128, '\0') + "DICM" + long_el(0x0002, 0x0001, "SQ", std::string(2, '\0'), 2) + short_el(0x0008, 0x0060, "CS", "CT");
     EXPECT_NE(dicom_bytes_problem(meta_sq).find("file meta element (0002,0001) is a sequence"), std::string::npos) << dicom_bytes_problem(meta_sq);
@@ -107,7 +113,7 @@ TEST(DicomStructure, PixelModuleNumbersAreOneUnsignedShortAndAbsentIsNotZero) {
     EXPECT_EQ(zero.pixels.samples, 0);
     EXPECT_EQ(zero.pixels.bits_allocated, 16);
     // Four bytes where one unsigned short belongs: refused before GDCM reads it however it would take them.
-    const std::string wide = file(kExplicit, short_el(0x0028, 0x0002, "UL", le32(1)) + pixels);
+    const std::string wide = file(kExplicit, short_el(0x0028, 0x0002, "US", le32(1)) + pixels);
     EXPECT_NE(layout(wide).problem.find("element (0028,0002)"), std::string::npos) << layout(wide).problem;
     EXPECT_NE(layout(wide).problem.find("holds 4 bytes, not the 2 of one unsigned short"), std::string::npos);
 }
