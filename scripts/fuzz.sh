@@ -47,22 +47,23 @@ for n in "${names[@]}"; do
     rc=0
     "build-fuzz/fuzz/fuzz_$n" -seed="${FUZZ_SEED:-1}" -max_total_time="$seconds" -print_final_stats=1 -timeout=10 -rss_limit_mb=2048 \
         -malloc_limit_mb=1024 -artifact_prefix="$crashes/" "$work" "fuzz/corpus/$n" > "$log" 2>&1 || rc=$?
-    stat() { sed -n "s/^stat::$1: *\([0-9]*\).*/\1/p" "$log" | tail -1; }
-    execs=$(stat number_of_executed_units)
-    rate=$(stat average_exec_per_sec)
-    peak=$(stat peak_rss_mb)
-    last=$(grep -E '^#[0-9]+' "$log" | tail -1)
-    cov=$(echo "$last" | grep -o 'cov: [0-9]*' | grep -o '[0-9]*' || echo "?")
-    ft=$(echo "$last" | grep -o 'ft: [0-9]*' | grep -o '[0-9]*' || echo "?")
+    # The figures, from libFuzzer's final statistics and its last status line (sed: no pipeline that can fail).
+    figure() { sed -n "s/^stat::$1: *\([0-9]*\).*/\1/p" "$log" | sed -n '$p'; }
+    execs=$(figure number_of_executed_units)
+    rate=$(figure average_exec_per_sec)
+    peak=$(figure peak_rss_mb)
+    last=$(sed -n '/^#[0-9]/h; ${x;p;}' "$log")
+    cov=$(sed -n 's/.* cov: \([0-9]*\).*/\1/p' <<< "$last")
+    ft=$(sed -n 's/.* ft: \([0-9]*\).*/\1/p' <<< "$last")
     corpus=$(find "$work" -type f | wc -l)
     result="ok"
     if [ "$rc" -ne 0 ]; then
         status=1
         result="FAILED (exit $rc)"
         echo "fuzz: $n failed; its log is $log, the input in $crashes/:" >&2
-        grep -E 'ERROR|SUMMARY|Test unit written' "$log" >&2 || tail -20 "$log" >&2
+        grep -E 'ERROR|SUMMARY|Assertion|Test unit written' "$log" >&2 || tail -n 20 "$log" >&2
     fi
-    table+=$'\n'$(row "$n" "$seconds" "${execs:-0}" "${rate:-0}" "$cov" "$ft" "$corpus" "${peak:-?}" "$result")
+    table+=$'\n'$(row "$n" "$seconds" "${execs:-0}" "${rate:-0}" "${cov:-?}" "${ft:-?}" "$corpus" "${peak:-?}" "$result")
 done
 echo
 echo "$table"
