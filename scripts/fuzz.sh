@@ -11,12 +11,19 @@ cd "$(dirname "$0")/.."
 seconds="${1:-60}"
 shift || true
 
-if ! command -v clang++ > /dev/null; then
-    echo "fuzz: installing clang (libFuzzer)" >&2
+# clang and its libFuzzer runtime (libclang-rt-<version>-dev, only recommended by clang's packages in Debian 12).
+has_fuzzer_runtime() {
+    command -v clang++ > /dev/null && [ -f "$(clang++ -print-file-name=libclang_rt.fuzzer-x86_64.a)" ]
+}
+if ! has_fuzzer_runtime; then
+    echo "fuzz: installing clang and its libFuzzer runtime" >&2
     sudo=""
     [ "$(id -u)" -eq 0 ] || sudo="sudo"
     $sudo apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends clang > /dev/null
+    version=$(clang++ -dumpversion | cut -d. -f1)
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "libclang-rt-$version-dev" > /dev/null
+    has_fuzzer_runtime || { echo "fuzz: clang's libFuzzer runtime is still missing" >&2; exit 2; }
 fi
 CC=clang CXX=clang++ cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Release -DNODULECAD_FUZZ=ON \
     -DNODULECAD_BUILD_TESTS=OFF -DNODULECAD_BUILD_BENCHMARKS=OFF -DNODULECAD_WITH_TORCH=OFF > /dev/null
