@@ -5,6 +5,7 @@
 #include <string>
 
 #include "cli/commands.hpp"
+#include "nodulecad/core/warnings.hpp"
 #include "nodulecad/io/tables.hpp"
 #include "nodulecad/report/evaluation_folder.hpp"
 #include "nodulecad/synth/manifest.hpp"
@@ -18,7 +19,7 @@ void warn_about_tables(const EvaluationOptions& a) {
     const std::vector<std::string> uids = read_seriesuids(a.seriesuids);
     std::set<std::string> listed;
     for (const std::string& u : uids)
-        if (!listed.insert(u).second) std::fprintf(stderr, "nodulecad: warning: %s lists %s more than once (counted once)\n", a.seriesuids.c_str(), u.c_str());
+        if (!listed.insert(u).second) warn("", a.seriesuids + " lists " + u + " more than once (counted once)");
     // Nodules on scans the list leaves out are not scored, as the official evaluator does: usual (one fold's scans
     // against the whole annotations.csv), so not warned of.
     std::size_t on = 0, not_positive = 0;
@@ -28,11 +29,9 @@ void warn_about_tables(const EvaluationOptions& a) {
         not_positive += n.diameter_mm > 0 ? 0 : 1;
     }
     if (not_positive > 0)
-        std::fprintf(stderr, "nodulecad: warning: %s: %zu nodules on the listed scans have a diameter that is not positive (no candidate can hit them)\n",
-                     a.annotations.c_str(), not_positive);
+        warn(a.annotations, std::to_string(not_positive) + " nodules on the listed scans have a diameter that is not positive (no candidate can hit them)");
     if (on == 0)
-        std::fprintf(stderr, "nodulecad: warning: no nodule of %s is on the scans %s lists: sensitivities and the CPM are undefined (shown as 0)\n",
-                     a.annotations.c_str(), a.seriesuids.c_str());
+        warn("", "no nodule of " + a.annotations + " is on the scans " + a.seriesuids + " lists: sensitivities and the CPM are undefined (shown as 0)");
 }
 
 void run_evaluate(const EvaluationOptions& a) {
