@@ -71,12 +71,13 @@ std::vector<std::string> metrics_columns(const TrainingVariant& v) {
 }
 
 // The earlier epochs of a resumed run, in this run's columns (matched by name: an older file may order them
-// differently), up to the checkpoint's epoch.
-MetricsTable history(const RunFolder& run, const std::vector<std::string>& columns, int last_epoch) {
-    MetricsTable old = read_metrics_table(run.metrics());
-    old.keep_epochs_up_to(last_epoch);
+// differently), up to the checkpoint's epoch; none for a fresh run (whatever an earlier run left is replaced).
+MetricsTable history(const RunFolder& run, const std::vector<std::string>& columns, bool resume, int last_epoch) {
     MetricsTable t;
     t.columns = columns;
+    if (!resume) return t;
+    MetricsTable old = read_metrics_table(run.metrics());
+    old.keep_epochs_up_to(last_epoch);
     for (std::size_t r = 0; r < old.rows.size(); ++r) {
         std::vector<double> row;
         for (const auto& c : columns) row.push_back(old.value(r, c));
@@ -279,7 +280,7 @@ std::vector<EpochRecord> run_training(TrainingVariant& v, const TrainerOptions& 
     if (o.resume) load_optimizer_state(run.last(), optimizer);
     const int loaders = loader_threads_for(o.loader_threads, device);
     if (writer) write_config(run, v, o, device, mode, loaders);
-    MetricsTable table = history(run, metrics_columns(v), o.resume ? progress.epoch : 0);
+    MetricsTable table = history(run, metrics_columns(v), o.resume, progress.epoch);
 
     const Forward forward = [&](const torch::Tensor& x) {
         torch::Tensor p;
@@ -325,14 +326,17 @@ std::vector<EpochRecord> run_training(TrainingVariant& v, const TrainerOptions& 
         const bool improved =
             o.keep == KeepWeights::Final || (validated && (!val.choosable || std::isnan(val.score) || val.score > progress.best_score));
         if (improved && !std::isnan(val.score)) progress.best_score = val.score;
-        if (writer) {
-            v.save(run.last(), progress, &optimizer);
-            if (improved) v.save(run.best(), progress, nullptr);
-        }
         std::vector<double> row;
         for (const auto& [k, value] : rec.values) row.push_back(value);
         table.rows.push_back(std::move(row));
-        if (writer) write_metrics_table(run.metrics(), table);
+        // last.pt is the epoch's commit point, so it is written last: a signal ends the process at once, and one
+        // landing between these writes must leave metrics.csv with a row for every epoch the checkpoint holds
+        // (a resume drops rows past the checkpoint's epoch and runs them again; a missing row never comes back).
+        if (writer) {
+            write_metrics_table(run.metrics(), table);
+            if (improved) v.save(run.best(), progress, nullptr);
+            v.save(run.last(), progress, &optimizer);
+        }
         records.push_back(std::move(rec));
     }
     // No rank leaves before rank 0 has written the last epoch's files.

@@ -37,6 +37,11 @@ for sig in INT TERM; do
     check "SIG$sig: one line saying how to resume" sh -c "tail -n 1 '$tmp/$sig.err' | tr '\r' '\n' | tail -n 1 | grep -q '^nodulecad: interrupted (SIG$sig): run the same command to resume$'"
     check "SIG$sig: no temporary file left" test -z "$(find "$run" -name '*.tmp*')"
     done_epochs=$(($(wc -l < "$run/metrics.csv") - 1))
+    # last.pt is written after its epoch's row, so a signal between the two leaves one row more, never one less.
+    saved=$("$bin" info "$run/last.pt" | grep -o '"epoch":[0-9]*' | cut -d: -f2)
+    consistent=no
+    [ -n "$saved" ] && [ "$done_epochs" -ge "$saved" ] && [ "$done_epochs" -le $((saved + 1)) ] && consistent=yes
+    check "SIG$sig: metrics.csv has a row for every epoch last.pt holds ($done_epochs rows, epoch $saved)" test "$consistent" = yes
     "$bin" train --resume "$run" --epochs $((done_epochs + 1)) --threads 1 2> /dev/null; rc=$?
     check "SIG$sig: the same run resumes and finishes its next epoch" sh -c "test $rc -eq 0 && test \$(wc -l < '$run/metrics.csv') -eq $((done_epochs + 2))"
 done

@@ -247,6 +247,25 @@ TEST(Train, ResumeGivesTheSameResultAsAnUninterruptedRun) {
     EXPECT_EQ(read_csv(dir.path("b/metrics.csv"), true).rows.size(), 3u);
 }
 
+// last.pt is an epoch's commit point, written after its metrics row: a run stopped between the two (a signal ends
+// the process at once) must not leave a checkpoint whose epoch metrics.csv lacks, for no resume brings that row
+// back. Here the row's write fails (a folder stands where metrics.csv goes): no checkpoint of that epoch.
+TEST(Train, NoCheckpointOfAnEpochWhoseMetricsRowWasNotWritten) {
+    namespace fs = std::filesystem;
+    test::TempDir dir;
+    write_toy_dataset(dir.path("toy"), 12, 1, 32);
+    fs::create_directories(dir.path("run/metrics.csv/blocked"));
+    test::expect_error([&] { train_unet(toy_options(dir.path("toy"), dir.path("run"), 2)); }, {"metrics.csv"});
+    EXPECT_FALSE(fs::exists(dir.path("run/last.pt")));
+    EXPECT_FALSE(fs::exists(dir.path("run/best.pt")));
+    // Where it can be written, a fresh run replaces what an earlier run left, unread.
+    fs::remove_all(dir.path("run"));
+    fs::create_directories(dir.path("run"));
+    write_file_atomically(dir.path("run/metrics.csv"), "not,a,metrics,table\n");
+    EXPECT_EQ(train_unet(toy_options(dir.path("toy"), dir.path("run"), 2)).size(), 2u);
+    EXPECT_EQ(read_csv(dir.path("run/metrics.csv"), true).rows.size(), 2u);
+}
+
 TEST(Train, LoaderThreadsDoNotChangeTheResult) {
     test::TempDir dir;
     write_toy_dataset(dir.path("toy"), 12, 1, 32);
