@@ -68,8 +68,8 @@ void register_detect(CLI::App& app) {
         "With --fpr MODEL --data COHORT each candidate is rescored by the false-positive-reduction network (train-fpr):\n"
         "--combine replace (p = p_fpr), product (p_unet * p_fpr) or mean; --candidates rescores an existing CSV instead.\n"
         "With --blobs N --data COHORT each scan also gives its N strongest 3D blobs (a Hessian filter inside the lungs that\n"
-        "finds small round nodules a 2D network misses) that no U-Net candidate covers; their probability is the U-Net's\n"
-        "there (usually ~0), so rank them with --fpr ... --combine replace.\n"
+        "finds small round nodules a 2D network misses) that no U-Net candidate (with --detector3d: no peak) covers; their\n"
+        "probability is the network's there (usually ~0), so rank them with --fpr ... --combine replace.\n"
         "--shard K/N (or the rank under torchrun/srun) takes scans K, K+N, ... (uid order); each shard writes its scans'\n"
         "rows to OUT.parts/, and the shard that completes the set writes OUT, byte for byte one run's (docs/distributed.md).");
     auto* pred_opt = cmd->add_option("--pred", *pred, "Folder of <uid>_prob.mhd (or .nii.gz)");
@@ -110,8 +110,8 @@ void register_detect(CLI::App& app) {
         if (!in->empty() && fpr->model.empty()) throw Error("--candidates only makes sense with --fpr (rescoring)");
         if (!fpr->model.empty() && fpr->data.empty()) throw Error("--fpr needs --data, the cohort folder holding the candidates' scans");
         if (!det3d->empty() && fpr->data.empty()) throw Error("--detector3d needs --data, the cohort folder holding the scans");
-        if (o->blobs_per_scan > 0 && (pred->empty() || fpr->data.empty()))
-            throw Error("--blobs needs --pred (the U-Net's volumes) and --data (the cohort folder holding their scans)");
+        if (o->blobs_per_scan > 0 && ((pred->empty() && det3d->empty()) || fpr->data.empty()))
+            throw Error("--blobs needs --pred (the U-Net's volumes) or --detector3d, and --data (the cohort folder holding the scans)");
 #ifndef NODULECAD_HAVE_TORCH
         if (!fpr->model.empty() || !det3d->empty())
             throw Error(std::string(det3d->empty() ? "--fpr" : "--detector3d") +
@@ -153,6 +153,7 @@ void register_detect(CLI::App& app) {
             const Detector3dRunner runner(r);
             PeakOptions peaks;
             peaks.max_per_scan = o->max_per_scan;
+            peaks.blobs_per_scan = o->blobs_per_scan;
             if (cmd->count("--threshold")) {
                 if (runner.card().head == Detector3dHead::Heatmap) {
                     peaks.threshold = o->threshold;

@@ -70,6 +70,9 @@ void register_run(CLI::App& app) {
     cmd->add_option("--detector3d-filters", o->det3d.net.base_filters, "heatmap3d: filters at the first level")->capture_default_str();
     cmd->add_option("--detector3d-flips", o->detector3d_flips, "heatmap3d: test-time passes averaged: none, then x, y, z, xy, xz, yz, xyz\n"
                                                                "mirrored (1-8)")->capture_default_str()->check(CLI::Range(1, kMaxDetector3dFlips));
+    cmd->add_option("--detector3d-blobs", o->peaks.blobs_per_scan, "heatmap3d: also the strongest N 3D blobs per scan that no peak covers (0 = peaks only)")
+        ->capture_default_str()
+        ->check(CLI::NonNegativeNumber);
     add_enum_option(cmd, "--detector3d-head", o->det3d.head, kDetector3dHeadNames,
                     "heatmap3d: what the 3D network learns: heatmap (nodule centres; candidates are its peaks) or\n"
                     "segmentation (each nodule's ball; candidates are its components at --component-threshold)");

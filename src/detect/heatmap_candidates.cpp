@@ -5,10 +5,18 @@
 namespace nodulecad {
 
 std::vector<DetectedCandidate> detect_scan_3d(const std::string& uid, const Volume<std::int16_t>& scan, const Volume<std::uint8_t>& lungs,
-                                              const Detector3dRunner& runner, const PeakOptions& peaks, int threads) {
+                                              const Detector3dRunner& runner, const PeakOptions& peaks, int threads, const BlobOptions& blobs) {
     const HeatmapVolumes maps = runner.run(scan, lungs, threads);
-    if (runner.card().head == Detector3dHead::Segmentation) return segmentation_components(uid, maps.heat, peaks);
-    return heatmap_peaks(uid, maps.heat, maps.diameter_mm, peaks);
+    std::vector<DetectedCandidate> found = runner.card().head == Detector3dHead::Segmentation
+                                               ? segmentation_components(uid, maps.heat, peaks)
+                                               : heatmap_peaks(uid, maps.heat, maps.diameter_mm, peaks);
+    if (peaks.blobs_per_scan > 0) {
+        BlobOptions b = blobs;
+        b.max_per_scan = peaks.blobs_per_scan;
+        b.threads = threads;
+        add_blob_candidates(found, detect_blobs(uid, scan, lungs, b), maps.heat, b.min_distance_mm);
+    }
+    return found;
 }
 
 std::vector<Candidate> detect_scans_3d(const std::vector<ScanFile>& scans, const Detector3dRunner& runner, const PeakOptions& peaks,

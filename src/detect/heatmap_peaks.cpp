@@ -72,6 +72,7 @@ void PeakOptions::check() const {
     if (!(threshold >= 0 && threshold < 1)) throw OptionError("peak-threshold", "must be in [0, 1), got " + std::to_string(threshold));
     if (!(min_distance_mm >= 0)) throw OptionError("peak-distance", "must be >= 0 mm, got " + std::to_string(min_distance_mm));
     require_non_negative("max_per_scan", max_per_scan);
+    require_non_negative("detector3d_blobs", blobs_per_scan);
     if (!(component_threshold > 0 && component_threshold < 1))
         throw OptionError("component-threshold", "must be in (0, 1), got " + std::to_string(component_threshold));
 }
@@ -80,6 +81,7 @@ void to_json(nlohmann::json& j, const PeakOptions& o) {
     j = {{"threshold", o.threshold}, {"min_distance_mm", o.min_distance_mm}, {"max_per_scan", o.max_per_scan}};
     // Written only when not the default, so that the stage keys and bundle cards of earlier runs stay what they were.
     if (o.component_threshold != PeakOptions{}.component_threshold) j["component_threshold"] = o.component_threshold;
+    if (o.blobs_per_scan != PeakOptions{}.blobs_per_scan) j["blobs_per_scan"] = o.blobs_per_scan;
 }
 
 void from_json(const nlohmann::json& j, PeakOptions& o) {
@@ -87,6 +89,7 @@ void from_json(const nlohmann::json& j, PeakOptions& o) {
     o.min_distance_mm = j.value("min_distance_mm", o.min_distance_mm);
     o.max_per_scan = j.value("max_per_scan", o.max_per_scan);
     o.component_threshold = j.value("component_threshold", o.component_threshold);
+    o.blobs_per_scan = j.value("blobs_per_scan", o.blobs_per_scan);
     o.check();
 }
 

@@ -104,7 +104,7 @@ std::vector<Candidate> infer_scan(const Networks& n, const ScanFile& file, int t
         for (auto& c : detect_scan(file.uid, prob, &scan, &lungs, d, n.bundle.blobs)) found.push_back(std::move(c.candidate));
     }
     if (n.detector3d)
-        for (auto& c : detect_scan_3d(file.uid, scan, lungs, *n.detector3d, n.bundle.peaks, threads)) found.push_back(std::move(c.candidate));
+        for (auto& c : detect_scan_3d(file.uid, scan, lungs, *n.detector3d, n.bundle.peaks, threads, n.bundle.blobs)) found.push_back(std::move(c.candidate));
     sort_candidates(found);  // pooled: the order the pipeline rescores them in
     if (n.fpr && !found.empty()) {
         std::vector<std::size_t> all(found.size());

@@ -61,6 +61,7 @@ namespace {
 const char* replace_reason(const PipelineOptions& o) {
     if (o.detector == Detector::Pooled) return "the pooled detectors' probabilities are not on one scale";
     if (o.detector == Detector::UNet2d && o.detect.blobs_per_scan > 0) return "blob candidates have no U-Net probability of their own";
+    if (o.detector == Detector::Heatmap3d && o.peaks.blobs_per_scan > 0) return "blob candidates have no heatmap probability of their own";
     return nullptr;
 }
 
@@ -504,6 +505,8 @@ PipelineSummary run_pipeline(const PipelineOptions& o) {
     o.fpr.net.check_patch(o.fpr.set.patch);
     require_between("detector3d_flips", o.detector3d_flips, 1, kMaxDetector3dFlips);
     o.peaks.check();
+    if (o.detector == Detector::Pooled && o.peaks.blobs_per_scan > 0)
+        throw OptionError("detector3d-blobs", "is for --detector heatmap3d: the pooled detector's U-Net candidates bring --blobs already");
     if ((o.fold >= 0 || o.merge) && o.folds < 2) throw OptionError(o.merge ? "merge" : "fold", "needs --folds N (N >= 2)");
     if (o.fold >= o.folds && o.folds >= 2) throw OptionError("fold", "must be below --folds " + std::to_string(o.folds) + ", got " + std::to_string(o.fold));
     if (o.fold >= 0 && o.merge) throw OptionError("merge", "and --fold exclude each other: --fold F runs one fold's job, --merge evaluates them all");

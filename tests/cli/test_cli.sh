@@ -376,6 +376,13 @@ if "$bin" train --help > /dev/null 2>&1 && ! "$bin" train --help 2>&1 | grep -q 
     check "run --component-threshold outside [0, 1] is refused" sh -c "test $rc -ne 0 && grep -q 'component-threshold' '$tmp/err.txt' && test ! -e '$tmp/headbad'"
     "$bin" run --data "$tmp/demo3d/cohort" --out "$tmp/headbad" --component-threshold 0 > /dev/null 2> "$tmp/err.txt"; rc=$?
     check "run --component-threshold 0 is refused before any work" sh -c "test $rc -eq 1 && grep -q 'component-threshold must be in (0, 1), got 0' '$tmp/err.txt' && test ! -e '$tmp/headbad'"
+    "$bin" run --data "$tmp/demo3d/cohort" --out "$tmp/headbad" --detector unet2d+heatmap3d --detector3d-blobs 5 > /dev/null 2> "$tmp/err.txt"; rc=$?
+    check "run --detector3d-blobs with the pooled detector is refused before any work" sh -c "test $rc -eq 1 && grep -q 'detector3d-blobs is for --detector heatmap3d' '$tmp/err.txt' && test ! -e '$tmp/headbad'"
+    # detect --detector3d --blobs N: the blobs no peak covers follow each scan's peaks.
+    d3=(detect --detector3d "$tmp/demo3d/work/detector3d/best.pt" --data "$tmp/demo3d/work/split/test" --threshold 0 --max-per-scan 5 --flips 1 --threads 2)
+    "$bin" "${d3[@]}" --out "$tmp/peaks.csv" 2> /dev/null; rc=$?
+    "$bin" "${d3[@]}" --blobs 3 --out "$tmp/peaks_blobs.csv" 2> /dev/null; rc2=$?
+    check "detect --detector3d --blobs adds blobs to the peaks" sh -c "test $rc -eq 0 && test $rc2 -eq 0 && test \$(wc -l < '$tmp/peaks.csv') -eq 11 && test \$(wc -l < '$tmp/peaks_blobs.csv') -gt 11 && test \$(wc -l < '$tmp/peaks_blobs.csv') -le 17"
     # run --folds 2 on the 2-scan cohort: each fold trains on one scan and tests the other; one pooled evaluation.
     "$bin" run --data "$tmp/cohort" --out "$tmp/folds" --detector unet2d --folds 2 --epochs 1 --crop 32 --filters 4 --depth 3 --size 128 --pixel-mm 2.8 \
         --fpr-epochs 1 --bootstrap 10 --threads 2 > "$tmp/folds.out" 2> "$tmp/folds.err"; rc=$?

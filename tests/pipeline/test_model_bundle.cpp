@@ -103,7 +103,14 @@ TEST(ModelBundle, Heatmap3dBundleNamesItsNetworkAndPeaks) {
     EXPECT_DOUBLE_EQ(r.peaks.threshold, 0.2);
     EXPECT_DOUBLE_EQ(r.peaks.min_distance_mm, 6);
     EXPECT_EQ(r.peaks.max_per_scan, 30);
+    EXPECT_EQ(r.peaks.blobs_per_scan, 0);
+    EXPECT_FALSE(nlohmann::json::parse(read_file(dir.path("model/model.json"))).at("peaks").contains("blobs_per_scan"));  // as before format 4
     EXPECT_EQ(r.detector3d_flips, 1);
+    b.peaks.blobs_per_scan = 7;
+    write_model_bundle(dir.path("model"), b);
+    EXPECT_EQ(nlohmann::json::parse(read_file(dir.path("model/model.json"))).at("format_version"), 4);
+    EXPECT_EQ(read_model_bundle(dir.path("model")).peaks.blobs_per_scan, 7);
+    b.peaks.blobs_per_scan = 0;
     b.detector3d_flips = 4;
     write_model_bundle(dir.path("model"), b);
     EXPECT_EQ(read_model_bundle(dir.path("model")).detector3d_flips, 4);

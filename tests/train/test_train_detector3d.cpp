@@ -165,6 +165,39 @@ TEST(TrainDetector3d, LearnsToPutThePeakOnTheBallOfANewFlippedScan) {
     const int hits = found.hits;
     EXPECT_GE(hits, 4) << "of " << test::test_directions().size();
 
+    // Blobs beside the peaks (peaks.blobs_per_scan), on every test direction, the lungs the whole scan: with no
+    // peak reachable the one blob is the ball, at the heatmap's value there; with a peak on the ball the blob is
+    // covered and not added, so the scan keeps one candidate.
+    Rng blob_rng(17);
+    int covered = 0;
+    for (const auto& [name, direction] : test::test_directions()) {
+        Vec3 ball{};
+        const auto scan = ball_scan(direction, blob_rng, ball);
+        const Volume<std::uint8_t> lungs(scan.geometry, 1);
+        PeakOptions blobs_only;
+        blobs_only.threshold = 0.999;
+        blobs_only.blobs_per_scan = 1;
+        const auto b = detect_scan_3d("x", scan, lungs, runner, blobs_only, 1);
+        ASSERT_EQ(b.size(), 1u) << name;
+        const Vec3& w = b[0].candidate.world;
+        EXPECT_LT(std::hypot(w[0] - ball[0], w[1] - ball[1], w[2] - ball[2]), 1.5) << name;
+        EXPECT_LT(b[0].candidate.probability, 0.999) << name;
+        EXPECT_EQ(detect_scan_3d("x", scan, lungs, runner, PeakOptions{0.999, 4, 100, 0.5, 0}, 1).size(), 0u) << name;
+        PeakOptions one_peak = blobs_only;
+        one_peak.threshold = 0;
+        one_peak.max_per_scan = 1;
+        const auto p = detect_scan_3d("x", scan, lungs, runner, one_peak, 1);
+        ASSERT_FALSE(p.empty()) << name;
+        const Vec3& pw = p[0].candidate.world;
+        if (std::hypot(pw[0] - ball[0], pw[1] - ball[1], pw[2] - ball[2]) < 3.0) {
+            EXPECT_EQ(p.size(), 1u) << name;
+            ++covered;
+        } else {
+            EXPECT_EQ(p.size(), 2u) << name;
+        }
+    }
+    EXPECT_GE(covered, 4);
+
     // Test-time mirrors: flips = 2 is the mean of the box's pass and its x-mirror's pass mirrored back (a box whose
     // sides fill the tile exactly, so mirroring the tile is mirroring the box).
     Rng rng(5);

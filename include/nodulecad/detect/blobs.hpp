@@ -55,10 +55,11 @@ BlobResponse blob_response(const Volume<std::int16_t>& scan, const Volume<std::u
 std::vector<DetectedCandidate> detect_blobs(const std::string& uid, const Volume<std::int16_t>& scan, const Volume<std::uint8_t>& region,
                                             const BlobOptions& opts);
 
-// Adds to a scan's U-Net candidates the blobs that none of them covers (farther than max(min_distance_mm, its
-// radius) from each), each with the U-Net's probability near it (max over the 27 voxels around its centre in
-// `probability`, the scan's predict volume) as its probability — so without the FP reduction they rank by what
-// the U-Net thought of the spot, usually last.
+// Adds to a scan's network candidates (the U-Net's, or the 3D detector's peaks) the blobs that none of them covers
+// (farther than max(min_distance_mm, its radius) from each), each with the network's probability near it (max over
+// the 27 voxels around its centre in `probability`: the U-Net's predict volume on the scan's grid, or the 3D
+// detector's heatmap on its own) as its probability — so without the FP reduction they rank by what the network
+// thought of the spot, usually last.
 void add_blob_candidates(std::vector<DetectedCandidate>& candidates, const std::vector<DetectedCandidate>& blobs,
                          const Volume<float>& probability, double min_distance_mm);
 
