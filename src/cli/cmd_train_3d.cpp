@@ -43,6 +43,12 @@ void register_train_3d(CLI::App& app) {
     cmd->add_option("--epoch-samples", o->epoch_samples, "Patches per epoch")->capture_default_str();
     cmd->add_option("--nodule-fraction", o->nodule_fraction, "Share of patches holding a training nodule")->capture_default_str();
     cmd->add_option("--hard-fraction", o->hard_fraction, "Share of patches centred on the last epoch's false peaks")->capture_default_str();
+    cmd->add_option("--hard-mining-patches", o->hard_mining_patches, "Random training patches searched for false peaks after each epoch")
+        ->capture_default_str()
+        ->check(CLI::Range(0, 100000));
+    cmd->add_flag("--nodule-mining", o->nodule_mining,
+                  "Nodule patches favour the training nodules the network scored lowest at the end of the last epoch\n"
+                  "(each nodule's heatmap peak on a patch centred on it; weight 1.25 - peak)");
     cmd->add_option("--epochs", o->run.epochs, "Total epochs")->capture_default_str();
     cmd->add_option("--batch", o->run.batch, "Batch size")->capture_default_str();
     cmd->add_option("--lr", o->run.lr, "Adam learning rate")->capture_default_str();

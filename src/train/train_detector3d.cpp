@@ -135,13 +135,14 @@ public:
 
     EpochBatches epoch_batches(int epoch) override {
         const std::vector<HardNegative> hard = read_hard(epoch - 1);
+        const std::vector<double> weights = cumulative_nodule_weights(read_scores(epoch - 1));
         EpochBatches e;
         e.samples = o_.epoch_samples;
-        e.make = [this, hard, epoch](std::int64_t first, std::int64_t count) {
+        e.make = [this, hard, weights, epoch](std::int64_t first, std::int64_t count) {
             std::vector<PatchPlace> places;
             for (std::int64_t s = 0; s < count; ++s) {
                 Rng rng = Rng::derive(o_.run.seed, {static_cast<std::uint64_t>(epoch), static_cast<std::uint64_t>(first + s), 0x3DDULL});
-                places.push_back(draw_place(rng, hard, o_.augment, d_.train));
+                places.push_back(draw_place(rng, hard, weights, o_.augment, d_.train));
             }
             return make_batch(places);
         };
@@ -184,8 +185,11 @@ public:
         return {bce + dice_term + size, {}, (bce + (1 - dice) * f + size).detach()};
     }
 
-    // The hard negatives of the next epoch, every epoch.
-    void after_epoch(int epoch, const Forward& forward) override { mine_hard_negatives(epoch, forward); }
+    // The hard negatives of the next epoch, every epoch, and with nodule mining the training nodules' scores.
+    void after_epoch(int epoch, const Forward& forward) override {
+        mine_hard_negatives(epoch, forward);
+        if (o_.nodule_mining) score_nodules(epoch, forward);
+    }
 
     // The loss on fixed validation patches (each validation nodule off-centre, and random ones), as one batch of
     // them all would have it: sums and counts over every patch, divided at the end, so that it does not depend on
@@ -235,17 +239,27 @@ private:
     std::size_t hard_count_ = 0;
     std::vector<HardNegative> mined_;
     int mined_epoch_ = 0;
+    std::vector<double> scores_;  // each training nodule's (d_.nodules order) after scored_epoch_
+    int scored_epoch_ = 0;
 
     int side() const { return o_.patch; }
 
-    // A patch placed around a nodule (its centre anywhere in the middle half), on a hard negative, or at random.
-    PatchPlace draw_place(Rng& rng, const std::vector<HardNegative>& hard, bool augment, const std::vector<std::size_t>& boxes) const {
+    // A patch placed around a nodule (its centre anywhere in the middle half), on a hard negative, or at random. The
+    // nodule is drawn uniformly, or by `weights` (cumulative, one per training nodule) when given.
+    PatchPlace draw_place(Rng& rng, const std::vector<HardNegative>& hard, const std::vector<double>& weights, bool augment,
+                          const std::vector<std::size_t>& boxes) const {
         PatchPlace p;
         const int P = side();
         const double u = rng.uniform();
         const auto jitter = [&] { return static_cast<std::int64_t>(std::floor(rng.uniform(-P / 4.0, P / 4.0 + 1))); };
         if (u < o_.nodule_fraction && !d_.nodules.empty() && &boxes == &d_.train) {
-            const auto& [b, n] = d_.nodules[static_cast<std::size_t>(rng.uniform() * static_cast<double>(d_.nodules.size()))];
+            const std::size_t pick = weights.empty()
+                                         ? static_cast<std::size_t>(rng.uniform() * static_cast<double>(d_.nodules.size()))
+                                         : std::min<std::size_t>(static_cast<std::size_t>(std::upper_bound(weights.begin(), weights.end(),
+                                                                                                           rng.uniform() * weights.back()) -
+                                                                                          weights.begin()),
+                                                                 d_.nodules.size() - 1);
+            const auto& [b, n] = d_.nodules[pick];
             p.box = b;
             const Vec3& c = d_.boxes[b].scan->nodules[n].index;
             for (int a = 0; a < 3; ++a) p.origin[static_cast<std::size_t>(a)] = std::llround(c[static_cast<std::size_t>(a)]) - P / 2 + jitter();
@@ -376,7 +390,7 @@ private:
                 out.push_back(p);
             }
             const std::vector<std::size_t> one{b};
-            for (int r = 0; r < 4; ++r) out.push_back(draw_place(rng, {}, false, one));
+            for (int r = 0; r < 4; ++r) out.push_back(draw_place(rng, {}, {}, false, one));
         }
         return out;
     }
@@ -407,7 +421,7 @@ private:
             std::vector<PatchPlace> places;
             for (int s = first; s < std::min(o_.hard_mining_patches, first + o_.run.batch); ++s) {
                 Rng rng = Rng::derive(o_.run.seed, {static_cast<std::uint64_t>(epoch), static_cast<std::uint64_t>(s), 0x4A2DULL});
-                PatchPlace p = draw_place(rng, {}, false, d_.train);
+                PatchPlace p = draw_place(rng, {}, {}, false, d_.train);
                 places.push_back(p);
             }
             Batch b = make_batch(places);
@@ -439,6 +453,84 @@ private:
         write_file_atomically(hard_file(epoch), found.dump() + "\n");
         std::error_code ec;
         fs::remove(hard_file(epoch - 2), ec);
+    }
+
+    std::string scores_file(int epoch) const { return (fs::path(o_.run.run_dir) / ("nodule_scores_" + std::to_string(epoch) + ".json")).string(); }
+
+    // The training nodules' scores after `epoch` (empty: none, and nodules are drawn uniformly): this process's own,
+    // or the run folder's when resuming.
+    std::vector<double> read_scores(int epoch) const {
+        if (!o_.nodule_mining || epoch < 1) return {};
+        if (epoch == scored_epoch_) return scores_;
+        std::error_code ec;
+        if (!fs::exists(scores_file(epoch), ec)) return {};
+        std::vector<double> out = json::parse(read_file(scores_file(epoch))).get<std::vector<double>>();
+        if (out.size() != d_.nodules.size())
+            fail(scores_file(epoch), "holds " + std::to_string(out.size()) + " scores for " + std::to_string(d_.nodules.size()) + " training nodules");
+        return out;
+    }
+
+    // Why the weights: the nodules a 3D network misses are few and alike (small ones against vessels, ground-glass
+    // ones; docs/model.md) and uniform draws show them as rarely as the easy ones. A nodule the network scores 0 is
+    // drawn five times as often as one it scores 1 (weight 1.25 - score).
+    static std::vector<double> cumulative_nodule_weights(const std::vector<double>& scores) {
+        std::vector<double> cum;
+        double total = 0;
+        for (double s : scores) cum.push_back(total += 1.25 - std::clamp(s, 0.0, 1.0));
+        return cum;
+    }
+
+    // Each training nodule on a patch centred on it (no augmentation): its score is the heatmap's (the segmentation
+    // head's probability's) highest value within its radius + 1 voxel of its centre. Written as
+    // RUN/nodule_scores_<epoch>.json before the epoch's checkpoint, so a resumed run draws the same.
+    void score_nodules(int epoch, const Forward& forward) {
+        const auto device = model_->parameters().front().device();
+        const int P = side();
+        std::vector<double> scores;
+        for (std::size_t first = 0; first < d_.nodules.size(); first += static_cast<std::size_t>(o_.run.batch)) {
+            std::vector<PatchPlace> places;
+            const std::size_t last = std::min(d_.nodules.size(), first + static_cast<std::size_t>(o_.run.batch));
+            for (std::size_t i = first; i < last; ++i) {
+                PatchPlace p;
+                p.box = d_.nodules[i].first;
+                const Vec3& c = d_.boxes[p.box].scan->nodules[d_.nodules[i].second].index;
+                for (int a = 0; a < 3; ++a) p.origin[static_cast<std::size_t>(a)] = std::llround(c[static_cast<std::size_t>(a)]) - P / 2;
+                places.push_back(p);
+            }
+            Batch b = make_batch(places);
+            const torch::Tensor heat = torch::sigmoid(forward(to_device(b.x, b.x_shape, device)).narrow(1, 0, 1)).to(torch::kCPU).to(torch::kFloat);
+            for (std::size_t s = 0; s < places.size(); ++s) {
+                const GridNodule& n = d_.boxes[places[s].box].scan->nodules[d_.nodules[first + s].second];
+                std::array<double, 3> q{};
+                for (std::size_t a = 0; a < 3; ++a) q[a] = n.index[a] - static_cast<double>(places[s].origin[a]);
+                scores.push_back(highest_within(heat[static_cast<std::int64_t>(s)][0].contiguous(), q, 0.5 * n.diameter_mm / d_.set.grid.spacing_mm + 1));
+            }
+        }
+        scores_ = scores;
+        scored_epoch_ = epoch;
+        if (!writes_files) return;
+        write_file_atomically(scores_file(epoch), json(scores).dump() + "\n");
+        std::error_code ec;
+        fs::remove(scores_file(epoch - 2), ec);
+    }
+
+    // The highest value of a (P, P, P) patch within `r` voxels of the patch point q (x, y, z).
+    static double highest_within(const torch::Tensor& patch, const std::array<double, 3>& q, double r) {
+        const auto v = patch.accessor<float, 3>();
+        const std::int64_t P = patch.size(0);
+        std::array<std::int64_t, 3> lo{}, hi{};
+        for (std::size_t a = 0; a < 3; ++a) {
+            lo[a] = std::max<std::int64_t>(0, static_cast<std::int64_t>(std::ceil(q[a] - r)));
+            hi[a] = std::min<std::int64_t>(P - 1, static_cast<std::int64_t>(std::floor(q[a] + r)));
+        }
+        double best = 0;
+        for (std::int64_t z = lo[2]; z <= hi[2]; ++z)
+            for (std::int64_t y = lo[1]; y <= hi[1]; ++y)
+                for (std::int64_t x = lo[0]; x <= hi[0]; ++x) {
+                    const double dx = static_cast<double>(x) - q[0], dy = static_cast<double>(y) - q[1], dz = static_cast<double>(z) - q[2];
+                    if (dx * dx + dy * dy + dz * dz <= r * r) best = std::max(best, static_cast<double>(v[z][y][x]));
+                }
+        return best;
     }
 
     bool near_nodule(const PatchPlace& p, const Index3& v) const {

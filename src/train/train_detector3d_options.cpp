@@ -27,6 +27,7 @@ void to_json(nlohmann::json& j, const Detector3dTrainOptions& o) {
          {"focal_beta", o.loss.beta},             {"size_weight", o.loss.size_weight}};
     // Only when not the heatmap: the options of heatmap runs, and so their stage keys, stay what they were.
     if (o.head != Detector3dHead::Heatmap) j["head"] = enum_name(o.head, kDetector3dHeadNames);
+    if (o.nodule_mining) j["nodule_mining"] = true;  // likewise
 }
 
 void from_json(const nlohmann::json& j, Detector3dTrainOptions& o) {
@@ -39,6 +40,7 @@ void from_json(const nlohmann::json& j, Detector3dTrainOptions& o) {
     o.hard_fraction = j.value("hard_fraction", o.hard_fraction);
     o.hard_mining_patches = j.value("hard_mining_patches", o.hard_mining_patches);
     o.augment = j.value("augment", o.augment);
+    o.nodule_mining = j.value("nodule_mining", o.nodule_mining);
     o.loss.alpha = j.value("focal_alpha", o.loss.alpha);
     o.loss.beta = j.value("focal_beta", o.loss.beta);
     o.loss.size_weight = j.value("size_weight", o.loss.size_weight);

@@ -8,6 +8,7 @@
 #include <cmath>
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "nodulecad/core/files.hpp"
 #include "nodulecad/core/random.hpp"
@@ -318,6 +319,69 @@ TEST(TrainDetector3d, ResumedRunEqualsAnUninterruptedOne) {
     EXPECT_EQ(test::read_text(dir.path("whole/metrics.csv")).substr(0, 40), test::read_text(dir.path("split/metrics.csv")).substr(0, 40));
     // Another network's checkpoint is refused by name.
     test::expect_error([&] { Detector3dCard c; load_detector3d(dir.path("grid/dataset.json"), c); }, {"dataset.json"});
+}
+
+std::vector<std::string> lines_of(const std::string& path) {
+    std::vector<std::string> out;
+    std::istringstream in(test::read_text(path));
+    for (std::string line; std::getline(in, line);) out.push_back(line);
+    return out;
+}
+
+// Nodule mining: after each epoch every training nodule's score (its heatmap peak, in [0, 1]) is written beside the
+// hard negatives, the next epoch draws its nodule patches by them (epoch 1, before any score, is the plain run's), a
+// run resumed after epoch 1 reads them back and ends where an uninterrupted one does, and edited scores change the
+// draws.
+TEST(TrainDetector3d, NoduleMiningScoresTheTrainingNodulesAndResumesOnThem) {
+    test::TempDir dir;
+    write_cohort(dir, 5);
+    const Detector3dDataset set = make_dataset(dir);
+    std::size_t training_nodules = 0;
+    for (const Detector3dScan& s : set.scans)
+        if (!s.validation) training_nodules += s.nodules.size();
+    ASSERT_EQ(training_nodules, 4u);
+    const auto mining = [&](const std::string& run, int epochs) {
+        Detector3dTrainOptions o = tiny_options(dir, run, epochs);
+        o.nodule_mining = true;
+        return o;
+    };
+    train_detector3d(tiny_options(dir, "plain", 2));
+    train_detector3d(mining("whole", 2));
+    const auto scores = nlohmann::json::parse(test::read_text(dir.path("whole/nodule_scores_2.json"))).get<std::vector<double>>();
+    ASSERT_EQ(scores.size(), training_nodules);
+    for (double s : scores) {
+        EXPECT_GE(s, 0.0);
+        EXPECT_LE(s, 1.0);
+    }
+    EXPECT_TRUE(std::filesystem::exists(dir.path("whole/nodule_scores_1.json")));
+    EXPECT_FALSE(std::filesystem::exists(dir.path("plain/nodule_scores_1.json")));
+    const std::vector<std::string> plain = lines_of(dir.path("plain/metrics.csv")), whole = lines_of(dir.path("whole/metrics.csv"));
+    ASSERT_EQ(plain.size(), 3u);
+    ASSERT_EQ(whole.size(), 3u);
+    const auto loss = [](const std::string& row) { return row.substr(0, row.find(',', row.find(',') + 1)); };  // epoch,train_loss
+    EXPECT_EQ(loss(plain[1]), loss(whole[1]));
+    train_detector3d(mining("split", 1));
+    Detector3dTrainOptions resume = mining("split", 2);
+    resume.run.resume = true;
+    train_detector3d(resume);
+    EXPECT_EQ(loss(lines_of(dir.path("split/metrics.csv")).at(2)), loss(whole[2]));
+    Detector3dCard a, b;
+    const Detector3d w = load_detector3d(dir.path("whole/last.pt"), a), sp = load_detector3d(dir.path("split/last.pt"), b);
+    const auto pa = w->named_parameters(), pb = sp->named_parameters();
+    for (const auto& p : pa) EXPECT_TRUE(torch::equal(p.value(), pb[p.key()])) << p.key();
+    // The draws follow the scores: the same run with its epoch-1 scores edited (one nodule missed, three found; the
+    // network's own were all about 0.015) trains another epoch 2.
+    train_detector3d(mining("edited", 1));
+    test::write_text(dir.path("edited/nodule_scores_1.json"), "[0, 1, 1, 1]\n");
+    Detector3dTrainOptions edited = mining("edited", 2);
+    edited.run.resume = true;
+    train_detector3d(edited);
+    EXPECT_NE(loss(lines_of(dir.path("edited/metrics.csv")).at(2)), loss(whole[2]));
+    // A scores file that does not fit the dataset is refused by name on resume.
+    test::write_text(dir.path("split/nodule_scores_2.json"), "[0.5]\n");
+    Detector3dTrainOptions more = mining("split", 3);
+    more.run.resume = true;
+    test::expect_error([&] { train_detector3d(more); }, {"nodule_scores_2.json", "1 scores for 4 training nodules"});
 }
 
 // The largest difference between two checkpoints' parameters: per tensor, the norm of the difference relative to

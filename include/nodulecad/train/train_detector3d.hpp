@@ -26,6 +26,7 @@ struct Detector3dTrainOptions {
     double nodule_fraction = 0.5;   // patches holding a training nodule (placed off-centre at random)
     double hard_fraction = 0.25;    // patches centred on last epoch's false peaks (when there are any)
     int hard_mining_patches = 32;   // random training patches run after each epoch to find them
+    bool nodule_mining = false;     // nodule patches favour the training nodules the network scored lowest last epoch
     bool augment = true;            // flips along each axis and an in-plane transpose
     HeatmapLossOptions loss;
     void check() const;             // OptionError for values no run can use
