@@ -244,6 +244,14 @@ private:
 
     int side() const { return o_.patch; }
 
+    // A training nodule's index in d_.nodules: uniform, or by `weights` (cumulative) when given; one draw either way.
+    std::size_t draw_nodule(Rng& rng, const std::vector<double>& weights) const {
+        const double u = rng.uniform();
+        if (weights.empty()) return static_cast<std::size_t>(u * static_cast<double>(d_.nodules.size()));
+        const auto above = std::upper_bound(weights.begin(), weights.end(), u * weights.back());
+        return std::min<std::size_t>(static_cast<std::size_t>(above - weights.begin()), d_.nodules.size() - 1);
+    }
+
     // A patch placed around a nodule (its centre anywhere in the middle half), on a hard negative, or at random. The
     // nodule is drawn uniformly, or by `weights` (cumulative, one per training nodule) when given.
     PatchPlace draw_place(Rng& rng, const std::vector<HardNegative>& hard, const std::vector<double>& weights, bool augment,
@@ -253,13 +261,7 @@ private:
         const double u = rng.uniform();
         const auto jitter = [&] { return static_cast<std::int64_t>(std::floor(rng.uniform(-P / 4.0, P / 4.0 + 1))); };
         if (u < o_.nodule_fraction && !d_.nodules.empty() && &boxes == &d_.train) {
-            const std::size_t pick = weights.empty()
-                                         ? static_cast<std::size_t>(rng.uniform() * static_cast<double>(d_.nodules.size()))
-                                         : std::min<std::size_t>(static_cast<std::size_t>(std::upper_bound(weights.begin(), weights.end(),
-                                                                                                           rng.uniform() * weights.back()) -
-                                                                                          weights.begin()),
-                                                                 d_.nodules.size() - 1);
-            const auto& [b, n] = d_.nodules[pick];
+            const auto& [b, n] = d_.nodules[draw_nodule(rng, weights)];
             p.box = b;
             const Vec3& c = d_.boxes[b].scan->nodules[n].index;
             for (int a = 0; a < 3; ++a) p.origin[static_cast<std::size_t>(a)] = std::llround(c[static_cast<std::size_t>(a)]) - P / 2 + jitter();
@@ -395,7 +397,17 @@ private:
         return out;
     }
 
-    std::string hard_file(int epoch) const { return (fs::path(o_.run.run_dir) / ("hard_negatives_" + std::to_string(epoch) + ".json")).string(); }
+    // What an epoch mined (hard negatives, nodule scores) is kept as RUN/<name>_<epoch>.json for a resumed run to draw
+    // the same; the last two epochs' stay.
+    std::string epoch_file(const std::string& name, int epoch) const {
+        return (fs::path(o_.run.run_dir) / (name + "_" + std::to_string(epoch) + ".json")).string();
+    }
+    void keep_epoch_file(const std::string& name, int epoch, const json& mined) const {
+        write_file_atomically(epoch_file(name, epoch), mined.dump() + "\n");
+        std::error_code ec;
+        fs::remove(epoch_file(name, epoch - 2), ec);
+    }
+    std::string hard_file(int epoch) const { return epoch_file("hard_negatives", epoch); }
 
     // The hard negatives mined after `epoch`: this process's own (every rank mines them; rank 0 alone writes them),
     // or the run folder's when resuming.
@@ -450,12 +462,10 @@ private:
         for (const json& h : found) mined_.push_back({h.at(0).get<std::size_t>(), {h.at(1).get<std::int64_t>(), h.at(2).get<std::int64_t>(), h.at(3).get<std::int64_t>()}});
         mined_epoch_ = epoch;
         if (!writes_files) return;
-        write_file_atomically(hard_file(epoch), found.dump() + "\n");
-        std::error_code ec;
-        fs::remove(hard_file(epoch - 2), ec);
+        keep_epoch_file("hard_negatives", epoch, found);
     }
 
-    std::string scores_file(int epoch) const { return (fs::path(o_.run.run_dir) / ("nodule_scores_" + std::to_string(epoch) + ".json")).string(); }
+    std::string scores_file(int epoch) const { return epoch_file("nodule_scores", epoch); }
 
     // The training nodules' scores after `epoch` (empty: none, and nodules are drawn uniformly): this process's own,
     // or the run folder's when resuming.
@@ -509,9 +519,7 @@ private:
         scores_ = scores;
         scored_epoch_ = epoch;
         if (!writes_files) return;
-        write_file_atomically(scores_file(epoch), json(scores).dump() + "\n");
-        std::error_code ec;
-        fs::remove(scores_file(epoch - 2), ec);
+        keep_epoch_file("nodule_scores", epoch, json(scores));
     }
 
     // The highest value of a (P, P, P) patch within `r` voxels of the patch point q (x, y, z).
