@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer harnesses (clang, AddressSanitizer + UndefinedBehaviorSanitizer) into ./build-fuzz and runs
-# each for SECONDS from the committed seed corpus (fuzz/corpus/<name>/), then prints a table of executions and
-# coverage. A crash, a sanitizer report, a timeout or a runaway allocation fails the script; the input that caused
-# it is left in build-fuzz/crashes/<name>/ and should be copied into fuzz/regressions/<name>/ once fixed.
+# each for SECONDS from the committed seed corpus (fuzz/corpus/<name>/), one per core at a time, then prints a table
+# of executions and coverage. A crash, a sanitizer report, a timeout or a runaway allocation fails the script; the
+# input that caused it is left in build-fuzz/crashes/<name>/ and should be copied into fuzz/regressions/<name>/ once
+# fixed.
 #   scripts/fuzz.sh [SECONDS] [NAME ...]    SECONDS defaults to 60; NAMEs (e.g. npy csv_tables) default to all
 # The inputs each campaign finds interesting are kept in build-fuzz/corpus/<name>/, so later runs go on from them.
 # libFuzzer's seed is FUZZ_SEED (default 1), so that a run that fails can be repeated; vary it to explore further.
@@ -40,22 +41,18 @@ cmake --build build-fuzz -j"$(nproc)" --target "${targets[@]}"
 
 # The NIfTI and DICOM harnesses write each input to a file: on a memory file system when there is one.
 [ -d /dev/shm ] && [ -w /dev/shm ] && export TMPDIR=/dev/shm
-status=0
 row() { printf "%-16s %8s %12s %10s %8s %9s %7s %8s  %s\n" "$@"; }
-table=$(row harness seconds executions "per s" edges features corpus "peak MB" result)
-for n in "${names[@]}"; do
-    [ -d "fuzz/corpus/$n" ] || { echo "fuzz: no seed corpus fuzz/corpus/$n" >&2; exit 2; }
-    work="build-fuzz/corpus/$n"
-    crashes="build-fuzz/crashes/$n"
+# One harness's campaign; its table row goes to build-fuzz/<name>.row and its exit status to build-fuzz/<name>.rc.
+campaign() {
+    local n=$1 work="build-fuzz/corpus/$1" crashes="build-fuzz/crashes/$1" log="build-fuzz/$1.log" rc=0
     mkdir -p "$work" "$crashes"
-    log="build-fuzz/$n.log"
     echo "fuzz: $n for ${seconds} s" >&2
     # -rss_limit_mb / -malloc_limit_mb: a parser must refuse, not allocate, what a header claims; -timeout: no hang.
-    rc=0
     "build-fuzz/fuzz/fuzz_$n" -seed="${FUZZ_SEED:-1}" -max_total_time="$seconds" -print_final_stats=1 -timeout=10 -rss_limit_mb=2048 \
         -malloc_limit_mb=1024 -artifact_prefix="$crashes/" "$work" "fuzz/corpus/$n" > "$log" 2>&1 || rc=$?
     # The figures, from libFuzzer's final statistics and its last status line (sed: no pipeline that can fail).
     figure() { sed -n "s/^stat::$1: *\([0-9]*\).*/\1/p" "$log" | sed -n '$p'; }
+    local execs rate peak last cov ft corpus result="ok"
     execs=$(figure number_of_executed_units)
     rate=$(figure average_exec_per_sec)
     peak=$(figure peak_rss_mb)
@@ -63,14 +60,30 @@ for n in "${names[@]}"; do
     cov=$(sed -n 's/.* cov: \([0-9]*\).*/\1/p' <<< "$last")
     ft=$(sed -n 's/.* ft: \([0-9]*\).*/\1/p' <<< "$last")
     corpus=$(find "$work" -type f | wc -l)
-    result="ok"
     if [ "$rc" -ne 0 ]; then
-        status=1
         result="FAILED (exit $rc)"
         echo "fuzz: $n failed; its log is $log, the input in $crashes/:" >&2
         grep -E 'ERROR|SUMMARY|Assertion|Test unit written' "$log" >&2 || tail -n 20 "$log" >&2
     fi
-    table+=$'\n'$(row "$n" "$seconds" "${execs:-0}" "${rate:-0}" "${cov:-?}" "${ft:-?}" "$corpus" "${peak:-?}" "$result")
+    row "$n" "$seconds" "${execs:-0}" "${rate:-0}" "${cov:-?}" "${ft:-?}" "$corpus" "${peak:-?}" "$result" > "build-fuzz/$n.row"
+    echo "$rc" > "build-fuzz/$n.rc"
+}
+for n in "${names[@]}"; do
+    [ -d "fuzz/corpus/$n" ] || { echo "fuzz: no seed corpus fuzz/corpus/$n" >&2; exit 2; }
+    rm -f "build-fuzz/$n.row" "build-fuzz/$n.rc"
+done
+# One campaign per core at a time (libFuzzer runs on one): each still gets its SECONDS, the whole takes less.
+jobs_at_once=$(nproc)
+for n in "${names[@]}"; do
+    while [ "$(jobs -rp | wc -l)" -ge "$jobs_at_once" ]; do wait -n || true; done
+    campaign "$n" &
+done
+wait
+status=0
+table=$(row harness seconds executions "per s" edges features corpus "peak MB" result)
+for n in "${names[@]}"; do
+    table+=$'\n'$(cat "build-fuzz/$n.row")
+    [ "$(cat "build-fuzz/$n.rc")" = 0 ] || status=1
 done
 echo
 echo "$table"
