@@ -61,7 +61,15 @@ void register_train_3d(CLI::App& app) {
     add_enum_option(cmd, "--head", o->head, kDetector3dHeadNames,
                     "What the network learns: heatmap (nodule centres; candidates are its peaks) or segmentation\n"
                     "(each nodule's ball; candidates are its components)");
-    cmd->add_flag("!--no-augment", o->augment, "Switch off augmentation (flips along each axis, in-plane transpose)");
+    cmd->add_flag("!--no-augment", o->augment, "Switch off augmentation (flips along each axis, in-plane transpose, and the two below)");
+    cmd->add_option("--scale-augment", o->scale_augment,
+                    "Zoom each training patch about its centre by a factor drawn log-uniformly in [1/(1+S), 1+S]\n"
+                    "(trilinear; the nodules' targets and sizes follow; 0: off)")
+        ->capture_default_str()
+        ->check(CLI::Range(0.0, 1.0));
+    cmd->add_option("--contrast-augment", o->contrast_augment, "Scale each training patch's window about air by a gain drawn in [1-G, 1+G] (0: off)")
+        ->capture_default_str()
+        ->check(CLI::Range(0.0, 0.5));
     cmd->add_option("--device", o->run.device, "auto, cpu or cuda[:N]")->capture_default_str();
     cmd->add_flag("!--fp32", o->run.amp, "On CUDA, run in fp32 instead of bf16 autocast (no effect on a CPU)");
     cmd->add_option("--seed", o->run.seed, "Seed (split, weights, patches, augmentation)")->capture_default_str();

@@ -16,6 +16,7 @@
 #include "nodulecad/io/npy_map.hpp"
 #include "nodulecad/model/detector3d.hpp"
 #include "nodulecad/preprocess/detector3d_dataset.hpp"
+#include "nodulecad/train/patch_place.hpp"
 #include "nodulecad/train/rank_group.hpp"
 #include "nodulecad/train/resume_options.hpp"
 #include "nodulecad/train/trainer.hpp"
@@ -34,34 +35,8 @@ struct Box {
     const Detector3dScan* scan = nullptr;
     std::unique_ptr<NpyMap> voxels;
     std::int64_t n(int a) const { return scan->geometry.size[static_cast<std::size_t>(a)]; }
-    std::uint8_t at(std::int64_t i, std::int64_t j, std::int64_t k) const {
-        if (i < 0 || j < 0 || k < 0 || i >= n(0) || j >= n(1) || k >= n(2)) return 0;  // outside: -1000 HU
-        return voxels->data()[static_cast<std::size_t>(i + n(0) * (j + n(1) * k))];
-    }
+    BoxView view() const { return {voxels->data(), {n(0), n(1), n(2)}}; }
 };
-
-// Where a patch comes from: its first voxel on the box and the symmetry it is seen under (flips per axis, and x/y
-// swapped), applied to the image and to the nodule positions alike.
-struct PatchPlace {
-    std::size_t box = 0;
-    Index3 origin{};
-    std::array<bool, 3> flip{};
-    bool swap_xy = false;
-};
-
-// Output patch coordinate (x, y, z) -> offset from the patch origin on the box, and the inverse for nodule centres.
-std::array<double, 3> to_box(const PatchPlace& p, int side, std::array<double, 3> q) {
-    for (int a = 0; a < 3; ++a)
-        if (p.flip[static_cast<std::size_t>(a)]) q[static_cast<std::size_t>(a)] = side - 1 - q[static_cast<std::size_t>(a)];
-    if (p.swap_xy) std::swap(q[0], q[1]);
-    return q;
-}
-std::array<double, 3> from_box(const PatchPlace& p, int side, std::array<double, 3> q) {
-    if (p.swap_xy) std::swap(q[0], q[1]);
-    for (int a = 0; a < 3; ++a)
-        if (p.flip[static_cast<std::size_t>(a)]) q[static_cast<std::size_t>(a)] = side - 1 - q[static_cast<std::size_t>(a)];
-    return q;
-}
 
 struct Data {
     Detector3dDataset set;
@@ -279,6 +254,9 @@ private:
         if (augment) {
             for (auto& f : p.flip) f = rng.uniform() < 0.5;
             p.swap_xy = rng.uniform() < 0.5;
+            // Drawn only when asked for, so that runs without them draw what they always drew.
+            if (o_.scale_augment > 0) p.scale = std::exp(rng.uniform(-std::log1p(o_.scale_augment), std::log1p(o_.scale_augment)));
+            if (o_.contrast_augment > 0) p.contrast = rng.uniform(1 - o_.contrast_augment, 1 + o_.contrast_augment);
         }
         return p;
     }
@@ -298,16 +276,7 @@ private:
         for (std::size_t s = 0; s < places.size(); ++s) {
             const PatchPlace& p = places[s];
             const Box& box = d_.boxes[p.box];
-            float* x = b.x.data() + s * vol;
-            for (int z = 0; z < P; ++z)
-                for (int y = 0; y < P; ++y)
-                    for (int xx = 0; xx < P; ++xx) {
-                        const auto q = to_box(p, P, {static_cast<double>(xx), static_cast<double>(y), static_cast<double>(z)});
-                        const std::uint8_t v = box.at(p.origin[0] + static_cast<std::int64_t>(q[0]), p.origin[1] + static_cast<std::int64_t>(q[1]),
-                                                      p.origin[2] + static_cast<std::int64_t>(q[2]));
-                        x[(static_cast<std::size_t>(z) * static_cast<std::size_t>(P) + static_cast<std::size_t>(y)) * static_cast<std::size_t>(P) +
-                          static_cast<std::size_t>(xx)] = static_cast<float>(v) / 127.5f - 1.f;
-                    }
+            sample_patch(p, P, box.view(), b.x.data() + s * vol);
             float* first = b.y.data() + s * vol * 2;
             if (o_.head == Detector3dHead::Segmentation)
                 draw_balls(p, first, first + vol);
@@ -323,9 +292,9 @@ private:
             return static_cast<std::size_t>((z * P + y) * P + x);
         };
         for (const GridNodule& n : d_.boxes[p.box].scan->nodules) {
-            const auto q = from_box(p, P, {n.index[0] - static_cast<double>(p.origin[0]), n.index[1] - static_cast<double>(p.origin[1]),
-                                           n.index[2] - static_cast<double>(p.origin[2])});
-            const double sigma = heatmap_sigma_voxels(n.diameter_mm, d_.set.grid.spacing_mm), reach = 3 * sigma;
+            const auto q = box_to_patch(p, P, n.index);
+            const double diameter = n.diameter_mm / p.scale;  // as the patch shows it
+            const double sigma = heatmap_sigma_voxels(diameter, d_.set.grid.spacing_mm), reach = 3 * sigma;
             std::array<std::int64_t, 3> lo{}, hi{};
             for (int a = 0; a < 3; ++a) {
                 lo[static_cast<std::size_t>(a)] = std::max<std::int64_t>(0, static_cast<std::int64_t>(std::ceil(q[static_cast<std::size_t>(a)] - reach)));
@@ -342,7 +311,7 @@ private:
             const std::int64_t cx = std::llround(q[0]), cy = std::llround(q[1]), cz = std::llround(q[2]);
             if (cx >= 0 && cy >= 0 && cz >= 0 && cx < P && cy < P && cz < P) {
                 heat[at(cx, cy, cz)] = 1;
-                logd[at(cx, cy, cz)] = static_cast<float>(std::log(std::max(n.diameter_mm, 1.0)));
+                logd[at(cx, cy, cz)] = static_cast<float>(std::log(std::max(diameter, 1.0)));
             }
         }
     }
@@ -352,10 +321,10 @@ private:
         const int P = side();
         const auto at = [P](std::int64_t x, std::int64_t y, std::int64_t z) { return static_cast<std::size_t>((z * P + y) * P + x); };
         for (const GridNodule& n : d_.boxes[p.box].scan->nodules) {
-            const auto q = from_box(p, P, {n.index[0] - static_cast<double>(p.origin[0]), n.index[1] - static_cast<double>(p.origin[1]),
-                                           n.index[2] - static_cast<double>(p.origin[2])});
-            const double r = 0.5 * n.diameter_mm / d_.set.grid.spacing_mm;
-            const float value = static_cast<float>(std::log(std::max(n.diameter_mm, 1.0)));
+            const auto q = box_to_patch(p, P, n.index);
+            const double diameter = n.diameter_mm / p.scale;  // as the patch shows it
+            const double r = 0.5 * diameter / d_.set.grid.spacing_mm;
+            const float value = static_cast<float>(std::log(std::max(diameter, 1.0)));
             const auto set = [&](std::int64_t x, std::int64_t y, std::int64_t z) {
                 if (x < 0 || y < 0 || z < 0 || x >= P || y >= P || z >= P) return;
                 mask[at(x, y, z)] = 1;

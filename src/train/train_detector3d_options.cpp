@@ -16,6 +16,9 @@ void Detector3dTrainOptions::check() const {
     if (!(nodule_fraction >= 0 && hard_fraction >= 0 && nodule_fraction + hard_fraction <= 1))
         throw OptionError("nodule_fraction", "and hard_fraction must be >= 0 with a sum of at most 1");
     require_between("hard_mining_patches", hard_mining_patches, 0, 100000);
+    if (!(scale_augment >= 0 && scale_augment <= 1)) throw OptionError("scale_augment", "must be in [0, 1], got " + std::to_string(scale_augment));
+    if (!(contrast_augment >= 0 && contrast_augment <= 0.5))
+        throw OptionError("contrast_augment", "must be in [0, 0.5], got " + std::to_string(contrast_augment));
 }
 
 void to_json(nlohmann::json& j, const Detector3dTrainOptions& o) {
@@ -28,6 +31,8 @@ void to_json(nlohmann::json& j, const Detector3dTrainOptions& o) {
     // Only when not the heatmap: the options of heatmap runs, and so their stage keys, stay what they were.
     if (o.head != Detector3dHead::Heatmap) j["head"] = enum_name(o.head, kDetector3dHeadNames);
     if (o.nodule_mining) j["nodule_mining"] = true;  // likewise
+    if (o.scale_augment > 0) j["scale_augment"] = o.scale_augment;
+    if (o.contrast_augment > 0) j["contrast_augment"] = o.contrast_augment;
 }
 
 void from_json(const nlohmann::json& j, Detector3dTrainOptions& o) {
@@ -41,6 +46,8 @@ void from_json(const nlohmann::json& j, Detector3dTrainOptions& o) {
     o.hard_mining_patches = j.value("hard_mining_patches", o.hard_mining_patches);
     o.augment = j.value("augment", o.augment);
     o.nodule_mining = j.value("nodule_mining", o.nodule_mining);
+    o.scale_augment = j.value("scale_augment", o.scale_augment);
+    o.contrast_augment = j.value("contrast_augment", o.contrast_augment);
     o.loss.alpha = j.value("focal_alpha", o.loss.alpha);
     o.loss.beta = j.value("focal_beta", o.loss.beta);
     o.loss.size_weight = j.value("size_weight", o.loss.size_weight);

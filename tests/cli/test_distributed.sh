@@ -83,7 +83,7 @@ for k in 2 0 1; do "$bin" "${rescore[@]}" --out "$tmp/res_sh.csv" --shard $k/3 2
 check "rescoring in 3 shards (one without a scan) = one run" cmp -s "$tmp/res_all.csv" "$tmp/res_sh.csv"
 
 # train-3d as two ranks: rank 0 builds RUN/grid3d while rank 1 waits; then detect --detector3d in two shards.
-t3=(train-3d --data "$tmp/cohort" --out "$tmp/run3d" --epochs 2 --grid-mm 4 --filters 4 --depth 2 --patch 16 --epoch-samples 8 --val-fraction 0.5 --threads 1 --nodule-mining --hard-mining-patches 4)
+t3=(train-3d --data "$tmp/cohort" --out "$tmp/run3d" --epochs 2 --grid-mm 4 --filters 4 --depth 2 --patch 16 --epoch-samples 8 --val-fraction 0.5 --threads 1 --nodule-mining --hard-mining-patches 4 --scale-augment 0.2 --contrast-augment 0.1)
 p=$(port)
 RANK=1 WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=$p "$bin" "${t3[@]}" 2> "$tmp/t1.err" &
 t1=$!; pids+=("$t1")
@@ -93,7 +93,7 @@ check "train-3d ranks exit 0" test "$rc0" -eq 0 -a "$rc1" -eq 0
 check "train-3d rank 0 reports the boxes and both epochs" sh -c "grep -q '^train-3d: 2 lung boxes at 4 mm (1 validation patients' '$tmp/t0.err' && test \$(grep -c '^epoch [12]:' '$tmp/t0.err') -eq 2"
 check "train-3d rank 1 prints nothing" test ! -s "$tmp/t1.err"
 for f in last.pt best.pt metrics.csv config.json grid3d/dataset.json nodule_scores_2.json; do check "train-3d rank 0 writes $f" test -s "$tmp/run3d/$f"; done
-check "train-3d's config holds --nodule-mining and --hard-mining-patches" sh -c "grep -q '\"nodule_mining\": true' '$tmp/run3d/config.json' && grep -q '\"hard_mining_patches\": 4,' '$tmp/run3d/config.json'"
+check "train-3d's config holds --nodule-mining, --hard-mining-patches and the augmentation" sh -c "grep -q '\"nodule_mining\": true' '$tmp/run3d/config.json' && grep -q '\"hard_mining_patches\": 4,' '$tmp/run3d/config.json' && grep -q '\"scale_augment\": 0.2' '$tmp/run3d/config.json' && grep -q '\"contrast_augment\": 0.1' '$tmp/run3d/config.json'"
 check "and the training nodules' scores after epoch 2, each in [0, 1]" sh -c "tr -d '[]\n' < '$tmp/run3d/nodule_scores_2.json' | tr ',' '\n' | awk '\$1 < 0 || \$1 > 1 { bad = 1 } END { exit bad || NR < 1 }'"
 d3=(detect --detector3d "$tmp/run3d/best.pt" --data "$tmp/cohort" --threshold 0 --max-per-scan 5 --flips 2 --threads 1)
 "$bin" "${d3[@]}" --out "$tmp/d3_all.csv" 2> /dev/null

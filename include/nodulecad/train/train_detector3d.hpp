@@ -27,7 +27,9 @@ struct Detector3dTrainOptions {
     double hard_fraction = 0.25;    // patches centred on last epoch's false peaks (when there are any)
     int hard_mining_patches = 32;   // random training patches run after each epoch to find them
     bool nodule_mining = false;     // nodule patches favour the training nodules the network scored lowest last epoch
-    bool augment = true;            // flips along each axis and an in-plane transpose
+    bool augment = true;            // flips along each axis and an in-plane transpose, and when asked for:
+    double scale_augment = 0;       // zoom drawn log-uniformly in [1/(1+s), 1+s] (nodules' sizes follow)
+    double contrast_augment = 0;    // gain about air drawn in [1-g, 1+g]
     HeatmapLossOptions loss;
     void check() const;             // OptionError for values no run can use
 };
