@@ -1,7 +1,9 @@
 #include "nodulecad/train/patch_place.hpp"
 
-#include <cmath>
+#include <cstdint>
 #include <utility>
+
+#include "nodulecad/core/trilinear.hpp"
 
 namespace nodulecad {
 
@@ -54,17 +56,8 @@ void sample_patch(const PatchPlace& p, int side, const BoxView& box, float* out)
                 if (p.scale == 1) {
                     v = static_cast<float>(box.at(static_cast<std::int64_t>(b[0]), static_cast<std::int64_t>(b[1]), static_cast<std::int64_t>(b[2])));
                 } else {
-                    const double fx = std::floor(b[0]), fy = std::floor(b[1]), fz = std::floor(b[2]);
-                    const double tx = b[0] - fx, ty = b[1] - fy, tz = b[2] - fz;
-                    const auto i = static_cast<std::int64_t>(fx), j = static_cast<std::int64_t>(fy), k = static_cast<std::int64_t>(fz);
-                    double s = 0;
-                    for (int dz = 0; dz < 2; ++dz)
-                        for (int dy = 0; dy < 2; ++dy)
-                            for (int dx = 0; dx < 2; ++dx) {
-                                const double w = (dx ? tx : 1 - tx) * (dy ? ty : 1 - ty) * (dz ? tz : 1 - tz);
-                                if (w > 0) s += w * box.at(i + dx, j + dy, k + dz);
-                            }
-                    v = static_cast<float>(s);
+                    v = static_cast<float>(trilinear_at(
+                        [&box](std::int64_t i, std::int64_t j, std::int64_t k) { return static_cast<double>(box.at(i, j, k)); }, b));
                 }
                 float value = v / 127.5f - 1.f;
                 if (p.contrast != 1) value = (value + 1.f) * static_cast<float>(p.contrast) - 1.f;

@@ -8,12 +8,8 @@
 
 namespace nodulecad {
 
-template <class T> double trilinear(const Volume<T>& v, const Vec3& index, double outside) {
-    const auto nx = v.geometry.size[0], ny = v.geometry.size[1], nz = v.geometry.size[2];
-    const auto at = [&](std::int64_t i, std::int64_t j, std::int64_t k) -> double {
-        if (i < 0 || j < 0 || k < 0 || i >= nx || j >= ny || k >= nz) return outside;
-        return static_cast<double>(v.voxels[static_cast<std::size_t>((k * ny + j) * nx + i)]);
-    };
+// The same at a continuous index of any voxel reader: at(i, j, k) -> double, for every integer index (outside too).
+template <class At> double trilinear_at(const At& at, const Vec3& index) {
     const double fi = std::floor(index[0]), fj = std::floor(index[1]), fk = std::floor(index[2]);
     const double ti = index[0] - fi, tj = index[1] - fj, tk = index[2] - fk;
     const auto i = static_cast<std::int64_t>(fi), j = static_cast<std::int64_t>(fj), k = static_cast<std::int64_t>(fk);
@@ -25,6 +21,16 @@ template <class T> double trilinear(const Volume<T>& v, const Vec3& index, doubl
                 if (w > 0) sum += w * at(i + di, j + dj, k + dk);
             }
     return sum;
+}
+
+template <class T> double trilinear(const Volume<T>& v, const Vec3& index, double outside) {
+    const auto nx = v.geometry.size[0], ny = v.geometry.size[1], nz = v.geometry.size[2];
+    return trilinear_at(
+        [&](std::int64_t i, std::int64_t j, std::int64_t k) -> double {
+            if (i < 0 || j < 0 || k < 0 || i >= nx || j >= ny || k >= nz) return outside;
+            return static_cast<double>(v.voxels[static_cast<std::size_t>((k * ny + j) * nx + i)]);
+        },
+        index);
 }
 
 }  // namespace nodulecad
