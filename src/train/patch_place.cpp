@@ -46,6 +46,10 @@ std::array<double, 3> box_to_patch(const PatchPlace& p, int side, std::array<dou
     return flip(p, side, b);
 }
 
+PatchNodule nodule_in_patch(const PatchPlace& p, int side, const std::array<double, 3>& index, double diameter_mm) {
+    return {box_to_patch(p, side, index), diameter_mm / p.scale};
+}
+
 void sample_patch(const PatchPlace& p, int side, const BoxView& box, float* out) {
     const auto P = static_cast<std::size_t>(side);
     for (int z = 0; z < side; ++z)

@@ -292,8 +292,7 @@ private:
             return static_cast<std::size_t>((z * P + y) * P + x);
         };
         for (const GridNodule& n : d_.boxes[p.box].scan->nodules) {
-            const auto q = box_to_patch(p, P, n.index);
-            const double diameter = n.diameter_mm / p.scale;  // as the patch shows it
+            const auto [q, diameter] = nodule_in_patch(p, P, n.index, n.diameter_mm);
             const double sigma = heatmap_sigma_voxels(diameter, d_.set.grid.spacing_mm), reach = 3 * sigma;
             std::array<std::int64_t, 3> lo{}, hi{};
             for (int a = 0; a < 3; ++a) {
@@ -321,8 +320,7 @@ private:
         const int P = side();
         const auto at = [P](std::int64_t x, std::int64_t y, std::int64_t z) { return static_cast<std::size_t>((z * P + y) * P + x); };
         for (const GridNodule& n : d_.boxes[p.box].scan->nodules) {
-            const auto q = box_to_patch(p, P, n.index);
-            const double diameter = n.diameter_mm / p.scale;  // as the patch shows it
+            const auto [q, diameter] = nodule_in_patch(p, P, n.index, n.diameter_mm);
             const double r = 0.5 * diameter / d_.set.grid.spacing_mm;
             const float value = static_cast<float>(std::log(std::max(diameter, 1.0)));
             const auto set = [&](std::int64_t x, std::int64_t y, std::int64_t z) {

@@ -31,6 +31,13 @@ struct PatchPlace {
 std::array<double, 3> patch_to_box(const PatchPlace& p, int side, std::array<double, 3> q);
 std::array<double, 3> box_to_patch(const PatchPlace& p, int side, std::array<double, 3> b);
 
+// A nodule as the patch shows it: its centre in patch voxels and its diameter, zoomed with the patch (mm of the grid).
+struct PatchNodule {
+    std::array<double, 3> centre{};
+    double diameter_mm = 0;
+};
+PatchNodule nodule_in_patch(const PatchPlace& p, int side, const std::array<double, 3>& index, double diameter_mm);
+
 // The side^3 patch (x fastest) into `out`, each voxel v / 127.5 - 1 of the box, scaled by the contrast about -1:
 // at scale 1 the box's voxels themselves, otherwise trilinear between them.
 void sample_patch(const PatchPlace& p, int side, const BoxView& box, float* out);
