@@ -105,6 +105,11 @@ TEST(PatchPlace, ZoomedPatchesShowTheBallWhereAndAsLargeAsTheMapSays) {
             // The ball's volume as the patch shows it: a radius of r / scale.
             const double volume = 4.0 / 3.0 * kPi * std::pow(r / scale, 3);
             EXPECT_NEAR(m.volume, volume, 0.04 * volume) << "scale " << scale;
+            // What the trainer paints as the nodule's target: the same centre, and the diameter the ball shows
+            // (its equivalent sphere's, within 1.5 %: the volume's 4 % on a cube root).
+            const PatchNodule n = nodule_in_patch(p, P, centre, 2 * r);
+            for (std::size_t a = 0; a < 3; ++a) EXPECT_EQ(n.centre[a], expected[a]);
+            EXPECT_NEAR(n.diameter_mm, 2 * std::cbrt(m.volume * 3.0 / (4.0 * kPi)), 0.015 * n.diameter_mm) << "scale " << scale;
         }
         // Zoomed: the ball's centre moves towards (scale > 1) or away from (scale < 1) the patch's centre.
         const auto q = box_to_patch(base, P, centre);
