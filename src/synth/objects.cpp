@@ -305,6 +305,12 @@ bool vessel_point(const Anatomy& a, const VesselTree& v, Rng& rng, double r, Vec
 
 }  // namespace
 
+bool touches_vessel(const VesselTree& v, const Vec3& c, double diameter) {
+    for (const Capsule& s : v.segments)
+        if (s.r0 >= 0.8 && capsule_distance(s, c) <= diameter / 2 + 0.5) return true;
+    return false;
+}
+
 std::vector<Finding> place_findings(const Anatomy& a, const VesselTree& vessels, Rng& rng) {
     std::vector<Finding> out;
     // LUNA16: 1,186 nodules in 888 scans, 601 with at least one. About a quarter of scans here have none; the
@@ -354,6 +360,9 @@ std::vector<Finding> place_findings(const Anatomy& a, const VesselTree& vessels,
             if (!ok) continue;
             f.centre = c;
         }
+        // The label says what the scan shows: an interior point can fall against a vessel, and a vessel point
+        // holds its place only when it fits (no rng is drawn here, so every cohort renders as before).
+        f.juxtavascular = touches_vessel(vessels, f.centre, f.diameter);
         out.push_back(f);
     }
     // Findings that count neither for nor against a detector: nodules under 3 mm (annotated with their diameter)

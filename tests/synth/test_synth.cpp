@@ -364,6 +364,37 @@ TEST(Synth, CohortStatisticsFollowLuna16) {
     EXPECT_GT(kinds[FindingKind::NonNodule], 0);
 }
 
+TEST(Synth, TouchesVesselMeansWithinHalfAMillimetreOfAVesselOfAtLeast16mm) {
+    VesselTree v;
+    v.segments.push_back({{-20, 0, 0}, {20, 0, 0}, 1.0, 1.0});  // 2 mm across, along x
+    // A 4-mm nodule above it: surface gaps of 0.3 and 1.0 mm; overlapping it; beyond its end.
+    EXPECT_TRUE(touches_vessel(v, {0, 1 + 2 + 0.3, 0}, 4));
+    EXPECT_FALSE(touches_vessel(v, {0, 1 + 2 + 1.0, 0}, 4));
+    EXPECT_TRUE(touches_vessel(v, {5, 0, 1.5}, 4));
+    EXPECT_FALSE(touches_vessel(v, {25, 0, 0}, 4));
+    EXPECT_TRUE(touches_vessel(v, {23.2, 0, 0}, 4));
+    v.segments[0].r0 = v.segments[0].r1 = 0.5;  // a 1-mm twig does not count, even through the nodule
+    EXPECT_FALSE(touches_vessel(v, {0, 0, 0}, 4));
+}
+
+TEST(Synth, EveryNoduleLabelledJuxtavascularTouchesAVesselAndNoOtherDoes) {
+    // Until 2026-12-03 only nodules placed against a vessel were labelled so; one drawn at a free interior point
+    // could land on a vessel (or inside a hilar one) and still read "isolated" in the manifest.
+    int vascular = 0, annotated = 0;
+    for (const Preset preset : {Preset::Small, Preset::Full})
+        for (int n = 0; n < (preset == Preset::Small ? 160 : 12); ++n) {
+            const ScanSpec s = draw_scan_spec(preset, 77, n, false);
+            for (const auto& f : s.findings) {
+                if (!f.annotated()) continue;
+                ++annotated;
+                vascular += f.juxtavascular;
+                EXPECT_EQ(f.juxtavascular, touches_vessel(s.vessels, f.centre, f.diameter)) << "scan " << n;
+            }
+        }
+    EXPECT_GT(vascular, annotated / 10);
+    EXPECT_LT(vascular, annotated);
+}
+
 TEST(Synth, DiameterDistributionFitsLuna16) {
     Rng rng(3);
     double sum = 0;

@@ -56,8 +56,13 @@ double finding_distance(const Finding& f, const Vec3& w);
 // annotations (mean 8.1 mm, median 6.8 mm; LUNA16: 8.3 and 6.4).
 double draw_nodule_diameter(Rng& rng);
 
+// Whether a nodule of `diameter` centred at c touches a vessel of the tree: a segment at least 1.6 mm across
+// (the ones juxtavascular placement attaches to) within half a millimetre of the nodule's surface.
+bool touches_vessel(const VesselTree& v, const Vec3& c, double diameter);
+
 // Places 0-6 annotated nodules (about a quarter of scans none; at least a fifth juxtapleural, some touching
-// vessels) and 0-4 excluded findings, none overlapping.
+// vessels) and 0-4 excluded findings, none overlapping. A nodule is labelled juxtavascular when it touches a
+// vessel (touches_vessel), wherever it was placed: a nodule drawn at a free interior point may land on one.
 std::vector<Finding> place_findings(const Anatomy& a, const VesselTree& vessels, Rng& rng);
 
 }  // namespace nodulecad
