@@ -360,8 +360,8 @@ std::vector<Finding> place_findings(const Anatomy& a, const VesselTree& vessels,
             if (!ok) continue;
             f.centre = c;
         }
-        // The label says what the scan shows: an interior point can fall against a vessel, and a vessel point
-        // holds its place only when it fits (no rng is drawn here, so every cohort renders as before).
+        // The label says what the scan shows: an interior point can fall against a vessel (a nodule placed
+        // against one always passes). No rng is drawn here, so every cohort renders as before.
         f.juxtavascular = touches_vessel(vessels, f.centre, f.diameter);
         out.push_back(f);
     }
