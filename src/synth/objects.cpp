@@ -287,10 +287,13 @@ bool interior_point(const Anatomy& a, Rng& rng, double r, Vec3& out) {
     return false;
 }
 
+// The vessels a nodule is placed against, and labelled juxtavascular for touching: at least 1.6 mm across.
+constexpr double kAttachVesselRadiusMm = 0.8;
+
 bool vessel_point(const Anatomy& a, const VesselTree& v, Rng& rng, double r, Vec3& out) {
     for (int attempt = 0; attempt < 50 && !v.segments.empty(); ++attempt) {
         const Capsule& s = v.segments[static_cast<std::size_t>(rng.uniform() * static_cast<double>(v.segments.size()))];
-        if (s.r0 < 0.8) continue;
+        if (s.r0 < kAttachVesselRadiusMm) continue;
         const Vec3 mid = scale(add(s.p0, s.p1), 0.5);
         const Vec3 axis = normalized(sub(s.p1, s.p0));
         const Vec3 perp = normalized(cross(axis, random_unit(rng)));
@@ -307,7 +310,7 @@ bool vessel_point(const Anatomy& a, const VesselTree& v, Rng& rng, double r, Vec
 
 bool touches_vessel(const VesselTree& v, const Vec3& c, double diameter) {
     for (const Capsule& s : v.segments)
-        if (s.r0 >= 0.8 && capsule_distance(s, c) <= diameter / 2 + 0.5) return true;
+        if (s.r0 >= kAttachVesselRadiusMm && capsule_distance(s, c) <= diameter / 2 + 0.5) return true;
     return false;
 }
 
