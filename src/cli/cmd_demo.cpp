@@ -100,6 +100,9 @@ void register_demo(CLI::App& app) {
         nlohmann::json key = {{"scans", cohort.scans}, {"seed", cohort.seed}, {"preset", std::string(preset_name(cohort.preset))},
                               {"flip_fraction", cohort.flip_fraction}};
         if (cohort.full_fraction > 0) key["full_fraction"] = cohort.full_fraction;  // older markers stay valid without it
+        // The generator's version (manifest.json's model_version): since version 2 nodules hidden inside vessels are
+        // excluded findings, so an older cohort's tables differ and it is generated again.
+        key["synth_version"] = kSynthModelVersion;
         std::error_code ec;
         bool have = false;
         if (fs::exists(marker, ec)) {

@@ -81,6 +81,7 @@ ojson scan_json(const ScanSpec& s, const RenderedScan& r) {
         }
         j["juxtapleural"] = f.juxtapleural;
         j["juxtavascular"] = f.juxtavascular;
+        if (f.hidden) j["hidden_in_vessels"] = true;  // drawn, but mostly inside vessels: an excluded finding
         if (rf) {
             j["list"] = rf->label ? "annotations" : "annotations_excluded";
             j["label"] = rf->label;
@@ -212,7 +213,7 @@ CohortSummary write_cohort(const CohortOptions& opts) {
     write_annotations((root / "annotations.csv").string(), annotations);
     write_annotations((root / "annotations_excluded.csv").string(), excluded);
     write_seriesuids((root / "seriesuids.csv").string(), uids);
-    const ojson manifest = {{"generator", "nodulecad synth"}, {"model_version", 1}, {"preset", preset_name(opts.preset)},
+    const ojson manifest = {{"generator", "nodulecad synth"}, {"model_version", kSynthModelVersion}, {"preset", preset_name(opts.preset)},
                             {"seed", opts.seed}, {"scans", opts.scans}, {"full_fraction", opts.full_fraction},
                             {"flip_fraction", opts.flip_fraction},
                             {"scan_list", scans}};

@@ -1,6 +1,7 @@
 #include "nodulecad/synth/objects.hpp"
 #include "nodulecad/core/math.hpp"
 
+#include <algorithm>
 #include <array>
 
 namespace nodulecad {
@@ -314,6 +315,24 @@ bool touches_vessel(const VesselTree& v, const Vec3& c, double diameter) {
     return false;
 }
 
+double exposed_fraction(const VesselTree& v, const Finding& f) {
+    const double r = f.bounding_radius();
+    std::vector<const Capsule*> near;
+    for (const Capsule& s : v.segments)
+        if (capsule_distance(s, f.centre) < r) near.push_back(&s);
+    constexpr int m = 10;  // lattice points per bounding radius: 21^3 candidates, about 4,400 inside a sphere
+    int inside = 0, exposed = 0;
+    for (int a = -m; a <= m; ++a)
+        for (int b = -m; b <= m; ++b)
+            for (int c = -m; c <= m; ++c) {
+                const Vec3 p = add(f.centre, scale(Vec3{double(a), double(b), double(c)}, r / m));
+                if (finding_distance(f, p) >= 0) continue;
+                ++inside;
+                exposed += std::none_of(near.begin(), near.end(), [&](const Capsule* s) { return capsule_distance(*s, p) < 0; }) ? 1 : 0;
+            }
+    return inside > 0 ? double(exposed) / inside : 1.0;
+}
+
 std::vector<Finding> place_findings(const Anatomy& a, const VesselTree& vessels, Rng& rng) {
     std::vector<Finding> out;
     // LUNA16: 1,186 nodules in 888 scans, 601 with at least one. About a quarter of scans here have none; the
@@ -366,6 +385,9 @@ std::vector<Finding> place_findings(const Anatomy& a, const VesselTree& vessels,
         // The label says what the scan shows: an interior point can fall against a vessel (a nodule placed
         // against one always passes). No rng is drawn here, so every cohort renders as before.
         f.juxtavascular = touches_vessel(vessels, f.centre, f.diameter);
+        // ...or inside one: a nodule mostly within vessels shows as a vessel and is no annotation (drawn all the
+        // same, so the scan and every later draw are unchanged).
+        f.hidden = exposed_fraction(vessels, f) < kMinExposedFraction;
         out.push_back(f);
     }
     // Findings that count neither for nor against a detector: nodules under 3 mm (annotated with their diameter)

@@ -6,7 +6,8 @@
 //                                         with RescaleIntercept -1024, even ones signed; every third scan's files
 //                                         numbered against the slice order)
 //   DIR/annotations.csv                   nodules >= 3 mm (centre of mass, equivalent diameter; world mm)
-//   DIR/annotations_excluded.csv          nodules < 3 mm (diameter) and non-nodules (-1)
+//   DIR/annotations_excluded.csv          nodules < 3 mm (diameter), nodules hidden inside vessels (diameter) and
+//                                         non-nodules (-1)
 //   DIR/seriesuids.csv                    every uid
 //   DIR/truth/<uid>_lungs.mhd             uint8 lung mask
 //   DIR/truth/<uid>_nodules.mhd           uint8 nodule instance labels (1..n in annotation order per scan)
@@ -20,6 +21,10 @@
 #include "nodulecad/synth/scan_spec.hpp"
 
 namespace nodulecad {
+
+// The generator's version, manifest.json's model_version: what the same seed and options give changed with it
+// (2: nodules hidden inside vessels became excluded findings).
+inline constexpr int kSynthModelVersion = 2;
 
 struct CohortOptions {
     std::string out_dir;

@@ -45,7 +45,11 @@ struct Finding {
     double hu = 40;            // solid HU, or the ground-glass HU for part-solid and ground-glass nodules
     double core_hu = 40, core_fraction = 0;  // part-solid: solid core radius as a fraction of the radius
     bool juxtapleural = false, juxtavascular = false;
-    bool annotated() const { return kind == FindingKind::Solid || kind == FindingKind::PartSolid || kind == FindingKind::GroundGlass; }
+    // Mostly inside vessels (less than a third of its volume outside them, hidden_in_vessels): still drawn, but what
+    // the scan shows there is a vessel, so it is listed as an excluded finding, not annotated.
+    bool hidden = false;
+    bool is_nodule() const { return kind == FindingKind::Solid || kind == FindingKind::PartSolid || kind == FindingKind::GroundGlass; }
+    bool annotated() const { return is_nodule() && !hidden; }
     double bounding_radius() const;
 };
 
@@ -60,9 +64,17 @@ double draw_nodule_diameter(Rng& rng);
 // (the ones juxtavascular placement attaches to) within half a millimetre of the nodule's surface.
 bool touches_vessel(const VesselTree& v, const Vec3& c, double diameter);
 
+// The share of the finding's volume (finding_distance < 0, sampled on a lattice) outside every vessel segment.
+double exposed_fraction(const VesselTree& v, const Finding& f);
+// A nodule is hidden when less than this share of it lies outside the vessels: a solid one is then drawn almost
+// entirely inside a vessel of the same density and shows as a vessel (a reader would not annotate it); the
+// threshold was set by looking at such nodules in rendered scans (docs/synth.md).
+inline constexpr double kMinExposedFraction = 1.0 / 3.0;
+
 // Places 0-6 annotated nodules (about a quarter of scans none; at least a fifth juxtapleural, some touching
 // vessels) and 0-4 excluded findings, none overlapping. A nodule is labelled juxtavascular when it touches a
-// vessel (touches_vessel), wherever it was placed: a nodule drawn at a free interior point may land on one.
+// vessel (touches_vessel), wherever it was placed: a nodule drawn at a free interior point may land on one, or
+// inside one (then it is `hidden`, an excluded finding).
 std::vector<Finding> place_findings(const Anatomy& a, const VesselTree& vessels, Rng& rng);
 
 }  // namespace nodulecad
