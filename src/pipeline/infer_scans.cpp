@@ -1,6 +1,7 @@
 #include "nodulecad/pipeline/infer_scans.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <filesystem>
 #include <iostream>
 #include <memory>
@@ -89,28 +90,50 @@ Networks load_networks(const ModelBundle& b, const InferOptions& o) {
     return n;
 }
 
+// Seconds since the last call (the first: since construction), for InferTimes.
+class Lap {
+public:
+    double operator()() {
+        const auto now = std::chrono::steady_clock::now();
+        const double s = std::chrono::duration<double>(now - last_).count();
+        last_ = now;
+        return s;
+    }
+
+private:
+    std::chrono::steady_clock::time_point last_ = std::chrono::steady_clock::now();
+};
+
 // One scan, as the pipeline treats a held-out scan: its candidates by probability after the FP reduction.
-std::vector<Candidate> infer_scan(const Networks& n, const ScanFile& file, int threads) {
+std::vector<Candidate> infer_scan(const Networks& n, const ScanFile& file, int threads, InferTimes& t) {
+    Lap lap;
     const Volume<std::int16_t> scan = read_scan(file);
+    t.read += lap();
     LungSegmentationOptions lo = n.bundle.lungs;
     lo.threads = threads;
     const Volume<std::uint8_t> lungs = segment_lungs_robust(scan, lo).mask;
+    t.lungs += lap();
     // Pooled: the U-Net's candidates, then the 3D detector's — the order the pipeline's pooled tables sort from.
     std::vector<Candidate> found;
     if (n.unet) {
         const Volume<float> prob = probability_volume(n.unet->predict(scan, lungs));
+        t.unet += lap();
         DetectOptions d = n.bundle.detect;
         d.threads = threads;
         for (auto& c : detect_scan(file.uid, prob, &scan, &lungs, d, n.bundle.blobs)) found.push_back(std::move(c.candidate));
+        t.candidates += lap();
     }
-    if (n.detector3d)
+    if (n.detector3d) {
         for (auto& c : detect_scan_3d(file.uid, scan, lungs, *n.detector3d, n.bundle.peaks, threads, n.bundle.blobs)) found.push_back(std::move(c.candidate));
+        t.detector3d += lap();
+    }
     sort_candidates(found);  // pooled: the order the pipeline rescores them in
     if (n.fpr && !found.empty()) {
         std::vector<std::size_t> all(found.size());
         for (std::size_t i = 0; i < all.size(); ++i) all[i] = i;
         n.fpr->rescore(found, all, scan);
         sort_candidates(found);
+        t.fpr += lap();
     }
     return found;
 }
@@ -133,10 +156,14 @@ InferSummary infer_scans(const InferOptions& o) {
     std::vector<const ScanFile*> mine;
     for (std::size_t i = 0; i < scans.size(); ++i)
         if (o.shard.holds(i)) mine.push_back(&scans[i]);
-    std::unique_ptr<Networks> nets;
-    if (std::any_of(mine.begin(), mine.end(), [&](const ScanFile* f) { return !fs::exists(result_of(*f), ec); }))
-        nets = std::make_unique<Networks>(load_networks(bundle, o));
     InferSummary sum;
+    std::unique_ptr<Networks> nets;
+    const auto load = [&] {
+        Lap lap;
+        nets = std::make_unique<Networks>(load_networks(bundle, o));
+        sum.times.load += lap();
+    };
+    if (std::any_of(mine.begin(), mine.end(), [&](const ScanFile* f) { return !fs::exists(result_of(*f), ec); })) load();
     sum.scans = static_cast<int>(scans.size());
     sum.in_shard = static_cast<int>(mine.size());
     std::vector<Candidate> all;
@@ -149,8 +176,8 @@ InferSummary infer_scans(const InferOptions& o) {
             if (fs::exists(result, ec)) {
                 ++sum.reused;
             } else {
-                if (!nets) nets = std::make_unique<Networks>(load_networks(bundle, o));  // its result vanished meanwhile
-                write_candidates(result, infer_scan(*nets, file, o.threads), true);
+                if (!nets) load();  // its result vanished meanwhile
+                write_candidates(result, infer_scan(*nets, file, o.threads, sum.times), true);
                 ++sum.done;
             }
             for (auto& c : read_results(result)) all.push_back(std::move(c));

@@ -3,6 +3,7 @@
 // other networks clears the earlier per-scan results.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <filesystem>
 
 #include "nodulecad/core/error.hpp"
@@ -36,7 +37,20 @@ TEST(Infer, BundleReproducesThePipelinesHeldOutCandidatesAndResumes) {
     const auto w = [&](const std::string& p) { return dir.path("work/" + p); };
 
     const InferOptions opts = infer_options(dir, w("split/test"), dir.path("infer"));
+    const auto start = std::chrono::steady_clock::now();
     const InferSummary s = infer_scans(opts);
+    const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    // Where the time went: every step of a U-Net bundle took some, the 3D detector's none, and together no more
+    // than the call.
+    const InferTimes& t = s.times;
+    EXPECT_GT(t.load, 0);
+    EXPECT_GT(t.read, 0);
+    EXPECT_GT(t.lungs, 0);
+    EXPECT_GT(t.unet, 0);
+    EXPECT_GT(t.candidates, 0);
+    EXPECT_EQ(t.detector3d, 0);
+    EXPECT_GT(t.fpr, 0);
+    EXPECT_LE(t.load + t.read + t.lungs + t.unet + t.candidates + t.fpr, wall);
     EXPECT_EQ(s.scans, 2);
     EXPECT_EQ(s.done, 2);
     EXPECT_TRUE(s.failures.empty());
@@ -50,6 +64,7 @@ TEST(Infer, BundleReproducesThePipelinesHeldOutCandidatesAndResumes) {
     const InferSummary again = infer_scans(opts);
     EXPECT_EQ(again.done, 0);
     EXPECT_EQ(again.reused, 2);
+    EXPECT_EQ(again.times.load + again.times.read + again.times.unet + again.times.fpr, 0);  // no network even loaded
     EXPECT_EQ(read_file(again.candidates_file), read_file(w("candidates.csv")));
 
     // One scan's result deleted: that scan alone is redone.
@@ -124,6 +139,8 @@ TEST(Infer, Heatmap3dBundleReproducesThePipelinesHeldOutCandidates) {
     EXPECT_TRUE(fs::exists(w("model/detector3d.pt")));
     const InferSummary s = infer_scans(infer_options(dir, w("split/test"), dir.path("infer")));
     EXPECT_EQ(s.done, 2);
+    EXPECT_GT(s.times.detector3d, 0);
+    EXPECT_EQ(s.times.unet + s.times.candidates, 0);  // no U-Net in this bundle
     EXPECT_GT(s.candidates, 30);  // 15 peaks a scan and blobs no peak covers
     EXPECT_LE(s.candidates, 38);
     EXPECT_EQ(read_file(s.candidates_file), read_file(w("candidates.csv")));
@@ -161,6 +178,8 @@ TEST(Infer, PooledBundleReproducesThePipelinesHeldOutCandidates) {
     EXPECT_GE(pooled, 30u);  // the 3D detector's 15 a scan, plus the U-Net's
     const InferSummary s = infer_scans(infer_options(dir, w("split/test"), dir.path("infer")));
     EXPECT_EQ(s.done, 2);
+    EXPECT_GT(s.times.unet, 0);  // both detectors ran
+    EXPECT_GT(s.times.detector3d, 0);
     EXPECT_EQ(static_cast<std::size_t>(s.candidates), pooled);
     EXPECT_EQ(read_file(s.candidates_file), read_file(w("candidates.csv")));
     EXPECT_EQ(read_file(s.submission), read_file(w("submission.csv")));

@@ -27,6 +27,18 @@ struct InferOptions {
     Shard shard;        // all scans unless given
 };
 
+// Where the time went: seconds of each step, summed over the scans processed now (none for reused ones). `nodulecad
+// infer` prints them per scan, so a run on a new machine shows what bounds it (on a GPU, the CPU's steps).
+struct InferTimes {
+    double load = 0;        // loading the networks (once a run, and only when a scan needs them)
+    double read = 0;        // reading the scans
+    double lungs = 0;       // lung segmentation
+    double unet = 0;        // the U-Net's probability volume
+    double candidates = 0;  // its candidates (components and blobs)
+    double detector3d = 0;  // the 3D detector: grid, passes, peaks (and blobs)
+    double fpr = 0;         // the false-positive reduction
+};
+
 struct InferSummary {
     int scans = 0;      // found under data
     int in_shard = 0;   // this shard's (all of them unsharded)
@@ -36,6 +48,7 @@ struct InferSummary {
     std::vector<std::string> failures;  // "<path>: <why>" per scan that could not be processed
     std::int64_t candidates = 0;
     std::string candidates_file, submission;
+    InferTimes times;
 };
 
 InferSummary infer_scans(const InferOptions& opts);
