@@ -87,7 +87,7 @@ if [ "$MODE" = --collect ]; then
                 [ -n "$one" ] || break
                 ta=$(date +%s.%N)
                 if run "$N" infer --model "$D/work/model" --data "$one" --out "$B/infer-one-$k" --device "$DEV"; then
-                    rows+=("infer, demo bundle, one scan (run $k), end to end|$(since "$ta") s ($(basename "$one"))")
+                    rows+=("infer, demo bundle, one scan (run $k), end to end|$(since "$ta") s; $(grep -o 'time per scan.*' "$log" | tail -1)")
                 else
                     rows+=("infer, demo bundle, one scan|FAILED")
                 fi
@@ -97,7 +97,7 @@ if [ "$MODE" = --collect ]; then
                 ta=$(date +%s.%N)
                 if run "$N" infer --model "$D/work/model" --data "$held" --out "$B/infer-ten" --device "$DEV"; then
                     n=$(ls "$held"/*.mhd | wc -l)
-                    rows+=("infer, demo bundle, $(basename "$held") ($n scans)|$(since "$ta") s in all")
+                    rows+=("infer, demo bundle, $(basename "$held") ($n scans)|$(since "$ta") s in all; $(grep -o 'time per scan.*' "$log" | tail -1)")
                 fi
                 rm -rf "$B/infer-ten"
             fi
