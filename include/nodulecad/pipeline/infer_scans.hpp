@@ -27,8 +27,9 @@ struct InferOptions {
     Shard shard;        // all scans unless given
 };
 
-// Where the time went: seconds of each step, summed over the scans processed now (none for reused ones). `nodulecad
-// infer` prints them per scan, so a run on a new machine shows what bounds it (on a GPU, the CPU's steps).
+// Where the time went: seconds of each step, summed over the scans processed now (none for reused ones; a scan that
+// failed adds the steps it finished). `nodulecad infer` prints them per scan, so a run on a new machine shows what
+// bounds it (on a GPU, the CPU's steps). Each step ends with its results on the CPU, so GPU work is inside it.
 struct InferTimes {
     double load = 0;        // loading the networks (once a run, and only when a scan needs them)
     double read = 0;        // reading the scans
