@@ -51,12 +51,14 @@ void FprSetOptions::check() const {
     patch.check();
     require_fraction("val_fraction", val_fraction);
     require_between("positive_views", positive_views, 0, 1000);
+    require_between("max_train_negatives_per_scan", max_train_negatives_per_scan, 0, 1000000);
 }
 
 void to_json(nlohmann::json& j, const FprSetOptions& o) {
     j = {{"data", o.data_dir},       {"candidates", o.candidates},     {"annotations", o.annotations},     {"excluded", o.excluded},
          {"patch", o.patch},         {"add_annotations", o.add_annotations}, {"val_fraction", o.val_fraction}, {"val_subsets", o.val_subsets}};
     if (o.positive_views != 0) j["positive_views"] = o.positive_views;  // only then: work folders from before it stay valid
+    if (o.max_train_negatives_per_scan != 0) j["max_train_negatives_per_scan"] = o.max_train_negatives_per_scan;  // likewise
 }
 
 void from_json(const nlohmann::json& j, FprSetOptions& o) {
@@ -67,6 +69,7 @@ void from_json(const nlohmann::json& j, FprSetOptions& o) {
     if (j.contains("patch")) j.at("patch").get_to(o.patch);
     o.add_annotations = j.value("add_annotations", o.add_annotations);
     o.positive_views = j.value("positive_views", o.positive_views);
+    o.max_train_negatives_per_scan = j.value("max_train_negatives_per_scan", o.max_train_negatives_per_scan);
     o.val_fraction = j.value("val_fraction", o.val_fraction);
     o.val_subsets = j.value("val_subsets", o.val_subsets);
 }
@@ -280,6 +283,28 @@ std::map<std::string, std::vector<FprRow>> label_rows(const std::vector<ScanFile
     return by_scan;
 }
 
+// Keeps at most `cap` negative candidates of each training scan, a seeded random choice per scan (uid), in their
+// order; validation scans, positives and added centres are untouched.
+void cap_training_negatives(std::map<std::string, std::vector<FprRow>>& by_scan, int cap, std::uint64_t seed, FprSetSummary& sum) {
+    if (cap <= 0) return;
+    for (auto& [uid, rows] : by_scan) {
+        std::vector<std::size_t> negatives;
+        for (std::size_t i = 0; i < rows.size(); ++i)
+            if (!rows[i].val && rows[i].from_candidates() && rows[i].label == 0) negatives.push_back(i);
+        if (negatives.size() <= static_cast<std::size_t>(cap)) continue;
+        Rng rng = Rng::derive(seed, {hash_string(uid), 0xCA9ULL});
+        for (std::size_t i = negatives.size() - 1; i > 0; --i)  // Fisher-Yates: the first `cap` are a uniform choice
+            std::swap(negatives[i], negatives[static_cast<std::size_t>(rng.integer(0, static_cast<int>(i)))]);
+        std::vector<bool> drop(rows.size(), false);
+        for (std::size_t k = static_cast<std::size_t>(cap); k < negatives.size(); ++k) drop[negatives[k]] = true;
+        std::vector<FprRow> kept;
+        for (std::size_t i = 0; i < rows.size(); ++i)
+            if (!drop[i]) kept.push_back(std::move(rows[i]));
+        sum.negatives_dropped += static_cast<std::int64_t>(rows.size() - kept.size());
+        rows = std::move(kept);
+    }
+}
+
 // The fingerprint of everything the set depends on; an identical one in out_dir means the work is done.
 nlohmann::json set_key(const FprSetOptions& o, const std::string& ann_path, const std::string& exc_path, const std::vector<ScanFile>& scans,
                        const FprSetSummary& sum) {
@@ -347,7 +372,8 @@ FprSetSummary build_fpr_set(const FprSetOptions& o) {
     sum.scans = static_cast<int>(scans.size());
     const std::set<std::string> val = validation_uids(scans, o.val_fraction, o.val_subsets, o.seed);
     sum.val_uids.assign(val.begin(), val.end());
-    const auto by_scan = label_rows(scans, read_results(o.candidates), nodules, excluded, val, o.add_annotations, o.positive_views, o.seed, sum);
+    auto by_scan = label_rows(scans, read_results(o.candidates), nodules, excluded, val, o.add_annotations, o.positive_views, o.seed, sum);
+    cap_training_negatives(by_scan, o.max_train_negatives_per_scan, o.seed, sum);
     std::vector<FprRow> rows;
     for (const auto& s : scans)
         if (const auto it = by_scan.find(s.uid); it != by_scan.end()) rows.insert(rows.end(), it->second.begin(), it->second.end());
@@ -361,6 +387,7 @@ FprSetSummary build_fpr_set(const FprSetOptions& o) {
 
     nlohmann::json key = set_key(o, ann_path, exc_path, scans, sum);
     if (o.positive_views != 0) key["positive_views"] = o.positive_views;  // only then: sets from before it stay valid
+    if (o.max_train_negatives_per_scan != 0) key["max_train_negatives_per_scan"] = o.max_train_negatives_per_scan;
     fs::create_directories(o.out_dir, ec);
     if (ec) fail(o.out_dir, "cannot create output folder: " + ec.message());
     if (set_is_done(o.out_dir, key)) {
@@ -379,6 +406,7 @@ FprSetSummary build_fpr_set(const FprSetOptions& o) {
                                    {"train", sum.train},
                                    {"val", sum.val},
                                    {"candidates_without_scan", sum.candidates_without_scan},
+                                   {"training_negatives_dropped", sum.negatives_dropped},
                                    {"cube", o.patch.cube()}};
     write_file_atomically((fs::path(o.out_dir) / "patches.json").string(), info.dump(1) + "\n");
     return sum;

@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <filesystem>
+#include <map>
 #include <numeric>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -281,6 +282,20 @@ TEST(FprPatches, ValidationSplitIsByPatientAndStable) {
     }
 }
 
+// The set options the tests below share: a small cohort's scans, these candidates, 8-voxel views, a third of the
+// patients validating, seed 2.
+FprSetOptions small_set(const CohortOptions& co, const std::string& candidates, const std::string& out) {
+    FprSetOptions o;
+    o.data_dir = co.out_dir;
+    o.candidates = candidates;
+    o.out_dir = out;
+    o.patch.patch = 8;
+    o.patch.max_shift = 1;
+    o.val_fraction = 0.34;
+    o.seed = 2;
+    return o;
+}
+
 TEST(FprPatches, SetLabelsSplitsAndReuses) {
     test::TempDir dir;
     const CohortOptions co = test::small_cohort(dir.path("cohort"), 3, 5, 0.5, 2);
@@ -297,14 +312,7 @@ TEST(FprPatches, SetLabelsSplitsAndReuses) {
     cands.push_back({"not.a.scan.here", {0, 0, 0}, 0.5});
     write_results(dir.path("cands.csv"), cands);
 
-    FprSetOptions o;
-    o.data_dir = co.out_dir;
-    o.candidates = dir.path("cands.csv");
-    o.out_dir = dir.path("fpr");
-    o.patch.patch = 8;
-    o.patch.max_shift = 1;
-    o.val_fraction = 0.34;
-    o.seed = 2;
+    FprSetOptions o = small_set(co, dir.path("cands.csv"), dir.path("fpr"));
     o.threads = 2;
     const FprSetSummary s = build_fpr_set(o);
     EXPECT_FALSE(s.reused);
@@ -388,6 +396,60 @@ TEST(FprPatches, SetLabelsSplitsAndReuses) {
             EXPECT_NE(cube, plain);
         }
     EXPECT_TRUE(build_fpr_set(o).reused);
+}
+
+TEST(FprPatches, TrainingNegativesAreCappedPerScanWhileValidationKeepsAll) {
+    test::TempDir dir;
+    const CohortOptions co = test::small_cohort(dir.path("cohort"), 3, 5, 0.5, 2);
+    write_cohort(co);
+    const auto nodules = read_annotations(dir.path("cohort/annotations.csv"));
+    std::vector<Candidate> cands;
+    for (const auto& a : nodules) cands.push_back({a.seriesuid, {a.world[0] + 0.5, a.world[1], a.world[2]}, 0.9});  // hits
+    const std::vector<ScanFile> scans = find_scans(co.out_dir);
+    for (const auto& f : scans)
+        for (int k = 0; k < 12; ++k) cands.push_back({f.uid, {-60.0 + 10 * k, 5.0 * k, 30.0}, 0.3});  // 12 negatives a scan
+    write_results(dir.path("cands.csv"), cands);
+    FprSetOptions o = small_set(co, dir.path("cands.csv"), dir.path("all"));
+    const FprSetSummary all = build_fpr_set(o);
+    EXPECT_EQ(all.negatives_dropped, 0);
+    o.max_train_negatives_per_scan = 5;
+    o.out_dir = dir.path("capped");
+    const FprSetSummary capped = build_fpr_set(o);
+    ASSERT_EQ(capped.val_uids.size(), 1u);
+    EXPECT_EQ(capped.negatives_dropped, 2 * 7);  // two training scans, 12 -> 5 each
+    EXPECT_EQ(capped.negatives, all.negatives - 14);
+    EXPECT_EQ(capped.positives, all.positives);
+    const auto before = read_fpr_rows(dir.path("all/patches.csv")), after = read_fpr_rows(dir.path("capped/patches.csv"));
+    ASSERT_EQ(static_cast<std::int64_t>(after.size()), capped.rows);
+    std::map<std::string, int> negatives;
+    for (const auto& r : after) negatives[r.seriesuid] += r.label == 0;
+    for (const auto& f : scans) EXPECT_EQ(negatives[f.uid], f.uid == capped.val_uids[0] ? 12 : 5) << f.uid;
+    // The kept rows are rows of the full set, in its order, and the cubes follow them.
+    std::size_t i = 0;
+    for (const auto& r : after) {
+        while (i < before.size() && (before[i].seriesuid != r.seriesuid || before[i].world != r.world)) ++i;
+        ASSERT_LT(i, before.size());
+        ++i;
+    }
+    EXPECT_EQ(read_npy<std::uint8_t>(dir.path("capped/patches.npy")).shape[0], capped.rows);
+    // Seeded: the same choice again; another seed chooses other negatives.
+    o.out_dir = dir.path("again");
+    build_fpr_set(o);
+    EXPECT_EQ(read_file(dir.path("again/patches.csv")), read_file(dir.path("capped/patches.csv")));
+    o.seed = 3;
+    o.out_dir = dir.path("other");
+    const FprSetSummary other = build_fpr_set(o);
+    if (other.val_uids == capped.val_uids) {
+        EXPECT_NE(read_file(dir.path("other/patches.csv")), read_file(dir.path("capped/patches.csv")));
+    }
+    // The cap is part of the set's key, and of the options' JSON only when set (older work folders stay valid).
+    o.seed = 2;
+    o.out_dir = dir.path("capped");
+    EXPECT_TRUE(build_fpr_set(o).reused);
+    o.max_train_negatives_per_scan = 6;
+    EXPECT_FALSE(build_fpr_set(o).reused);
+    EXPECT_EQ(nlohmann::json(o).at("max_train_negatives_per_scan"), 6);
+    EXPECT_FALSE(nlohmann::json(FprSetOptions{}).contains("max_train_negatives_per_scan"));
 }
 
 // Work folders and patch sets written before the extra views stay valid: the options' JSON (part of the pipeline's

@@ -102,6 +102,11 @@ struct FprSetOptions {
     // Extra views of each annotated training nodule (nodule_views): the reduction sees only a hundred or so
     // nodules in a small cohort, and flips, quarter turns and 1-voxel shifts of the same cut are all it has of them.
     int positive_views = 0;
+    // At most this many negative candidates of each training scan (0: all), drawn at random (seeded by the scan's
+    // uid); validation scans keep all theirs, so the validation CPM scores every candidate. Why: the U-Net's
+    // candidate count swings threefold between training draws (500-1,500 on the demo's 24 scans), and the
+    // reduction's training time with it; a cap bounds the demo's time whatever the draw (docs/pipeline.md).
+    int max_train_negatives_per_scan = 0;
     double val_fraction = 0.2;
     std::vector<int> val_subsets;
     std::uint64_t seed = 0;
@@ -118,6 +123,7 @@ struct FprSetSummary {
     std::int64_t rows = 0, positives = 0, negatives = 0, ignored = 0, added_centres = 0, added_views = 0, train = 0, val = 0;
     std::int64_t train_positives = 0, train_negatives = 0;
     std::int64_t candidates_without_scan = 0;
+    std::int64_t negatives_dropped = 0;  // training negatives beyond max_train_negatives_per_scan
     bool reused = false;  // an identical set was already in out_dir
     std::vector<std::string> val_uids;
 };
