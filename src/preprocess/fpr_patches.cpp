@@ -293,8 +293,7 @@ void cap_training_negatives(std::map<std::string, std::vector<FprRow>>& by_scan,
             if (!rows[i].val && rows[i].from_candidates() && rows[i].label == 0) negatives.push_back(i);
         if (negatives.size() <= static_cast<std::size_t>(cap)) continue;
         Rng rng = Rng::derive(seed, {hash_string(uid), 0xCA9ULL});
-        for (std::size_t i = negatives.size() - 1; i > 0; --i)  // Fisher-Yates: the first `cap` are a uniform choice
-            std::swap(negatives[i], negatives[static_cast<std::size_t>(rng.integer(0, static_cast<int>(i)))]);
+        shuffle(negatives, rng);  // the first `cap` are a uniform choice
         std::vector<bool> drop(rows.size(), false);
         for (std::size_t k = static_cast<std::size_t>(cap); k < negatives.size(); ++k) drop[negatives[k]] = true;
         std::vector<FprRow> kept;

@@ -9,10 +9,6 @@ namespace nodulecad {
 
 namespace {
 
-void shuffle(std::vector<std::int64_t>& v, Rng& rng) {
-    for (std::size_t i = v.size(); i > 1; --i) std::swap(v[i - 1], v[static_cast<std::size_t>(rng.uniform() * static_cast<double>(i))]);
-}
-
 // Shuffled passes over `rows` appended to `order` until it holds `wanted`.
 void cycle(const std::vector<std::int64_t>& rows, std::size_t wanted, std::vector<std::int64_t>& order, Rng& rng) {
     while (!rows.empty() && order.size() < wanted) {

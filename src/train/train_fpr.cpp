@@ -40,21 +40,18 @@ const std::vector<std::string> kValidationColumns = {"val_loss",  "val_auc",   "
 std::vector<std::int64_t> epoch_order(const std::vector<std::int64_t>& pos, const std::vector<std::int64_t>& neg, double ratio,
                                       std::int64_t cap, std::uint64_t seed, int epoch) {
     Rng rng = Rng::derive(seed, {static_cast<std::uint64_t>(epoch), 0xF9ULL});
-    const auto shuffle = [&](std::vector<std::int64_t>& v) {
-        for (std::size_t i = v.size(); i > 1; --i) std::swap(v[i - 1], v[static_cast<std::size_t>(rng.uniform() * static_cast<double>(i))]);
-    };
     std::vector<std::int64_t> order = neg;
     const auto want = std::max<std::int64_t>(static_cast<std::int64_t>(pos.size()), std::llround(ratio * static_cast<double>(neg.size())));
     std::vector<std::int64_t> cycle;
     for (std::int64_t n = 0; n < want; ++n) {
         if (cycle.empty()) {
             cycle = pos;
-            shuffle(cycle);
+            shuffle(cycle, rng);
         }
         order.push_back(cycle.back());
         cycle.pop_back();
     }
-    shuffle(order);
+    shuffle(order, rng);
     if (cap > 0 && static_cast<std::int64_t>(order.size()) > cap) order.resize(static_cast<std::size_t>(cap));
     return order;
 }

@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <initializer_list>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace nodulecad {
 
@@ -65,5 +67,10 @@ public:
 private:
     std::uint64_t state_;
 };
+
+// Fisher-Yates: a uniform permutation of v decided by rng alone (the same draws whatever T).
+template <class T> void shuffle(std::vector<T>& v, Rng& rng) {
+    for (std::size_t i = v.size(); i > 1; --i) std::swap(v[i - 1], v[static_cast<std::size_t>(rng.uniform() * static_cast<double>(i))]);
+}
 
 }  // namespace nodulecad
