@@ -56,6 +56,9 @@ void register_run(CLI::App& app) {
     cmd->add_option("--epochs", o->unet.run.epochs, "U-Net epochs")->capture_default_str();
     cmd->add_option("--val-every", o->unet.run.validate_every, "Validate the U-Net after every Nth epoch and the last (the others cannot\n"
                                                                "become its best.pt)")->capture_default_str()->check(CLI::PositiveNumber);
+    cmd->add_option("--val-from", o->unet.run.validate_from, "Validate the U-Net only from this epoch on (and after the last)")
+        ->capture_default_str()
+        ->check(CLI::PositiveNumber);
     cmd->add_option("--crop", o->unet.crop, "U-Net training window (0 = whole slices)")->capture_default_str();
     cmd->add_option("--filters", o->unet.unet.base_filters, "U-Net filters at the first level")->capture_default_str();
     cmd->add_option("--depth", o->unet.unet.depth, "U-Net levels")->capture_default_str();

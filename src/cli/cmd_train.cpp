@@ -31,6 +31,9 @@ void register_train(CLI::App& app) {
     cmd->add_option("--val-every", o->run.validate_every, "Validate after every Nth epoch and the last (the others cannot become best.pt)")
         ->capture_default_str()
         ->check(CLI::PositiveNumber);
+    cmd->add_option("--val-from", o->run.validate_from, "Validate only from this epoch on (and after the last)")
+        ->capture_default_str()
+        ->check(CLI::PositiveNumber);
     cmd->add_option("--device", o->run.device, "auto, cpu or cuda[:N]")->capture_default_str();
     cmd->add_flag("!--fp32", o->run.amp, "On CUDA, run in fp32 instead of bf16 autocast with channels-last (no effect on a CPU)");
     cmd->add_option("--filters", o->unet.base_filters, "Filters at the first level (doubled per level)")->capture_default_str();

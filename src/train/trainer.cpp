@@ -301,7 +301,7 @@ std::vector<EpochRecord> run_training(TrainingVariant& v, const TrainerOptions& 
         net->train();
         const EpochTotals totals = train_epoch(v, *net, optimizer, forward, device, epoch, o.epochs, loaders, o.batch, ranks);
         Validation val;
-        const bool validated = epoch % o.validate_every == 0 || epoch == o.epochs;
+        const bool validated = epoch == o.epochs || (epoch >= o.validate_from && epoch % o.validate_every == 0);
         {
             torch::NoGradGuard no_grad;
             // Batch norm's running statistics are updated by each rank from its own samples: rank 0's, as its

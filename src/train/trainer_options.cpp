@@ -11,6 +11,7 @@ void TrainerOptions::check() const {
     require_positive("batch", batch);
     require_positive("lr", lr);
     require_positive("validate_every", validate_every);
+    require_positive("validate_from", validate_from);
     require_non_negative("loader_threads", loader_threads);
     require_positive("dist_timeout_s", dist_timeout_s);
 }
@@ -21,6 +22,7 @@ void to_json(nlohmann::json& j, const TrainerOptions& o) {
          {"amp", o.amp}};
     // Written only when set, so the stage keys and config.json of runs that validate every epoch stay as they were.
     if (o.validate_every != 1) j["validate_every"] = o.validate_every;
+    if (o.validate_from != 1) j["validate_from"] = o.validate_from;
 }
 
 void from_json(const nlohmann::json& j, TrainerOptions& o) {
@@ -32,6 +34,7 @@ void from_json(const nlohmann::json& j, TrainerOptions& o) {
     o.seed = j.value("seed", o.seed);
     o.amp = j.value("amp", o.amp);
     o.validate_every = j.value("validate_every", o.validate_every);
+    o.validate_from = j.value("validate_from", o.validate_from);
 }
 
 }  // namespace nodulecad

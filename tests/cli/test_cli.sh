@@ -217,6 +217,8 @@ if "$bin" train --help > /dev/null 2>&1 && ! "$bin" train --help 2>&1 | grep -q 
     check "train --val-every 2 says which epochs were not validated and records the option" sh -c "test $rc -eq 0 && grep -q '^epoch 1: .*not validated' '$tmp/train_ve.err' && grep -q '\"validate_every\": 2' '$tmp/run_ve/config.json'"
     "$bin" train --data "$tmp/prep" --out "$tmp/run0" --val-every 0 > /dev/null 2> "$tmp/err.txt"; rc=$?
     check "train --val-every 0 is refused" sh -c "test $rc -ne 0 && grep -q -- '--val-every' '$tmp/err.txt'"
+    "$bin" train --data "$tmp/prep" --out "$tmp/run0" --val-from 0 > /dev/null 2> "$tmp/err.txt"; rc=$?
+    check "train --val-from 0 is refused" sh -c "test $rc -ne 0 && grep -q -- '--val-from' '$tmp/err.txt'"
     "$bin" train --data "$tmp/prep" --out "$tmp/run0" --epochs 0 > /dev/null 2> "$tmp/err.txt"; rc=$?
     check "a library option error names the flag and the value" sh -c "test $rc -eq 1 && grep -qx 'nodulecad: error: --epochs must be > 0, got 0' '$tmp/err.txt'"
     "$bin" train --data "$tmp/prep" --out "$tmp/run0" --filters 0 > /dev/null 2> "$tmp/err.txt"; rc=$?

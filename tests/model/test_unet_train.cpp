@@ -187,9 +187,10 @@ TEST(Train, NoduleSamplingLearnsAndNeedsTheWeightColumn) {
     test::expect_error([&] { train_unet(o); }, {"index.csv", "no nodule_weight column", "run it again"});
 }
 
-// Validation every 3rd epoch and after the last: training is the same as with validation every epoch; the other
-// epochs have no validation Dice and cannot become best.pt, which holds the best of the validated ones.
-TEST(Train, ValidatingEveryNthEpochTrainsTheSameAndKeepsTheBestValidated) {
+// Validation every 3rd epoch and after the last, or only from the 4th: training is the same as with validation every
+// epoch; the other epochs have no validation Dice and cannot become best.pt, which holds the best of the validated
+// ones.
+TEST(Train, ValidatingEveryNthEpochOrFromTheMthTrainsTheSameAndKeepsTheBestValidated) {
     test::TempDir dir;
     write_toy_dataset(dir.path("toy"), 20, 1, 32);
     TrainOptions o = toy_options(dir.path("toy"), dir.path("every"), 5);
@@ -220,6 +221,30 @@ TEST(Train, ValidatingEveryNthEpochTrainsTheSameAndKeepsTheBestValidated) {
     o.run.validate_every = 0;
     o.run.run_dir = dir.path("bad");
     test::expect_error([&] { (void)train_unet(o); }, {"validate_every must be > 0, got 0"});
+
+    // Validation from epoch 4 on: epochs 1-3 are not validated (so epoch 3, the best of all, cannot be kept), 4 and
+    // 5 are, with the same Dice as before; best.pt holds the better of those two.
+    o.run.validate_every = 1;
+    o.run.validate_from = 4;
+    o.run.run_dir = dir.path("late");
+    const auto late = train_unet(o);
+    ASSERT_EQ(late.size(), 5u);
+    for (std::size_t e = 0; e < 5; ++e) {
+        SCOPED_TRACE("epoch " + std::to_string(e + 1));
+        EXPECT_DOUBLE_EQ(late[e].train_loss, every[e].train_loss);
+        if (e >= 3) {
+            EXPECT_DOUBLE_EQ(late[e].val_dice, every[e].val_dice);
+        } else {
+            EXPECT_TRUE(std::isnan(late[e].val_dice));
+        }
+    }
+    const int late_best = every[3].val_dice >= every[4].val_dice ? 4 : 5;
+    EXPECT_EQ(read_model_card(dir.path("late/best.pt")).epoch, late_best);
+    EXPECT_NE(read_file(dir.path("late/config.json")).find("\"validate_from\": 4"), std::string::npos);
+    EXPECT_EQ(read_file(dir.path("every/config.json")).find("validate_from"), std::string::npos);
+    o.run.validate_from = 0;
+    o.run.run_dir = dir.path("bad");
+    test::expect_error([&] { (void)train_unet(o); }, {"validate_from must be > 0, got 0"});
 }
 
 // Two checkpoints hold bit-identical weights.

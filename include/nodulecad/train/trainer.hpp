@@ -113,7 +113,8 @@ public:
     // zero terms after taking part in the same collectives.
     virtual LossTerms step_loss(const torch::Tensor& output, const torch::Tensor& target, const StepShare& share);
 
-    // 4. Validation after each epoch (or each TrainerOptions::validate_every-th), in eval mode without gradients.
+    // 4. Validation after each epoch (or those TrainerOptions::validate_every and validate_from pick, and the last), in
+    // eval mode without gradients.
     virtual Validation validate(int epoch, const Forward& forward) = 0;
     // What the next epoch needs from this one's network whether or not it is validated (the 3D detector mines its
     // hard negatives here), in eval mode without gradients, before validate.
