@@ -11,15 +11,16 @@
 namespace nodulecad::cli {
 
 void print_pipeline_summary(const PipelineSummary& s) {
-    double total = 0;
-    for (const auto& t : s.stages) total += t.seconds;
+    double total = 0, cpu = 0;
+    for (const auto& t : s.stages) total += t.seconds, cpu += t.cpu_seconds;
     std::cerr << "stages:";
     for (const auto& t : s.stages) {
         char buf[96];
         std::snprintf(buf, sizeof buf, " %s %s", t.name.c_str(), t.skipped ? "(skipped)" : (std::to_string(static_cast<long>(t.seconds + 0.5)) + " s").c_str());
         std::cerr << buf << ";";
     }
-    std::cerr << " total " << static_cast<long>(total + 0.5) << " s\n";
+    // CPU time beside the wall clock: over the wall time, the cores the run kept busy.
+    std::cerr << " total " << static_cast<long>(total + 0.5) << " s (CPU time " << static_cast<long>(cpu + 0.5) << " s)\n";
     std::cerr << "Before FP reduction: CPM " << s.cpm_unet << "; FP reduction rule: " << s.combine << "; " << s.detected << "/" << s.nodules << " nodules found; submission: " << s.submission << "\n";
     std::printf("CPM %.4f (%d held-out scans) — report: %s\n", s.cpm, s.test_scans, s.report.c_str());
 }

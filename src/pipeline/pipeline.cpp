@@ -493,7 +493,7 @@ void write_summary(const PipelineOptions& o, PipelineSummary& sum, std::size_t s
                                 {"submission", sum.submission}, {"report", sum.report},           {"folds", splits}};
     s["subgroups"] = after.value("subgroups", json::array());
     json stages = json::array();
-    for (const auto& t : sum.stages) stages.push_back({{"stage", t.name}, {"seconds", t.seconds}, {"skipped", t.skipped}});
+    for (const auto& t : sum.stages) stages.push_back({{"stage", t.name}, {"seconds", t.seconds}, {"cpu_seconds", t.cpu_seconds}, {"skipped", t.skipped}});
     s["stages"] = stages;
     write_file_atomically(path("summary.json"), s.dump(1) + "\n");
 }

@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <iostream>
 
+#include "nodulecad/core/cpu_time.hpp"
 #include "nodulecad/core/error.hpp"
 #include "nodulecad/core/files.hpp"
 
@@ -49,7 +50,7 @@ void StageRunner::run(const std::string& name, const std::vector<std::string>& i
     for (const auto& p : outputs) done = done && fs::exists(p, ec);
     if (done) {
         std::cerr << label << ": done earlier, skipped\n";
-        times_.push_back({prefix_ + name, 0, true});
+        times_.push_back({prefix_ + name, 0, 0, true});
         return;
     }
     if (!refuse_.empty()) throw Error(prefix_ + name + " has not finished" + refuse_);
@@ -57,10 +58,12 @@ void StageRunner::run(const std::string& name, const std::vector<std::string>& i
     fs::remove(marker, ec);
     std::cerr << label << "\n";
     const auto t0 = std::chrono::steady_clock::now();
+    const double cpu0 = process_cpu_seconds();
     work(fresh);
     const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    write_file_atomically(marker, json({{"key", key}, {"seconds", s}}).dump(1) + "\n");
-    times_.push_back({prefix_ + name, s, false});
+    const double cpu = process_cpu_seconds() - cpu0;
+    write_file_atomically(marker, json({{"key", key}, {"seconds", s}, {"cpu_seconds", cpu}}).dump(1) + "\n");
+    times_.push_back({prefix_ + name, s, cpu, false});
 }
 
 void StageRunner::add_key(const std::string& name, const json& key, bool ran_now) {

@@ -75,10 +75,20 @@ TEST(Pipeline, QuickRunWritesEveryStageAndResumesAfterDeletions) {
     EXPECT_EQ(first.stages.size(), 11u);
     EXPECT_TRUE(fs::exists(w("model/model.json")));
     for (const auto& t : first.stages) EXPECT_FALSE(t.skipped) << t.name;
+    // Each stage's CPU time beside its wall time, in summary.json too; training a network is real work.
+    const auto& recorded = summary.at("stages");
+    ASSERT_EQ(recorded.size(), first.stages.size());
+    for (std::size_t i = 0; i < first.stages.size(); ++i) {
+        EXPECT_GE(first.stages[i].cpu_seconds, 0.0) << first.stages[i].name;
+        EXPECT_DOUBLE_EQ(recorded[i].at("cpu_seconds").get<double>(), first.stages[i].cpu_seconds) << first.stages[i].name;
+    }
+    EXPECT_GT(first.stages[2].cpu_seconds, 0.0);
+    EXPECT_EQ(first.stages[2].name, "unet");
 
     // Again: everything is done.
     const PipelineSummary again = run_pipeline(o);
     for (const auto& t : again.stages) EXPECT_TRUE(t.skipped) << t.name;
+    for (const auto& t : again.stages) EXPECT_EQ(t.cpu_seconds, 0.0) << t.name;
     EXPECT_DOUBLE_EQ(again.cpm, first.cpm);
 
     // One held-out prediction and the evaluation deleted: that prediction, the test candidates, the evaluation and

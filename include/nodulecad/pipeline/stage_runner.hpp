@@ -16,7 +16,8 @@ namespace nodulecad {
 
 struct StageTime {
     std::string name;
-    double seconds = 0;
+    double seconds = 0;      // wall clock
+    double cpu_seconds = 0;  // the process's CPU time over the stage (all threads)
     bool skipped = false;
 };
 
