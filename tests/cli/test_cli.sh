@@ -309,6 +309,7 @@ if "$bin" train --help > /dev/null 2>&1 && ! "$bin" train --help 2>&1 | grep -q 
     check "demo --quick exit 0" test "$rc" -eq 0
     check "demo prints the CPM line last" grep -qE "^CPM [0-9.]+ \(2 held-out scans\) — report: $tmp/demo/work/report.html\$" <(tail -1 "$tmp/demo.out")
     check "demo prints its stages" grep -q '^\[9/9\] model' "$tmp/demo.err"
+    check "demo's stage times end with the wall and CPU totals" grep -qE '^stages: split [0-9]+ s;.* total [0-9]+ s \(CPU time [0-9]+ s\)$' "$tmp/demo.err"
     for f in report.html submission.csv candidates_unet.csv summary.json eval/summary.json eval_unet/summary.json unet/best.pt fpr/patches.json \
              model/model.json model/unet.pt; do
         check "demo writes $f" test -s "$tmp/demo/work/$f"
