@@ -2,12 +2,11 @@
 
 #include <cmath>
 #include <filesystem>
-#include <future>
-#include <memory>
 #include <nlohmann/json.hpp>
 
 #include "nodulecad/core/error.hpp"
 #include "nodulecad/core/files.hpp"
+#include "nodulecad/core/prefetch.hpp"
 #include "nodulecad/core/progress.hpp"
 #include "nodulecad/io/dicom.hpp"
 #include "nodulecad/io/image_file.hpp"
@@ -153,49 +152,40 @@ CohortSummary write_cohort(const CohortOptions& opts) {
     std::vector<Annotation> annotations, excluded;
     std::vector<std::string> uids;
     ojson scans = ojson::array();
-    int mine = 0;
-    for (std::size_t n = 0; n < specs.size(); ++n) mine += opts.shard.holds(n) ? 1 : 0;
-    Progress progress(opts.shard.all() ? "synth" : "synth shard " + opts.shard.describe(), mine, "scans");
-    // A scan's files are written while the next one renders (rendering keeps every thread busy, writing mostly one:
-    // the two cores are 1.78 busy instead of 1.66 when the writing ran in turn); the files are the same.
-    std::future<void> writing;
-    const auto finish_writing = [&] {
-        if (!writing.valid()) return;
-        writing.get();  // rethrows what the writing threw
-        progress.advance();
-    };
-    for (std::size_t n = 0; n < specs.size(); ++n) {
-        if (!opts.shard.holds(n)) continue;
-        const ScanSpec& spec = specs[n];
-        auto r = std::make_shared<const RenderedScan>(render_scan(spec, opts.threads));
+    std::vector<std::size_t> mine;  // this shard's scans
+    for (std::size_t n = 0; n < specs.size(); ++n)
+        if (opts.shard.holds(n)) mine.push_back(n);
+    Progress progress(opts.shard.all() ? "synth" : "synth shard " + opts.shard.describe(), static_cast<std::int64_t>(mine.size()), "scans");
+    // The next scan renders on a thread of its own while this one is written (rendering keeps every thread busy,
+    // writing mostly one: the two cores are 1.78 busy instead of 1.66 when the two ran in turn); the files are the
+    // same, and at most two scans are held.
+    OrderedPrefetcher<RenderedScan> rendered(mine.size(), 1, 1, [&](std::size_t k) { return render_scan(specs[mine[k]], opts.threads); });
+    RenderedScan r;
+    for (std::size_t k = 0; rendered.next(r); ++k) {
+        const ScanSpec& spec = specs[mine[k]];
         const fs::path subset = root / ("subset" + std::to_string(spec.subset));
         make_dir(subset);
-        for (const auto& a : r->annotations) annotations.push_back({spec.uid, a.world, a.diameter});
-        for (const auto& e : r->excluded) excluded.push_back({spec.uid, e.world, e.diameter});
+        write_scan(subset, spec, r.scan, opts.format);
+        write_metaimage((root / "truth" / (spec.uid + "_lungs.mhd")).string(), r.lungs, kTruthWrite);
+        write_metaimage((root / "truth" / (spec.uid + "_nodules.mhd")).string(), r.nodules, kTruthWrite);
+        for (const auto& a : r.annotations) annotations.push_back({spec.uid, a.world, a.diameter});
+        for (const auto& e : r.excluded) excluded.push_back({spec.uid, e.world, e.diameter});
         uids.push_back(spec.uid);
-        scans.push_back(scan_json(spec, *r));
-        std::string rows_text;
+        scans.push_back(scan_json(spec, r));
         if (!opts.shard.all()) {
-            // This scan's table rows, for whichever shard writes the tables (after its files: they mark it done).
+            // This scan's table rows, for whichever shard writes the tables.
             ojson rows = {{"annotations", ojson::array()}, {"excluded", ojson::array()}, {"scan", scans.back()}};
-            for (const auto& a : r->annotations) rows["annotations"].push_back({a.world[0], a.world[1], a.world[2], a.diameter});
-            for (const auto& e : r->excluded) rows["excluded"].push_back({e.world[0], e.world[1], e.world[2], e.diameter});
-            rows_text = rows.dump() + "\n";
+            for (const auto& a : r.annotations) rows["annotations"].push_back({a.world[0], a.world[1], a.world[2], a.diameter});
+            for (const auto& e : r.excluded) rows["excluded"].push_back({e.world[0], e.world[1], e.world[2], e.diameter});
+            write_file_atomically(rows_file(spec), rows.dump() + "\n");
         }
         summary.scans += 1;
         summary.flipped += spec.flipped ? 1 : 0;
-        summary.nodules += static_cast<int>(r->annotations.size());
-        summary.excluded += static_cast<int>(r->excluded.size());
+        summary.nodules += static_cast<int>(r.annotations.size());
+        summary.excluded += static_cast<int>(r.excluded.size());
         summary.voxels += spec.geometry.voxel_count();
-        finish_writing();
-        writing = std::async(std::launch::async, [&root, &opts, &rows_file, &spec, r, subset, rows_text] {
-            write_scan(subset, spec, r->scan, opts.format);
-            write_metaimage((root / "truth" / (spec.uid + "_lungs.mhd")).string(), r->lungs, kTruthWrite);
-            write_metaimage((root / "truth" / (spec.uid + "_nodules.mhd")).string(), r->nodules, kTruthWrite);
-            if (!rows_text.empty()) write_file_atomically(rows_file(spec), rows_text);
-        });
+        progress.advance();
     }
-    finish_writing();
     progress.finish();
     if (!opts.shard.all()) {
         // The tables need every scan's rows: read back in generation order, as one run would have gathered them.
