@@ -3,11 +3,34 @@
 // machine by scripts/gpu-check.sh.
 #include <gtest/gtest.h>
 
+#include <thread>
+
+#include "nodulecad/model/device.hpp"
 #include "nodulecad/model/run_mode.hpp"
 #include "nodulecad/model/unet.hpp"
 
 namespace nodulecad {
 namespace {
+
+TEST(ComputeThreads, ScopeHoldsItsCountForNewThreadsAndPutsTheOldOneBack) {
+    set_compute_threads(2);
+    {
+        const ComputeThreadsScope one(1);
+        EXPECT_EQ(torch::get_num_threads(), 1);
+        int in_worker = 0;
+        std::thread([&] { in_worker = torch::get_num_threads(); }).join();
+        EXPECT_EQ(in_worker, 1);  // what predict's slice workers rely on: one compute thread each
+        {
+            const ComputeThreadsScope three(3);
+            EXPECT_EQ(torch::get_num_threads(), 3);
+        }
+        EXPECT_EQ(torch::get_num_threads(), 1);
+    }
+    EXPECT_EQ(torch::get_num_threads(), 2);
+    int after = 0;
+    std::thread([&] { after = torch::get_num_threads(); }).join();
+    EXPECT_EQ(after, 2);
+}
 
 TEST(RunMode, CpuStaysFp32AndChannelsFirst) {
     const RunMode m = run_mode(torch::kCPU, true);

@@ -11,6 +11,7 @@
 #include "nodulecad/io/csv.hpp"
 #include "nodulecad/io/metaimage.hpp"
 #include "nodulecad/io/npy.hpp"
+#include "nodulecad/model/device.hpp"
 #include "nodulecad/model/unet.hpp"
 #include "nodulecad/preprocess/lung_segmentation.hpp"
 #include "nodulecad/preprocess/slice_grid.hpp"
@@ -400,6 +401,33 @@ TEST(Predict, ProbabilitiesLandOnTheScanThroughTheInverseMap) {
     const Volume<float> one = read_volume<float>(dir.path("pred_lungs/scan_prob.mhd")), five = read_volume<float>(dir.path("pred_b5/scan_prob.mhd"));
     ASSERT_EQ(one.voxels.size(), five.voxels.size());
     for (std::size_t n = 0; n < one.voxels.size(); n += 3) ASSERT_NEAR(one.voxels[n], five.voxels[n], 1e-5);
+    // Slices split over 2 workers of one compute thread each (threads = 2 above, a batch a worker) give the bytes
+    // of one thread running them all, batch by batch; the process's compute threads are as before afterwards.
+    set_compute_threads(2);
+    for (const int batch : {1, 5}) {
+        SCOPED_TRACE("batch " + std::to_string(batch));
+        o.batch = batch;
+        o.threads = 2;
+        o.out_dir = dir.path("pred_w2_" + std::to_string(batch));
+        (void)predict_scans(o);
+        EXPECT_EQ(torch::get_num_threads(), 2);
+        o.threads = 1;
+        o.out_dir = dir.path("pred_w1_" + std::to_string(batch));
+        {
+            const ComputeThreadsScope single_thread(1);
+            (void)predict_scans(o);
+        }
+        const Volume<float> two = read_volume<float>(dir.path("pred_w2_" + std::to_string(batch) + "/scan_prob.mhd")),
+                            single = read_volume<float>(o.out_dir + "/scan_prob.mhd");
+        ASSERT_EQ(two.voxels.size(), single.voxels.size());
+        EXPECT_TRUE(two.voxels == single.voxels);
+        double sum = 0;
+        for (const float v : two.voxels) sum += v;
+        EXPECT_GT(sum, 0.0);
+    }
+    o.threads = 2;
+    o.batch = 5;
+    o.out_dir = dir.path("pred_b5");
     // uint8 output, slices resampled on 2 threads: p * 255 of the same probabilities.
     o.float_output = false;
     o.out_dir = dir.path("pred_b5_u8");
