@@ -7,6 +7,7 @@
 
 #include "nodulecad/core/error.hpp"
 #include "nodulecad/core/math.hpp"
+#include "nodulecad/core/threads.hpp"
 #include "nodulecad/detect/blobs.hpp"
 #include "nodulecad/io/cohort_layout.hpp"
 #include "nodulecad/io/metaimage.hpp"
@@ -100,24 +101,33 @@ std::vector<Candidate> detect_predictions(const std::string& pred_dir, const Det
         if (scans_dir.empty()) throw Error("blob candidates need the scans (a cohort folder) beside the predictions");
         for (const ScanFile& s : find_scans(scans_dir)) scan_of[s.uid] = s;
     }
-    std::vector<Candidate> out;
-    for (const ScanFile& f : files) {
+    for (const ScanFile& f : files)
+        if (opts.blobs_per_scan > 0 && !scan_of.count(f.uid)) fail(f.path, "no scan " + f.uid + " in " + scans_dir + " for its blob candidates");
+    // Scans on `threads` workers, the threads shared out among them: most of a scan's work (reading, the lungs, the
+    // blob filter) keeps one thread busy. The candidates come out in the scans' order, whatever the workers.
+    const int threads = std::max(1, opts.threads);
+    const int workers = static_cast<int>(std::min<std::size_t>(static_cast<std::size_t>(threads), std::max<std::size_t>(1, files.size())));
+    DetectOptions each = opts;
+    each.threads = std::max(1, threads / workers);
+    std::vector<std::vector<DetectedCandidate>> found(files.size());
+    parallel_for(static_cast<std::int64_t>(files.size()), workers, [&](std::int64_t i) {
+        const ScanFile& f = files[static_cast<std::size_t>(i)];
         const Volume<float> prob = read_probability_volume(f.path);
-        std::vector<DetectedCandidate> found;
-        if (opts.blobs_per_scan > 0) {
-            const auto it = scan_of.find(f.uid);
-            if (it == scan_of.end()) fail(f.path, "no scan " + f.uid + " in " + scans_dir + " for its blob candidates");
-            const Volume<std::int16_t> scan = read_scan(it->second);
-            if (scan.geometry.size != prob.geometry.size) fail(f.path, "the probability volume does not have the size of its scan " + it->second.path);
-            LungSegmentationOptions lo;
-            lo.threads = opts.threads;
-            const Volume<std::uint8_t> lungs = segment_lungs_robust(scan, lo).mask;
-            found = detect_scan(f.uid, prob, &scan, &lungs, opts, BlobOptions{});
-        } else {
-            found = detect_scan(f.uid, prob, nullptr, nullptr, opts, BlobOptions{});
+        if (opts.blobs_per_scan <= 0) {
+            found[static_cast<std::size_t>(i)] = detect_scan(f.uid, prob, nullptr, nullptr, each, BlobOptions{});
+            return;
         }
-        for (auto& d : found) out.push_back(std::move(d.candidate));
-    }
+        const ScanFile& s = scan_of.at(f.uid);
+        const Volume<std::int16_t> scan = read_scan(s);
+        if (scan.geometry.size != prob.geometry.size) fail(f.path, "the probability volume does not have the size of its scan " + s.path);
+        LungSegmentationOptions lo;
+        lo.threads = each.threads;
+        const Volume<std::uint8_t> lungs = segment_lungs_robust(scan, lo).mask;
+        found[static_cast<std::size_t>(i)] = detect_scan(f.uid, prob, &scan, &lungs, each, BlobOptions{});
+    });
+    std::vector<Candidate> out;
+    for (auto& scan : found)
+        for (auto& d : scan) out.push_back(std::move(d.candidate));
     return out;
 }
 

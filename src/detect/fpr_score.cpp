@@ -39,7 +39,8 @@ void FprScorer::rescore(std::vector<Candidate>& candidates, const std::vector<st
         extract_cube(scan, candidates[idx[static_cast<std::size_t>(i)]].world, patch, cubes.data() + static_cast<std::size_t>(i) * cube_bytes);
     });
     const std::vector<double> p =
-        fpr_probabilities(impl_->model, cubes.data(), static_cast<std::int64_t>(idx.size()), patch, impl_->device, impl_->o.batch, symmetries());
+        fpr_probabilities(impl_->model, cubes.data(), static_cast<std::int64_t>(idx.size()), patch, impl_->device, impl_->o.batch, symmetries(),
+                          std::max(1, impl_->o.threads));
     for (std::size_t i = 0; i < idx.size(); ++i) {
         Candidate& c = candidates[idx[i]];
         c.probability = combine_probability(c.probability, p[i], impl_->o.combine);

@@ -3,6 +3,8 @@
 #include <algorithm>
 
 #include "nodulecad/core/error.hpp"
+#include "nodulecad/core/threads.hpp"
+#include "nodulecad/model/device.hpp"
 
 namespace nodulecad {
 
@@ -84,9 +86,9 @@ torch::Tensor FprNetImpl::forward(torch::Tensor x) {
 }
 
 std::vector<double> fpr_probabilities(FprNet& model, const std::uint8_t* cubes, std::int64_t n, const PatchOptions& patch,
-                                      const torch::Device& device, int batch, int symmetries) {
+                                      const torch::Device& device, int batch, int symmetries, int threads) {
     require_between("symmetries", symmetries, 1, 8);
-    torch::NoGradGuard no_grad;
+    require_positive("batch", batch);
     model->eval();
     const FprNetConfig& net = model->config();
     net.check_patch(patch);
@@ -98,21 +100,34 @@ std::vector<double> fpr_probabilities(FprNet& model, const std::uint8_t* cubes, 
         maps[static_cast<std::size_t>(s)].rotate = s % 4;
         maps[static_cast<std::size_t>(s)].flip[0] = s >= 4;
     }
-    std::vector<double> out;
-    out.reserve(static_cast<std::size_t>(n));
-    std::vector<float> x;
-    for (std::int64_t first = 0; first < n; first += batch) {
-        const std::int64_t b = std::min<std::int64_t>(batch, n - first);
-        std::vector<double> sum(static_cast<std::size_t>(b), 0.0);
-        x.resize(static_cast<std::size_t>(b) * input_floats);
-        for (const Augment& a : maps) {
-            for (std::int64_t i = 0; i < b; ++i)
-                fpr_input(net, cubes + static_cast<std::size_t>(first + i) * cube_bytes, patch, a, x.data() + static_cast<std::size_t>(i) * input_floats);
-            const torch::Tensor input = torch::from_blob(x.data(), fpr_batch_shape(net, patch, b)).to(device);
-            const torch::Tensor p = torch::sigmoid(model->forward(input)).to(torch::kCPU).to(torch::kDouble).contiguous();
-            for (std::int64_t i = 0; i < b; ++i) sum[static_cast<std::size_t>(i)] += p.data_ptr<double>()[i];
-        }
-        for (const double v : sum) out.push_back(v / symmetries);
+    // One unit of work: a batch under one map, its probabilities into row s of `by_map`.
+    const std::int64_t batches = (n + batch - 1) / batch, units = batches * symmetries;
+    std::vector<double> by_map(static_cast<std::size_t>(symmetries * n));
+    const auto run_unit = [&](std::int64_t u) {
+        torch::NoGradGuard no_grad;  // per thread
+        const std::int64_t first = (u / symmetries) * batch, b = std::min<std::int64_t>(batch, n - first);
+        const std::int64_t s = u % symmetries;
+        std::vector<float> x(static_cast<std::size_t>(b) * input_floats);
+        for (std::int64_t i = 0; i < b; ++i)
+            fpr_input(net, cubes + static_cast<std::size_t>(first + i) * cube_bytes, patch, maps[static_cast<std::size_t>(s)],
+                      x.data() + static_cast<std::size_t>(i) * input_floats);
+        const torch::Tensor input = torch::from_blob(x.data(), fpr_batch_shape(net, patch, b)).to(device);
+        const torch::Tensor p = torch::sigmoid(model->forward(input)).to(torch::kCPU).to(torch::kDouble).contiguous();
+        std::copy(p.data_ptr<double>(), p.data_ptr<double>() + b, by_map.begin() + static_cast<std::ptrdiff_t>(s * n + first));
+    };
+    // On a CPU the units run on `threads` workers of one compute thread each (a batch's small 3D convolutions
+    // split over two threads leave both waiting); each unit's outputs are those of one thread running them all.
+    if (device.is_cpu() && threads > 1 && units > 1) {
+        const ComputeThreadsScope one(1);
+        parallel_for(units, threads, run_unit);
+    } else {
+        for (std::int64_t u = 0; u < units; ++u) run_unit(u);
+    }
+    std::vector<double> out(static_cast<std::size_t>(n), 0.0);
+    for (std::int64_t i = 0; i < n; ++i) {
+        double sum = 0.0;  // the maps in their order, as one thread adds them
+        for (std::int64_t s = 0; s < symmetries; ++s) sum += by_map[static_cast<std::size_t>(s * n + i)];
+        out[static_cast<std::size_t>(i)] = sum / symmetries;
     }
     return out;
 }

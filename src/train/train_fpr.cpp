@@ -201,7 +201,7 @@ public:
         v.choosable = val_.positives >= kMinPerClass && val_.negatives >= kMinPerClass;
         const std::size_t n = val_.labels.size();
         if (n == 0) return v;
-        const std::vector<double> p = fpr_probabilities(model_, val_.cubes.data(), static_cast<std::int64_t>(n), set_.patch, device_, 64, o_.symmetries);
+        const std::vector<double> p = fpr_probabilities(model_, val_.cubes.data(), static_cast<std::int64_t>(n), set_.patch, device_, 64, o_.symmetries, std::max(1, set_opts_.threads));
         double bce = 0;
         for (std::size_t i = 0; i < n; ++i) {
             const double q = std::clamp(p[i], 1e-7, 1 - 1e-7);

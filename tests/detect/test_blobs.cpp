@@ -248,5 +248,49 @@ TEST(Blobs, DetectPredictionsAddsBlobsFromTheScans) {
     test::expect_error([&] { detect_predictions(dir.path("pred"), o, nullptr, dir.path("data")); }, {"no scan scan1"});
 }
 
+// Scans are shared out among workers (2 threads: two scans at once, one thread each): the candidates are those of
+// one thread, in the scans' order.
+TEST(Blobs, DetectPredictionsGivesTheSameCandidatesOnAnyThreadCount) {
+    test::TempDir dir;
+    namespace fs = std::filesystem;
+    fs::create_directories(dir.path("data/subset0"));
+    fs::create_directories(dir.path("pred"));
+    PhantomSpec spec;
+    spec.geometry.size = {96, 96, 40};
+    spec.geometry.spacing = {1.5, 1.5, 2.5};
+    spec.nodule_diameter_mm = 6;
+    const Phantom p = make_phantom(spec);
+    for (int k = 0; k < 5; ++k) {
+        const std::string uid = "scan" + std::to_string(k);
+        write_metaimage(dir.path("data/subset0/" + uid + ".mhd"), p.scan);
+        // Each scan's U-Net output: a cube at its own place, of its own strength.
+        Volume<std::uint8_t> prob(p.scan.geometry, 0);
+        for (std::int64_t z = 10; z < 14; ++z)
+            for (std::int64_t y = 30 + 4 * k; y < 36 + 4 * k; ++y)
+                for (std::int64_t x = 20; x < 26; ++x) prob.at(x, y, z) = static_cast<std::uint8_t>(100 + 30 * k);
+        write_metaimage(dir.path("pred/" + uid + "_prob.mhd"), prob);
+    }
+    DetectOptions o;
+    o.blobs_per_scan = 3;
+    o.threads = 1;
+    const std::vector<Candidate> one = detect_predictions(dir.path("pred"), o, nullptr, dir.path("data"));
+    ASSERT_GE(one.size(), 5u);  // the cube in each of the 5 scans, and blobs
+    for (std::size_t i = 1; i < one.size(); ++i) EXPECT_LE(one[i - 1].seriesuid, one[i].seriesuid);
+    EXPECT_EQ(one.front().seriesuid, "scan0");
+    EXPECT_EQ(one.back().seriesuid, "scan4");
+    for (const int threads : {2, 3, 8}) {
+        SCOPED_TRACE(std::to_string(threads) + " threads");
+        o.threads = threads;
+        const std::vector<Candidate> many = detect_predictions(dir.path("pred"), o, nullptr, dir.path("data"));
+        ASSERT_EQ(many.size(), one.size());
+        for (std::size_t i = 0; i < one.size(); ++i) {
+            EXPECT_EQ(many[i].seriesuid, one[i].seriesuid);
+            EXPECT_EQ(many[i].world, one[i].world);
+            EXPECT_EQ(many[i].probability, one[i].probability);
+            EXPECT_EQ(many[i].diameter_mm, one[i].diameter_mm);
+        }
+    }
+}
+
 }  // namespace
 }  // namespace nodulecad

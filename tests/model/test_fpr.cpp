@@ -8,6 +8,7 @@
 #include "nodulecad/detect/fpr_score.hpp"
 #include "nodulecad/io/csv.hpp"
 #include "nodulecad/model/checkpoint.hpp"
+#include "nodulecad/model/device.hpp"
 #include "nodulecad/model/fpr_net.hpp"
 #include "nodulecad/model/unet.hpp"
 #include "nodulecad/synth/cohort.hpp"
@@ -155,6 +156,40 @@ TEST(FprNet, SymmetriesAverageTheTurnsAndMirrorsOfTheAxialPlane) {
         EXPECT_GT(std::abs(eight[0] - one[0]), 1e-6);  // the maps do change the random cube's views
         EXPECT_NEAR(eight[1], one[1], 1e-6);           // and not the ball's
         test::expect_error([&] { (void)fpr_probabilities(m, cubes.data(), 2, patch, cpu, 64, 9); }, {"symmetries must be between 1 and 8, got 9"});
+    }
+}
+
+// On a CPU the batches and maps run on workers of one compute thread each: the probabilities are those of one
+// thread running them all, for any batch split, and the process's compute threads are as before afterwards.
+TEST(FprNet, WorkersGiveTheProbabilitiesOfOneThread) {
+    for (const FprArch arch : {FprArch::Views25d, FprArch::Cube3d}) {
+        SCOPED_TRACE(enum_name(arch, kFprArchNames));
+        torch::manual_seed(5);
+        FprNet m(FprNetConfig{arch, 4, 0.3});
+        PatchOptions patch;
+        patch.patch = 16;
+        const std::size_t bytes = static_cast<std::size_t>(patch.cube() * patch.cube() * patch.cube());
+        const std::int64_t n = 7;
+        std::vector<std::uint8_t> cubes(static_cast<std::size_t>(n) * bytes);
+        Rng rng(3);
+        for (auto& v : cubes) v = static_cast<std::uint8_t>(rng.integer(0, 255));
+        const torch::Device cpu(torch::kCPU);
+        set_compute_threads(2);
+        std::vector<double> single;
+        {
+            const ComputeThreadsScope one_thread(1);
+            single = fpr_probabilities(m, cubes.data(), n, patch, cpu, 64, 8, 1);
+        }
+        for (const int batch : {64, 3, 1}) {
+            SCOPED_TRACE("batch " + std::to_string(batch));
+            const std::vector<double> workers = fpr_probabilities(m, cubes.data(), n, patch, cpu, batch, 8, 2);
+            EXPECT_EQ(torch::get_num_threads(), 2);
+            ASSERT_EQ(workers.size(), single.size());
+            for (std::size_t i = 0; i < single.size(); ++i) EXPECT_NEAR(workers[i], single[i], 1e-6) << i;
+        }
+        EXPECT_TRUE(fpr_probabilities(m, cubes.data(), n, patch, cpu, 64, 8, 2) == single);  // same batches: the same bits
+        EXPECT_GT(std::abs(single[0] - single[1]), 1e-6);                                    // the cubes' own values, not one
+        test::expect_error([&] { (void)fpr_probabilities(m, cubes.data(), n, patch, cpu, 0, 8, 2); }, {"batch"});
     }
 }
 
