@@ -317,7 +317,11 @@ std::unique_ptr<Detector3dRunner> detector3d_runner(const PipelineOptions& o, co
 std::vector<Candidate> first_stage_candidates(const PipelineOptions& o, const Split& s, const std::string& pred, const std::string& scans_dir,
                                               const std::vector<ScanFile>& scans) {
     std::vector<Candidate> c;
-    if (uses_unet(o.detector)) c = detect_predictions(s.path(pred), o.detect, nullptr, s.path(scans_dir));
+    if (uses_unet(o.detector)) {
+        DetectOptions d = o.detect;
+        d.threads = o.threads;  // not part of the stage's key: the candidates are the same on any thread count
+        c = detect_predictions(s.path(pred), d, nullptr, s.path(scans_dir));
+    }
     if (uses_detector3d(o.detector)) {
         for (auto& d : detect_scans_3d(scans, *detector3d_runner(o, s), o.peaks, LungSegmentationOptions{}, o.threads)) c.push_back(std::move(d));
         sort_candidates(c);
