@@ -215,17 +215,23 @@ TEST(Blobs, MergeKeepsOnlyUncoveredBlobsWithTheUNetProbabilityThere) {
     EXPECT_EQ(again.size(), 1u);
 }
 
-TEST(Blobs, DetectPredictionsAddsBlobsFromTheScans) {
-    test::TempDir dir;
-    namespace fs = std::filesystem;
-    fs::create_directories(dir.path("data/subset0"));
-    fs::create_directories(dir.path("pred"));
+// A cohort folder (DIR/data/subset0) and a predictions folder (DIR/pred), both empty, and a phantom with a 6-mm
+// nodule to fill them with.
+Phantom cohort_folders_and_phantom(const test::TempDir& dir, const Mat3& direction) {
+    std::filesystem::create_directories(dir.path("data/subset0"));
+    std::filesystem::create_directories(dir.path("pred"));
     PhantomSpec spec;
     spec.geometry.size = {96, 96, 40};
     spec.geometry.spacing = {1.5, 1.5, 2.5};
-    spec.geometry.direction = {-1, 0, 0, 0, -1, 0, 0, 0, 1};
+    spec.geometry.direction = direction;
     spec.nodule_diameter_mm = 6;
-    const Phantom p = make_phantom(spec);
+    return make_phantom(spec);
+}
+
+TEST(Blobs, DetectPredictionsAddsBlobsFromTheScans) {
+    test::TempDir dir;
+    namespace fs = std::filesystem;
+    const Phantom p = cohort_folders_and_phantom(dir, {-1, 0, 0, 0, -1, 0, 0, 0, 1});
     write_metaimage(dir.path("data/subset0/scan1.mhd"), p.scan);
     write_metaimage(dir.path("data/subset0/scan2.mhd"), p.scan);  // a scan without a prediction is not read
     // The U-Net saw nothing: an empty probability volume.
@@ -252,14 +258,7 @@ TEST(Blobs, DetectPredictionsAddsBlobsFromTheScans) {
 // one thread, in the scans' order.
 TEST(Blobs, DetectPredictionsGivesTheSameCandidatesOnAnyThreadCount) {
     test::TempDir dir;
-    namespace fs = std::filesystem;
-    fs::create_directories(dir.path("data/subset0"));
-    fs::create_directories(dir.path("pred"));
-    PhantomSpec spec;
-    spec.geometry.size = {96, 96, 40};
-    spec.geometry.spacing = {1.5, 1.5, 2.5};
-    spec.nodule_diameter_mm = 6;
-    const Phantom p = make_phantom(spec);
+    const Phantom p = cohort_folders_and_phantom(dir, {1, 0, 0, 0, 1, 0, 0, 0, 1});
     for (int k = 0; k < 5; ++k) {
         const std::string uid = "scan" + std::to_string(k);
         write_metaimage(dir.path("data/subset0/" + uid + ".mhd"), p.scan);
