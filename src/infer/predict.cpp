@@ -121,8 +121,8 @@ void predict_batch(const Predictor& p, const Volume<std::int16_t>& scan, const V
 
 // Runs the network on `todo` slices of the scan, `batch` at a time. On a CPU, `threads` workers each take whole
 // batches and run them with one compute thread: one slice's small convolutions split over two threads leave both
-// waiting (771 slices of 5 scans, 2 cores: 46.9 s on one worker of 2 threads, 40.2 s each for two workers of 1;
-// the same bytes, as every slice's output is its own). A GPU gets one feeder, its batches resampled on `threads`
+// waiting (771 slices of 5 scans, 2 cores: 46.9 s on one worker of 2 threads, 38.4 s on two workers of 1; the
+// same bytes, as every slice's output is its own). A GPU gets one feeder, its batches resampled on `threads`
 // workers: with a batch of 16, doing that on one thread would leave the GPU waiting most of the time.
 void predict_slices(const Predictor& p, const Volume<std::int16_t>& scan, const Volume<std::uint8_t>& lungs, const SliceGrid& grid,
                     const std::vector<std::int64_t>& todo, int threads, ProbabilityVolume& out) {
