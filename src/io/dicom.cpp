@@ -354,9 +354,11 @@ struct PixelDecoder {
 };
 
 // GDCM reads a file cut short inside its pixel data, padding the rest: the encoded size of what it read (meta
-// header and data set, as lengths declare them) must fit in the file.
+// header and data set, as lengths declare them) must fit in the file. A deflated data set is smaller in the file than
+// inflated; the structural check inflated it and found every element whole.
 bool file_is_short(const gdcm::File& f, const std::string& path) {
     const gdcm::TransferSyntax& ts = f.GetHeader().GetDataSetTransferSyntax();
+    if (ts == gdcm::TransferSyntax::DeflatedExplicitVRLittleEndian) return false;
     const std::uint64_t data = ts.IsImplicit() ? f.GetDataSet().GetLength<gdcm::ImplicitDataElement>() : f.GetDataSet().GetLength<gdcm::ExplicitDataElement>();
     return f.GetHeader().GetFullLength() + data > file_size(path);
 }

@@ -2,8 +2,10 @@
 
 #include <fcntl.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include <algorithm>
+#include <cstring>
 #include <cstdio>
 #include <string>
 #include <string_view>
@@ -69,8 +71,13 @@ public:
         const std::string_view magic = read_(128, 4);
         if (magic == "DICM") {
             pos = meta_group(132);
-            if (deflated_) return;
-            if (pos >= size_) throw Broken{"no data set after the file meta information (truncated?)"};  // GDCM asserts
+            // GDCM asserts when nothing follows the file meta group, whatever the transfer syntax (a deflated one too:
+            // found by fuzzing).
+            if (pos >= size_) throw Broken{"no data set after the file meta information (truncated?)"};
+            if (deflated_) {
+                inflated_data_set(pos);
+                return;
+            }
         } else if (!dicom_magic(read_(0, 132))) {
             throw NotDicom{};
         }
@@ -101,6 +108,69 @@ private:
             throw Broken{"the file meta group length says it ends at byte " + std::to_string(declared_end) + ", its elements end at " + std::to_string(pos) +
                          (declared_end > size_ ? " (truncated?)" : "")};
         return pos;
+    }
+
+    // A deflated transfer syntax (PS3.5 A.5: raw deflate, RFC 1951) hides the data set from the walk until inflated,
+    // and GDCM parses what it inflates with the same asserts: so it is inflated here, whole, and walked as explicit
+    // VR little endian. A stream that is corrupt or ends early is refused; bytes after its end are ignored, as GDCM
+    // ignores them.
+    void inflated_data_set(std::uint64_t pos) {
+        const std::string data = inflate(pos);
+        if (data.empty()) throw Broken{"the deflated data set inflates to nothing"};
+        const ByteReader read = [&](std::uint64_t offset, std::size_t n) {
+            return offset >= data.size() ? std::string_view() : std::string_view(data).substr(static_cast<std::size_t>(offset), n);
+        };
+        Walker inner(read, data.size());
+        inner.implicit_ = false;
+        inner.explicit_le_ = true;
+        inner.deflated_ = true;  // its pixels are not in the file's bytes
+        try {
+            inner.data_set(0, data.size(), 0, false);
+        } catch (const Broken& b) {
+            throw Broken{"in the inflated data set: " + b.why};
+        }
+        layout = inner.layout;
+    }
+
+    // Larger than any CT image a deflated file would hold (a 512 x 512 slice is half a megabyte); the bound keeps a
+    // few kilobytes of hostile input from inflating to gigabytes.
+    static constexpr std::size_t kMaxInflated = std::size_t{1} << 30;
+
+    std::string inflate(std::uint64_t pos) {
+        struct Stream {
+            z_stream z{};
+            bool open = false;
+            ~Stream() {
+                if (open) inflateEnd(&z);
+            }
+        } s;
+        if (inflateInit2(&s.z, -MAX_WBITS) != Z_OK) throw Broken{"cannot initialise zlib to inflate the data set"};
+        s.open = true;
+        const std::uint64_t start = pos;
+        std::string out;
+        std::string_view in;
+        int rc = Z_OK;
+        while (rc != Z_STREAM_END) {
+            if (s.z.avail_in == 0) {
+                if (pos >= size_) throw Broken{"the deflated data set ends before its deflate stream does (truncated?)"};
+                in = read_(pos, static_cast<std::size_t>(std::min<std::uint64_t>(size_ - pos, 1 << 16)));
+                if (in.empty()) throw Broken{"the deflated data set cannot be read at byte " + std::to_string(pos)};
+                pos += in.size();
+                s.z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
+                s.z.avail_in = static_cast<uInt>(in.size());
+            }
+            const std::size_t had = out.size();
+            if (had >= kMaxInflated) throw Broken{"the deflated data set inflates to more than " + std::to_string(kMaxInflated >> 20) + " MiB"};
+            out.resize(had + (1 << 16));
+            s.z.next_out = reinterpret_cast<Bytef*>(out.data() + had);
+            s.z.avail_out = 1 << 16;
+            rc = ::inflate(&s.z, Z_NO_FLUSH);
+            out.resize(had + (1 << 16) - s.z.avail_out);
+            if (rc != Z_OK && rc != Z_STREAM_END && rc != Z_BUF_ERROR)
+                throw Broken{"the deflated data set is corrupt after " + std::to_string(pos - s.z.avail_in - start) + " of its bytes (zlib: " +
+                             (s.z.msg ? s.z.msg : "error " + std::to_string(rc)) + ")"};
+        }
+        return out;
     }
 
     void transfer_syntax(std::string_view v) {

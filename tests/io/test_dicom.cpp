@@ -13,6 +13,7 @@
 #include "nodulecad/core/files.hpp"
 #include "nodulecad/io/cohort_layout.hpp"
 #include "nodulecad/io/dicom.hpp"
+#include "nodulecad/io/dicom_structure.hpp"
 #include "nodulecad/io/image_file.hpp"
 #include "test_util.hpp"
 
@@ -193,6 +194,35 @@ void transcode(const std::string& path, gdcm::TransferSyntax::TSType syntax) {
     ASSERT_TRUE(w.Write()) << path;
 }
 
+// The file rewritten by GDCM under another transfer syntax named in its meta group (the data set as it was read).
+void relabel(const std::string& path, const std::string& uid) {
+    gdcm::Reader again;
+    again.SetFileName(path.c_str());
+    ASSERT_TRUE(again.Read());
+    gdcm::File& f = again.GetFile();
+    gdcm::DataElement ts(gdcm::Tag(0x0002, 0x0010));
+    ts.SetVR(gdcm::VR::UI);
+    ts.SetByteValue(uid.c_str(), static_cast<std::uint32_t>(uid.size() + uid.size() % 2));
+    f.GetHeader().Replace(ts);
+    gdcm::Writer out;
+    out.SetFile(f);
+    out.CheckFileMetaInformationOff();
+    out.SetFileName(path.c_str());
+    ASSERT_TRUE(out.Write());
+}
+
+// The file rewritten by GDCM with its data set deflated (transfer syntax 1.2.840.10008.1.2.1.99).
+void deflate_data_set(const std::string& path) {
+    gdcm::Reader r;
+    r.SetFileName(path.c_str());
+    ASSERT_TRUE(r.Read());
+    r.GetFile().GetHeader().SetDataSetTransferSyntax(gdcm::TransferSyntax::DeflatedExplicitVRLittleEndian);
+    gdcm::Writer w;
+    w.SetFile(r.GetFile());
+    w.SetFileName(path.c_str());
+    ASSERT_TRUE(w.Write());
+}
+
 struct Series {
     test::TempDir dir;
     Volume<std::int16_t> scan = hu_volume(fixture_geometry());
@@ -278,20 +308,7 @@ TEST(Dicom, MixedStacksOnlyNonDicomAndUndecodableSyntaxesAreOneLineErrors) {
         // An RLE image relabelled MPEG-2 (a video syntax GDCM does not decode): its pixel data cannot be decoded.
         Series s;
         transcode(s.file(2), gdcm::TransferSyntax::RLELossless);
-        gdcm::Reader again;
-        again.SetFileName(s.file(2).c_str());
-        ASSERT_TRUE(again.Read());
-        gdcm::File& f = again.GetFile();
-        const std::string mpeg2 = "1.2.840.10008.1.2.4.100";
-        gdcm::DataElement ts(gdcm::Tag(0x0002, 0x0010));
-        ts.SetVR(gdcm::VR::UI);
-        ts.SetByteValue(mpeg2.c_str(), static_cast<std::uint32_t>(mpeg2.size() + 1));
-        f.GetHeader().Replace(ts);
-        gdcm::Writer out;
-        out.SetFile(f);
-        out.CheckFileMetaInformationOff();
-        out.SetFileName(s.file(2).c_str());
-        ASSERT_TRUE(out.Write());
+        relabel(s.file(2), "1.2.840.10008.1.2.4.100");
         test::expect_error([&] { (void)read_dicom_series(s.folder); }, {"IM0002.dcm", "1.2.840.10008.1.2.4.100"});
     }
 }
@@ -308,6 +325,36 @@ TEST(Dicom, ASliceCutShortAnywhereIsAnError) {
     }
     write_file_atomically(s.file(1), whole);
     EXPECT_EQ(read_dicom_series(s.folder).voxels, s.scan.voxels);
+}
+
+// The deflated transfer syntax: GDCM writes it and decodes it; our structural check inflates the data set and walks
+// it, so a deflated slice cut short or corrupt is a one-line error too (GDCM would parse what it inflates).
+TEST(Dicom, ADeflatedSeriesReadsTheSameVoxelsAndABrokenDeflatedSliceIsAnError) {
+    Series s;
+    const std::string deflated = "1.2.840.10008.1.2.1.99";
+    for (int k = 0; k < 4; ++k) deflate_data_set(s.file(k));
+    ASSERT_NE(read_file(s.file(1)).find(deflated), std::string::npos);
+    const DicomCheck check = check_dicom_file(s.file(1));
+    EXPECT_EQ(check.problem, "");
+    EXPECT_FALSE(check.pixels.native_little_endian);
+    EXPECT_EQ(check.pixels.rows, s.scan.geometry.size[1]);
+    EXPECT_EQ(read_dicom_series(s.folder).voxels, s.scan.voxels);
+    const std::string whole = read_file(s.file(1));
+    // The deflate stream starts where the file meta group ends: (0002,0000) UL at byte 132 gives its length.
+    std::size_t data_set = 144;
+    for (int b = 3; b >= 0; --b) data_set += static_cast<std::size_t>(static_cast<unsigned char>(whole[140 + static_cast<std::size_t>(b)])) << (8 * b);
+    ASSERT_LT(data_set + 48, whole.size());
+    // Cut anywhere in the stream (GDCM ends it with 8 bytes of gzip-style trailer, CRC-32 and size, that readers
+    // ignore).
+    for (std::size_t cut = data_set; cut < whole.size() - 8; cut += 7) {
+        SCOPED_TRACE(cut);
+        write_file_atomically(s.file(1), whole.substr(0, cut));
+        EXPECT_THROW((void)read_dicom_series(s.folder), Error);
+    }
+    std::string corrupt = whole;
+    for (std::size_t i = data_set + 40; i < data_set + 48; ++i) corrupt[i] = '\xff';
+    write_file_atomically(s.file(1), corrupt);
+    test::expect_error([&] { (void)read_dicom_series(s.folder); }, {"IM0001.dcm", "deflated data set"});
 }
 
 TEST(Dicom, EveryTransferSyntaxGdcmDecodesReadsTheSameVoxels) {

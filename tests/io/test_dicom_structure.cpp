@@ -6,6 +6,8 @@
 #include <string>
 #include <string_view>
 
+#include <zlib.h>
+
 #include "nodulecad/io/dicom_structure.hpp"
 
 namespace nodulecad {
@@ -28,6 +30,14 @@ std::string file(const std::string& syntax, const std::string& data) {
     return std::string(128, '\0') + "DICM" + short_el(0x0002, 0x0000, "UL", le32(static_cast<std::uint32_t>(meta.size()))) + meta + data;
 }
 const std::string kExplicit = "1.2.840.10008.1.2.1", kImplicit = "1.2.840.10008.1.2", kJpeg2000 = "1.2.840.10008.1.2.4.90";
+
+// The whole check (problem and pixel layout) of a file held in memory.
+DicomCheck checked(const std::string& bytes) {
+    const ByteReader read = [&](std::uint64_t offset, std::size_t n) {
+        return offset >= bytes.size() ? std::string_view() : std::string_view(bytes).substr(static_cast<std::size_t>(offset), n);
+    };
+    return check_dicom_structure(read, bytes.size());
+}
 
 TEST(DicomStructure, SoundFilesPass) {
     const std::string ds = short_el(0x0008, 0x0060, "CS", "CT") +
@@ -98,24 +108,60 @@ TEST(DicomStructure, BrokenStructuresAreNamed) {
 TEST(DicomStructure, PixelModuleNumbersAreOneUnsignedShortAndAbsentIsNotZero) {
     const std::string pixels = long_el(0x7fe0, 0x0010, "OW", std::string(8, '\1'), 8);
     // The layout tells a SamplesPerPixel of 0 (which Debian's GDCM aborts on) from none at all.
-    const auto layout = [](const std::string& bytes) {
-        const ByteReader read = [&](std::uint64_t offset, std::size_t n) {
-            return offset >= bytes.size() ? std::string_view() : std::string_view(bytes).substr(static_cast<std::size_t>(offset), n);
-        };
-        return check_dicom_structure(read, bytes.size());
-    };
-    const DicomCheck none = layout(file(kExplicit, pixels));
+    const DicomCheck none = checked(file(kExplicit, pixels));
     EXPECT_EQ(none.problem, "");
     EXPECT_EQ(none.pixels.samples, DicomPixelLayout::kAbsent);
     EXPECT_EQ(none.pixels.bits_allocated, DicomPixelLayout::kAbsent);
-    const DicomCheck zero = layout(file(kExplicit, short_el(0x0028, 0x0002, "US", le16(0)) + short_el(0x0028, 0x0100, "US", le16(16)) + pixels));
+    const DicomCheck zero = checked(file(kExplicit, short_el(0x0028, 0x0002, "US", le16(0)) + short_el(0x0028, 0x0100, "US", le16(16)) + pixels));
     EXPECT_EQ(zero.problem, "");
     EXPECT_EQ(zero.pixels.samples, 0);
     EXPECT_EQ(zero.pixels.bits_allocated, 16);
     // Four bytes where one unsigned short belongs: refused before GDCM reads it however it would take them.
     const std::string wide = file(kExplicit, short_el(0x0028, 0x0002, "US", le32(1)) + pixels);
-    EXPECT_NE(layout(wide).problem.find("element (0028,0002)"), std::string::npos) << layout(wide).problem;
-    EXPECT_NE(layout(wide).problem.find("holds 4 bytes, not the 2 of one unsigned short"), std::string::npos);
+    EXPECT_NE(checked(wide).problem.find("element (0028,0002)"), std::string::npos) << checked(wide).problem;
+    EXPECT_NE(checked(wide).problem.find("holds 4 bytes, not the 2 of one unsigned short"), std::string::npos);
+}
+
+// Raw deflate (no zlib header), as the deflated transfer syntax stores its data set.
+std::string deflated(const std::string& data) {
+    z_stream z{};
+    deflateInit2(&z, 6, Z_DEFLATED, -MAX_WBITS, 8, Z_DEFAULT_STRATEGY);
+    std::string out(deflateBound(&z, static_cast<uLong>(data.size())), '\0');
+    z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
+    z.avail_in = static_cast<uInt>(data.size());
+    z.next_out = reinterpret_cast<Bytef*>(out.data());
+    z.avail_out = static_cast<uInt>(out.size());
+    deflate(&z, Z_FINISH);
+    out.resize(z.total_out);
+    deflateEnd(&z);
+    return out;
+}
+const std::string kDeflated = "1.2.840.10008.1.2.1.99";
+
+TEST(DicomStructure, DeflatedDataSetsAreInflatedAndWalked) {
+    const std::string pixels = long_el(0x7fe0, 0x0010, "OW", std::string(8, '\1'), 8);
+    const std::string ds = short_el(0x0008, 0x0060, "CS", "CT") + short_el(0x0028, 0x0010, "US", le16(2)) + short_el(0x0028, 0x0011, "US", le16(2)) + pixels;
+    const DicomCheck sound = checked(file(kDeflated, deflated(ds)));
+    EXPECT_EQ(sound.problem, "");
+    EXPECT_EQ(sound.pixels.rows, 2);
+    EXPECT_EQ(sound.pixels.columns, 2);
+    EXPECT_FALSE(sound.pixels.native_little_endian);  // the pixels are not in the file's bytes
+    EXPECT_EQ(checked(file(kDeflated, deflated(ds) + std::string(1, '\0'))).problem, "");  // a pad byte after the stream
+    // Nothing after the file meta group (GDCM asserts: found by fuzzing), or a stream that inflates to nothing.
+    EXPECT_NE(checked(file(kDeflated, "")).problem.find("no data set after the file meta information"), std::string::npos);
+    EXPECT_NE(checked(file(kDeflated, deflated(""))).problem.find("inflates to nothing"), std::string::npos);
+    // A stream cut anywhere, or corrupt: refused.
+    const std::string packed = deflated(ds);
+    for (std::size_t cut = 1; cut < packed.size(); ++cut) {
+        EXPECT_NE(checked(file(kDeflated, packed.substr(0, cut))).problem, "") << cut;
+    }
+    EXPECT_NE(checked(file(kDeflated, packed.substr(0, packed.size() / 2))).problem.find("ends before its deflate stream does"), std::string::npos);
+    EXPECT_NE(checked(file(kDeflated, std::string("\xff\xff\xff\xff", 4))).problem.find("is corrupt"), std::string::npos);
+    // The inflated elements are walked like any others: out of order, or cut inside an element.
+    const std::string swapped = short_el(0x0028, 0x0011, "US", le16(2)) + short_el(0x0028, 0x0010, "US", le16(2)) + pixels;
+    const std::string why = checked(file(kDeflated, deflated(swapped))).problem;
+    EXPECT_NE(why.find("in the inflated data set: element (0028,0010) at byte 10 comes after (0028,0011)"), std::string::npos) << why;
+    EXPECT_NE(checked(file(kDeflated, deflated(ds.substr(0, ds.size() - 2)))).problem.find("in the inflated data set: element (7fe0,0010)"), std::string::npos);
 }
 
 }  // namespace

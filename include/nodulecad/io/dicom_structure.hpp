@@ -33,7 +33,8 @@ struct DicomCheck {
     DicomPixelLayout pixels;
 };
 
-// The walk. A deflated transfer syntax cannot be walked without inflating: such files pass as sound.
+// The walk. A deflated data set (transfer syntax 1.2.840.10008.1.2.1.99) is inflated in memory, at most 1 GiB, and
+// walked the same way; its pixel layout is then never native (the pixels are not in the file's bytes).
 DicomCheck check_dicom_structure(const ByteReader& read, std::uint64_t size);
 // "" when `bytes` are a sound DICOM file, else the problem (including "not DICOM").
 std::string dicom_bytes_problem(std::string_view bytes);
