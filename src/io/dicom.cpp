@@ -426,6 +426,17 @@ void check_pixel_format(const std::string& file, int samples, int allocated) {
     if (allocated != 8 && allocated != 16 && allocated != 32) fail(file, std::to_string(allocated) + "-bit pixels are not supported");
 }
 
+// CT is stored as grey values (MONOCHROME2, rarely MONOCHROME1); another interpretation with one sample is a palette or
+// a colour model nodulecad cannot turn into HU. Refused before GDCM reads the file: Debian's GDCM (assertions on)
+// aborts on a PALETTE COLOR image whose lookup tables are missing (found by fuzzing). An absent one is taken as grey.
+void check_photometric(const std::string& file, const std::string& photometric) {
+    if (photometric.empty() || photometric == "MONOCHROME1" || photometric == "MONOCHROME2") return;
+    std::string shown = photometric;
+    for (char& c : shown)
+        if (c < 0x20 || c > 0x7e) c = '?';
+    fail(file, "not a greyscale image (PhotometricInterpretation '" + shown + "')");
+}
+
 // Uncompressed little-endian pixels read straight from the file at the offset the structural walk found: no DICOM
 // parse, no copy through GDCM (the common case; half the cost of a read). Empty when the file is stored otherwise.
 SlicePixels native_pixels(const std::string& file, const DicomPixelLayout& p, std::int64_t columns, std::int64_t rows) {
@@ -463,6 +474,7 @@ SlicePixels gdcm_pixels(const std::string& file, std::int64_t columns, std::int6
 
 // Decodes one slice into `out` (columns x rows HU). Returns how many voxels were clamped to int16.
 std::size_t read_slice(const SliceInfo& slice, std::int64_t columns, std::int64_t rows, std::int16_t* out) {
+    check_photometric(slice.file, slice.pixels.photometric);
     const Rescale rescale = rescale_of(slice);
     SlicePixels px = native_pixels(slice.file, slice.pixels, columns, rows);
     if (!px.data) {

@@ -302,6 +302,12 @@ private:
             return;
         }
         if (g != 0x0028) return;
+        if (el == 0x0004) {
+            std::string_view v = bytes(value, std::min<std::uint32_t>(length, 64), "photometric interpretation");
+            while (!v.empty() && (v.back() == ' ' || v.back() == '\0')) v.remove_suffix(1);
+            layout.photometric = std::string(v);
+            return;
+        }
         const bool counted = el == 0x0002 || el == 0x0010 || el == 0x0011 || el == 0x0100 || el == 0x0101 || el == 0x0103;
         if (!counted) return;
         // One unsigned short each (US, VM 1): any other length is a broken file, refused before GDCM reads it.

@@ -357,6 +357,28 @@ TEST(Dicom, ADeflatedSeriesReadsTheSameVoxelsAndABrokenDeflatedSliceIsAnError) {
     test::expect_error([&] { (void)read_dicom_series(s.folder); }, {"IM0001.dcm", "deflated data set"});
 }
 
+// A greyscale image is what CT is: a palette (whose lookup tables Debian's GDCM asserts on when they are missing:
+// found by fuzzing) or another one-sample interpretation is refused before GDCM decodes the slice.
+TEST(Dicom, APaletteColourSliceIsRefusedBeforeGdcmDecodesIt) {
+    Series s;
+    transcode(s.file(2), gdcm::TransferSyntax::RLELossless);  // so that GDCM, not the direct reader, would decode it
+    gdcm::Reader r;
+    r.SetFileName(s.file(2).c_str());
+    ASSERT_TRUE(r.Read());
+    gdcm::DataElement pi(gdcm::Tag(0x0028, 0x0004));
+    pi.SetVR(gdcm::VR::CS);
+    const std::string palette = "PALETTE COLOR ";
+    pi.SetByteValue(palette.c_str(), static_cast<std::uint32_t>(palette.size()));
+    r.GetFile().GetDataSet().Replace(pi);
+    gdcm::Writer w;
+    w.SetFile(r.GetFile());
+    w.SetFileName(s.file(2).c_str());
+    ASSERT_TRUE(w.Write());
+    EXPECT_EQ(check_dicom_file(s.file(2)).pixels.photometric, "PALETTE COLOR");
+    EXPECT_EQ(check_dicom_file(s.file(1)).pixels.photometric, "MONOCHROME2");
+    test::expect_error([&] { (void)read_dicom_series(s.folder); }, {"IM0002.dcm", "not a greyscale image (PhotometricInterpretation 'PALETTE COLOR')"});
+}
+
 TEST(Dicom, EveryTransferSyntaxGdcmDecodesReadsTheSameVoxels) {
     Series s;
     const gdcm::TransferSyntax::TSType syntaxes[] = {gdcm::TransferSyntax::ImplicitVRLittleEndian, gdcm::TransferSyntax::ExplicitVRBigEndian,

@@ -24,6 +24,7 @@ struct DicomPixelLayout {
     std::uint64_t offset = 0, length = 0;  // of the (7FE0,0010) value
     int rows = 0, columns = 0, bits_stored = 0, pixel_representation = 0;
     int samples = kAbsent, bits_allocated = kAbsent;  // kAbsent when the file does not give them (0 is a value)
+    std::string photometric;  // PhotometricInterpretation (0028,0004), spaces trimmed; "" when absent
     static constexpr int kAbsent = -1;
 };
 
