@@ -223,6 +223,21 @@ void deflate_data_set(const std::string& path) {
     ASSERT_TRUE(w.Write());
 }
 
+// The file rewritten by GDCM with its PhotometricInterpretation (0028,0004) set to `value` (as given: padding too).
+void set_photometric(const std::string& path, const std::string& value) {
+    gdcm::Reader r;
+    r.SetFileName(path.c_str());
+    ASSERT_TRUE(r.Read());
+    gdcm::DataElement pi(gdcm::Tag(0x0028, 0x0004));
+    pi.SetVR(gdcm::VR::CS);
+    pi.SetByteValue(value.c_str(), static_cast<std::uint32_t>(value.size()));
+    r.GetFile().GetDataSet().Replace(pi);
+    gdcm::Writer w;
+    w.SetFile(r.GetFile());
+    w.SetFileName(path.c_str());
+    ASSERT_TRUE(w.Write());
+}
+
 struct Series {
     test::TempDir dir;
     Volume<std::int16_t> scan = hu_volume(fixture_geometry());
@@ -362,21 +377,13 @@ TEST(Dicom, ADeflatedSeriesReadsTheSameVoxelsAndABrokenDeflatedSliceIsAnError) {
 TEST(Dicom, APaletteColourSliceIsRefusedBeforeGdcmDecodesIt) {
     Series s;
     transcode(s.file(2), gdcm::TransferSyntax::RLELossless);  // so that GDCM, not the direct reader, would decode it
-    gdcm::Reader r;
-    r.SetFileName(s.file(2).c_str());
-    ASSERT_TRUE(r.Read());
-    gdcm::DataElement pi(gdcm::Tag(0x0028, 0x0004));
-    pi.SetVR(gdcm::VR::CS);
-    const std::string palette = "PALETTE COLOR ";
-    pi.SetByteValue(palette.c_str(), static_cast<std::uint32_t>(palette.size()));
-    r.GetFile().GetDataSet().Replace(pi);
-    gdcm::Writer w;
-    w.SetFile(r.GetFile());
-    w.SetFileName(s.file(2).c_str());
-    ASSERT_TRUE(w.Write());
+    set_photometric(s.file(2), "PALETTE COLOR ");
     EXPECT_EQ(check_dicom_file(s.file(2)).pixels.photometric, "PALETTE COLOR");
     EXPECT_EQ(check_dicom_file(s.file(1)).pixels.photometric, "MONOCHROME2");
     test::expect_error([&] { (void)read_dicom_series(s.folder); }, {"IM0002.dcm", "not a greyscale image (PhotometricInterpretation 'PALETTE COLOR')"});
+    // Present but empty: taken as grey, like an absent one.
+    set_photometric(s.file(2), "");
+    EXPECT_EQ(read_dicom_series(s.folder).voxels, s.scan.voxels);
 }
 
 TEST(Dicom, EveryTransferSyntaxGdcmDecodesReadsTheSameVoxels) {
