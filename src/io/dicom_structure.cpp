@@ -293,8 +293,26 @@ private:
         }
     }
 
+    // Recognition Code (0008,0010), retired since ACR-NEMA: GDCM's image reader takes a file holding one for an ACR-NEMA
+    // hybrid and asserts that it says so (found by fuzzing). Any other non-empty value is refused.
+    void recognition_code(std::uint64_t value, std::uint32_t length) {
+        if (length == 0) return;
+        const std::string_view v = bytes(value, std::min<std::uint32_t>(length, 64), "recognition code");
+        for (const std::string_view known : {std::string_view("ACR-NEMA"), std::string_view("ACRNEMA"), std::string_view("MIPS 2.0")})
+            if (v.substr(0, known.size()) == known) return;
+        std::string shown(v.substr(0, 16));
+        for (char& c : shown)
+            if (c < 0x20 || c > 0x7e) c = '?';
+        throw Broken{"element (0008,0010), the retired ACR-NEMA Recognition Code, holds '" + shown + "' (its value at byte " +
+                     std::to_string(value) + "): only an ACR-NEMA one belongs there"};
+    }
+
     // The pixel module's numbers (US, two bytes) and where the native pixel data is.
     void note_layout(std::uint16_t g, std::uint16_t el, std::uint64_t value, std::uint32_t length) {
+        if (g == 0x0008 && el == 0x0010) {
+            recognition_code(value, length);
+            return;
+        }
         if (g == 0x7fe0 && el == 0x0010) {
             layout.native_little_endian = !big_ && !deflated_ && (implicit_ || explicit_le_);
             layout.offset = value;

@@ -85,6 +85,11 @@ TEST(DicomStructure, BrokenStructuresAreNamed) {
         << dicom_bytes_problem(high_bit_ss);
     EXPECT_EQ(dicom_bytes_problem(file(kExplicit, short_el(0x0028, 0x0102, "US", le16(15)) + short_el(0x0028, 0x0120, "SS", le16(0)) + pixels)), "");
     EXPECT_EQ(dicom_bytes_problem(file(kExplicit, long_el(0x0028, 0x0102, "UN", le16(15), 2) + pixels)), "");
+    // A Recognition Code (retired, ACR-NEMA) that is not an ACR-NEMA one: GDCM's image reader asserts (found by fuzzing).
+    const std::string ours = dicom_bytes_problem(file(kExplicit, short_el(0x0008, 0x0010, "SH", "ORIGINAL") + pixels));
+    EXPECT_NE(ours.find("element (0008,0010), the retired ACR-NEMA Recognition Code, holds 'ORIGINAL' (its value at byte 180)"), std::string::npos) << ours;
+    EXPECT_EQ(dicom_bytes_problem(file(kExplicit, short_el(0x0008, 0x0010, "SH", "ACR-NEMA 2.0") + pixels)), "");
+    EXPECT_EQ(dicom_bytes_problem(file(kExplicit, short_el(0x0008, 0x0010, "SH", "") + pixels)), "");
     // A sequence in the file meta group.
     const std::string meta_sq = std::string(128, '\0') + "DICM" + long_el(0x0002, 0x0001, "SQ", std::string(2, '\0'), 2) + short_el(0x0008, 0x0060, "CS", "CT");
     EXPECT_NE(dicom_bytes_problem(meta_sq).find("file meta element (0002,0001) is a sequence"), std::string::npos) << dicom_bytes_problem(meta_sq);
