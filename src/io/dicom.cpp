@@ -431,10 +431,7 @@ void check_pixel_format(const std::string& file, int samples, int allocated) {
 // aborts on a PALETTE COLOR image whose lookup tables are missing (found by fuzzing). An absent one is taken as grey.
 void check_photometric(const std::string& file, const std::string& photometric) {
     if (photometric.empty() || photometric == "MONOCHROME1" || photometric == "MONOCHROME2") return;
-    std::string shown = photometric;
-    for (char& c : shown)
-        if (c < 0x20 || c > 0x7e) c = '?';
-    fail(file, "not a greyscale image (PhotometricInterpretation '" + shown + "')");
+    fail(file, "not a greyscale image (PhotometricInterpretation '" + printable(photometric) + "')");
 }
 
 // Uncompressed little-endian pixels read straight from the file at the offset the structural walk found: no DICOM

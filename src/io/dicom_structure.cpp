@@ -5,13 +5,13 @@
 #include <zlib.h>
 
 #include <algorithm>
-#include <cstring>
 #include <cstdio>
 #include <string>
 #include <string_view>
 
 #include "nodulecad/core/error.hpp"
 #include "nodulecad/core/files.hpp"
+#include "nodulecad/io/text_numbers.hpp"
 
 namespace nodulecad {
 
@@ -31,6 +31,12 @@ struct Broken {
     std::string why;
 };
 struct NotDicom {};
+
+// A string value without the trailing spaces or NULs that pad it to an even length.
+std::string_view without_padding(std::string_view v) {
+    while (!v.empty() && (v.back() == '\0' || v.back() == ' ')) v.remove_suffix(1);
+    return v;
+}
 
 // The VRs the standard gives the elements GDCM reads through its typed attributes while scanning a series and
 // decoding an image: a file giving one of them another VR (UN aside) makes Debian's GDCM (assertions on) abort
@@ -174,7 +180,7 @@ private:
     }
 
     void transfer_syntax(std::string_view v) {
-        while (!v.empty() && (v.back() == '\0' || v.back() == ' ')) v.remove_suffix(1);
+        v = without_padding(v);
         implicit_ = v == "1.2.840.10008.1.2";
         explicit_le_ = v == "1.2.840.10008.1.2.1";
         big_ = v == "1.2.840.10008.1.2.2";
@@ -300,10 +306,7 @@ private:
         const std::string_view v = bytes(value, std::min<std::uint32_t>(length, 64), "recognition code");
         for (const std::string_view known : {std::string_view("ACR-NEMA"), std::string_view("ACRNEMA"), std::string_view("MIPS 2.0")})
             if (v.substr(0, known.size()) == known) return;
-        std::string shown(v.substr(0, 16));
-        for (char& c : shown)
-            if (c < 0x20 || c > 0x7e) c = '?';
-        throw Broken{"element (0008,0010), the retired ACR-NEMA Recognition Code, holds '" + shown + "' (its value at byte " +
+        throw Broken{"element (0008,0010), the retired ACR-NEMA Recognition Code, holds '" + printable(v.substr(0, 16)) + "' (its value at byte " +
                      std::to_string(value) + "): only an ACR-NEMA one belongs there"};
     }
 
@@ -321,9 +324,7 @@ private:
         }
         if (g != 0x0028) return;
         if (el == 0x0004) {
-            std::string_view v = bytes(value, std::min<std::uint32_t>(length, 64), "photometric interpretation");
-            while (!v.empty() && (v.back() == ' ' || v.back() == '\0')) v.remove_suffix(1);
-            layout.photometric = std::string(v);
+            layout.photometric = std::string(without_padding(bytes(value, std::min<std::uint32_t>(length, 64), "photometric interpretation")));
             return;
         }
         const bool counted = el == 0x0002 || el == 0x0010 || el == 0x0011 || el == 0x0100 || el == 0x0101 || el == 0x0103;

@@ -13,14 +13,6 @@ bool MetaImageHeader::local() const { return iequals(data_file, "LOCAL"); }
 
 namespace {
 
-// Text safe to echo in a one-line message: control and non-ASCII bytes shown as '?'.
-std::string printable(std::string_view s) {
-    std::string out(s);
-    for (char& c : out)
-        if (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) >= 0x7f) c = '?';
-    return out;
-}
-
 struct Field {
     std::string value;
     long line = 0;

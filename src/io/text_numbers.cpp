@@ -26,6 +26,13 @@ bool iequals(std::string_view a, std::string_view b) {
     return true;
 }
 
+std::string printable(std::string_view s) {
+    std::string out(s);
+    for (char& c : out)
+        if (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) >= 0x7f) c = '?';
+    return out;
+}
+
 std::vector<std::string_view> split_whitespace(std::string_view s) {
     std::vector<std::string_view> out;
     std::size_t i = 0;

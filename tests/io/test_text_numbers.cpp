@@ -56,5 +56,10 @@ TEST(TextNumbers, SplitTrimCase) {
     EXPECT_FALSE(iequals("abc", "abcd"));
 }
 
+TEST(TextNumbers, PrintableShowsControlAndNonAsciiBytesAsQuestionMarks) {
+    EXPECT_EQ(printable("MONOCHROME2"), "MONOCHROME2");
+    EXPECT_EQ(printable(std::string("a\0b\x1f\x7f\xc3\xa9 ~", 9)), "a?b???? ~");
+}
+
 }  // namespace
 }  // namespace nodulecad

@@ -12,6 +12,8 @@ namespace nodulecad {
 std::string_view trim(std::string_view s);
 std::string to_lower(std::string_view s);
 bool iequals(std::string_view a, std::string_view b);
+// Text safe to echo in a one-line message: control and non-ASCII bytes shown as '?'.
+std::string printable(std::string_view s);
 // Splits on runs of spaces/tabs; no empty tokens.
 std::vector<std::string_view> split_whitespace(std::string_view s);
 
