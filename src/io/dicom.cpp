@@ -28,7 +28,8 @@
 #include <gdcmExplicitDataElement.h>
 #include <gdcmImplicitDataElement.h>
 #include <gdcmFileMetaInformation.h>
-#include <gdcmImageReader.h>
+#include <gdcmImage.h>
+#include <gdcmReader.h>
 #include <gdcmScanner.h>
 #include <gdcmTrace.h>
 #include <gdcmWriter.h>
@@ -421,9 +422,17 @@ struct SlicePixels {
     PixelDecoder dec;
 };
 
-void check_pixel_format(const std::string& file, int samples, int allocated) {
+// How to read the stored values of a slice the walk found sound, after checking they are one grey sample of 8, 16 or
+// 32 bits, signed or unsigned (an absent SamplesPerPixel is taken as 1, as GDCM takes it; without BitsAllocated
+// nothing says how large a pixel is). BitsStored: all the allocated bits when absent or more than allocated.
+PixelDecoder pixel_decoder(const std::string& file, const DicomPixelLayout& p) {
+    const int samples = p.samples == DicomPixelLayout::kAbsent ? 1 : p.samples;
     if (samples != 1) fail(file, "not a greyscale image (" + std::to_string(samples) + " samples per pixel)");
-    if (allocated != 8 && allocated != 16 && allocated != 32) fail(file, std::to_string(allocated) + "-bit pixels are not supported");
+    if (p.bits_allocated == DicomPixelLayout::kAbsent) fail(file, "no BitsAllocated (0028,0100): the pixel size is unknown");
+    if (p.bits_allocated != 8 && p.bits_allocated != 16 && p.bits_allocated != 32) fail(file, std::to_string(p.bits_allocated) + "-bit pixels are not supported");
+    if (p.pixel_representation != 0 && p.pixel_representation != 1)
+        fail(file, "PixelRepresentation is " + std::to_string(p.pixel_representation) + ", neither 0 (unsigned) nor 1 (signed)");
+    return {p.bits_allocated / 8, p.pixel_representation == 1, p.bits_stored > 0 ? std::min(p.bits_stored, p.bits_allocated) : p.bits_allocated};
 }
 
 // CT is stored as grey values (MONOCHROME2, rarely MONOCHROME1); another interpretation with one sample is a palette or
@@ -438,35 +447,53 @@ void check_photometric(const std::string& file, const std::string& photometric) 
 // parse, no copy through GDCM (the common case; half the cost of a read). Empty when the file is stored otherwise.
 SlicePixels native_pixels(const std::string& file, const DicomPixelLayout& p, std::int64_t columns, std::int64_t rows) {
     if (!p.native_little_endian || p.rows != rows || p.columns != columns) return {};
-    check_pixel_format(file, p.samples, p.bits_allocated);
-    const std::size_t bytes = static_cast<std::size_t>(columns * rows) * static_cast<std::size_t>(p.bits_allocated / 8);
+    const PixelDecoder dec = pixel_decoder(file, p);
+    const std::size_t bytes = static_cast<std::size_t>(columns * rows) * static_cast<std::size_t>(dec.bytes);
     if (p.length < bytes) fail(file, "the pixel data holds " + std::to_string(p.length) + " bytes, the image needs " + std::to_string(bytes));
     thread_local std::vector<char> buf;
     buf.resize(bytes);
     UniqueFile f(std::fopen(file.c_str(), "rb"));
     if (!f || ::fseeko(f.get(), static_cast<off_t>(p.offset), SEEK_SET) != 0 || std::fread(buf.data(), 1, bytes, f.get()) != bytes)
         fail(file, "cannot read the pixel data (truncated?)");
-    const int stored = p.bits_stored > 0 ? std::min(p.bits_stored, p.bits_allocated) : p.bits_allocated;
-    return {buf.data(), {p.bits_allocated / 8, p.pixel_representation == 1, stored}};
+    return {buf.data(), dec};
 }
 
-// Anything else (compressed, big endian, unusual layouts): GDCM decodes.
-SlicePixels gdcm_pixels(const std::string& file, std::int64_t columns, std::int64_t rows) {
-    gdcm::ImageReader r;
+// Anything else (compressed, big endian, deflated): GDCM parses the file and its codecs decode the pixel data, into an
+// image described by what the structural walk checked, never by GDCM's image reader. That reader interprets the
+// whole header (rescale, overlays, lookup tables, ACR-NEMA leftovers), and Debian's GDCM (3.0.21, assertions on)
+// aborted the process in it on hostile files (SamplesPerPixel 0, PALETTE COLOR without tables, a Recognition Code that
+// is not ACR-NEMA's, then a rescale slope of 0: found by fuzzing, one after another). The pixel values need none of it:
+// the codecs only need the size, the pixel format, grey and the transfer syntax.
+SlicePixels gdcm_pixels(const std::string& file, const DicomPixelLayout& p, std::int64_t columns, std::int64_t rows) {
+    if (p.rows != rows || p.columns != columns) fail(file, "image size differs from the series'");
+    const PixelDecoder dec = pixel_decoder(file, p);
+    gdcm::Reader r;
     r.SetFileName(file.c_str());
     if (!r.Read()) fail(file, "cannot read this DICOM image (truncated or not DICOM)");
     if (file_is_short(r.GetFile(), file)) fail(file, "truncated: the file ends before its pixel data does");
-    const gdcm::Image& im = r.GetImage();
-    if (im.GetDimension(0) != columns || im.GetDimension(1) != rows) fail(file, "image size differs from the series'");
-    const gdcm::PixelFormat& pf = im.GetPixelFormat();
-    check_pixel_format(file, pf.GetSamplesPerPixel(), pf.GetBitsAllocated());
-    const int allocated = pf.GetBitsAllocated();
-    const std::size_t need = static_cast<std::size_t>(columns * rows) * static_cast<std::size_t>(allocated / 8);
+    const gdcm::DataSet& ds = r.GetFile().GetDataSet();
+    const gdcm::Tag pixel_data(0x7fe0, 0x0010);
+    if (!ds.FindDataElement(pixel_data) || ds.GetDataElement(pixel_data).IsEmpty()) fail(file, "no pixel data");
+    const gdcm::TransferSyntax& ts = r.GetFile().GetHeader().GetDataSetTransferSyntax();
+    gdcm::Image im;
+    im.SetNumberOfDimensions(2);
+    im.SetDimension(0, static_cast<unsigned int>(columns));
+    im.SetDimension(1, static_cast<unsigned int>(rows));
+    const auto bits = static_cast<unsigned short>(8 * dec.bytes), stored = static_cast<unsigned short>(dec.bits_stored);
+    im.SetPixelFormat(gdcm::PixelFormat(1, bits, stored, static_cast<unsigned short>(stored - 1), dec.is_signed ? 1 : 0));
+    im.SetPhotometricInterpretation(p.photometric == "MONOCHROME1" ? gdcm::PhotometricInterpretation::MONOCHROME1 : gdcm::PhotometricInterpretation::MONOCHROME2);
+    im.SetTransferSyntax(ts);
+    im.SetDataElement(ds.GetDataElement(pixel_data));
+    const std::size_t need = static_cast<std::size_t>(columns * rows) * static_cast<std::size_t>(dec.bytes);
+    // Uncompressed pixels shorter than the image: GDCM's raw codec would copy what there is and leave the rest unset.
+    const gdcm::ByteValue* raw = im.GetDataElement().GetByteValue();
+    if (!ts.IsEncapsulated() && (!raw || raw->GetLength() < need))
+        fail(file, "the pixel data holds " + std::to_string(raw ? static_cast<std::uint32_t>(raw->GetLength()) : 0u) + " bytes, the image needs " + std::to_string(need));
     thread_local std::vector<char> buf;
     buf.resize(im.GetBufferLength());
     if (buf.size() < need || !im.GetBuffer(buf.data()))
-        fail(file, std::string("cannot decode the pixel data (transfer syntax ") + im.GetTransferSyntax().GetString() + ")");
-    return {buf.data(), {allocated / 8, pf.GetPixelRepresentation() == 1, std::max(1, std::min<int>(pf.GetBitsStored(), allocated))}};
+        fail(file, std::string("cannot decode the pixel data (transfer syntax ") + ts.GetString() + ")");
+    return {buf.data(), dec};
 }
 
 // Decodes one slice into `out` (columns x rows HU). Returns how many voxels were clamped to int16.
@@ -475,14 +502,7 @@ std::size_t read_slice(const SliceInfo& slice, std::int64_t columns, std::int64_
     const Rescale rescale = rescale_of(slice);
     SlicePixels px = native_pixels(slice.file, slice.pixels, columns, rows);
     if (!px.data) {
-        // What the structural walk saw of the pixel module is checked before GDCM reads the file: Debian's GDCM
-        // (3.0.21, assertions on) aborts the process on a SamplesPerPixel other than 1, 3 or 4 (17409, then 0: found
-        // by fuzzing).
-        const DicomPixelLayout& p = slice.pixels;
-        constexpr int absent = DicomPixelLayout::kAbsent;
-        if (p.samples != absent || p.bits_allocated != absent)
-            check_pixel_format(slice.file, p.samples != absent ? p.samples : 1, p.bits_allocated != absent ? p.bits_allocated : 16);
-        px = gdcm_pixels(slice.file, columns, rows);
+        px = gdcm_pixels(slice.file, slice.pixels, columns, rows);
     }
     const std::size_t n = static_cast<std::size_t>(columns * rows);
     const PixelDecoder& dec = px.dec;

@@ -97,10 +97,18 @@ private:
         // reaching past them is not (GDCM asserts when it reaches past the file).
         const std::uint64_t start = pos;
         std::uint64_t declared_end = 0;
+        int previous = -1;  // the last element number
         while (pos + 8 <= size_) {
             const std::string_view h = bytes(pos, 8, "file meta element");
             if (u16(h, 0, false) != 0x0002) break;
             const Header e = explicit_header(pos, false);
+            // Ascending, each once, as in the data set: GDCM keeps the first of two transfer syntaxes where this walk
+            // would take the last, and then parses another file than the one checked (a 3.3-GB allocation in its
+            // scanner: found by fuzzing).
+            if (static_cast<int>(e.element) <= previous)
+                throw Broken{"file meta element " + tag_name(e.group, e.element) + " at byte " + std::to_string(pos) + " comes after " +
+                             tag_name(0x0002, static_cast<std::uint16_t>(previous)) + ": data elements must ascend by tag, each once"};
+            previous = e.element;
             if (e.length == kUndefined) throw Broken{"file meta element " + tag_name(e.group, e.element) + " has an undefined length"};
             // No sequence belongs in the file meta group (GDCM asserts on one: found by fuzzing).
             if (e.sequence) throw Broken{"file meta element " + tag_name(e.group, e.element) + " is a sequence"};

@@ -93,6 +93,16 @@ TEST(DicomStructure, BrokenStructuresAreNamed) {
     // A sequence in the file meta group.
     const std::string meta_sq = std::string(128, '\0') + "DICM" + long_el(0x0002, 0x0001, "SQ", std::string(2, '\0'), 2) + short_el(0x0008, 0x0060, "CS", "CT");
     EXPECT_NE(dicom_bytes_problem(meta_sq).find("file meta element (0002,0001) is a sequence"), std::string::npos) << dicom_bytes_problem(meta_sq);
+    // The same in the file meta group: two transfer syntaxes (GDCM keeps the first, then parsed a deflated data set as
+    // explicit and allocated 3.3 GB: found by fuzzing), or its elements out of order.
+    const std::string ts_twice = std::string(128, '\0') + "DICM" + short_el(0x0002, 0x0010, "UI", kExplicit + '\0') +
+                                 short_el(0x0002, 0x0010, "UI", "1.2.840.10008.1.2.1.99") + ct;
+    EXPECT_NE(dicom_bytes_problem(ts_twice).find("file meta element (0002,0010) at byte 160 comes after (0002,0010): data elements must ascend"),
+              std::string::npos) << dicom_bytes_problem(ts_twice);
+    const std::string meta_swapped = std::string(128, '\0') + "DICM" + short_el(0x0002, 0x0010, "UI", kExplicit + '\0') +
+                                     short_el(0x0002, 0x0002, "UI", "1.2.840.10008.5.1.4.1.1.2") + ct;
+    EXPECT_NE(dicom_bytes_problem(meta_swapped).find("file meta element (0002,0002) at byte 160 comes after (0002,0010)"), std::string::npos)
+        << dicom_bytes_problem(meta_swapped);
     // Elements out of order, or one tag twice, at any depth (GDCM would keep one and sort: another file than ours).
     const std::string swapped = file(kExplicit, short_el(0x0028, 0x0011, "US", le16(8)) + short_el(0x0028, 0x0010, "US", le16(8)) + pixels);
     EXPECT_NE(dicom_bytes_problem(swapped).find("element (0028,0010) at byte "), std::string::npos) << dicom_bytes_problem(swapped);
