@@ -458,6 +458,19 @@ SlicePixels native_pixels(const std::string& file, const DicomPixelLayout& p, st
     return {buf.data(), dec};
 }
 
+// GDCM's decoders, tried in turn as its Bitmap::GetBuffer tries them, less one: Debian's GDCM falls back on a JPEG
+// stream its IJG decoder refused to the PVRG codec, which writes the stream to a temporary file and runs the
+// external pvrg-jpeg program on it through system() (found by fuzzing: a shell and a decoder from 1995 started on
+// hostile bytes, each time). A stream GDCM's own decoders refuse is an error here.
+class SliceImage : public gdcm::Image {
+public:
+    bool decode(char* buffer) const {
+        bool lossy = false;
+        return TryRAWCodec(buffer, lossy) || TryJPEGCodec(buffer, lossy) || TryJPEG2000Codec(buffer, lossy) || TryJPEGLSCodec(buffer, lossy) ||
+               TryRLECodec(buffer, lossy);
+    }
+};
+
 // Anything else (compressed, big endian, deflated): GDCM parses the file and its codecs decode the pixel data, into an
 // image described by what the structural walk checked, never by GDCM's image reader. That reader interprets the
 // whole header (rescale, overlays, lookup tables, ACR-NEMA leftovers), and Debian's GDCM (3.0.21, assertions on)
@@ -475,7 +488,7 @@ SlicePixels gdcm_pixels(const std::string& file, const DicomPixelLayout& p, std:
     const gdcm::Tag pixel_data(0x7fe0, 0x0010);
     if (!ds.FindDataElement(pixel_data) || ds.GetDataElement(pixel_data).IsEmpty()) fail(file, "no pixel data");
     const gdcm::TransferSyntax& ts = r.GetFile().GetHeader().GetDataSetTransferSyntax();
-    gdcm::Image im;
+    SliceImage im;
     im.SetNumberOfDimensions(2);
     im.SetDimension(0, static_cast<unsigned int>(columns));
     im.SetDimension(1, static_cast<unsigned int>(rows));
@@ -491,7 +504,7 @@ SlicePixels gdcm_pixels(const std::string& file, const DicomPixelLayout& p, std:
         fail(file, "the pixel data holds " + std::to_string(raw ? static_cast<std::uint32_t>(raw->GetLength()) : 0u) + " bytes, the image needs " + std::to_string(need));
     thread_local std::vector<char> buf;
     buf.resize(im.GetBufferLength());
-    if (buf.size() < need || !im.GetBuffer(buf.data()))
+    if (buf.size() < need || !im.decode(buf.data()))
         fail(file, std::string("cannot decode the pixel data (transfer syntax ") + ts.GetString() + ")");
     return {buf.data(), dec};
 }

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <filesystem>
 #include <functional>
 
@@ -405,6 +406,29 @@ TEST(Dicom, GdcmDecodesPixelsWithoutInterpretingTheHeader) {
         },
         true);
     test::expect_error([&] { (void)read_dicom_series(s.folder); }, {"IM0002.dcm", "PixelRepresentation is 2, neither 0 (unsigned) nor 1 (signed)"});
+}
+
+// A JPEG stream GDCM's own decoder refuses (here a Huffman table declaring 4,080 codes) is a one-line error. Debian's
+// GDCM would then hand it to the external pvrg-jpeg program through system(), leaving its input in a temporary file,
+// and on this very kind of table pvrg-jpeg never ends (found by fuzzing): the read hung.
+TEST(Dicom, AJpegStreamGdcmsDecoderRefusesIsAnErrorAndNoExternalDecoderRuns) {
+    Series s;
+    transcode(s.file(2), gdcm::TransferSyntax::JPEGLosslessProcess14_1);
+    std::string bytes = read_file(s.file(2));
+    const std::size_t soi = bytes.find("\xff\xd8\xff"), dht = bytes.find("\xff\xc4", soi);
+    ASSERT_NE(soi, std::string::npos);
+    ASSERT_NE(dht, std::string::npos);
+    for (std::size_t i = dht + 5; i < dht + 21; ++i) bytes[i] = '\xff';  // the 16 code-length counts after marker, length, class
+    write_file_atomically(s.file(2), bytes);
+    // Where a temporary file of GDCM's would go (tempnam reads TMPDIR at each call).
+    test::TempDir tmp;
+    const char* before = std::getenv("TMPDIR");
+    const std::string saved = before ? before : "";
+    ::setenv("TMPDIR", tmp.dir().c_str(), 1);
+    test::expect_error([&] { (void)read_dicom_series(s.folder); }, {"IM0002.dcm", "cannot decode the pixel data (transfer syntax 1.2.840.10008.1.2.4.70)"});
+    if (before) ::setenv("TMPDIR", saved.c_str(), 1);
+    else ::unsetenv("TMPDIR");
+    EXPECT_TRUE(fs::is_empty(tmp.dir())) << "a temporary file of GDCM's external decoder";
 }
 
 TEST(Dicom, EveryTransferSyntaxGdcmDecodesReadsTheSameVoxels) {
