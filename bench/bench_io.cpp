@@ -1,6 +1,7 @@
 // I/O benchmarks: reading a LUNA16-sized scan (512x512x300 MET_SHORT, 150 MiB) must cost about what reading the
 // file costs, so the baseline here is a plain fread of the same bytes into a freshly allocated buffer. The same scan
-// as NIfTI and as an uncompressed DICOM series (goal: at most 1.5x the MetaImage read).
+// as NIfTI and as an uncompressed DICOM series (goal: at most 1.5x the MetaImage read), and as an RLE-compressed
+// series (decoded by GDCM in a child process).
 #include <benchmark/benchmark.h>
 
 #include <unistd.h>
@@ -16,6 +17,12 @@
 #include "nodulecad/io/metaimage.hpp"
 #include "nodulecad/io/nifti.hpp"
 #include "nodulecad/io/tables.hpp"
+
+#ifdef NODULECAD_BENCH_GDCM
+#include <gdcmImageChangeTransferSyntax.h>
+#include <gdcmImageReader.h>
+#include <gdcmImageWriter.h>
+#endif
 
 namespace {
 
@@ -137,6 +144,48 @@ void BM_ReadDicomSeries_512x512x300(benchmark::State& state) {
     state.SetBytesProcessed(state.iterations() * kScanBytes);
 }
 BENCHMARK(BM_ReadDicomSeries_512x512x300)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+#ifdef NODULECAD_BENCH_GDCM
+// The same series with every file RLE-compressed by GDCM's encoder (made once, on first use: about 15 s).
+const std::string& rle_series() {
+    static const std::string folder = [] {
+        const std::string out = files().dir + "/series-rle";
+        std::filesystem::create_directories(out);
+        for (const auto& e : std::filesystem::directory_iterator(files().dicom)) {
+            gdcm::ImageReader r;
+            r.SetFileName(e.path().c_str());
+            gdcm::ImageChangeTransferSyntax change;
+            change.SetTransferSyntax(gdcm::TransferSyntax::RLELossless);
+            if (!r.Read()) return std::string();
+            change.SetInput(r.GetImage());
+            if (!change.Change()) return std::string();
+            gdcm::ImageWriter w;
+            w.SetFile(r.GetFile());
+            w.SetImage(change.GetOutput());
+            w.SetFileName((out + "/" + e.path().filename().string()).c_str());
+            if (!w.Write()) return std::string();
+        }
+        return out;
+    }();
+    return folder;
+}
+
+// Compressed slices: GDCM's RLE decoder in a child process, the planes back through shared memory (Arg: threads).
+void BM_ReadDicomSeriesRle_512x512x300(benchmark::State& state) {
+    if (files().dicom.empty() || rle_series().empty()) {
+        state.SkipWithError("no RLE series (this build has no GDCM, or GDCM could not encode it)");
+        return;
+    }
+    DicomReadOptions o;
+    o.threads = static_cast<int>(state.range(0));
+    for (auto _ : state) {
+        Volume<std::int16_t> v = read_dicom_series(rle_series(), o);
+        benchmark::DoNotOptimize(v.voxels.data());
+    }
+    state.SetBytesProcessed(state.iterations() * kScanBytes);
+}
+BENCHMARK(BM_ReadDicomSeriesRle_512x512x300)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(3);
+#endif
 
 void BM_WriteMetaImage_512x512x300_short(benchmark::State& state) {
     const Volume<std::int16_t> v = read_volume<std::int16_t>(files().raw_mhd);

@@ -9,11 +9,13 @@
 #include <filesystem>
 #include <map>
 #include <mutex>
+#include <new>
 #include <optional>
 #include <set>
 #include <sstream>
 #include <tuple>
 
+#include "nodulecad/core/child_process.hpp"
 #include "nodulecad/core/error.hpp"
 #include "nodulecad/core/memory_limit.hpp"
 #include "nodulecad/core/files.hpp"
@@ -445,8 +447,12 @@ void check_photometric(const std::string& file, const std::string& photometric) 
 
 // Uncompressed little-endian pixels read straight from the file at the offset the structural walk found: no DICOM
 // parse, no copy through GDCM (the common case; half the cost of a read). Empty when the file is stored otherwise.
+bool reads_natively(const DicomPixelLayout& p, std::int64_t columns, std::int64_t rows) {
+    return p.native_little_endian && p.rows == rows && p.columns == columns;
+}
+
 SlicePixels native_pixels(const std::string& file, const DicomPixelLayout& p, std::int64_t columns, std::int64_t rows) {
-    if (!p.native_little_endian || p.rows != rows || p.columns != columns) return {};
+    if (!reads_natively(p, columns, rows)) return {};
     const PixelDecoder dec = pixel_decoder(file, p);
     const std::size_t bytes = static_cast<std::size_t>(columns * rows) * static_cast<std::size_t>(dec.bytes);
     if (p.length < bytes) fail(file, "the pixel data holds " + std::to_string(p.length) + " bytes, the image needs " + std::to_string(bytes));
@@ -534,6 +540,63 @@ std::size_t read_slice(const SliceInfo& slice, std::int64_t columns, std::int64_
     return clamped;
 }
 
+// GDCM's decoders as Debian builds them (IJG, CharLS, OpenJPEG, its RLE decoder) assert on hostile compressed
+// streams, and one corrupted the heap (found by fuzzing, 2026-12-03): what they decode is decoded in a child process,
+// so that a decoder's crash or stall becomes an error naming the slice. What a child leaves of each slice, in memory
+// shared with it (read only after it has exited):
+struct IsolatedSlice {
+    enum State : std::int32_t { kWaiting, kStarted, kDone, kFailed };
+    std::int32_t state = kWaiting;
+    std::uint64_t clamped = 0;
+    char message[1024] = {};
+};
+static_assert(sizeof(IsolatedSlice) % 8 == 0, "records keep the planes after them aligned");
+
+// A slice that no decoder finishes for this long has stopped it (a plane decodes in well under a second).
+constexpr double kDecodeStallSeconds = 60;
+
+// Decodes slices `which` of the stack into `v` in a child process; returns each one's clamped voxel count.
+void decode_isolated(const Stack& st, const std::vector<std::size_t>& which, int threads, Volume<std::int16_t>& v, std::vector<std::size_t>& clamped) {
+    const std::size_t n = which.size(), plane = static_cast<std::size_t>(st.columns * st.rows);
+    SharedBytes shared(n * sizeof(IsolatedSlice) + n * plane * sizeof(std::int16_t));
+    auto* records = new (shared.data()) IsolatedSlice[n];
+    auto* planes = reinterpret_cast<std::int16_t*>(shared.data() + n * sizeof(IsolatedSlice));
+    const ChildEnd end = run_in_child(
+        [&](const std::function<void()>& progress) {
+            parallel_for(static_cast<std::int64_t>(n), threads, [&](std::int64_t i) {
+                const auto u = static_cast<std::size_t>(i);
+                IsolatedSlice& r = records[u];
+                r.state = IsolatedSlice::kStarted;
+                try {
+                    r.clamped = read_slice(st.slices[which[u]], st.columns, st.rows, planes + u * plane);
+                    r.state = IsolatedSlice::kDone;
+                } catch (const std::exception& e) {
+                    std::snprintf(r.message, sizeof r.message, "%s", e.what());
+                    r.state = IsolatedSlice::kFailed;
+                }
+                progress();
+            });
+        },
+        kDecodeStallSeconds);
+    if (!end.clean) {
+        std::vector<std::string> started;
+        for (std::size_t u = 0; u < n; ++u)
+            if (records[u].state == IsolatedSlice::kStarted) started.push_back(st.slices[which[u]].file);
+        const std::string what = "GDCM's decoder " + end.why + " on this image's compressed pixel data (broken, or beyond the decoder)";
+        if (started.empty()) fail(st.slices[which.front()].file, what);
+        std::string others;
+        for (std::size_t k = 1; k < started.size(); ++k) others += (others.empty() ? "" : ", ") + fs::path(started[k]).filename().string();
+        fail(started.front(), what + (others.empty() ? "" : " (or on " + others + ", decoded at the same time)"));
+    }
+    for (std::size_t u = 0; u < n; ++u)
+        if (records[u].state == IsolatedSlice::kFailed) throw Error(records[u].message);
+    for (std::size_t u = 0; u < n; ++u) {
+        if (records[u].state != IsolatedSlice::kDone) fail(st.slices[which[u]].file, "the decoding process left this image undecoded");
+        std::memcpy(v.voxels.data() + which[u] * plane, planes + u * plane, plane * sizeof(std::int16_t));
+        clamped[which[u]] = records[u].clamped;
+    }
+}
+
 }  // namespace
 
 Volume<std::int16_t> read_dicom_series(const std::string& folder, const DicomReadOptions& o, DicomReadInfo* info) {
@@ -560,10 +623,14 @@ Volume<std::int16_t> read_dicom_series(const std::string& folder, const DicomRea
     Volume<std::int16_t> v(g);
     const std::size_t plane = static_cast<std::size_t>(st.columns * st.rows);
     std::vector<std::size_t> clamped(st.slices.size(), 0);
-    parallel_for(static_cast<std::int64_t>(st.slices.size()), std::max(1, o.threads), [&](std::int64_t k) {
-        const auto u = static_cast<std::size_t>(k);
+    // Uncompressed little-endian slices straight from the files, here; the rest through GDCM, in a child process.
+    std::vector<std::size_t> direct, isolated;
+    for (std::size_t u = 0; u < st.slices.size(); ++u) (reads_natively(st.slices[u].pixels, st.columns, st.rows) ? direct : isolated).push_back(u);
+    parallel_for(static_cast<std::int64_t>(direct.size()), std::max(1, o.threads), [&](std::int64_t k) {
+        const std::size_t u = direct[static_cast<std::size_t>(k)];
         clamped[u] = read_slice(st.slices[u], st.columns, st.rows, v.voxels.data() + u * plane);
     });
+    if (!isolated.empty()) decode_isolated(st, isolated, std::max(1, o.threads), v, clamped);
     std::size_t total = 0;
     for (auto c : clamped) total += c;
     if (total) in.warnings.push_back(std::to_string(total) + " voxels outside the int16 HU range were clamped");

@@ -10,7 +10,10 @@
 // median, else an error naming the missing position; positions off the normal (gantry tilt) are an error naming the
 // angle; HU = stored value x RescaleSlope + RescaleIntercept per slice (BitsStored and PixelRepresentation
 // honoured), rounded to int16; origin = the first slice's position; direction: row, column, normal. Enhanced
-// multi-frame CT is a clear error. Every transfer syntax GDCM decodes is read.
+// multi-frame CT is a clear error. Every transfer syntax GDCM decodes is read: uncompressed little-endian pixels
+// straight from the files, the rest by GDCM's own decoders (never the external pvrg-jpeg) in a child process
+// (core/child_process.hpp), as the structural check describes the image — a decoder that crashes on a broken stream,
+// or finishes no slice for 60 s, is an Error naming the slice.
 #include <array>
 #include <cstdint>
 #include <string>
