@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstring>
@@ -81,7 +82,9 @@ int wait_for(pid_t pid) {
 
 }  // namespace
 
-ChildEnd run_in_child(const std::function<void(const std::function<void()>& progress)>& work, double stall_seconds) {
+namespace {
+
+ChildEnd run_once(const std::function<void(const std::function<void()>& progress)>& work, double stall_seconds, bool& stalled) {
     Pipe p;
     if (::pipe2(p.fd, O_CLOEXEC) != 0) throw Error(std::string("cannot create a pipe for a child process: ") + std::strerror(errno));
     const pid_t pid = ::fork();
@@ -97,6 +100,7 @@ ChildEnd run_in_child(const std::function<void(const std::function<void()>& prog
         const int ready = ::poll(&f, 1, timeout_ms);
         if (ready < 0 && errno == EINTR) continue;
         if (ready == 0) {
+            stalled = true;
             ::kill(pid, SIGKILL);
             wait_for(pid);
             char s[32];
@@ -112,6 +116,18 @@ ChildEnd run_in_child(const std::function<void(const std::function<void()>& prog
     const int status = wait_for(pid);
     if (status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0) return {true, ""};
     return {false, status < 0 ? "could not be waited for" : ending(status)};
+}
+
+}  // namespace
+
+ChildEnd run_in_child(const std::function<void(const std::function<void()>& progress)>& work, double stall_seconds, int tries) {
+    ChildEnd end;
+    for (int attempt = 0; attempt < std::max(1, tries); ++attempt) {
+        bool stalled = false;
+        end = run_once(work, stall_seconds, stalled);
+        if (!stalled) break;
+    }
+    return end;
 }
 
 }  // namespace nodulecad

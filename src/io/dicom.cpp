@@ -552,7 +552,8 @@ struct IsolatedSlice {
 };
 static_assert(sizeof(IsolatedSlice) % 8 == 0, "records keep the planes after them aligned");
 
-// A slice that no decoder finishes for this long has stopped it (a plane decodes in well under a second).
+// A slice that no decoder finishes for this long has stopped it (a plane decodes in well under a second); the child
+// is then stopped and one more started (a lock held by another thread at the fork can freeze a child: not twice).
 constexpr double kDecodeStallSeconds = 60;
 
 // Decodes slices `which` of the stack into `v` in a child process; returns each one's clamped voxel count.
@@ -577,7 +578,7 @@ void decode_isolated(const Stack& st, const std::vector<std::size_t>& which, int
                 progress();
             });
         },
-        kDecodeStallSeconds);
+        kDecodeStallSeconds, 2);
     if (!end.clean) {
         std::vector<std::string> started;
         for (std::size_t u = 0; u < n; ++u)

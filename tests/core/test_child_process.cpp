@@ -63,5 +63,30 @@ TEST(ChildProcess, AStalledChildIsStoppedButProgressKeepsOneAlive) {
     EXPECT_TRUE(steady.clean) << steady.why;
 }
 
+TEST(ChildProcess, AStalledChildIsTriedAgainAndACrashedOneIsNot) {
+    SharedBytes shared(sizeof(int));
+    auto* starts = reinterpret_cast<volatile int*>(shared.data());
+    // Freezes the first time only (as a lock copied by the fork would freeze one child).
+    const auto freezes_once = [&](const std::function<void()>& progress) {
+        if ((*starts)++ == 0) std::this_thread::sleep_for(std::chrono::seconds(30));
+        progress();
+    };
+    const ChildEnd once = run_in_child(freezes_once, 0.3);
+    EXPECT_EQ(once.why, "made no progress for 0.3 s and was stopped");
+    *starts = 0;
+    const ChildEnd twice = run_in_child(freezes_once, 0.3, 2);
+    EXPECT_TRUE(twice.clean) << twice.why;
+    EXPECT_EQ(*starts, 2);
+    *starts = 0;
+    const ChildEnd crashed = run_in_child(
+        [&](const std::function<void()>&) {
+            ++*starts;
+            std::abort();
+        },
+        0.3, 3);
+    EXPECT_FALSE(crashed.clean);
+    EXPECT_EQ(*starts, 1);
+}
+
 }  // namespace
 }  // namespace nodulecad

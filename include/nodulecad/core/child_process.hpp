@@ -33,7 +33,10 @@ struct ChildEnd {
 // Runs work(progress) in a forked child and waits for it; the child calls progress() after each unit of work (from
 // any of its threads). The child's standard error is discarded (a library's messages would not be one line; the
 // caller reports what went wrong) and its SIGINT/SIGTERM handling is the default one (an interrupt ends it; the parent
-// cleans up). An exception escaping `work` ends the child with a failure. Error when no child can be started.
-ChildEnd run_in_child(const std::function<void(const std::function<void()>& progress)>& work, double stall_seconds);
+// cleans up). An exception escaping `work` ends the child with a failure. A child that stalls is stopped and, up to
+// `tries` times in all, a new one started: a fork copies the locks other threads of this process hold at that
+// moment, and one of them can freeze that child but not the next (`work` must therefore be safe to run again). A
+// crash is not retried. Error when no child can be started.
+ChildEnd run_in_child(const std::function<void(const std::function<void()>& progress)>& work, double stall_seconds, int tries = 1);
 
 }  // namespace nodulecad

@@ -13,7 +13,7 @@
 // multi-frame CT is a clear error. Every transfer syntax GDCM decodes is read: uncompressed little-endian pixels
 // straight from the files, the rest by GDCM's own decoders (never the external pvrg-jpeg) in a child process
 // (core/child_process.hpp), as the structural check describes the image — a decoder that crashes on a broken stream,
-// or finishes no slice for 60 s, is an Error naming the slice.
+// or finishes no slice for 60 s (twice: the child is started again once), is an Error naming the slice.
 #include <array>
 #include <cstdint>
 #include <string>
