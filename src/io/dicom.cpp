@@ -445,12 +445,13 @@ void check_photometric(const std::string& file, const std::string& photometric) 
     fail(file, "not a greyscale image (PhotometricInterpretation '" + printable(photometric) + "')");
 }
 
-// Uncompressed little-endian pixels read straight from the file at the offset the structural walk found: no DICOM
-// parse, no copy through GDCM (the common case; half the cost of a read). Empty when the file is stored otherwise.
+// Whether a slice's pixels can be read straight from its file: uncompressed, little endian, the series' size.
 bool reads_natively(const DicomPixelLayout& p, std::int64_t columns, std::int64_t rows) {
     return p.native_little_endian && p.rows == rows && p.columns == columns;
 }
 
+// Uncompressed little-endian pixels read straight from the file at the offset the structural walk found: no DICOM
+// parse, no copy through GDCM (the common case; half the cost of a read). Empty when the file is stored otherwise.
 SlicePixels native_pixels(const std::string& file, const DicomPixelLayout& p, std::int64_t columns, std::int64_t rows) {
     if (!reads_natively(p, columns, rows)) return {};
     const PixelDecoder dec = pixel_decoder(file, p);
@@ -556,7 +557,7 @@ static_assert(sizeof(IsolatedSlice) % 8 == 0, "records keep the planes after the
 // is then stopped and one more started (a lock held by another thread at the fork can freeze a child: not twice).
 constexpr double kDecodeStallSeconds = 60;
 
-// Decodes slices `which` of the stack into `v` in a child process; returns each one's clamped voxel count.
+// Decodes slices `which` of the stack into `v` in a child process, and notes each one's clamped voxel count.
 void decode_isolated(const Stack& st, const std::vector<std::size_t>& which, int threads, Volume<std::int16_t>& v, std::vector<std::size_t>& clamped) {
     const std::size_t n = which.size(), plane = static_cast<std::size_t>(st.columns * st.rows);
     SharedBytes shared(n * sizeof(IsolatedSlice) + n * plane * sizeof(std::int16_t));
