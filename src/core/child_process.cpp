@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 
 #include "nodulecad/core/error.hpp"
@@ -79,10 +80,6 @@ int wait_for(pid_t pid) {
     }
     return status;
 }
-
-}  // namespace
-
-namespace {
 
 ChildEnd run_once(const std::function<void(const std::function<void()>& progress)>& work, double stall_seconds, bool& stalled) {
     Pipe p;

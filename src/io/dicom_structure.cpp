@@ -30,6 +30,17 @@ std::string tag_name(std::uint16_t g, std::uint16_t e) {
 struct Broken {
     std::string why;
 };
+
+// Elements ascend by tag, each once (PS3.5 section 7.1), in the file meta group and at every depth of the data set.
+// `previous`: the last tag seen there, (group << 16) | element, -1 before the first; updated.
+void check_ascending(const char* what, std::uint16_t g, std::uint16_t el, std::uint64_t pos, std::int64_t& previous) {
+    const std::int64_t tag_number = (std::int64_t{g} << 16) | el;
+    if (tag_number <= previous)
+        throw Broken{std::string(what) + " " + tag_name(g, el) + " at byte " + std::to_string(pos) + " comes after " +
+                     tag_name(static_cast<std::uint16_t>(previous >> 16), static_cast<std::uint16_t>(previous & 0xffff)) +
+                     ": data elements must ascend by tag, each once"};
+    previous = tag_number;
+}
 struct NotDicom {};
 
 // A string value without the trailing spaces or NULs that pad it to an even length.
@@ -97,7 +108,7 @@ private:
         // reaching past them is not (GDCM asserts when it reaches past the file).
         const std::uint64_t start = pos;
         std::uint64_t declared_end = 0;
-        int previous = -1;  // the last element number
+        std::int64_t previous = -1;
         while (pos + 8 <= size_) {
             const std::string_view h = bytes(pos, 8, "file meta element");
             if (u16(h, 0, false) != 0x0002) break;
@@ -105,10 +116,7 @@ private:
             // Ascending, each once, as in the data set: GDCM keeps the first of two transfer syntaxes where this walk
             // would take the last, and then parses another file than the one checked (a 3.3-GB allocation in its
             // scanner: found by fuzzing).
-            if (static_cast<int>(e.element) <= previous)
-                throw Broken{"file meta element " + tag_name(e.group, e.element) + " at byte " + std::to_string(pos) + " comes after " +
-                             tag_name(0x0002, static_cast<std::uint16_t>(previous)) + ": data elements must ascend by tag, each once"};
-            previous = e.element;
+            check_ascending("file meta element", e.group, e.element, pos, previous);
             if (e.length == kUndefined) throw Broken{"file meta element " + tag_name(e.group, e.element) + " has an undefined length"};
             // No sequence belongs in the file meta group (GDCM asserts on one: found by fuzzing).
             if (e.sequence) throw Broken{"file meta element " + tag_name(e.group, e.element) + " is a sequence"};
@@ -238,7 +246,7 @@ private:
     // Elements from pos to end; in an item of undefined length, up to its delimiter (returns just past it).
     std::uint64_t data_set(std::uint64_t pos, std::uint64_t end, int depth, bool until_delimiter) {
         if (depth > kMaxDepth) throw Broken{"sequences nested deeper than " + std::to_string(kMaxDepth) + " levels"};
-        std::int64_t previous = -1;  // the last element's tag, (group << 16) | element
+        std::int64_t previous = -1;
         while (pos < end) {
             const std::string_view t = bytes(pos, 4, "element tag");
             const std::uint16_t g = u16(t, 0, big_ && !implicit_), el = u16(t, 2, big_ && !implicit_);
@@ -249,12 +257,7 @@ private:
             // Elements ascend by tag, each once (PS3.5 section 7.1). GDCM keeps one of two equal tags and sorts the
             // rest, so a file breaking the rule is read differently by it than by this walk (and Debian's GDCM
             // aborted on such a file: found by fuzzing). Refused.
-            const std::int64_t tag_number = (std::int64_t{g} << 16) | el;
-            if (tag_number <= previous)
-                throw Broken{"element " + tag_name(g, el) + " at byte " + std::to_string(pos) + " comes after " +
-                             tag_name(static_cast<std::uint16_t>(previous >> 16), static_cast<std::uint16_t>(previous & 0xffff)) +
-                             ": data elements must ascend by tag, each once"};
-            previous = tag_number;
+            check_ascending("element", g, el, pos, previous);
             const Header e = element_header(pos);
             if (e.length == kUndefined) {
                 if (g == 0x7fe0 && el == 0x0010) pos = fragments(pos + e.header);
