@@ -223,5 +223,3 @@ void BM_ReadLuna16ExcludedAnnotations(benchmark::State& state) {
 BENCHMARK(BM_ReadLuna16ExcludedAnnotations)->Unit(benchmark::kMillisecond);
 
 }  // namespace
-
-BENCHMARK_MAIN();

@@ -8,9 +8,15 @@
 #include <fstream>
 #include <sstream>
 
+#include "nodulecad/core/allocator.hpp"
 #include "nodulecad/core/error.hpp"
 
 namespace nodulecad::test {
+
+namespace {
+// Every test program runs with the allocator set as the command line sets it (core/allocator.hpp), before main.
+[[maybe_unused]] const bool allocator_set = keep_freed_memory_for_reuse();
+}  // namespace
 
 TempDir::TempDir() {
     std::string templ = (std::filesystem::temp_directory_path() / "nodulecad-test-XXXXXX").string();

@@ -3,12 +3,15 @@
 #include <new>
 
 #include "cli/commands.hpp"
+#include "nodulecad/core/allocator.hpp"
 #include "nodulecad/core/error.hpp"
 #include "nodulecad/core/interrupt.hpp"
 #include "nodulecad/core/progress.hpp"
 #include "nodulecad/version.hpp"
 
 int main(int argc, char** argv) {
+    // Before any thread or tensor: freed buffers stay for reuse instead of being unmapped (core/allocator.hpp).
+    nodulecad::keep_freed_memory_for_reuse();
     CLI::App app{
         "nodulecad " NODULECAD_VERSION_STRING
         " - find pulmonary nodules in chest CT (LUNA16 / Tianchi MetaImage scans)\n"
