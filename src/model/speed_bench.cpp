@@ -105,7 +105,8 @@ BenchResult bench_network(const BenchOptions& o) {
     BenchResult r;
     r.images_per_second = o.iterations * o.batch / s;
     r.seconds_per_image = s / (o.iterations * o.batch);
-    r.device = device.str() + (mode.bf16_autocast ? (o.network == BenchNetwork::UNet2d ? ", bf16 autocast, channels-last" : ", bf16 autocast") : "") +
+    const bool channels_last = mode.channels_last && o.network == BenchNetwork::UNet2d;
+    r.device = device.str() + (mode.bf16_autocast ? ", bf16 autocast" : "") + (channels_last ? ", channels-last" : "") +
                (o.aten_upsample ? ", aten upsampling" : "");
     return r;
 }

@@ -1,4 +1,4 @@
-// How networks run on their device (model/run_mode): on a CPU nothing changes; channels-last gives the same
+// How networks run on their device (model/run_mode): on a CPU fp32 and channels-last; channels-last gives the same
 // outputs; the autocast scope nests and restores. The CUDA side (bf16 speed and agreement) is checked on a GPU
 // machine by scripts/gpu-check.sh.
 #include <gtest/gtest.h>
@@ -32,15 +32,23 @@ TEST(ComputeThreads, ScopeHoldsItsCountForNewThreadsAndPutsTheOldOneBack) {
     EXPECT_EQ(after, 2);
 }
 
-TEST(RunMode, CpuStaysFp32AndChannelsFirst) {
+TEST(RunMode, CpuRunsFp32AndChannelsLast) {
     const RunMode m = run_mode(torch::kCPU, true);
     EXPECT_FALSE(m.bf16_autocast);
-    EXPECT_FALSE(m.channels_last);
+    EXPECT_TRUE(m.channels_last);
     UNet net(UNetConfig{1, 4, 3, true});
     apply_memory_format(*net, m);
-    for (const auto& p : net->parameters()) EXPECT_TRUE(p.is_contiguous());
+    int four_d = 0;
+    for (const auto& p : net->parameters())
+        if (p.dim() == 4) {
+            ++four_d;
+            EXPECT_TRUE(p.is_contiguous(at::MemoryFormat::ChannelsLast));
+        }
+    EXPECT_EQ(four_d, 11);  // 5 double convolutions and the head
     const torch::Tensor x = torch::rand({2, 1, 32, 32});
-    EXPECT_TRUE(as_input(x, m).is_contiguous());
+    EXPECT_TRUE(as_input(x, m).is_contiguous(at::MemoryFormat::ChannelsLast));
+    const torch::Tensor cube = torch::rand({2, 1, 8, 8, 8});
+    EXPECT_TRUE(as_input(cube, m).is_same(cube));  // the 3D networks keep their layout
     {
         AutocastScope scope(m);
         EXPECT_FALSE(cuda_autocast_enabled());

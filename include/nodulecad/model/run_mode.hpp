@@ -1,7 +1,8 @@
 #pragma once
 // How a network runs on its device. On CUDA: bf16 autocast for the forward pass with fp32 master weights (Adam at
 // lr 1e-5 underflows in bf16 weights: updates of 1e-5 x 1e-2 vanish next to weights of 1e-1), channels-last
-// tensors (the layout cuDNN's bf16 convolutions run fastest in) and cuDNN autotuning. On a CPU: fp32 as before.
+// tensors (the layout cuDNN's bf16 convolutions run fastest in) and cuDNN autotuning. On a CPU: fp32, channels-last
+// for the 2D networks (oneDNN's convolutions skip a reorder of every layer's input and output).
 // Include only from torch translation units.
 #include <torch/torch.h>
 
@@ -12,7 +13,8 @@ struct RunMode {
     bool channels_last = false;
 };
 
-// `amp`: use bf16 autocast where it helps (CUDA only: on a CPU it is ignored). Channels-last goes with it.
+// `amp`: use bf16 autocast where it helps (CUDA only: on a CPU it is ignored). Channels-last goes with it on CUDA;
+// on a CPU it is always on.
 RunMode run_mode(const torch::Device& device, bool amp);
 
 // Turns on cuDNN's algorithm search for fixed input shapes (CUDA only; no effect elsewhere). Results on CUDA are
