@@ -65,7 +65,7 @@ struct CommandMemory {
 inline constexpr CommandMemory kScanCommands[] = {
     {"info", 0.17, 0},          {"convert", 0.17, 0},        {"slice", 0.17, 0},    {"evaluate-seg", 0.17, 0},
     {"report", 0.17, 0},        {"segment-lungs", 0.17, 5.1}, {"preprocess", 0.17, 5.1, true},
-    {"predict", 0.24, 4.7},     {"detect", 1.0, 11.2},       {"infer", 1.0, 5.4},   {"train-3d", 1.0, 11.2},
+    {"predict", 0.34, 4.4},     {"detect", 1.0, 11.2},       {"infer", 1.0, 8.7},   {"train-3d", 1.0, 11.2},
     {"run", 1.0, 11.2},         {"demo", 1.0, 11.2},
 };
 // Adds --max-memory-gb to each of those commands (that this build has) and applies it before the command runs.
