@@ -116,17 +116,23 @@ std::vector<std::string> prediction_files(const std::vector<ScanFile>& scans, co
     return files;
 }
 
-// Links to the training, test and FP-reduction scans, so every tool sees one side of the split.
+// Links to the training and test scans, so every tool sees one side of the split.
 void stage_split(StageRunner& st, const PipelineOptions& o, const Split& s) {
     const json key = {{"data", fs::absolute(o.data_dir).string()}, {"train", uids_of(s.train)}, {"test", uids_of(s.test)},
-                      {"fpr_scans", uids_of(s.fpr.scans)}, {"annotations", hash_string(read_file(s.annotations))},
+                      {"annotations", hash_string(read_file(s.annotations))},
                       {"excluded", s.excluded.empty() ? 0 : hash_string(read_file(s.excluded))}, {"seed", o.seed}};
-    st.run("split", {}, key, {s.path("split/train"), s.path("split/test"), s.path("split/fpr")}, [&](bool) {
+    st.run("split", {}, key, {s.path("split/train"), s.path("split/test")}, [&](bool) {
         link_scans(s.train, s.path("split/train"));
         link_scans(s.test, s.path("split/test"));
-        link_scans(s.fpr.scans, s.path("split/fpr"));
         write_seriesuids(s.path("split/test_uids.csv"), uids_of(s.test));
     });
+}
+
+// Links to the training scans whose candidates teach the FP reduction. A stage of its own so that choosing more or
+// fewer of them (`--fpr-scans`) re-runs only what depends on them, not the preprocessing and the networks.
+void stage_split_fpr(StageRunner& st, const Split& s) {
+    const json key = {{"fpr_scans", uids_of(s.fpr.scans)}, {"val_fraction", s.fpr.val_fraction}};
+    st.run("split-fpr", {"split"}, key, {s.path("split/fpr")}, [&](bool) { link_scans(s.fpr.scans, s.path("split/fpr")); });
 }
 
 void stage_preprocess(StageRunner& st, const PipelineOptions& o, const Split& s) {
@@ -183,9 +189,9 @@ void stage_unet(StageRunner& st, const PipelineOptions& o, const Split& s) {
     });
 }
 
-void stage_predict(StageRunner& st, const PipelineOptions& o, const Split& s, const std::string& name, const std::vector<ScanFile>& scans,
-                   const std::string& scans_dir, const std::string& out_dir) {
-    st.run(name, {"split", "unet"}, json::object(), prediction_files(scans, s.path(out_dir)), [&](bool fresh) {
+void stage_predict(StageRunner& st, const PipelineOptions& o, const Split& s, const std::string& name, const std::string& scans_stage,
+                   const std::vector<ScanFile>& scans, const std::string& scans_dir, const std::string& out_dir) {
+    st.run(name, {scans_stage, "unet"}, json::object(), prediction_files(scans, s.path(out_dir)), [&](bool fresh) {
         std::error_code ec;
         if (fresh) fs::remove_all(s.path(out_dir), ec);
         PredictOptions p;
@@ -226,7 +232,7 @@ FprTrainOptions fpr_run_options(const PipelineOptions& o, const Split& s) {
 // Without both classes among the training candidates there is nothing to learn: the pipeline then keeps the
 // U-Net's probabilities (said on the console and in fpr/skipped.txt).
 void stage_fpr(StageRunner& st, const PipelineOptions& o, const Split& s) {
-    st.run("fpr", {"split", "candidates-train"}, {{"trainer", o.fpr.run}, {"options", o.fpr}}, {s.path("fpr/patches.json")}, [&](bool fresh) {
+    st.run("fpr", {"split-fpr", "candidates-train"}, {{"trainer", o.fpr.run}, {"options", o.fpr}}, {s.path("fpr/patches.json")}, [&](bool fresh) {
         std::error_code ec;
         if (fresh) fs::remove_all(s.path("fpr"), ec);
         FprTrainOptions f = fpr_run_options(o, s);
@@ -338,15 +344,15 @@ json first_stage_key(const PipelineOptions& o) {
     return {{"detect", o.detect}, {"peaks", o.peaks}, {"flips", o.detector3d_flips}};
 }
 
-std::vector<std::string> first_stage_inputs(const PipelineOptions& o, const char* predict_stage) {
-    std::vector<std::string> in;
+std::vector<std::string> first_stage_inputs(const PipelineOptions& o, const char* predict_stage, const char* scans_stage) {
+    std::vector<std::string> in{scans_stage};
     if (uses_unet(o.detector)) in.push_back(predict_stage);
     if (uses_detector3d(o.detector)) in.push_back("detector3d");
     return in;
 }
 
 void stage_candidates_train(StageRunner& st, const PipelineOptions& o, const Split& s) {
-    st.run("candidates-train", first_stage_inputs(o, "predict-train"), first_stage_key(o), {s.path("candidates_train.csv")}, [&](bool) {
+    st.run("candidates-train", first_stage_inputs(o, "predict-train", "split-fpr"), first_stage_key(o), {s.path("candidates_train.csv")}, [&](bool) {
         const auto c = first_stage_candidates(o, s, "pred_train", "split/fpr", s.fpr.scans);
         write_candidates(s.path("candidates_train.csv"), c, true);
         std::cerr << "  " << c.size() << " candidates on " << s.fpr.scans.size() << " training scans\n";
@@ -357,7 +363,7 @@ void stage_candidates_train(StageRunner& st, const PipelineOptions& o, const Spl
 void stage_candidates_test(StageRunner& st, const PipelineOptions& o, const Split& s, const SplitResult& r) {
     json key = first_stage_key(o);
     key["combine"] = o.combine ? enum_name(*o.combine, kFprCombineNames) : "auto";
-    std::vector<std::string> in = first_stage_inputs(o, "predict-test");
+    std::vector<std::string> in = first_stage_inputs(o, "predict-test", "split");
     in.push_back("fpr");
     st.run("candidates-test", in, key, {r.candidates_unet, r.candidates}, [&](bool) {
         std::vector<Candidate> c = first_stage_candidates(o, s, "pred_test", "split/test", s.test);
@@ -394,7 +400,7 @@ void stage_bundle(StageRunner& st, const PipelineOptions& o, const Split& s) {
 // Every stage of one split, under its folder.
 SplitResult run_split(const PipelineOptions& o, const Split& s, std::vector<StageTime>& times) {
     const bool unet = uses_unet(o.detector), three_d = uses_detector3d(o.detector);
-    StageRunner st(s.path("stages"), s.prefix, 5 + (unet ? 4 : 0) + (three_d ? 2 : 0), times);
+    StageRunner st(s.path("stages"), s.prefix, 6 + (unet ? 4 : 0) + (three_d ? 2 : 0), times);
     if (o.merge) st.refuse_work(" (or was run with other options): run its job first, `run ... --folds " + std::to_string(o.folds) + " --fold " + std::to_string(s.fold) + "`");
     SplitResult r;
     r.candidates_unet = s.path("candidates_unet.csv");
@@ -403,6 +409,7 @@ SplitResult run_split(const PipelineOptions& o, const Split& s, std::vector<Stag
     r.pred_test = unet ? s.path("pred_test") : "";
     r.test_dir = s.path("split/test");
     stage_split(st, o, s);
+    stage_split_fpr(st, s);
     if (unet) {
         stage_preprocess(st, o, s);
         stage_unet(st, o, s);
@@ -411,10 +418,10 @@ SplitResult run_split(const PipelineOptions& o, const Split& s, std::vector<Stag
         stage_grid3d(st, o, s);
         stage_detector3d(st, o, s);
     }
-    if (unet) stage_predict(st, o, s, "predict-train", s.fpr.scans, "split/fpr", "pred_train");
+    if (unet) stage_predict(st, o, s, "predict-train", "split-fpr", s.fpr.scans, "split/fpr", "pred_train");
     stage_candidates_train(st, o, s);
     stage_fpr(st, o, s);
-    if (unet) stage_predict(st, o, s, "predict-test", s.test, "split/test", "pred_test");
+    if (unet) stage_predict(st, o, s, "predict-test", "split", s.test, "split/test", "pred_test");
     stage_candidates_test(st, o, s, r);
     stage_bundle(st, o, s);
     r.key = st.key("model");

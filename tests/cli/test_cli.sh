@@ -157,7 +157,6 @@ printf 'seriesuid,coordX,coordY,coordZ,probability\na,1,0,0,0.9\nb,0,two,0,0.7\n
 "$bin" evaluate --annotations "$tmp/ann.csv" --seriesuids "$tmp/uids.csv" --results "$tmp/bad.csv" --out "$tmp/eval2" > /dev/null 2> "$tmp/err.txt"; rc=$?
 check "evaluate malformed CSV exits 1" test "$rc" -eq 1
 check "evaluate names file, line and column" grep -q "bad.csv:3:3: column 'coordY': 'two' is not a number" "$tmp/err.txt"
-
 "$bin" evaluate-seg --pred "$tmp/cohort" --truth "$tmp/cohort/truth" --out "$tmp/seg_x" > /dev/null 2> "$tmp/err.txt"; rc=$?
 check "evaluate-seg without predictions exits 1" test "$rc" -eq 1
 check "evaluate-seg says why" grep -q 'no <uid>_prob.mhd' "$tmp/err.txt"
@@ -308,7 +307,7 @@ if "$bin" train --help > /dev/null 2>&1 && ! "$bin" train --help 2>&1 | grep -q 
     "$bin" demo --quick --out "$tmp/demo" --threads 2 > "$tmp/demo.out" 2> "$tmp/demo.err"; rc=$?
     check "demo --quick exit 0" test "$rc" -eq 0
     check "demo prints the CPM line last" grep -qE "^CPM [0-9.]+ \(2 held-out scans\) — report: $tmp/demo/work/report.html\$" <(tail -1 "$tmp/demo.out")
-    check "demo prints its stages" grep -q '^\[9/9\] model' "$tmp/demo.err"
+    check "demo prints its stages" grep -q '^\[10/10\] model' "$tmp/demo.err"
     check "demo's stage times end with the wall and CPU totals" grep -qE '^stages: split [0-9]+ s;.* total [0-9]+ s \(CPU time [0-9]+ s\)$' "$tmp/demo.err"
     for f in report.html submission.csv candidates_unet.csv summary.json eval/summary.json eval_unet/summary.json unet/best.pt fpr/patches.json \
              model/model.json model/unet.pt; do
@@ -317,7 +316,7 @@ if "$bin" train --help > /dev/null 2>&1 && ! "$bin" train --help 2>&1 | grep -q 
     check "demo submission has the LUNA16 columns" grep -qx 'seriesuid,coordX,coordY,coordZ,probability' <(head -1 "$tmp/demo/work/submission.csv")
     "$bin" demo --quick --out "$tmp/demo" --threads 2 > "$tmp/demo2.out" 2> "$tmp/demo2.err"; rc=$?
     check "demo re-run exit 0" test "$rc" -eq 0
-    check "demo re-run skips all 11 stages" test "$(grep -c 'done earlier, skipped' "$tmp/demo2.err")" -eq 11
+    check "demo re-run skips all 12 stages" test "$(grep -c 'done earlier, skipped' "$tmp/demo2.err")" -eq 12
     check "demo re-run gives the same CPM line" cmp -s <(tail -1 "$tmp/demo.out") <(tail -1 "$tmp/demo2.out")
     # A cohort written by an older generator (its marker without synth_version) is generated again; these six scans
     # and their tables are the same under both, so every stage is still skipped.
@@ -325,7 +324,7 @@ if "$bin" train --help > /dev/null 2>&1 && ! "$bin" train --help 2>&1 | grep -q 
     sed -i 's/,"synth_version":[0-9]*//' "$tmp/demo/cohort.json"
     "$bin" demo --quick --out "$tmp/demo" --threads 2 > "$tmp/demo3.out" 2> "$tmp/demo3.err"; rc=$?
     check "demo regenerates an older generator's cohort" sh -c "test $rc -eq 0 && grep -q '^\[synth\] 6 synthetic scans' '$tmp/demo3.err' && grep -qF '\"synth_version\":2' '$tmp/demo/cohort.json'"
-    check "demo after regenerating the same cohort skips all 11 stages" test "$(grep -c 'done earlier, skipped' "$tmp/demo3.err")" -eq 11
+    check "demo after regenerating the same cohort skips all 12 stages" test "$(grep -c 'done earlier, skipped' "$tmp/demo3.err")" -eq 12
     # infer: the demo's bundle on its held-out scans gives its candidates; on a folder with a broken scan it names
     # it, finishes the others and exits 1; a missing bundle is one line.
     "$bin" infer --model "$tmp/demo/work/model" --data "$tmp/demo/work/split/test" --out "$tmp/inf" --threads 2 > "$tmp/inf.out" 2> "$tmp/inf.err"; rc=$?
@@ -353,7 +352,7 @@ if "$bin" train --help > /dev/null 2>&1 && ! "$bin" train --help 2>&1 | grep -q 
     # The 3D detector through the same pipeline: its own stages, a heatmap3d bundle that infer applies.
     "$bin" demo --quick --detector heatmap3d --out "$tmp/demo3d" --threads 2 > "$tmp/demo3d.out" 2> "$tmp/demo3d.err"; rc=$?
     check "demo --detector heatmap3d exit 0" test "$rc" -eq 0
-    check "demo --detector heatmap3d trains the 3D detector" sh -c "grep -q '^\[3/7\] detector3d' '$tmp/demo3d.err' && test -s '$tmp/demo3d/work/detector3d/best.pt'"
+    check "demo --detector heatmap3d trains the 3D detector" sh -c "grep -q '^\[4/8\] detector3d' '$tmp/demo3d.err' && test -s '$tmp/demo3d/work/detector3d/best.pt'"
     check "demo --detector heatmap3d bundles it" grep -q '"detector": "heatmap3d"' "$tmp/demo3d/work/model/model.json"
     check "the 3D detector keeps its final weights" grep -q '"keep": "final"' "$tmp/demo3d/work/detector3d/config.json"
     "$bin" info "$tmp/demo/work/model" > "$tmp/info_bundle.json"; rc=$?
@@ -369,7 +368,7 @@ if "$bin" train --help > /dev/null 2>&1 && ! "$bin" train --help 2>&1 | grep -q 
     # goes to the reduction; a bundle of both networks that infer applies.
     "$bin" demo --quick --detector unet2d+heatmap3d --out "$tmp/demo3d" --threads 2 > /dev/null 2> "$tmp/pooled.err"; rc=$?
     check "demo --detector unet2d+heatmap3d exit 0" test "$rc" -eq 0
-    check "the pooled demo reuses the 3D detector and trains the U-Net" sh -c "grep -q '^\[5/11\] detector3d: done earlier, skipped' '$tmp/pooled.err' && grep -q '^\[3/11\] unet' '$tmp/pooled.err' && test -s '$tmp/demo3d/work/unet/best.pt'"
+    check "the pooled demo reuses the 3D detector and trains the U-Net" sh -c "grep -q '^\[6/12\] detector3d: done earlier, skipped' '$tmp/pooled.err' && grep -q '^\[4/12\] unet' '$tmp/pooled.err' && test -s '$tmp/demo3d/work/unet/best.pt'"
     check "the pooled bundle holds both networks" sh -c "grep -q '\"detector\": \"unet2d+heatmap3d\"' '$tmp/demo3d/work/model/model.json' && test -s '$tmp/demo3d/work/model/unet.pt' && test -s '$tmp/demo3d/work/model/detector3d.pt'"
     "$bin" infer --model "$tmp/demo3d/work/model" --data "$tmp/demo3d/work/split/test" --out "$tmp/infpool" --threads 2 > /dev/null 2>&1; rc=$?
     check "infer on a pooled bundle gives the pipeline's submission" sh -c "test $rc -eq 0 && cmp -s '$tmp/infpool/submission.csv' '$tmp/demo3d/work/submission.csv'"
@@ -398,7 +397,7 @@ if "$bin" train --help > /dev/null 2>&1 && ! "$bin" train --help 2>&1 | grep -q 
     "$bin" run --data "$tmp/cohort" --out "$tmp/folds" --detector unet2d --folds 2 --epochs 1 --crop 32 --filters 4 --depth 3 --size 128 --pixel-mm 2.8 \
         --fpr-epochs 1 --bootstrap 10 --threads 2 > "$tmp/folds.out" 2> "$tmp/folds.err"; rc=$?
     check "run --folds 2 exit 0" test "$rc" -eq 0
-    check "run --folds 2 runs both folds" sh -c "grep -q '^\[8/9\] fold 0: candidates-test' '$tmp/folds.err' && grep -q '^\[8/9\] fold 1: candidates-test' '$tmp/folds.err'"
+    check "run --folds 2 runs both folds" sh -c "grep -q '^\[9/10\] fold 0: candidates-test' '$tmp/folds.err' && grep -q '^\[9/10\] fold 1: candidates-test' '$tmp/folds.err'"
     check "run --folds 2 writes a bundle per fold" sh -c "test -s '$tmp/folds/fold0/model/model.json' && test -s '$tmp/folds/fold1/model/model.json'"
     check "run --folds 2 pools both held-out scans" grep -qE '^CPM [0-9.]+ \(2 held-out scans\)' "$tmp/folds.out"
     check "run --folds 2 lists both scans for the evaluation" test "$(wc -l < "$tmp/folds/test_uids.csv")" -eq 2

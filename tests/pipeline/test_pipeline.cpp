@@ -72,7 +72,7 @@ TEST(Pipeline, QuickRunWritesEveryStageAndResumesAfterDeletions) {
     EXPECT_DOUBLE_EQ(nlohmann::json::parse(read_file(w("eval/summary.json"))).at("cpm").get<double>(), first.cpm);
     EXPECT_DOUBLE_EQ(nlohmann::json::parse(read_file(w("eval_unet/summary.json"))).at("cpm").get<double>(), first.cpm_unet);
     EXPECT_NE(read_file(first.report).find("<html"), std::string::npos);
-    EXPECT_EQ(first.stages.size(), 11u);
+    EXPECT_EQ(first.stages.size(), 12u);
     EXPECT_TRUE(fs::exists(w("model/model.json")));
     for (const auto& t : first.stages) EXPECT_FALSE(t.skipped) << t.name;
     // Each stage's CPU time beside its wall time, in summary.json too; training a network is real work.
@@ -82,8 +82,8 @@ TEST(Pipeline, QuickRunWritesEveryStageAndResumesAfterDeletions) {
         EXPECT_GE(first.stages[i].cpu_seconds, 0.0) << first.stages[i].name;
         EXPECT_DOUBLE_EQ(recorded[i].at("cpu_seconds").get<double>(), first.stages[i].cpu_seconds) << first.stages[i].name;
     }
-    EXPECT_GT(first.stages[2].cpu_seconds, 0.0);
-    EXPECT_EQ(first.stages[2].name, "unet");
+    EXPECT_GT(first.stages[3].cpu_seconds, 0.0);
+    EXPECT_EQ(first.stages[3].name, "unet");
 
     // Again: everything is done.
     const PipelineSummary again = run_pipeline(o);
@@ -97,14 +97,14 @@ TEST(Pipeline, QuickRunWritesEveryStageAndResumesAfterDeletions) {
     fs::remove(w("pred_test/" + test_scans[0].uid + "_prob.raw"));
     fs::remove_all(w("eval"));
     const auto third = skipped(run_pipeline(o));
-    for (const char* s : {"split", "preprocess", "unet", "predict-train", "candidates-train", "fpr"}) EXPECT_TRUE(third.at(s)) << s;
+    for (const char* s : {"split", "split-fpr", "preprocess", "unet", "predict-train", "candidates-train", "fpr"}) EXPECT_TRUE(third.at(s)) << s;
     for (const char* s : {"predict-test", "candidates-test", "model", "evaluate", "report"}) EXPECT_FALSE(third.at(s)) << s;
     EXPECT_EQ(read_results(w("submission.csv")).size(), sub.size());
 
     // The U-Net's best checkpoint deleted: the U-Net and everything after it run again.
     fs::remove(w("unet/best.pt"));
     const auto fourth = skipped(run_pipeline(o));
-    for (const char* s : {"split", "preprocess"}) EXPECT_TRUE(fourth.at(s)) << s;
+    for (const char* s : {"split", "split-fpr", "preprocess"}) EXPECT_TRUE(fourth.at(s)) << s;
     for (const char* s : {"unet", "predict-train", "candidates-train", "fpr", "predict-test", "candidates-test", "model", "evaluate", "report"})
         EXPECT_FALSE(fourth.at(s)) << s;
     EXPECT_TRUE(fs::exists(w("unet/best.pt")));
@@ -180,6 +180,16 @@ TEST(Pipeline, FprValidationPatientsAreAmongThePredictedScans) {
     // And they are the first of the split's order, as validation_uids draws them.
     std::vector<ScanFile> train = find_scans(dir.path("work/split/train"));
     EXPECT_EQ(validation_order(train, o.seed)[0].uid, val.at(0));
+
+    // Candidates from 5 training scans instead of 4: what depends on that choice runs again; the preprocessing, the
+    // U-Net and the held-out predictions do not (they once did, the choice being part of the split's key).
+    o.fpr_scans = 5;
+    const auto more = skipped(run_pipeline(o));
+    for (const char* s : {"split", "preprocess", "unet", "predict-test"}) EXPECT_TRUE(more.at(s)) << s;
+    for (const char* s : {"split-fpr", "predict-train", "candidates-train", "fpr", "candidates-test", "model", "evaluate"})
+        EXPECT_FALSE(more.at(s)) << s;
+    EXPECT_EQ(find_scans(dir.path("work/split/fpr")).size(), 5u);
+    EXPECT_EQ(find_predictions(dir.path("work/pred_train")).size(), 5u);
 }
 
 // --combine auto: the best mean validation CPM over the 5 epochs up to best.pt's, not the one epoch (which often
