@@ -80,6 +80,7 @@ void register_segment_lungs(CLI::App& app);
 void register_preprocess(CLI::App& app);
 void register_evaluate(CLI::App& app);
 void register_evaluate_seg(CLI::App& app);
+void register_compare(CLI::App& app);
 void register_report(CLI::App& app);
 void register_detect(CLI::App& app);
 void register_rle(CLI::App& app);

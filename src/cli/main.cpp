@@ -29,6 +29,7 @@ int main(int argc, char** argv) {
     nodulecad::cli::register_preprocess(app);
     nodulecad::cli::register_evaluate(app);
     nodulecad::cli::register_evaluate_seg(app);
+    nodulecad::cli::register_compare(app);
     nodulecad::cli::register_detect(app);
     nodulecad::cli::register_rle(app);
     nodulecad::cli::register_report(app);

@@ -85,12 +85,7 @@ FrocResult evaluate_froc(const std::vector<Annotation>& annotations, const std::
     std::vector<FrocEntry> all;
     for (const auto& e : r.per_scan) all.insert(all.end(), e.begin(), e.end());
     r.curve = froc_curve(all, r.scans);
-    double sum = 0;
-    for (std::size_t k = 0; k < kFrocPoints.size(); ++k) {
-        r.sensitivities[k] = interp(kFrocPoints[k], r.curve.fps, r.curve.sensitivity);
-        sum += r.sensitivities[k];
-    }
-    r.cpm = sum / static_cast<double>(kFrocPoints.size());
+    r.cpm = cpm_of(r.curve, &r.sensitivities);
     return r;
 }
 
@@ -160,7 +155,7 @@ FrocCurve froc_curve(const std::vector<FrocEntry>& entries, std::int64_t scans) 
     return curve_of_sorted(sorted_by_probability(p), {}, scans);
 }
 
-FrocCurve froc_curve_weighted(const FrocResult& r, const std::vector<double>& scan_weights) {
+FrocResampler::FrocResampler(const FrocResult& r) : scans_(r.per_scan.size()) {
     std::vector<const FrocEntry*> all;
     std::map<const FrocEntry*, std::size_t> owner;
     for (std::size_t i = 0; i < r.per_scan.size(); ++i)
@@ -168,10 +163,32 @@ FrocCurve froc_curve_weighted(const FrocResult& r, const std::vector<double>& sc
             all.push_back(&e);
             owner[&e] = i;
         }
-    const std::vector<const FrocEntry*> sorted = sorted_by_probability(all);
-    std::vector<double> weight;
-    for (const auto* e : sorted) weight.push_back(scan_weights.at(owner[e]));
-    return curve_of_sorted(sorted, weight, static_cast<std::int64_t>(r.per_scan.size()));
+    sorted_ = sorted_by_probability(all);
+    for (const auto* e : sorted_) scan_of_entry_.push_back(owner[e]);
+    weight_.resize(sorted_.size());
+}
+
+FrocCurve FrocResampler::curve(const std::vector<double>& scan_weights) const {
+    for (std::size_t e = 0; e < sorted_.size(); ++e) weight_[e] = scan_weights.at(scan_of_entry_[e]);
+    return curve_of_sorted(sorted_, weight_, static_cast<std::int64_t>(scans_));
+}
+
+FrocCurve froc_curve_weighted(const FrocResult& r, const std::vector<double>& scan_weights) { return FrocResampler(r).curve(scan_weights); }
+
+double cpm_of(const FrocCurve& c, std::array<double, 7>* sensitivities) {
+    double sum = 0;
+    for (std::size_t k = 0; k < kFrocPoints.size(); ++k) {
+        const double s = interp(kFrocPoints[k], c.fps, c.sensitivity);
+        if (sensitivities) (*sensitivities)[k] = s;
+        sum += s;
+    }
+    return sum / static_cast<double>(kFrocPoints.size());
+}
+
+void draw_scan_weights(Rng& rng, std::vector<double>& weights) {
+    const std::size_t n = weights.size();
+    std::fill(weights.begin(), weights.end(), 0.0);
+    for (std::size_t i = 0; i < n; ++i) weights[static_cast<std::size_t>(rng.uniform() * static_cast<double>(n))] += 1;
 }
 
 double interp(double x, const std::vector<double>& xp, const std::vector<double>& fp) {
@@ -196,27 +213,12 @@ FrocBootstrap bootstrap_froc(const FrocResult& r, int samples, std::uint64_t see
     std::vector<double> cpms(static_cast<std::size_t>(samples));
     std::vector<std::vector<double>> band(static_cast<std::size_t>(grid), std::vector<double>(static_cast<std::size_t>(samples)));
     Rng rng = Rng::derive(seed, {0xB007ULL});
-    // All entries sorted once; each resample only changes how often each scan counts.
-    std::vector<const FrocEntry*> all;
-    std::vector<std::size_t> scan_of_entry;
-    for (std::size_t i = 0; i < n; ++i)
-        for (const auto& e : r.per_scan[i]) all.push_back(&e);
-    const std::vector<const FrocEntry*> sorted = sorted_by_probability(all);
-    {
-        std::map<const FrocEntry*, std::size_t> owner;
-        for (std::size_t i = 0; i < n; ++i)
-            for (const auto& e : r.per_scan[i]) owner[&e] = i;
-        for (const auto* e : sorted) scan_of_entry.push_back(owner[e]);
-    }
-    std::vector<double> scan_weight(n), weight(sorted.size());
+    const FrocResampler resampler(r);  // all entries sorted once; each resample only changes how often each scan counts
+    std::vector<double> scan_weight(n);
     for (int s = 0; s < samples; ++s) {
-        std::fill(scan_weight.begin(), scan_weight.end(), 0.0);
-        for (std::size_t i = 0; i < n; ++i) scan_weight[static_cast<std::size_t>(rng.uniform() * static_cast<double>(n))] += 1;
-        for (std::size_t e = 0; e < sorted.size(); ++e) weight[e] = scan_weight[scan_of_entry[e]];
-        const FrocCurve c = curve_of_sorted(sorted, weight, static_cast<std::int64_t>(n));
-        double sum = 0;
-        for (std::size_t k = 0; k < 7; ++k) sum += points[static_cast<std::size_t>(s)][k] = interp(kFrocPoints[k], c.fps, c.sensitivity);
-        cpms[static_cast<std::size_t>(s)] = sum / 7;
+        draw_scan_weights(rng, scan_weight);
+        const FrocCurve c = resampler.curve(scan_weight);
+        cpms[static_cast<std::size_t>(s)] = cpm_of(c, &points[static_cast<std::size_t>(s)]);
         for (int g = 0; g < grid; ++g) band[static_cast<std::size_t>(g)][static_cast<std::size_t>(s)] = interp(b.band_fps[static_cast<std::size_t>(g)], c.fps, c.sensitivity);
     }
     const double pz = (1.0 - confidence) / 2.0;

@@ -157,6 +157,22 @@ printf 'seriesuid,coordX,coordY,coordZ,probability\na,1,0,0,0.9\nb,0,two,0,0.7\n
 "$bin" evaluate --annotations "$tmp/ann.csv" --seriesuids "$tmp/uids.csv" --results "$tmp/bad.csv" --out "$tmp/eval2" > /dev/null 2> "$tmp/err.txt"; rc=$?
 check "evaluate malformed CSV exits 1" test "$rc" -eq 1
 check "evaluate names file, line and column" grep -q "bad.csv:3:3: column 'coordY': 'two' is not a number" "$tmp/err.txt"
+# compare: the tiny case above (CPM 6/7) against a system that finds a's nodule only (CPM 1/2), paired bootstrap.
+printf 'seriesuid,coordX,coordY,coordZ,probability\na,1,0,0,0.9\nb,0,60,0,0.6\n' > "$tmp/res_a_only.csv"
+"$bin" compare --annotations "$tmp/ann.csv" --seriesuids "$tmp/uids.csv" --baseline "$tmp/res.csv" --results "$tmp/res_a_only.csv" \
+    --bootstrap 200 --out "$tmp/compare.json" > "$tmp/compare.txt"; rc=$?
+check "compare exit 0" test "$rc" -eq 0
+check "compare prints both CPMs" sh -c "grep -q '^baseline CPM 0.8571' '$tmp/compare.txt' && grep -q '^results  CPM 0.5000' '$tmp/compare.txt'"
+check "compare prints the difference with its paired interval" grep -qE '^results - baseline: CPM -0.3571 \(paired 95% CI [-+][01]\.[0-9]{4} to [-+][01]\.[0-9]{4}; .* of 200 resamples of the 2 scans' "$tmp/compare.txt"
+check "compare names who found what" grep -qx 'nodules: 1 found by both, 1 by the baseline only, 0 by the results only, 0 by neither' "$tmp/compare.txt"
+check "compare writes JSON" sh -c "grep -q '\"found_by_baseline_only\"' '$tmp/compare.json' && grep -q '\"seriesuid\": \"b\"' '$tmp/compare.json'"
+"$bin" compare --annotations "$tmp/ann.csv" --seriesuids "$tmp/uids.csv" --baseline "$tmp/res.csv" --results "$tmp/res.csv" > "$tmp/compare_same.txt"; rc=$?
+check "compare of a system with itself: no difference" sh -c "test $rc -eq 0 && grep -q 'CPM +0.0000 (paired 95% CI +0.0000 to +0.0000; results above the baseline in 0.0 %' '$tmp/compare_same.txt'"
+"$bin" compare --annotations "$tmp/ann.csv" --seriesuids "$tmp/uids.csv" --baseline "$tmp/res.csv" --results "$tmp/bad.csv" --out "$tmp/compare_bad.json" > /dev/null 2> "$tmp/err.txt"; rc=$?
+check "compare malformed CSV exits 1, names the file and writes nothing" sh -c "test $rc -eq 1 && grep -q 'bad.csv:3:3' '$tmp/err.txt' && test ! -e '$tmp/compare_bad.json'"
+"$bin" compare --annotations "$tmp/ann.csv" --seriesuids "$tmp/uids.csv" --results "$tmp/res.csv" > /dev/null 2> "$tmp/err.txt"; rc=$?
+check "compare without --baseline exits non-zero and says so" sh -c "test $rc -ne 0 && grep -q 'baseline' '$tmp/err.txt'"
+
 "$bin" evaluate-seg --pred "$tmp/cohort" --truth "$tmp/cohort/truth" --out "$tmp/seg_x" > /dev/null 2> "$tmp/err.txt"; rc=$?
 check "evaluate-seg without predictions exits 1" test "$rc" -eq 1
 check "evaluate-seg says why" grep -q 'no <uid>_prob.mhd' "$tmp/err.txt"

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "nodulecad/core/random.hpp"
 #include "nodulecad/io/tables.hpp"
 
 namespace nodulecad {
@@ -45,6 +46,28 @@ FrocCurve froc_curve(const std::vector<FrocEntry>& entries, std::int64_t scans);
 
 // The curve with listed scan i counted scan_weights[i] times (a bootstrap resample), without pooling copies.
 FrocCurve froc_curve_weighted(const FrocResult& r, const std::vector<double>& scan_weights);
+
+// A result's entries sorted once, for its curve under many scan weightings (bootstrap resamples). Holds pointers
+// into `r`, which must outlive it.
+class FrocResampler {
+public:
+    explicit FrocResampler(const FrocResult& r);
+    FrocCurve curve(const std::vector<double>& scan_weights) const;  // as froc_curve_weighted
+    std::size_t scans() const { return scans_; }
+
+private:
+    std::vector<const FrocEntry*> sorted_;
+    std::vector<std::size_t> scan_of_entry_;
+    std::size_t scans_ = 0;
+    mutable std::vector<double> weight_;
+};
+
+// The CPM of a curve: the mean of its sensitivities at kFrocPoints.
+double cpm_of(const FrocCurve& c, std::array<double, 7>* sensitivities = nullptr);
+
+// The bootstrap's draws: `scans` scans with replacement, as a count per scan. bootstrap_froc and compare_froc draw
+// with this from Rng::derive(seed, {0xB007}), so a comparison's resamples are the evaluation's.
+void draw_scan_weights(Rng& rng, std::vector<double>& weights);
 
 // np.interp(x, xp, fp): the last index with xp <= x; x equal to it gives its value; flat outside the range.
 double interp(double x, const std::vector<double>& xp, const std::vector<double>& fp);
