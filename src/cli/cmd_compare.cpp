@@ -78,9 +78,7 @@ void register_compare(CLI::App& app) {
         "scores both, with evaluate's draws and seed), the share of resamples where the results score higher, and\n"
         "the nodules each finds that the other does not. A difference whose interval holds 0 is not one.\n"
         "Prints a summary; --out writes it all as JSON.");
-    cmd->add_option("--annotations", o->annotations, "Reference nodules: seriesuid,coordX,coordY,coordZ,diameter_mm")->required();
-    cmd->add_option("--excluded", o->excluded, "Findings that count neither way (annotations_excluded.csv; diameter -1 = 10 mm)");
-    cmd->add_option("--seriesuids", o->seriesuids, "The scans that count (one uid a line)")->required();
+    add_reference_options(cmd, o->annotations, o->excluded, o->seriesuids);
     cmd->add_option("--baseline", o->baseline, "The reference system's candidates: seriesuid,coordX,coordY,coordZ,probability")->required();
     cmd->add_option("--results", o->results, "The system compared with it, same columns")->required();
     cmd->add_option("--out", o->out, "Write the comparison as JSON to this file");

@@ -61,9 +61,7 @@ void register_evaluate(CLI::App& app) {
         "Sensitivities at 1, 2 and 8 FPs per scan by diameter (3-4, 4-6, 6-10, 10-20, >= 20 mm) and, for a synthetic\n"
         "cohort, by kind (solid / part-solid / ground-glass) and location (juxtapleural / juxtavascular / isolated).\n"
         "Writes DIR/summary.json, froc.csv, missed_nodules.csv, froc.svg/png, errors.csv, errors.svg/png, subgroups.csv.");
-    cmd->add_option("--annotations", a->annotations, "Reference nodules: seriesuid,coordX,coordY,coordZ,diameter_mm")->required();
-    cmd->add_option("--excluded", a->excluded, "Findings that count neither way (annotations_excluded.csv; diameter -1 = 10 mm)");
-    cmd->add_option("--seriesuids", a->seriesuids, "The scans that count (one uid a line)")->required();
+    add_reference_options(cmd, a->annotations, a->excluded, a->seriesuids);
     cmd->add_option("--results", a->results, "Candidates: seriesuid,coordX,coordY,coordZ,probability (other columns ignored)")->required();
     cmd->add_option("--out", a->out, "Output folder")->required();
     cmd->add_option("--bootstrap", a->bootstrap, "Bootstrap resamples (0 = none)")->capture_default_str()->check(CLI::NonNegativeNumber);

@@ -38,6 +38,10 @@ std::string flag_for_option(const std::string& option);
 // The processes' compute threads (LibTorch builds; a no-op in others), set once per command.
 void use_threads(int threads);
 
+// The reference tables a scoring command reads (evaluate, compare): --annotations and --seriesuids (required),
+// --excluded.
+void add_reference_options(CLI::App* cmd, std::string& annotations, std::string& excluded, std::string& seriesuids);
+
 // Commands that train as several ranks (docs/distributed.md): --dist-timeout into `timeout_s`, and the help's note
 // on the launchers.
 void add_rank_options(CLI::App* cmd, int& timeout_s);

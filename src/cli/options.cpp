@@ -33,6 +33,12 @@ void use_threads(int threads) {
 #endif
 }
 
+void add_reference_options(CLI::App* cmd, std::string& annotations, std::string& excluded, std::string& seriesuids) {
+    cmd->add_option("--annotations", annotations, "Reference nodules: seriesuid,coordX,coordY,coordZ,diameter_mm")->required();
+    cmd->add_option("--excluded", excluded, "Findings that count neither way (annotations_excluded.csv; diameter -1 = 10 mm)");
+    cmd->add_option("--seriesuids", seriesuids, "The scans that count (one uid a line)")->required();
+}
+
 void add_rank_options(CLI::App* cmd, int& timeout_s) {
     cmd->add_option("--dist-timeout", timeout_s,
                     "Started as several ranks (torchrun, srun, or RANK/WORLD_SIZE/MASTER_ADDR/MASTER_PORT by hand;\n"
