@@ -48,7 +48,7 @@ FrocCurve froc_curve(const std::vector<FrocEntry>& entries, std::int64_t scans);
 FrocCurve froc_curve_weighted(const FrocResult& r, const std::vector<double>& scan_weights);
 
 // A result's entries sorted once, for its curve under many scan weightings (bootstrap resamples). Holds pointers
-// into `r`, which must outlive it.
+// into `r`, which must outlive it; one resampler serves one thread (curve() fills a buffer it keeps).
 class FrocResampler {
 public:
     explicit FrocResampler(const FrocResult& r);
