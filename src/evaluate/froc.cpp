@@ -185,6 +185,17 @@ double cpm_of(const FrocCurve& c, std::array<double, 7>* sensitivities) {
     return sum / static_cast<double>(kFrocPoints.size());
 }
 
+Rng froc_bootstrap_rng(std::uint64_t seed) { return Rng::derive(seed, {0xB007ULL}); }
+
+double bootstrap_interval(std::vector<double> values, double confidence, double& lo, double& hi) {
+    std::sort(values.begin(), values.end());
+    const double pz = (1.0 - confidence) / 2.0;
+    const auto n = static_cast<double>(values.size());
+    lo = values[std::min(static_cast<std::size_t>(std::floor(pz * n)), values.size() - 1)];
+    hi = values[std::min(static_cast<std::size_t>(std::floor((1.0 - pz) * n)), values.size() - 1)];
+    return std::accumulate(values.begin(), values.end(), 0.0) / n;
+}
+
 void draw_scan_weights(Rng& rng, std::vector<double>& weights) {
     const std::size_t n = weights.size();
     std::fill(weights.begin(), weights.end(), 0.0);
@@ -212,7 +223,7 @@ FrocBootstrap bootstrap_froc(const FrocResult& r, int samples, std::uint64_t see
     std::vector<std::array<double, 7>> points(static_cast<std::size_t>(samples));
     std::vector<double> cpms(static_cast<std::size_t>(samples));
     std::vector<std::vector<double>> band(static_cast<std::size_t>(grid), std::vector<double>(static_cast<std::size_t>(samples)));
-    Rng rng = Rng::derive(seed, {0xB007ULL});
+    Rng rng = froc_bootstrap_rng(seed);
     const FrocResampler resampler(r);  // all entries sorted once; each resample only changes how often each scan counts
     std::vector<double> scan_weight(n);
     for (int s = 0; s < samples; ++s) {
@@ -221,23 +232,15 @@ FrocBootstrap bootstrap_froc(const FrocResult& r, int samples, std::uint64_t see
         cpms[static_cast<std::size_t>(s)] = cpm_of(c, &points[static_cast<std::size_t>(s)]);
         for (int g = 0; g < grid; ++g) band[static_cast<std::size_t>(g)][static_cast<std::size_t>(s)] = interp(b.band_fps[static_cast<std::size_t>(g)], c.fps, c.sensitivity);
     }
-    const double pz = (1.0 - confidence) / 2.0;
-    const auto lo_i = static_cast<std::size_t>(std::floor(pz * samples)), hi_i = static_cast<std::size_t>(std::floor((1.0 - pz) * samples));
-    const auto order_stats = [&](std::vector<double> v, double& lo, double& hi) {
-        std::sort(v.begin(), v.end());
-        lo = v[std::min(lo_i, v.size() - 1)];
-        hi = v[std::min(hi_i, v.size() - 1)];
-        return std::accumulate(v.begin(), v.end(), 0.0) / static_cast<double>(v.size());
-    };
     for (std::size_t k = 0; k < 7; ++k) {
         std::vector<double> v;
         for (const auto& p : points) v.push_back(p[k]);
-        order_stats(v, b.lo[k], b.hi[k]);
+        bootstrap_interval(v, confidence, b.lo[k], b.hi[k]);
     }
-    order_stats(cpms, b.cpm_lo, b.cpm_hi);
+    bootstrap_interval(cpms, confidence, b.cpm_lo, b.cpm_hi);
     for (int g = 0; g < grid; ++g) {
         double lo, hi;
-        b.band_mean.push_back(order_stats(band[static_cast<std::size_t>(g)], lo, hi));
+        b.band_mean.push_back(bootstrap_interval(band[static_cast<std::size_t>(g)], confidence, lo, hi));
         b.band_lo.push_back(lo);
         b.band_hi.push_back(hi);
     }

@@ -1,7 +1,5 @@
 #include "nodulecad/evaluate/paired_froc.hpp"
 
-#include <algorithm>
-#include <cmath>
 #include <set>
 #include <tuple>
 
@@ -12,15 +10,6 @@ namespace {
 using NoduleKey = std::tuple<std::string, Vec3, double>;
 
 NoduleKey key_of(const Annotation& n) { return {n.seriesuid, n.world, n.diameter_mm}; }
-
-// Order statistics floor(p n) and floor((1 - p) n) of the sorted values, as bootstrap_froc takes them.
-void interval(std::vector<double> v, double confidence, double& lo, double& hi) {
-    std::sort(v.begin(), v.end());
-    const double pz = (1.0 - confidence) / 2.0;
-    const auto n = static_cast<double>(v.size());
-    lo = v[std::min(static_cast<std::size_t>(std::floor(pz * n)), v.size() - 1)];
-    hi = v[std::min(static_cast<std::size_t>(std::floor((1.0 - pz) * n)), v.size() - 1)];
-}
 
 }  // namespace
 
@@ -50,7 +39,7 @@ PairedFroc compare_froc(const std::vector<Annotation>& annotations, const std::v
     if (samples <= 0 || p.a.per_scan.empty()) return p;
     p.samples = samples;
     const FrocResampler ra(p.a), rb(p.b);
-    Rng rng = Rng::derive(seed, {0xB007ULL});
+    Rng rng = froc_bootstrap_rng(seed);
     std::vector<double> weights(p.a.per_scan.size()), ca(static_cast<std::size_t>(samples)), cb(ca.size()), diff(ca.size());
     std::int64_t higher = 0, equal = 0;
     for (std::size_t s = 0; s < ca.size(); ++s) {
@@ -61,9 +50,9 @@ PairedFroc compare_froc(const std::vector<Annotation>& annotations, const std::v
         higher += diff[s] > 0 ? 1 : 0;
         equal += diff[s] == 0 ? 1 : 0;
     }
-    interval(diff, confidence, p.lo, p.hi);
-    interval(ca, confidence, p.a_lo, p.a_hi);
-    interval(cb, confidence, p.b_lo, p.b_hi);
+    bootstrap_interval(diff, confidence, p.lo, p.hi);
+    bootstrap_interval(ca, confidence, p.a_lo, p.a_hi);
+    bootstrap_interval(cb, confidence, p.b_lo, p.b_hi);
     p.share_b_higher = static_cast<double>(higher) / static_cast<double>(samples);
     p.share_equal = static_cast<double>(equal) / static_cast<double>(samples);
     return p;

@@ -53,7 +53,6 @@ class FrocResampler {
 public:
     explicit FrocResampler(const FrocResult& r);
     FrocCurve curve(const std::vector<double>& scan_weights) const;  // as froc_curve_weighted
-    std::size_t scans() const { return scans_; }
 
 private:
     std::vector<const FrocEntry*> sorted_;
@@ -65,9 +64,15 @@ private:
 // The CPM of a curve: the mean of its sensitivities at kFrocPoints.
 double cpm_of(const FrocCurve& c, std::array<double, 7>* sensitivities = nullptr);
 
-// The bootstrap's draws: `scans` scans with replacement, as a count per scan. bootstrap_froc and compare_froc draw
-// with this from Rng::derive(seed, {0xB007}), so a comparison's resamples are the evaluation's.
+// The bootstrap's draws: as many scans as `weights` holds, with replacement, as a count per scan, from the
+// generator froc_bootstrap_rng(seed) gives. bootstrap_froc and compare_froc both draw so, so a comparison's
+// resamples are the evaluation's.
+Rng froc_bootstrap_rng(std::uint64_t seed);
 void draw_scan_weights(Rng& rng, std::vector<double>& weights);
+
+// A bootstrap statistic's interval: the order statistics floor(p n) and floor((1 - p) n) of the sorted values,
+// p = (1 - confidence) / 2, as the official script takes them. Returns the values' mean. `values` not empty.
+double bootstrap_interval(std::vector<double> values, double confidence, double& lo, double& hi);
 
 // np.interp(x, xp, fp): the last index with xp <= x; x equal to it gives its value; flat outside the range.
 double interp(double x, const std::vector<double>& xp, const std::vector<double>& fp);
