@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 
 #include <string>
+#include <vector>
 
 #include "nodulecad/core/enum_names.hpp"
 #include "nodulecad/core/error.hpp"
@@ -39,8 +40,11 @@ std::string flag_for_option(const std::string& option);
 void use_threads(int threads);
 
 // The reference tables a scoring command reads (evaluate, compare): --annotations and --seriesuids (required),
-// --excluded.
+// --excluded. With vectors (compare), each takes several files: the tables are read together and `several` (e.g.
+// "; several files: one group each") says in the help what several --seriesuids files mean.
 void add_reference_options(CLI::App* cmd, std::string& annotations, std::string& excluded, std::string& seriesuids);
+void add_reference_options(CLI::App* cmd, std::vector<std::string>& annotations, std::vector<std::string>& excluded,
+                           std::vector<std::string>& seriesuids, const std::string& several);
 
 // Commands that train as several ranks (docs/distributed.md): --dist-timeout into `timeout_s`, and the help's note
 // on the launchers.

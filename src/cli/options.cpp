@@ -33,10 +33,26 @@ void use_threads(int threads) {
 #endif
 }
 
+namespace {
+
+// `several` is empty where each option takes one file, else what several --seriesuids files mean.
+template <class Files>
+void add_reference_options_to(CLI::App* cmd, Files& annotations, Files& excluded, Files& seriesuids, const std::string& several) {
+    const std::string tables = several.empty() ? "" : " (several files: read together)";
+    cmd->add_option("--annotations", annotations, "Reference nodules: seriesuid,coordX,coordY,coordZ,diameter_mm" + tables)->required();
+    cmd->add_option("--excluded", excluded, "Findings that count neither way (annotations_excluded.csv; diameter -1 = 10 mm)" + tables);
+    cmd->add_option("--seriesuids", seriesuids, "The scans that count (one uid a line)" + several)->required();
+}
+
+}  // namespace
+
 void add_reference_options(CLI::App* cmd, std::string& annotations, std::string& excluded, std::string& seriesuids) {
-    cmd->add_option("--annotations", annotations, "Reference nodules: seriesuid,coordX,coordY,coordZ,diameter_mm")->required();
-    cmd->add_option("--excluded", excluded, "Findings that count neither way (annotations_excluded.csv; diameter -1 = 10 mm)");
-    cmd->add_option("--seriesuids", seriesuids, "The scans that count (one uid a line)")->required();
+    add_reference_options_to(cmd, annotations, excluded, seriesuids, "");
+}
+
+void add_reference_options(CLI::App* cmd, std::vector<std::string>& annotations, std::vector<std::string>& excluded,
+                           std::vector<std::string>& seriesuids, const std::string& several) {
+    add_reference_options_to(cmd, annotations, excluded, seriesuids, several);
 }
 
 void add_rank_options(CLI::App* cmd, int& timeout_s) {

@@ -172,6 +172,22 @@ check "compare of a system with itself: no difference" sh -c "test $rc -eq 0 && 
 check "compare malformed CSV exits 1, names the file and writes nothing" sh -c "test $rc -eq 1 && grep -q 'bad.csv:3:3' '$tmp/err.txt' && test ! -e '$tmp/compare_bad.json'"
 "$bin" compare --annotations "$tmp/ann.csv" --seriesuids "$tmp/uids.csv" --results "$tmp/res.csv" > /dev/null 2> "$tmp/err.txt"; rc=$?
 check "compare without --baseline exits non-zero and says so" sh -c "test $rc -ne 0 && grep -q 'baseline' '$tmp/err.txt'"
+# compare over two groups (two runs, each on its own scans): each scored alone, the mean of their CPMs compared.
+# Group 1 is the case above (6/7 against 1/2); group 2 is one scan, c, whose nodule both systems find (1 and 1).
+printf 'seriesuid,coordX,coordY,coordZ,diameter_mm\nc,0,0,0,10\n' > "$tmp/ann_c.csv"
+printf 'c\n' > "$tmp/uids_c.csv"
+printf 'seriesuid,coordX,coordY,coordZ,probability\nc,1,0,0,0.9\n' > "$tmp/res_c.csv"
+printf 'seriesuid,coordX,coordY,coordZ,probability\nc,0,1,0,0.001\n' > "$tmp/res_c_low.csv"
+"$bin" compare --annotations "$tmp/ann.csv" "$tmp/ann_c.csv" --seriesuids "$tmp/uids.csv" "$tmp/uids_c.csv" --baseline "$tmp/res.csv" "$tmp/res_c.csv" \
+    --results "$tmp/res_a_only.csv" "$tmp/res_c_low.csv" --bootstrap 200 --out "$tmp/compare_groups.json" > "$tmp/compare_groups.txt"; rc=$?
+check "compare over groups exit 0" test "$rc" -eq 0
+check "compare prints each group" sh -c "grep -qF 'group 1 ($tmp/uids.csv): 2 scans, 2 nodules; baseline CPM 0.8571 (2 found), results 0.5000 (1 found), difference -0.3571' '$tmp/compare_groups.txt' && grep -qF 'group 2 ($tmp/uids_c.csv): 1 scans, 1 nodules; baseline CPM 1.0000 (1 found), results 1.0000 (1 found), difference +0.0000' '$tmp/compare_groups.txt'"
+check "compare over groups: the mean of the groups' CPMs" sh -c "grep -q '^baseline CPM 0.9286 (mean of 2 groups; 95% CI' '$tmp/compare_groups.txt' && grep -q '^results  CPM 0.7500 (mean of 2 groups; 95% CI' '$tmp/compare_groups.txt' && grep -q '^results - baseline: CPM -0.1786 (paired 95% CI .* of the 3 scans within each of the 2 groups' '$tmp/compare_groups.txt'"
+check "compare over groups writes each group in JSON" sh -c "grep -q '\"groups\"' '$tmp/compare_groups.json' && grep -qF '\"seriesuids\": \"$tmp/uids_c.csv\"' '$tmp/compare_groups.json'"
+"$bin" compare --annotations "$tmp/ann.csv" --seriesuids "$tmp/uids.csv" "$tmp/uids_c.csv" --baseline "$tmp/res.csv" --results "$tmp/res.csv" "$tmp/res_c.csv" > /dev/null 2> "$tmp/err.txt"; rc=$?
+check "compare with a --baseline missing for a group exits 1 and says so" sh -c "test $rc -eq 1 && grep -qF 'one --baseline and one --results file per --seriesuids file (one group each): got 2 --seriesuids, 1 --baseline, 2 --results' '$tmp/err.txt'"
+"$bin" compare --annotations "$tmp/ann.csv" --seriesuids "$tmp/uids.csv" "$tmp/uids.csv" --baseline "$tmp/res.csv" "$tmp/res.csv" --results "$tmp/res.csv" "$tmp/res.csv" > /dev/null 2> "$tmp/err.txt"; rc=$?
+check "compare refuses a scan in two groups" sh -c "test $rc -eq 1 && grep -q 'is listed twice (group 2)' '$tmp/err.txt'"
 
 "$bin" evaluate-seg --pred "$tmp/cohort" --truth "$tmp/cohort/truth" --out "$tmp/seg_x" > /dev/null 2> "$tmp/err.txt"; rc=$?
 check "evaluate-seg without predictions exits 1" test "$rc" -eq 1
