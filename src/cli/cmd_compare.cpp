@@ -150,8 +150,8 @@ void register_compare(CLI::App& app) {
         "group (one pooled FROC would rank one run's probabilities against another run's). Prints a summary; --out\n"
         "writes it all as JSON.");
     add_reference_options(cmd, o->annotations, o->excluded, o->seriesuids,
-                          "; several files: one group each (one run's held-out scans, a training seed's say), with a --baseline\n"
-                          "and a --results file each, in the same order");
+                          "; several files: one group each\n"
+                          "(a run's held-out scans), each with its own --baseline and --results file, in the same order");
     cmd->add_option("--baseline", o->baseline, "The reference system's candidates: seriesuid,coordX,coordY,coordZ,probability (one file per group)")->required();
     cmd->add_option("--results", o->results, "The system compared with it, same columns (one file per group)")->required();
     cmd->add_option("--out", o->out, "Write the comparison as JSON to this file");
