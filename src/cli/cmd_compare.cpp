@@ -56,7 +56,7 @@ std::vector<Annotation> read_tables(const std::vector<std::string>& paths) {
 std::vector<ComparisonGroup> read_groups(const CompareOptions& o) {
     const std::size_t n = o.seriesuids.size();
     if (o.baseline.size() != n || o.results.size() != n)
-        throw OptionError("compare", "needs one --baseline and one --results file per --seriesuids file (one group each): got " + std::to_string(n) +
+        throw OptionError("baseline", "and --results need one file each per --seriesuids file (one group each): got " + std::to_string(n) +
                                          " --seriesuids, " + std::to_string(o.baseline.size()) + " --baseline, " + std::to_string(o.results.size()) +
                                          " --results");
     std::vector<ComparisonGroup> groups(n);

@@ -185,7 +185,7 @@ check "compare prints each group" sh -c "grep -qF 'group 1 ($tmp/uids.csv): 2 sc
 check "compare over groups: the mean of the groups' CPMs" sh -c "grep -q '^baseline CPM 0.9286 (mean of 2 groups; 95% CI' '$tmp/compare_groups.txt' && grep -q '^results  CPM 0.7500 (mean of 2 groups; 95% CI' '$tmp/compare_groups.txt' && grep -q '^results - baseline: CPM -0.1786 (paired 95% CI .* of the 3 scans within each of the 2 groups' '$tmp/compare_groups.txt'"
 check "compare over groups writes each group in JSON" sh -c "grep -q '\"groups\"' '$tmp/compare_groups.json' && grep -qF '\"seriesuids\": \"$tmp/uids_c.csv\"' '$tmp/compare_groups.json'"
 "$bin" compare --annotations "$tmp/ann.csv" --seriesuids "$tmp/uids.csv" "$tmp/uids_c.csv" --baseline "$tmp/res.csv" --results "$tmp/res.csv" "$tmp/res_c.csv" > /dev/null 2> "$tmp/err.txt"; rc=$?
-check "compare with a --baseline missing for a group exits 1 and says so" sh -c "test $rc -eq 1 && grep -qF 'one --baseline and one --results file per --seriesuids file (one group each): got 2 --seriesuids, 1 --baseline, 2 --results' '$tmp/err.txt'"
+check "compare with a --baseline missing for a group exits 1 and says so" sh -c "test $rc -eq 1 && grep -qF 'nodulecad: error: --baseline and --results need one file each per --seriesuids file (one group each): got 2 --seriesuids, 1 --baseline, 2 --results' '$tmp/err.txt'"
 "$bin" compare --annotations "$tmp/ann.csv" --seriesuids "$tmp/uids.csv" "$tmp/uids.csv" --baseline "$tmp/res.csv" "$tmp/res.csv" --results "$tmp/res.csv" "$tmp/res.csv" > /dev/null 2> "$tmp/err.txt"; rc=$?
 check "compare refuses a scan in two groups" sh -c "test $rc -eq 1 && grep -q 'is listed twice (group 2)' '$tmp/err.txt'"
 
