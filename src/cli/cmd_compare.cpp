@@ -23,18 +23,19 @@ struct CompareOptions {
     std::uint64_t seed = 0;
 };
 
-// Each system over the groups: the mean of the groups' CPMs and sensitivities, the sums of their counts.
+// Each system over the groups, for the printout and the JSON: the mean CPM (compare_froc's), the mean of the
+// groups' sensitivities, the sums of their counts.
 struct SystemSummary {
     double cpm = 0;
     std::array<double, 7> sensitivities{};
     std::int64_t scans = 0, nodules = 0, detected = 0, false_positives = 0;
 };
 
-SystemSummary summarise(const std::vector<FrocResult>& groups) {
+SystemSummary summarise(const std::vector<FrocResult>& groups, double mean_cpm) {
     SystemSummary s;
+    s.cpm = mean_cpm;
     const double n = static_cast<double>(groups.size());
     for (const auto& r : groups) {
-        s.cpm += r.cpm / n;
         for (std::size_t k = 0; k < s.sensitivities.size(); ++k) s.sensitivities[k] += r.sensitivities[k] / n;
         s.scans += r.scans;
         s.nodules += r.nodules;
@@ -88,7 +89,7 @@ std::string joined(const std::vector<std::string>& paths) {
 void run_compare(const CompareOptions& o) {
     const auto groups = read_groups(o);
     const PairedFroc p = compare_froc(read_tables(o.annotations), read_tables(o.excluded), groups, o.bootstrap, o.seed, 0.95, o.max_marks);
-    const SystemSummary a = summarise(p.a), b = summarise(p.b);
+    const SystemSummary a = summarise(p.a, p.a_cpm), b = summarise(p.b, p.b_cpm);
     const bool boot = p.samples > 0, several = groups.size() > 1;
     for (std::size_t g = 0; several && g < groups.size(); ++g)
         std::printf("group %zu (%s): %lld scans, %lld nodules; baseline CPM %.4f (%lld found), results %.4f (%lld found), difference %+.4f\n", g + 1,
