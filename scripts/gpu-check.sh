@@ -19,17 +19,22 @@
 # log and summary.json come back in $OUT. The demo resumes finished stages, so a third call (or a later call 1)
 # continues an unfinished one as long as the machine is the same.
 # Needs .deps/ from scripts/gpu-deps.sh (carried). Writes logs to $OUT (or out/).
+# A lease too short for the full demo (under about 12 minutes left): `bash scripts/gpu-check.sh --infer-timing` (one
+# call, about 4 minutes) builds, trains a bundle of the CUDA recipe's network sizes for one or two epochs on a few
+# full-size scans (`run`, not the demo: its weights are barely trained, so its CPM means nothing) and times `infer`
+# with it on full-size held-out scans, with the peak memory: the issue's <= 2 s a scan on CUDA.
 # CPU rehearsal on the development machine: GPU_CHECK_DEVICE=cpu TORCH_PREFIX=/usr bash scripts/gpu-check.sh, then
 # the same with --collect; GPU_CHECK_DEMO_ARGS=--quick makes the "full" demo the quick one (seconds, not hours).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 MODE=${1:-check}
-case "$MODE" in check|--collect|--demo-worker) ;; *) echo "usage: $0 [--collect]" >&2; exit 2 ;; esac
+case "$MODE" in check|--collect|--infer-timing|--demo-worker) ;; *) echo "usage: $0 [--collect|--infer-timing]" >&2; exit 2 ;; esac
 OUT=${OUT:-$PWD/out}
 mkdir -p "$OUT"
 DEV=${GPU_CHECK_DEVICE:-cuda}
 JOBS=$(nproc)
-B=build-gpu
+# GPU_CHECK_BUILD=build GPU_CHECK_NO_BUILD=1: a CPU rehearsal with the development build, not a second one.
+B=${GPU_CHECK_BUILD:-build-gpu}
 N=$B/nodulecad
 # The full demo's folder and its files: .log (each line stamped with the seconds since the demo began; progress
 # bars' carriage returns become lines), .pid while it runs, .rc ("<exit status> <seconds>") once it has ended.
@@ -114,14 +119,63 @@ if [ "$MODE" = --collect ]; then
     exit 0
 fi
 
-TORCH_PREFIX=${TORCH_PREFIX:-$(python3 -c 'import torch; print(torch.utils.cmake_prefix_path)')}
-say "device $DEV; torch prefix $TORCH_PREFIX; $(nvidia-smi --query-gpu=name,driver_version --format=csv,noheader 2>/dev/null || echo 'no nvidia-smi')"
-run cmake -S . -B $B -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH="$TORCH_PREFIX;$PWD/.deps" -DZLIB_ROOT="$PWD/.deps" \
-    -DCMAKE_POLICY_VERSION_MINIMUM=3.5 -DNODULECAD_BUILD_TESTS=OFF -DNODULECAD_BUILD_BENCHMARKS=OFF -DNODULECAD_WITH_ITK=OFF -DNODULECAD_REQUIRE_TORCH=ON \
-    || { tail -40 "$log"; exit 1; }
-# Keep going past the first failing file: one device call should show every compile error at once.
-run cmake --build $B -j "$JOBS" -- -k || { grep -E -A6 "error:|Error [0-9]" "$log" | head -150; exit 1; }
-say "build: $(( $(date +%s) - t0 )) s"
+build_nodulecad() {
+    [ -n "${GPU_CHECK_NO_BUILD:-}" ] && return 0
+    TORCH_PREFIX=${TORCH_PREFIX:-$(python3 -c 'import torch; print(torch.utils.cmake_prefix_path)')}
+    say "device $DEV; torch prefix $TORCH_PREFIX; $(nvidia-smi --query-gpu=name,driver_version --format=csv,noheader 2>/dev/null || echo 'no nvidia-smi')"
+    run cmake -S . -B $B -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH="$TORCH_PREFIX;$PWD/.deps" -DZLIB_ROOT="$PWD/.deps" \
+        -DCMAKE_POLICY_VERSION_MINIMUM=3.5 -DNODULECAD_BUILD_TESTS=OFF -DNODULECAD_BUILD_BENCHMARKS=OFF -DNODULECAD_WITH_ITK=OFF -DNODULECAD_REQUIRE_TORCH=ON \
+        || { tail -40 "$log"; exit 1; }
+    # Keep going past the first failing file: one device call should show every compile error at once.
+    run cmake --build $B -j "$JOBS" -- -k || { grep -E -A6 "error:|Error [0-9]" "$log" | head -150; exit 1; }
+    say "build: $(( $(date +%s) - t0 )) s"
+}
+
+# Where the machine's PyTorch keeps the headers a c10d build would need (Gloo's, NCCL's): one line each.
+probe_c10d_headers() {
+    local site
+    site=$(python3 -c 'import torch, os; print(os.path.dirname(os.path.dirname(torch.__file__)))' 2>/dev/null) || return 0
+    for h in gloo/rendezvous/store.h nccl.h torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp; do
+        say "header $h: $(find "$site" /usr/include /usr/local -path "*/$h" 2>/dev/null | head -2 | tr '\n' ' ')"
+    done
+}
+
+if [ "$MODE" = --infer-timing ]; then
+    build_nodulecad
+    probe_c10d_headers
+    W=${GPU_CHECK_WORK:-$PWD/$B/infer-timing}
+    rm -rf "$W"; mkdir -p "$W"
+    scans=${GPU_CHECK_TIMING_SCANS:-20}
+    # The CUDA recipe's sizes (src/pipeline/recipes.cpp, DemoSize::Cuda) but one or two epochs; a CPU rehearsal
+    # passes smaller ones in GPU_CHECK_TIMING_ARGS.
+    # shellcheck disable=SC2086
+    run $N synth --out "$W/cohort" --scans "$scans" --preset full --seed 7 --threads "$JOBS" || { table; exit 1; }
+    t1=$(date +%s)
+    # shellcheck disable=SC2086
+    run $N run --data "$W/cohort" --out "$W/work" --val-subsets 8 9 --detector unet2d+heatmap3d --device "$DEV" --threads "$JOBS" \
+        ${GPU_CHECK_TIMING_ARGS:---size 512 --pixel-mm 0.7 --filters 32 --depth 5 --crop 128 --epochs 2 --grid-mm 1.5 --patch 64 --detector3d-filters 16 --detector3d-epochs 2 --fpr-epochs 2 --fpr-scans 4} \
+        && rows+=("run, CUDA recipe's sizes, 1-2 epochs, $scans full scans|$(( $(date +%s) - t1 )) s (bundle for timing only)") \
+        || { rows+=("run for the timing bundle|FAILED"); table; exit 1; }
+    # The held-out scan with the most voxels (the issue's goal is set on a 512x512x300 scan).
+    one=$(ls -S "$W"/cohort/subset[89]/*.raw 2>/dev/null | head -1); one=${one%.raw}.mhd
+    say "scan timed: $one ($(grep -E '^DimSize|^ElementSpacing' "${one%.mhd}.mhd" 2>/dev/null | tr '\n' ' '))"
+    for k in 1 2 3; do
+        ta=$(date +%s.%N)
+        if run /usr/bin/time -v "$N" infer --model "$W/work/model" --data "$one" --out "$W/infer-one-$k" --device "$DEV" --threads "$JOBS"; then
+            rows+=("infer, one full scan (run $k), end to end|$(awk -v a="$ta" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }') s, peak RSS $(grep -o 'Maximum resident set size (kbytes): [0-9]*' "$log" | tail -1 | awk '{ printf "%.2f GB", $NF / 1048576 }'); $(grep -o 'time per scan.*' "$log" | tail -1)")
+        else
+            rows+=("infer, one full scan (run $k)|FAILED")
+        fi
+    done
+    ta=$(date +%s.%N)
+    run "$N" infer --model "$W/work/model" --data "$W/cohort" --out "$W/infer-all" --device "$DEV" --threads "$JOBS" \
+        && rows+=("infer, the cohort's $scans full scans|$(awk -v a="$ta" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }') s in all; $(grep -o 'time per scan.*' "$log" | tail -1)")
+    say "total: $(( $(date +%s) - t0 )) s"
+    table
+    exit 0
+fi
+
+build_nodulecad
 
 # The full demo first: it is the longest and its figures have never been measured. A running one (from an earlier
 # call 1) is left to go on; otherwise it starts, or resumes its finished stages.
