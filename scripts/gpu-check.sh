@@ -1,3 +1,19 @@
+    # cuDNN's autotuning (on by default) against none (NODULECAD_CUDNN_AUTOTUNE=0): the 3D detector's tiles and the
+    # last batch of slices or candidates change shape from scan to scan, and each new shape is searched again.
+    for k in 1 2 3 4; do
+        tune=$(( k % 2 ))
+        ta=$(date +%s.%N)
+        if run env NODULECAD_CUDNN_AUTOTUNE=$tune /usr/bin/time -v "$N" infer --model "$W/work/model" --data "$one" --out "$W/infer-one-$k" --device "$DEV" --threads "$JOBS"; then
+            rows+=("infer, one full scan (run $k, autotune $tune), end to end|$(awk -v a="$ta" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }') s, peak RSS $(grep -o 'Maximum resident set size (kbytes): [0-9]*' "$log" | tail -1 | awk '{ printf "%.2f GB", $NF / 1048576 }'); $(grep -o 'time per scan.*' "$log" | tail -1)")
+        else
+            rows+=("infer, one full scan (run $k, autotune $tune)|FAILED")
+        fi
+    done
+    for tune in 1 0; do
+        ta=$(date +%s.%N)
+        run env NODULECAD_CUDNN_AUTOTUNE=$tune "$N" infer --model "$W/work/model" --data "$W/cohort" --out "$W/infer-all-$tune" --device "$DEV" --threads "$JOBS" \
+            && rows+=("infer, the cohort's $scans full scans, autotune $tune|$(awk -v a="$ta" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }') s in all; $(grep -o 'time per scan.*' "$log" | tail -1)")
+    done
 #!/bin/bash
 # The GPU checks on a CUDA machine (see docs/model.md), in two device calls on the same warm machine:
 #
@@ -20,9 +36,10 @@
 # continues an unfinished one as long as the machine is the same.
 # Needs .deps/ from scripts/gpu-deps.sh (carried). Writes logs to $OUT (or out/).
 # A lease too short for the full demo (under about 12 minutes left): `bash scripts/gpu-check.sh --infer-timing` (one
-# call, about 4 minutes) builds, trains a bundle of the CUDA recipe's network sizes for one or two epochs on a few
+# call, about 7 minutes) builds, trains a bundle of the CUDA recipe's network sizes for one or two epochs on a few
 # full-size scans (`run`, not the demo: its weights are barely trained, so its CPM means nothing) and times `infer`
-# with it on full-size held-out scans, with the peak memory: the issue's <= 2 s a scan on CUDA.
+# with it on full-size held-out scans, with the peak memory (the issue's <= 2 s a scan on CUDA), with cuDNN's
+# autotuning and without.
 # CPU rehearsal on the development machine: GPU_CHECK_DEVICE=cpu TORCH_PREFIX=/usr bash scripts/gpu-check.sh, then
 # the same with --collect; GPU_CHECK_DEMO_ARGS=--quick makes the "full" demo the quick one (seconds, not hours).
 set -uo pipefail

@@ -3,6 +3,11 @@
 #include <ATen/autocast_mode.h>
 #include <torch/version.h>
 
+#include <cstdlib>
+#include <string>
+
+#include "nodulecad/core/error.hpp"
+
 namespace nodulecad {
 
 // LibTorch 2.4 replaced the CUDA-only autocast calls by ones that name the device type; Debian's is 1.13.
@@ -51,8 +56,14 @@ RunMode run_mode(const torch::Device& device, bool amp) {
     return m;
 }
 
+bool cudnn_autotune_wanted(const char* value) {
+    if (value == nullptr || std::string(value) == "1") return true;
+    if (std::string(value) == "0") return false;
+    throw Error("NODULECAD_CUDNN_AUTOTUNE=" + std::string(value) + ": use 0 (off) or 1 (on, the default)");
+}
+
 void enable_cudnn_autotune(const torch::Device& device) {
-    if (device.is_cuda()) at::globalContext().setBenchmarkCuDNN(true);
+    if (device.is_cuda()) at::globalContext().setBenchmarkCuDNN(cudnn_autotune_wanted(std::getenv("NODULECAD_CUDNN_AUTOTUNE")));
 }
 
 void apply_memory_format(torch::nn::Module& module, const RunMode& mode) {

@@ -5,6 +5,7 @@
 
 #include <thread>
 
+#include "nodulecad/core/error.hpp"
 #include "nodulecad/model/device.hpp"
 #include "nodulecad/model/run_mode.hpp"
 #include "nodulecad/model/unet.hpp"
@@ -30,6 +31,14 @@ TEST(ComputeThreads, ScopeHoldsItsCountForNewThreadsAndPutsTheOldOneBack) {
     int after = 0;
     std::thread([&] { after = torch::get_num_threads(); }).join();
     EXPECT_EQ(after, 2);
+}
+
+TEST(RunMode, CudnnAutotuneVariableIsOnUnlessZeroAndRefusesOtherValues) {
+    EXPECT_TRUE(cudnn_autotune_wanted(nullptr));
+    EXPECT_TRUE(cudnn_autotune_wanted("1"));
+    EXPECT_FALSE(cudnn_autotune_wanted("0"));
+    EXPECT_THROW(cudnn_autotune_wanted("off"), Error);
+    EXPECT_THROW(cudnn_autotune_wanted(""), Error);
 }
 
 TEST(RunMode, CpuRunsFp32AndChannelsLast) {

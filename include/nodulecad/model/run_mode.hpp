@@ -20,7 +20,12 @@ RunMode run_mode(const torch::Device& device, bool amp);
 // Turns on cuDNN's algorithm search for fixed input shapes (CUDA only; no effect elsewhere). Results on CUDA are
 // then not bit-reproducible between runs — the speed is worth it for training, and inference is tested to a
 // tolerance.
+// NODULECAD_CUDNN_AUTOTUNE=0 turns the search off (=1 or unset: on), for measuring what it costs where the shapes
+// change from scan to scan (the 3D detector's tiles, the last batch of slices or candidates); other values throw.
 void enable_cudnn_autotune(const torch::Device& device);
+
+// The variable's value read as above: nullptr or "1" -> true, "0" -> false, anything else throws Error.
+bool cudnn_autotune_wanted(const char* value);
 
 // 4-D parameters and buffers to channels-last (values unchanged; a no-op without mode.channels_last).
 void apply_memory_format(torch::nn::Module& module, const RunMode& mode);
