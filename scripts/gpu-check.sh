@@ -1,19 +1,3 @@
-    # cuDNN's autotuning (on by default) against none (NODULECAD_CUDNN_AUTOTUNE=0): the 3D detector's tiles and the
-    # last batch of slices or candidates change shape from scan to scan, and each new shape is searched again.
-    for k in 1 2 3 4; do
-        tune=$(( k % 2 ))
-        ta=$(date +%s.%N)
-        if run env NODULECAD_CUDNN_AUTOTUNE=$tune /usr/bin/time -v "$N" infer --model "$W/work/model" --data "$one" --out "$W/infer-one-$k" --device "$DEV" --threads "$JOBS"; then
-            rows+=("infer, one full scan (run $k, autotune $tune), end to end|$(awk -v a="$ta" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }') s, peak RSS $(grep -o 'Maximum resident set size (kbytes): [0-9]*' "$log" | tail -1 | awk '{ printf "%.2f GB", $NF / 1048576 }'); $(grep -o 'time per scan.*' "$log" | tail -1)")
-        else
-            rows+=("infer, one full scan (run $k, autotune $tune)|FAILED")
-        fi
-    done
-    for tune in 1 0; do
-        ta=$(date +%s.%N)
-        run env NODULECAD_CUDNN_AUTOTUNE=$tune "$N" infer --model "$W/work/model" --data "$W/cohort" --out "$W/infer-all-$tune" --device "$DEV" --threads "$JOBS" \
-            && rows+=("infer, the cohort's $scans full scans, autotune $tune|$(awk -v a="$ta" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }') s in all; $(grep -o 'time per scan.*' "$log" | tail -1)")
-    done
 #!/bin/bash
 # The GPU checks on a CUDA machine (see docs/model.md), in two device calls on the same warm machine:
 #
@@ -183,17 +167,22 @@ if [ "$MODE" = --infer-timing ]; then
     # The held-out scan with the most voxels (the issue's goal is set on a 512x512x300 scan).
     one=$(ls -S "$W"/cohort/subset[89]/*.raw 2>/dev/null | head -1); one=${one%.raw}.mhd
     say "scan timed: $one ($(grep -E '^DimSize|^ElementSpacing' "${one%.mhd}.mhd" 2>/dev/null | tr '\n' ' '))"
-    for k in 1 2 3; do
+    # cuDNN's autotuning (on by default) against none (NODULECAD_CUDNN_AUTOTUNE=0): the 3D detector's tiles and the
+    # last batch of slices or candidates change shape from scan to scan, and each new shape is searched again.
+    for k in 1 2 3 4; do
+        tune=$(( k % 2 ))
         ta=$(date +%s.%N)
-        if run /usr/bin/time -v "$N" infer --model "$W/work/model" --data "$one" --out "$W/infer-one-$k" --device "$DEV" --threads "$JOBS"; then
-            rows+=("infer, one full scan (run $k), end to end|$(awk -v a="$ta" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }') s, peak RSS $(grep -o 'Maximum resident set size (kbytes): [0-9]*' "$log" | tail -1 | awk '{ printf "%.2f GB", $NF / 1048576 }'); $(grep -o 'time per scan.*' "$log" | tail -1)")
+        if run env NODULECAD_CUDNN_AUTOTUNE=$tune /usr/bin/time -v "$N" infer --model "$W/work/model" --data "$one" --out "$W/infer-one-$k" --device "$DEV" --threads "$JOBS"; then
+            rows+=("infer, one full scan (run $k, autotune $tune), end to end|$(awk -v a="$ta" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }') s, peak RSS $(grep -o 'Maximum resident set size (kbytes): [0-9]*' "$log" | tail -1 | awk '{ printf "%.2f GB", $NF / 1048576 }'); $(grep -o 'time per scan.*' "$log" | tail -1)")
         else
-            rows+=("infer, one full scan (run $k)|FAILED")
+            rows+=("infer, one full scan (run $k, autotune $tune)|FAILED")
         fi
     done
-    ta=$(date +%s.%N)
-    run "$N" infer --model "$W/work/model" --data "$W/cohort" --out "$W/infer-all" --device "$DEV" --threads "$JOBS" \
-        && rows+=("infer, the cohort's $scans full scans|$(awk -v a="$ta" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }') s in all; $(grep -o 'time per scan.*' "$log" | tail -1)")
+    for tune in 1 0; do
+        ta=$(date +%s.%N)
+        run env NODULECAD_CUDNN_AUTOTUNE=$tune "$N" infer --model "$W/work/model" --data "$W/cohort" --out "$W/infer-all-$tune" --device "$DEV" --threads "$JOBS" \
+            && rows+=("infer, the cohort's $scans full scans, autotune $tune|$(awk -v a="$ta" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }') s in all; $(grep -o 'time per scan.*' "$log" | tail -1)")
+    done
     say "total: $(( $(date +%s) - t0 )) s"
     table
     exit 0
