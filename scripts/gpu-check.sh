@@ -167,7 +167,7 @@ if [ "$MODE" = --infer-timing ]; then
     # The held-out scan with the most voxels (the issue's goal is set on a 512x512x300 scan).
     one=$(ls -S "$W"/cohort/subset[89]/*.raw 2>/dev/null | head -1); one=${one%.raw}.mhd
     say "scan timed: $one ($(grep -E '^DimSize|^ElementSpacing' "${one%.mhd}.mhd" 2>/dev/null | tr '\n' ' '))"
-    # cuDNN's autotuning (on by default) against none (NODULECAD_CUDNN_AUTOTUNE=0): the 3D detector's tiles and the
+    # cuDNN's autotuning (=1) against none (=0, inference's default since 2026-12-04): the 3D detector's tiles and the
     # last batch of slices or candidates change shape from scan to scan, and each new shape is searched again.
     for k in 1 2 3 4; do
         tune=$(( k % 2 ))

@@ -8,6 +8,7 @@
 #include "nodulecad/io/cohort_layout.hpp"
 #include "nodulecad/io/metaimage.hpp"
 #include "nodulecad/model/fpr_net.hpp"
+#include "nodulecad/model/run_mode.hpp"
 #include "nodulecad/model/unet.hpp"  // pick_device
 #include "nodulecad/preprocess/fpr_patches.hpp"
 
@@ -31,6 +32,9 @@ FprScorer::~FprScorer() = default;
 int FprScorer::symmetries() const { return impl_->o.symmetries > 0 ? impl_->o.symmetries : impl_->card.symmetries; }
 
 void FprScorer::rescore(std::vector<Candidate>& candidates, const std::vector<std::size_t>& idx, const Volume<std::int16_t>& scan) const {
+    // Set here, not once: a network trained in the same process (run) may have turned the search on since. The
+    // last batch of candidates is a remainder whose size changes from scan to scan.
+    set_cudnn_autotune(impl_->device, ShapeRegime::Varying);
     const PatchOptions& patch = impl_->card.patch;
     const int D = patch.cube();
     const std::size_t cube_bytes = static_cast<std::size_t>(D) * static_cast<std::size_t>(D) * static_cast<std::size_t>(D);

@@ -34,7 +34,7 @@ Detector3dRunner::Detector3dRunner(const Detector3dRunOptions& o) : impl_(std::m
     m.net = load_detector3d(o.model, m.card, m.device);
     m.net->eval();
     m.mode = run_mode(m.device, o.amp);
-    enable_cudnn_autotune(m.device);
+    set_cudnn_autotune(m.device, ShapeRegime::Varying);
     if (o.tile < 0 || o.margin < 0) throw OptionError("tile", "and margin must be >= 0");
     require_between("flips", o.flips, 1, kMaxDetector3dFlips);
     m.flips = o.flips;

@@ -43,7 +43,7 @@ Predictor load_predictor(const PredictOptions& o) {
     p.model = load_checkpoint(o.model, p.card, p.device);
     p.model->eval();
     p.mode = run_mode(p.device, o.amp);
-    enable_cudnn_autotune(p.device);
+    set_cudnn_autotune(p.device, ShapeRegime::Varying);
     apply_memory_format(*p.model, p.mode);
     return p;
 }

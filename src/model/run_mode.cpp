@@ -56,14 +56,17 @@ RunMode run_mode(const torch::Device& device, bool amp) {
     return m;
 }
 
-bool cudnn_autotune_wanted(const char* value) {
-    if (value == nullptr || std::string(value) == "1") return true;
+bool cudnn_autotune_wanted(const char* value, ShapeRegime shapes) {
+    if (value == nullptr) return shapes == ShapeRegime::Fixed;
+    if (std::string(value) == "1") return true;
     if (std::string(value) == "0") return false;
-    throw Error("NODULECAD_CUDNN_AUTOTUNE=" + std::string(value) + ": use 0 (off) or 1 (on, the default)");
+    throw Error("NODULECAD_CUDNN_AUTOTUNE=" + std::string(value) +
+                ": use 1 (search cuDNN's algorithms) or 0 (do not); unset, training searches and inference does not");
 }
 
-void enable_cudnn_autotune(const torch::Device& device) {
-    if (device.is_cuda()) at::globalContext().setBenchmarkCuDNN(cudnn_autotune_wanted(std::getenv("NODULECAD_CUDNN_AUTOTUNE")));
+void set_cudnn_autotune(const torch::Device& device, ShapeRegime shapes) {
+    if (device.is_cuda())
+        at::globalContext().setBenchmarkCuDNN(cudnn_autotune_wanted(std::getenv("NODULECAD_CUDNN_AUTOTUNE"), shapes));
 }
 
 void apply_memory_format(torch::nn::Module& module, const RunMode& mode) {

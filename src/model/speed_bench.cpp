@@ -100,7 +100,7 @@ BenchResult bench_network(const BenchOptions& o) {
     if (o.amp && !device.is_cuda()) throw OptionError("amp", "is bf16 autocast, for CUDA devices; this run is on " + device.str());
     torch::manual_seed(0);
     const RunMode mode = run_mode(device, o.amp);
-    enable_cudnn_autotune(device);
+    set_cudnn_autotune(device, ShapeRegime::Fixed);
     const double s = o.network == BenchNetwork::UNet2d ? bench_unet(o, device, mode) : bench_detector3d(o, device, mode);
     BenchResult r;
     r.images_per_second = o.iterations * o.batch / s;

@@ -266,7 +266,7 @@ std::vector<EpochRecord> run_training(TrainingVariant& v, const TrainerOptions& 
         net = &v.build(device);
     }
     const RunMode mode = run_mode(device, o.amp);
-    enable_cudnn_autotune(device);
+    set_cudnn_autotune(device, ShapeRegime::Fixed);
     apply_memory_format(*net, mode);
     // Every rank starts from rank 0's weights and buffers (the same seed makes them equal already; this makes sure).
     if (ranks) {

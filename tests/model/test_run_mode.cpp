@@ -33,12 +33,15 @@ TEST(ComputeThreads, ScopeHoldsItsCountForNewThreadsAndPutsTheOldOneBack) {
     EXPECT_EQ(after, 2);
 }
 
-TEST(RunMode, CudnnAutotuneVariableIsOnUnlessZeroAndRefusesOtherValues) {
-    EXPECT_TRUE(cudnn_autotune_wanted(nullptr));
-    EXPECT_TRUE(cudnn_autotune_wanted("1"));
-    EXPECT_FALSE(cudnn_autotune_wanted("0"));
-    EXPECT_THROW(cudnn_autotune_wanted("off"), Error);
-    EXPECT_THROW(cudnn_autotune_wanted(""), Error);
+TEST(RunMode, CudnnAutotuneSearchesForFixedShapesOnlyUnlessTheVariableSaysOtherwise) {
+    EXPECT_TRUE(cudnn_autotune_wanted(nullptr, ShapeRegime::Fixed));
+    EXPECT_FALSE(cudnn_autotune_wanted(nullptr, ShapeRegime::Varying));
+    for (ShapeRegime shapes : {ShapeRegime::Fixed, ShapeRegime::Varying}) {
+        EXPECT_TRUE(cudnn_autotune_wanted("1", shapes));
+        EXPECT_FALSE(cudnn_autotune_wanted("0", shapes));
+        EXPECT_THROW(cudnn_autotune_wanted("off", shapes), Error);
+        EXPECT_THROW(cudnn_autotune_wanted("", shapes), Error);
+    }
 }
 
 TEST(RunMode, CpuRunsFp32AndChannelsLast) {

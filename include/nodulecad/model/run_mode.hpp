@@ -1,7 +1,7 @@
 #pragma once
 // How a network runs on its device. On CUDA: bf16 autocast for the forward pass with fp32 master weights (Adam at
 // lr 1e-5 underflows in bf16 weights: updates of 1e-5 x 1e-2 vanish next to weights of 1e-1), channels-last
-// tensors (the layout cuDNN's bf16 convolutions run fastest in) and cuDNN autotuning. On a CPU: fp32, channels-last
+// tensors (the layout cuDNN's bf16 convolutions run fastest in) and cuDNN autotuning where shapes repeat. On a CPU: fp32, channels-last
 // for the 2D networks (oneDNN's convolutions skip a reorder of every layer's input and output).
 // Include only from torch translation units.
 #include <torch/torch.h>
@@ -17,15 +17,20 @@ struct RunMode {
 // on a CPU it is always on.
 RunMode run_mode(const torch::Device& device, bool amp);
 
-// Turns on cuDNN's algorithm search for fixed input shapes (CUDA only; no effect elsewhere). Results on CUDA are
-// then not bit-reproducible between runs — the speed is worth it for training, and inference is tested to a
-// tolerance.
-// NODULECAD_CUDNN_AUTOTUNE=0 turns the search off (=1 or unset: on), for measuring what it costs where the shapes
-// change from scan to scan (the 3D detector's tiles, the last batch of slices or candidates); other values throw.
-void enable_cudnn_autotune(const torch::Device& device);
+// Which input shapes a network will see. Training batches and benchmarks repeat one shape, where cuDNN's algorithm
+// search pays for itself; inference over scans changes shapes from scan to scan (the 3D detector's tiles follow each
+// lung box, the last batch of slices or candidates is a remainder) and the search ran again for each new one: with it
+// on, `infer` took 7.2-7.4 s on one full-size scan on an H200, without it 4.4-4.6 s (docs/performance.md, 2026-12-04).
+enum class ShapeRegime { Fixed, Varying };
 
-// The variable's value read as above: nullptr or "1" -> true, "0" -> false, anything else throws Error.
-bool cudnn_autotune_wanted(const char* value);
+// Sets cuDNN's algorithm search for what follows (CUDA only; no effect elsewhere): on for Fixed, off for Varying.
+// With the search on, results on CUDA are not bit-reproducible between runs; inference is tested to a tolerance.
+// NODULECAD_CUDNN_AUTOTUNE=1 or =0 in the environment overrides both (for measuring); other values throw.
+void set_cudnn_autotune(const torch::Device& device, ShapeRegime shapes);
+
+// Whether to search, given the variable's value: "1" -> true, "0" -> false, nullptr (unset) -> the regime's default
+// (Fixed: true, Varying: false), anything else throws Error.
+bool cudnn_autotune_wanted(const char* value, ShapeRegime shapes);
 
 // 4-D parameters and buffers to channels-last (values unchanged; a no-op without mode.channels_last).
 void apply_memory_format(torch::nn::Module& module, const RunMode& mode);
