@@ -11,24 +11,26 @@ namespace nodulecad::cli {
 
 namespace {
 
-// "time per scan (N processed): read 0.21 s, lungs 0.70 s, U-Net 10.1 s, ..." — the steps the bundle has, on stderr.
+// "time per scan (N processed): read 0.21 s, lungs 0.70 s, U-Net 10.1 s (network 9.2 s), ..." — the steps the
+// bundle has, on stderr, with each network's share of its step.
 void print_infer_times(const InferSummary& s) {
     if (s.done == 0) return;
     const InferTimes& t = s.times;
     const double n = s.done;
     std::string line = "time per scan (" + std::to_string(s.done) + " processed):";
-    const auto part = [&](const char* name, double seconds, bool first = false) {
+    const auto part = [&](const char* name, double seconds, double network = -1, bool first = false) {
         if (seconds <= 0 && !first) return;
-        char buf[64];
-        std::snprintf(buf, sizeof buf, "%s %s %.2f s", first ? "" : ",", name, seconds / n);
+        char buf[96];
+        if (network >= 0) std::snprintf(buf, sizeof buf, "%s %s %.2f s (network %.2f s)", first ? "" : ",", name, seconds / n, network / n);
+        else std::snprintf(buf, sizeof buf, "%s %s %.2f s", first ? "" : ",", name, seconds / n);
         line += buf;
     };
-    part("read", t.read, true);
+    part("read", t.read, -1, true);
     part("lungs", t.lungs);
-    part("U-Net", t.unet);
+    part("U-Net", t.unet, t.unet_network);
     part("its candidates", t.candidates);
-    part("3D detector", t.detector3d);
-    part("FP reduction", t.fpr);
+    part("3D detector", t.detector3d, t.detector3d_network);
+    part("FP reduction", t.fpr, t.fpr_network);
     char buf[64];
     std::snprintf(buf, sizeof buf, "; networks loaded in %.2f s", t.load);
     std::cerr << line << buf << "\n";

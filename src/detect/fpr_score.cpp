@@ -1,5 +1,6 @@
 #include "nodulecad/detect/fpr_score.hpp"
 
+#include <chrono>
 #include <map>
 
 #include "nodulecad/core/error.hpp"
@@ -19,6 +20,7 @@ struct FprScorer::Impl {
     torch::Device device = torch::kCPU;
     FprCard card;
     FprNet model{nullptr};
+    double network_seconds = 0;
 };
 
 FprScorer::FprScorer(const FprApplyOptions& o) : impl_(std::make_unique<Impl>()) {
@@ -28,6 +30,8 @@ FprScorer::FprScorer(const FprApplyOptions& o) : impl_(std::make_unique<Impl>())
 }
 
 FprScorer::~FprScorer() = default;
+
+double FprScorer::network_seconds() const { return impl_->network_seconds; }
 
 int FprScorer::symmetries() const { return impl_->o.symmetries > 0 ? impl_->o.symmetries : impl_->card.symmetries; }
 
@@ -42,9 +46,11 @@ void FprScorer::rescore(std::vector<Candidate>& candidates, const std::vector<st
     parallel_for(static_cast<std::int64_t>(idx.size()), std::max(1, impl_->o.threads), [&](std::int64_t i) {
         extract_cube(scan, candidates[idx[static_cast<std::size_t>(i)]].world, patch, cubes.data() + static_cast<std::size_t>(i) * cube_bytes);
     });
+    const auto started = std::chrono::steady_clock::now();
     const std::vector<double> p =
         fpr_probabilities(impl_->model, cubes.data(), static_cast<std::int64_t>(idx.size()), patch, impl_->device, impl_->o.batch, symmetries(),
                           std::max(1, impl_->o.threads));
+    impl_->network_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     for (std::size_t i = 0; i < idx.size(); ++i) {
         Candidate& c = candidates[idx[i]];
         c.probability = combine_probability(c.probability, p[i], impl_->o.combine);

@@ -1,6 +1,7 @@
 #include "nodulecad/infer/predict.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <filesystem>
 #include <variant>
@@ -99,45 +100,85 @@ private:
     Volume<std::uint8_t> quantised_;
 };
 
-// Runs the network on slices todo[t0, t0 + n) of the scan in one batch; they are resampled to the grid and back on
+// Slices todo[t0, t0 + n) of the scan resampled to the grid, windowed and normalised: one batch's input, filled on
 // `threads` workers (each writes its own slice).
-void predict_batch(const Predictor& p, const Volume<std::int16_t>& scan, const Volume<std::uint8_t>& lungs, const SliceGrid& grid,
-                   const std::vector<std::int64_t>& todo, std::size_t t0, std::int64_t n, int threads, ProbabilityVolume& out) {
-    const std::int64_t S = grid.size, C = p.card.unet.in_channels, pixels = C * S * S;
+void batch_input(const Predictor& p, const Volume<std::int16_t>& scan, const Volume<std::uint8_t>& lungs, const SliceGrid& grid,
+                 const std::vector<std::int64_t>& todo, std::size_t t0, std::int64_t n, int threads, std::vector<float>& input) {
+    const std::int64_t S = grid.size, pixels = p.card.unet.in_channels * S * S;
     const auto mean = static_cast<float>(p.card.mean), inv_std = static_cast<float>(1 / p.card.std);
     const WindowOptions window = p.window();
-    std::vector<float> input(static_cast<std::size_t>(n * pixels));
+    input.resize(static_cast<std::size_t>(n * pixels));
     parallel_for(n, threads, [&](std::int64_t b) {
         float* x = input.data() + static_cast<std::size_t>(b * pixels);
         sample_image(scan, &lungs, grid, todo[t0 + static_cast<std::size_t>(b)], window, x);
         for (std::int64_t i = 0; i < pixels; ++i) x[i] = (x[i] - mean) * inv_std;
     });
-    torch::NoGradGuard no_grad;  // per thread: the workers below each need their own
+}
+
+// The network on one batch's input, on the device. On a GPU it returns once the work is queued (the input is on
+// the device by then, so `input` may be refilled); the probabilities come back with to(kCPU).
+torch::Tensor batch_forward(const Predictor& p, const std::vector<float>& input, std::int64_t n, std::int64_t S) {
+    torch::NoGradGuard no_grad;  // per thread: CPU workers each need their own
     UNet model = p.model;
-    const torch::Tensor prob = forward_float(model, torch::from_blob(input.data(), {n, C, S, S}).to(p.device), p.mode).to(torch::kCPU).contiguous();
+    const std::int64_t C = p.card.unet.in_channels;
+    auto x = torch::from_blob(const_cast<float*>(input.data()), {n, C, S, S}).to(p.device);
+    return forward_float(model, x, p.mode);
+}
+
+// The batch's probabilities back onto the scan grid, on `threads` workers (each writes its own slice).
+void batch_output(const torch::Tensor& prob, const SliceGrid& grid, const Volume<std::int16_t>& scan, const std::vector<std::int64_t>& todo,
+                  std::size_t t0, std::int64_t n, int threads, ProbabilityVolume& out) {
+    const std::int64_t S = grid.size;
     const float* pv = prob.data_ptr<float>();
     parallel_for(n, threads, [&](std::int64_t b) { out.put(todo[t0 + static_cast<std::size_t>(b)], pv + b * S * S, grid, scan.geometry); });
 }
+
+// Seconds since `start`.
+double since(std::chrono::steady_clock::time_point start) { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(); }
 
 // Runs the network on `todo` slices of the scan, `batch` at a time. On a CPU, `threads` workers each take whole
 // batches and run them with one compute thread: one slice's small convolutions split over two threads leave both
 // waiting (771 slices of 5 scans, 2 cores: 46.9 s on one worker of 2 threads, 38.4 s on two workers of 1; the
 // same bytes, as every slice's output is its own). A GPU gets one feeder, its batches resampled on `threads`
-// workers: with a batch of 16, doing that on one thread would leave the GPU waiting most of the time.
-void predict_slices(const Predictor& p, const Volume<std::int16_t>& scan, const Volume<std::uint8_t>& lungs, const SliceGrid& grid,
-                    const std::vector<std::int64_t>& todo, int threads, ProbabilityVolume& out) {
+// workers, and the next batch's input is made while the device runs the current one (on a CPU that order changes
+// nothing). Returns the seconds spent in the network (on a GPU: queueing it and waiting for its output; with CPU
+// workers, their seconds divided by the workers).
+double predict_slices(const Predictor& p, const Volume<std::int16_t>& scan, const Volume<std::uint8_t>& lungs, const SliceGrid& grid,
+                      const std::vector<std::int64_t>& todo, int threads, ProbabilityVolume& out) {
+    using clock = std::chrono::steady_clock;
     const auto batch = static_cast<std::size_t>(p.batch);
     const auto batches = static_cast<std::int64_t>((todo.size() + batch - 1) / batch);
     const auto size_of = [&](std::size_t t0) { return static_cast<std::int64_t>(std::min(batch, todo.size() - t0)); };
     if (p.device.is_cpu() && threads > 1 && batches > 1) {
         const ComputeThreadsScope one(1);
+        std::vector<double> seconds(static_cast<std::size_t>(batches), 0.0);
         parallel_for(batches, threads, [&](std::int64_t i) {
             const std::size_t t0 = static_cast<std::size_t>(i) * batch;
-            predict_batch(p, scan, lungs, grid, todo, t0, size_of(t0), 1, out);
+            std::vector<float> input;
+            batch_input(p, scan, lungs, grid, todo, t0, size_of(t0), 1, input);
+            const auto started = clock::now();
+            const torch::Tensor prob = batch_forward(p, input, size_of(t0), grid.size).contiguous();
+            seconds[static_cast<std::size_t>(i)] = since(started);
+            batch_output(prob, grid, scan, todo, t0, size_of(t0), 1, out);
         });
-        return;
+        double sum = 0;
+        for (const double s : seconds) sum += s;
+        return sum / std::min<double>(threads, static_cast<double>(batches));
     }
-    for (std::size_t t0 = 0; t0 < todo.size(); t0 += batch) predict_batch(p, scan, lungs, grid, todo, t0, size_of(t0), threads, out);
+    double network = 0;
+    std::vector<float> input;
+    if (!todo.empty()) batch_input(p, scan, lungs, grid, todo, 0, size_of(0), threads, input);
+    for (std::size_t t0 = 0; t0 < todo.size(); t0 += batch) {
+        auto started = clock::now();
+        const torch::Tensor queued = batch_forward(p, input, size_of(t0), grid.size);
+        network += since(started);
+        if (t0 + batch < todo.size()) batch_input(p, scan, lungs, grid, todo, t0 + batch, size_of(t0 + batch), threads, input);
+        started = clock::now();
+        const torch::Tensor prob = queued.to(torch::kCPU).contiguous();
+        network += since(started);
+        batch_output(prob, grid, scan, todo, t0, size_of(t0), threads, out);
+    }
+    return network;
 }
 
 }  // namespace
@@ -145,14 +186,17 @@ void predict_slices(const Predictor& p, const Volume<std::int16_t>& scan, const 
 struct ScanPredictor::Impl {
     Predictor p;
     PredictOptions o;
+    double network_seconds = 0;
 };
 
 ScanPredictor::ScanPredictor(const PredictOptions& o) {
     if (o.batch < 0) throw Error("batch must be >= 0 (0: automatic), got " + std::to_string(o.batch));
-    impl_ = std::make_unique<Impl>(Impl{load_predictor(o), o});
+    impl_ = std::make_unique<Impl>(Impl{load_predictor(o), o, 0.0});
 }
 
 ScanPredictor::~ScanPredictor() = default;
+
+double ScanPredictor::network_seconds() const { return impl_->network_seconds; }
 
 // The grid fitted to the lungs, the slices near them, the network, back onto the scan grid.
 AnyVolume ScanPredictor::predict(const Volume<std::int16_t>& scan, const Volume<std::uint8_t>& lungs, std::int64_t* slices) const {
@@ -163,7 +207,7 @@ AnyVolume ScanPredictor::predict(const Volume<std::int16_t>& scan, const Volume<
                                         : grid_around(lungs, p.card.size, p.card.pixel_mm);
     const std::vector<std::int64_t> todo = slices_to_run(lungs, o.lungs_only);
     ProbabilityVolume prob(scan.geometry, o.float_output);
-    predict_slices(p, scan, lungs, grid, todo, o.threads, prob);
+    impl_->network_seconds += predict_slices(p, scan, lungs, grid, todo, o.threads, prob);
     if (slices) *slices = static_cast<std::int64_t>(todo.size());
     return prob.release();
 }

@@ -103,21 +103,26 @@ std::vector<double> fpr_probabilities(FprNet& model, const std::uint8_t* cubes, 
     // One unit of work: a batch under one map, its probabilities into row s of `by_map`.
     const std::int64_t batches = (n + batch - 1) / batch, units = batches * symmetries;
     std::vector<double> by_map(static_cast<std::size_t>(symmetries * n));
+    const bool cpu_workers = device.is_cpu() && threads > 1 && units > 1;
+    const int input_threads = cpu_workers ? 1 : std::max(1, threads);
     const auto run_unit = [&](std::int64_t u) {
         torch::NoGradGuard no_grad;  // per thread
         const std::int64_t first = (u / symmetries) * batch, b = std::min<std::int64_t>(batch, n - first);
         const std::int64_t s = u % symmetries;
         std::vector<float> x(static_cast<std::size_t>(b) * input_floats);
-        for (std::int64_t i = 0; i < b; ++i)
+        // One feeder (a GPU, or a CPU with one worker) cuts its batch's inputs on `threads` workers; CPU workers
+        // already run units side by side (input_threads 1).
+        parallel_for(b, input_threads, [&](std::int64_t i) {
             fpr_input(net, cubes + static_cast<std::size_t>(first + i) * cube_bytes, patch, maps[static_cast<std::size_t>(s)],
                       x.data() + static_cast<std::size_t>(i) * input_floats);
+        });
         const torch::Tensor input = torch::from_blob(x.data(), fpr_batch_shape(net, patch, b)).to(device);
         const torch::Tensor p = torch::sigmoid(model->forward(input)).to(torch::kCPU).to(torch::kDouble).contiguous();
         std::copy(p.data_ptr<double>(), p.data_ptr<double>() + b, by_map.begin() + static_cast<std::ptrdiff_t>(s * n + first));
     };
     // On a CPU the units run on `threads` workers of one compute thread each (a batch's small 3D convolutions
     // split over two threads leave both waiting); each unit's outputs are those of one thread running them all.
-    if (device.is_cpu() && threads > 1 && units > 1) {
+    if (cpu_workers) {
         const ComputeThreadsScope one(1);
         parallel_for(units, threads, run_unit);
     } else {

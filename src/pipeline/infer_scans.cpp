@@ -116,7 +116,9 @@ std::vector<Candidate> infer_scan(const Networks& n, const ScanFile& file, int t
     // Pooled: the U-Net's candidates, then the 3D detector's — the order the pipeline's pooled tables sort from.
     std::vector<Candidate> found;
     if (n.unet) {
+        const double network = n.unet->network_seconds();
         const Volume<float> prob = probability_volume(n.unet->predict(scan, lungs));
+        t.unet_network += n.unet->network_seconds() - network;
         t.unet += lap();
         DetectOptions d = n.bundle.detect;
         d.threads = threads;
@@ -124,14 +126,18 @@ std::vector<Candidate> infer_scan(const Networks& n, const ScanFile& file, int t
         t.candidates += lap();
     }
     if (n.detector3d) {
+        const double network = n.detector3d->network_seconds();
         for (auto& c : detect_scan_3d(file.uid, scan, lungs, *n.detector3d, n.bundle.peaks, threads, n.bundle.blobs)) found.push_back(std::move(c.candidate));
+        t.detector3d_network += n.detector3d->network_seconds() - network;
         t.detector3d += lap();
     }
     sort_candidates(found);  // pooled: the order the pipeline rescores them in
     if (n.fpr && !found.empty()) {
         std::vector<std::size_t> all(found.size());
         for (std::size_t i = 0; i < all.size(); ++i) all[i] = i;
+        const double network = n.fpr->network_seconds();
         n.fpr->rescore(found, all, scan);
+        t.fpr_network += n.fpr->network_seconds() - network;
         sort_candidates(found);
         t.fpr += lap();
     }

@@ -362,7 +362,7 @@ if "$bin" train --help > /dev/null 2>&1 && ! "$bin" train --help 2>&1 | grep -q 
     "$bin" infer --model "$tmp/demo/work/model" --data "$tmp/demo/work/split/test" --out "$tmp/inf" --threads 2 > "$tmp/inf.out" 2> "$tmp/inf.err"; rc=$?
     check "infer exit 0" test "$rc" -eq 0
     check "infer prints the submission path" grep -qx "$tmp/inf/submission.csv" "$tmp/inf.out"
-    check "infer says where the time went" grep -qE '^time per scan \(2 processed\): read [0-9.]+ s, lungs [0-9.]+ s, U-Net [0-9.]+ s, .*FP reduction [0-9.]+ s; networks loaded in [0-9.]+ s$' "$tmp/inf.err"
+    check "infer says where the time went" grep -qE '^time per scan \(2 processed\): read [0-9.]+ s, lungs [0-9.]+ s, U-Net [0-9.]+ s \(network [0-9.]+ s\), .*FP reduction [0-9.]+ s \(network [0-9.]+ s\); networks loaded in [0-9.]+ s$' "$tmp/inf.err"
     check "infer gives the pipeline's candidates" cmp -s "$tmp/inf/candidates.csv" "$tmp/demo/work/candidates.csv"
     check "infer gives the pipeline's submission" cmp -s "$tmp/inf/submission.csv" "$tmp/demo/work/submission.csv"
     mkdir -p "$tmp/infdata" && cp -L "$tmp"/demo/work/split/test/subset*/* "$tmp/infdata/"

@@ -51,6 +51,12 @@ TEST(Infer, BundleReproducesThePipelinesHeldOutCandidatesAndResumes) {
     EXPECT_EQ(t.detector3d, 0);
     EXPECT_GT(t.fpr, 0);
     EXPECT_LE(t.load + t.read + t.lungs + t.unet + t.candidates + t.fpr, wall);
+    // Each network's share of its step: some, and no more than the step.
+    EXPECT_GT(t.unet_network, 0);
+    EXPECT_LE(t.unet_network, t.unet);
+    EXPECT_GT(t.fpr_network, 0);
+    EXPECT_LE(t.fpr_network, t.fpr);
+    EXPECT_EQ(t.detector3d_network, 0);
     EXPECT_EQ(s.scans, 2);
     EXPECT_EQ(s.done, 2);
     EXPECT_TRUE(s.failures.empty());
@@ -180,6 +186,8 @@ TEST(Infer, PooledBundleReproducesThePipelinesHeldOutCandidates) {
     EXPECT_EQ(s.done, 2);
     EXPECT_GT(s.times.unet, 0);  // both detectors ran
     EXPECT_GT(s.times.detector3d, 0);
+    EXPECT_GT(s.times.detector3d_network, 0);
+    EXPECT_LE(s.times.detector3d_network, s.times.detector3d);
     EXPECT_EQ(static_cast<std::size_t>(s.candidates), pooled);
     EXPECT_EQ(read_file(s.candidates_file), read_file(w("candidates.csv")));
     EXPECT_EQ(read_file(s.submission), read_file(w("submission.csv")));

@@ -35,6 +35,9 @@ public:
     // Rewrites the probability of the candidates at `idx` (all of `scan`'s) in place, as apply_fpr does.
     void rescore(std::vector<Candidate>& candidates, const std::vector<std::size_t>& idx, const Volume<std::int16_t>& scan) const;
     int symmetries() const;  // the turns/mirrors averaged (opts', or the model card's)
+    // Seconds spent in the network so far, with the making of its inputs (the cubes' turns and scales) and its
+    // probabilities back on the CPU; cutting the cubes from the scan is not in it.
+    double network_seconds() const;
 
 private:
     struct Impl;

@@ -36,6 +36,9 @@ public:
     Detector3dRunner(const Detector3dRunner&) = delete;
     Detector3dRunner& operator=(const Detector3dRunner&) = delete;
     const Detector3dCard& card() const;
+    // Seconds spent in the network so far (its passes, until their means are on the CPU): what `infer` reports
+    // beside the step's time, to tell the device's share from the CPU's.
+    double network_seconds() const;
     // A box made with card().grid (lung_box_on_grid).
     HeatmapVolumes run(const Volume<std::uint8_t>& box) const;
     // A scan and its lung mask: the box, then the above.

@@ -49,6 +49,9 @@ public:
     // (or float p with float_output). `lungs`: segment_lungs_robust's mask of the scan. `slices` gets the slices
     // run when not null.
     AnyVolume predict(const Volume<std::int16_t>& scan, const Volume<std::uint8_t>& lungs, std::int64_t* slices = nullptr) const;
+    // Seconds spent in the network so far (on a GPU: queueing it and waiting for its output, while the next batch's
+    // input is made beside it), for `infer` to report beside the step's time.
+    double network_seconds() const;
 
 private:
     struct Impl;

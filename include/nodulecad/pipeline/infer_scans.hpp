@@ -38,6 +38,9 @@ struct InferTimes {
     double candidates = 0;  // its candidates (components and blobs)
     double detector3d = 0;  // the 3D detector: grid, passes, peaks (and blobs)
     double fpr = 0;         // the false-positive reduction
+    // Of the three above, the seconds in each network (network_seconds() of ScanPredictor, Detector3dRunner and
+    // FprScorer): the rest of each step is CPU work around it.
+    double unet_network = 0, detector3d_network = 0, fpr_network = 0;
 };
 
 struct InferSummary {
