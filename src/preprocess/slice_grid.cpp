@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <vector>
 
 #include "nodulecad/core/nonzero_box.hpp"
 
@@ -74,29 +75,39 @@ void sample_image(const Volume<std::int16_t>& scan, const Volume<std::uint8_t>* 
     const GridMap map(g, grid, k);
     const double scale = 1.0 / (w.hi - w.lo);
     const int channels = 2 * w.context + 1;
+    // Every channel's slice, and its lung mask's, at the same in-plane point: where a pixel falls is worked out once
+    // and read on all of them (the same arithmetic per channel as one at a time, so the same values).
+    std::vector<const std::int16_t*> hu(static_cast<std::size_t>(channels));
+    std::vector<const std::uint8_t*> lung(static_cast<std::size_t>(channels), nullptr);
     for (int c = 0; c < channels; ++c) {
         const std::int64_t kk = std::clamp<std::int64_t>(k + c - w.context, 0, nz - 1);
-        const std::int16_t* hu = scan.voxels.data() + static_cast<std::size_t>(kk) * plane;
-        const std::uint8_t* lung = lungs ? lungs->voxels.data() + static_cast<std::size_t>(kk) * plane : nullptr;
-        float* dst = out + static_cast<std::size_t>(c) * S * S;
-        for (std::size_t v = 0; v < S; ++v)
-            for (std::size_t u = 0; u < S; ++u) {
-                double fi, fj;
-                map.at(u, v, fi, fj);
-                const auto ii = static_cast<std::int64_t>(std::floor(fi)), jj = static_cast<std::int64_t>(std::floor(fj));
-                const double ti = fi - static_cast<double>(ii), tj = fj - static_cast<double>(jj);
+        hu[static_cast<std::size_t>(c)] = scan.voxels.data() + static_cast<std::size_t>(kk) * plane;
+        if (lungs) lung[static_cast<std::size_t>(c)] = lungs->voxels.data() + static_cast<std::size_t>(kk) * plane;
+    }
+    const bool masked = w.mask_lungs && lungs;
+    for (std::size_t v = 0; v < S; ++v)
+        for (std::size_t u = 0; u < S; ++u) {
+            double fi, fj;
+            map.at(u, v, fi, fj);
+            const auto ii = static_cast<std::int64_t>(std::floor(fi)), jj = static_cast<std::int64_t>(std::floor(fj));
+            const double ti = fi - static_cast<double>(ii), tj = fj - static_cast<double>(jj);
+            const bool inside = ii >= 0 && jj >= 0 && ii + 1 < nx && jj + 1 < ny;
+            std::int64_t nearest = -1;  // the nearest voxel's offset in the plane, -1 outside the scan
+            if (masked) {
+                const std::int64_t ni = std::llround(fi), nj = std::llround(fj);
+                if (ni >= 0 && nj >= 0 && ni < nx && nj < ny) nearest = nj * nx + ni;
+            }
+            for (int c = 0; c < channels; ++c) {
+                const std::int16_t* h = hu[static_cast<std::size_t>(c)];
                 const auto at = [&](std::int64_t i, std::int64_t j) {
-                    return i < 0 || j < 0 || i >= nx || j >= ny ? -1000.0 : static_cast<double>(hu[j * nx + i]);
+                    return !inside && (i < 0 || j < 0 || i >= nx || j >= ny) ? -1000.0 : static_cast<double>(h[j * nx + i]);
                 };
                 double value = (1 - tj) * ((1 - ti) * at(ii, jj) + ti * at(ii + 1, jj)) + tj * ((1 - ti) * at(ii, jj + 1) + ti * at(ii + 1, jj + 1));
                 value = std::clamp((value - w.lo) * scale, 0.0, 1.0);
-                if (w.mask_lungs && lung) {
-                    const std::int64_t ni = std::llround(fi), nj = std::llround(fj);
-                    if (ni < 0 || nj < 0 || ni >= nx || nj >= ny || !lung[nj * nx + ni]) value = 0;
-                }
-                dst[v * S + u] = static_cast<float>(value);
+                if (masked && (nearest < 0 || !lung[static_cast<std::size_t>(c)][nearest])) value = 0;
+                out[static_cast<std::size_t>(c) * S * S + v * S + u] = static_cast<float>(value);
             }
-    }
+        }
 }
 
 void sample_mask(const Volume<std::uint8_t>& mask, const SliceGrid& grid, std::int64_t k, std::uint8_t* out) {
@@ -117,12 +128,16 @@ void sample_mask(const Volume<std::uint8_t>& mask, const SliceGrid& grid, std::i
 void unsample_slice(const float* values, const SliceGrid& grid, const Geometry& g, std::int64_t k, float* out) {
     const IndexWorldTransform t(g);
     const std::int64_t nx = g.size[0], ny = g.size[1], S = grid.size;
-    for (std::int64_t j = 0; j < ny; ++j)
+    // The map from scan index to grid (u, v) is affine: per row, its start and its step along i.
+    const Vec3 along_i = multiply(t.index_to_world_matrix(), Vec3{1, 0, 0});
+    const double du = along_i[0] / grid.pixel, dv = along_i[1] / grid.pixel, last = static_cast<double>(S - 1);
+    for (std::int64_t j = 0; j < ny; ++j) {
+        const Vec3 w0 = t.to_world({0, static_cast<double>(j), static_cast<double>(k)});
+        const double u0 = (w0[0] - grid.x0) / grid.pixel, v0 = (w0[1] - grid.y0) / grid.pixel;
         for (std::int64_t i = 0; i < nx; ++i) {
-            const Vec3 w = t.to_world({static_cast<double>(i), static_cast<double>(j), static_cast<double>(k)});
-            const double fu = (w[0] - grid.x0) / grid.pixel, fv = (w[1] - grid.y0) / grid.pixel;
+            const double fu = u0 + static_cast<double>(i) * du, fv = v0 + static_cast<double>(i) * dv;
             float value = 0;
-            if (fu >= 0 && fv >= 0 && fu <= static_cast<double>(S - 1) && fv <= static_cast<double>(S - 1)) {
+            if (fu >= 0 && fv >= 0 && fu <= last && fv <= last) {
                 const auto u = std::min<std::int64_t>(static_cast<std::int64_t>(fu), S - 2), v = std::min<std::int64_t>(static_cast<std::int64_t>(fv), S - 2);
                 const auto tu = static_cast<float>(fu - static_cast<double>(u)), tv = static_cast<float>(fv - static_cast<double>(v));
                 const float* r0 = values + v * S + u;
@@ -131,6 +146,7 @@ void unsample_slice(const float* values, const SliceGrid& grid, const Geometry& 
             }
             out[j * nx + i] = value;
         }
+    }
 }
 
 }  // namespace nodulecad
