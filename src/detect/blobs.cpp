@@ -277,8 +277,8 @@ std::vector<DetectedCandidate> detect_blobs(const std::string& uid, const Volume
 }
 
 void add_blob_candidates(std::vector<DetectedCandidate>& candidates, const std::vector<DetectedCandidate>& blobs,
-                         const Volume<float>& probability, double min_distance_mm) {
-    const Geometry& g = probability.geometry;
+                         ProbabilityView probability, double min_distance_mm) {
+    const Geometry& g = probability.geometry();
     const IndexWorldTransform t(g);
     const std::size_t unet = candidates.size();
     for (const DetectedCandidate& b : blobs) {

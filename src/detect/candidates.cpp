@@ -10,6 +10,7 @@
 #include "nodulecad/core/threads.hpp"
 #include "nodulecad/detect/blobs.hpp"
 #include "nodulecad/io/cohort_layout.hpp"
+#include "nodulecad/io/image_file.hpp"
 #include "nodulecad/io/metaimage.hpp"
 #include "nodulecad/io/probability_map.hpp"
 #include "nodulecad/preprocess/components.hpp"
@@ -45,10 +46,13 @@ void from_json(const nlohmann::json& j, DetectOptions& o) {
     o.blobs_per_scan = j.value("blobs_per_scan", o.blobs_per_scan);
 }
 
-std::vector<DetectedCandidate> detect_candidates(const std::string& uid, const Volume<float>& prob, const DetectOptions& o) {
-    const Geometry& g = prob.geometry;
+std::vector<DetectedCandidate> detect_candidates(const std::string& uid, ProbabilityView prob, const DetectOptions& o) {
+    const Geometry& g = prob.geometry();
     Volume<std::uint8_t> mask(g, 0);
-    for (std::size_t n = 0; n < prob.voxels.size(); ++n) mask.voxels[n] = prob.voxels[n] >= o.threshold ? 1 : 0;
+    const auto plane = static_cast<std::size_t>(g.size[0] * g.size[1]);
+    parallel_for(g.size[2], std::max(1, o.threads), [&](std::int64_t k) {
+        for (std::size_t n = static_cast<std::size_t>(k) * plane, end = n + plane; n < end; ++n) mask.voxels[n] = prob[n] >= o.threshold ? 1 : 0;
+    });
     const Components c = label_volume(mask, o.threads, true);
     struct Acc {
         double w = 0, wi = 0, wj = 0, wk = 0, pmax = 0, psum = 0;
@@ -59,7 +63,7 @@ std::vector<DetectedCandidate> detect_candidates(const std::string& uid, const V
         Acc& a = acc[static_cast<std::size_t>(c.label[r])];
         const std::int64_t j = c.runs[r].row % g.size[1], k = c.runs[r].row / g.size[1];
         for (std::int64_t i = c.runs[r].x0; i < c.runs[r].x1; ++i) {
-            const double p = prob.voxels[prob.offset(i, j, k)];
+            const double p = prob.at(i, j, k);
             a.w += p;
             a.wi += p * static_cast<double>(i);
             a.wj += p * static_cast<double>(j);
@@ -112,14 +116,17 @@ std::vector<Candidate> detect_predictions(const std::string& pred_dir, const Det
     std::vector<std::vector<DetectedCandidate>> found(files.size());
     parallel_for(static_cast<std::int64_t>(files.size()), workers, [&](std::int64_t i) {
         const ScanFile& f = files[static_cast<std::size_t>(i)];
-        const Volume<float> prob = read_probability_volume(f.path);
+        // Read as written (uint8 or float), without a float copy.
+        const AnyVolume written = read_image(f.path);
+        Volume<float> converted;
+        const ProbabilityView prob = probability_view(written, converted);
         if (opts.blobs_per_scan <= 0) {
             found[static_cast<std::size_t>(i)] = detect_scan(f.uid, prob, nullptr, nullptr, each, BlobOptions{});
             return;
         }
         const ScanFile& s = scan_of.at(f.uid);
         const Volume<std::int16_t> scan = read_scan(s);
-        if (scan.geometry.size != prob.geometry.size) fail(f.path, "the probability volume does not have the size of its scan " + s.path);
+        if (scan.geometry.size != prob.geometry().size) fail(f.path, "the probability volume does not have the size of its scan " + s.path);
         LungSegmentationOptions lo;
         lo.threads = each.threads;
         const Volume<std::uint8_t> lungs = segment_lungs_robust(scan, lo).mask;
@@ -131,7 +138,7 @@ std::vector<Candidate> detect_predictions(const std::string& pred_dir, const Det
     return out;
 }
 
-std::vector<DetectedCandidate> detect_scan(const std::string& uid, const Volume<float>& prob, const Volume<std::int16_t>* scan,
+std::vector<DetectedCandidate> detect_scan(const std::string& uid, ProbabilityView prob, const Volume<std::int16_t>* scan,
                                            const Volume<std::uint8_t>* lungs, const DetectOptions& opts, const BlobOptions& blobs) {
     std::vector<DetectedCandidate> found = detect_candidates(uid, prob, opts);
     if (opts.blobs_per_scan <= 0) return found;

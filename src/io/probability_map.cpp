@@ -1,5 +1,6 @@
 #include "nodulecad/io/probability_map.hpp"
 
+#include <array>
 #include <type_traits>
 #include <variant>
 
@@ -13,6 +14,34 @@ Volume<float> probability_volume(AnyVolume&& v) {
     if (bytes)
         for (float& x : p.voxels) x /= 255.0f;
     return p;
+}
+
+namespace {
+// probability_volume's arithmetic for every byte: the float of b, divided by 255 in float.
+const std::array<float, 256>& byte_table() {
+    static const std::array<float, 256> table = [] {
+        std::array<float, 256> t{};
+        for (int b = 0; b < 256; ++b) {
+            float x = static_cast<float>(b);
+            x /= 255.0f;
+            t[static_cast<std::size_t>(b)] = x;
+        }
+        return t;
+    }();
+    return table;
+}
+}  // namespace
+
+float byte_probability(std::uint8_t b) { return byte_table()[b]; }
+
+ProbabilityView::ProbabilityView(const Volume<std::uint8_t>& v)
+    : geometry_(&v.geometry), bytes_(v.voxels.data()), bytes_table_(byte_table().data()), size_(v.voxels.size()) {}
+
+ProbabilityView probability_view(const AnyVolume& v, Volume<float>& storage) {
+    if (const auto* f = std::get_if<Volume<float>>(&v)) return ProbabilityView(*f);
+    if (const auto* b = std::get_if<Volume<std::uint8_t>>(&v)) return ProbabilityView(*b);
+    storage = probability_volume(AnyVolume(v));
+    return ProbabilityView(storage);
 }
 
 Volume<float> read_probability_volume(const std::string& path) { return probability_volume(read_image(path)); }

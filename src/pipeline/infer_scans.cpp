@@ -117,7 +117,9 @@ std::vector<Candidate> infer_scan(const Networks& n, const ScanFile& file, int t
     std::vector<Candidate> found;
     if (n.unet) {
         const double network = n.unet->network_seconds();
-        const Volume<float> prob = probability_volume(n.unet->predict(scan, lungs));
+        const AnyVolume written = n.unet->predict(scan, lungs);  // uint8, as predict writes it: read through a view
+        Volume<float> converted;
+        const ProbabilityView prob = probability_view(written, converted);
         t.unet_network += n.unet->network_seconds() - network;
         t.unet += lap();
         DetectOptions d = n.bundle.detect;

@@ -4,6 +4,7 @@
 
 #include "nodulecad/core/math.hpp"
 #include "nodulecad/detect/candidates.hpp"
+#include "nodulecad/io/probability_map.hpp"
 #include "nodulecad/preprocess/components.hpp"
 #include "test_util.hpp"
 
@@ -39,6 +40,39 @@ TEST(Detect, CentroidsInWorldOnEveryDirectionAndAnisotropicSpacing) {
         EXPECT_NEAR(c[0].candidate.diameter_mm, std::cbrt(6 * 28 * 0.7 * 0.9 * 2.5 / kPi), 1e-9);
         const Vec3 second = index_to_world(g, {25, 20, 10});
         for (int a = 0; a < 3; ++a) EXPECT_NEAR(c[1].candidate.world[a], second[a], 1e-9);
+    }
+}
+
+TEST(Detect, Uint8MapsGiveTheCandidatesOfTheirFloatCopy) {
+    // predict writes uint8 maps; detection reads them through a view: the same candidates, to the last bit, as from
+    // the float volume probability_volume makes of them, with several threads marking the voxels above threshold.
+    Geometry g;
+    g.size = {40, 30, 20};
+    g.spacing = {0.7, 0.7, 1.25};
+    g.direction = {0, -1, 0, 1, 0, 0, 0, 0, 1};
+    Volume<std::uint8_t> q(g, 0);
+    std::uint64_t state = 12345;
+    for (auto& v : q.voxels) {
+        state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+        const auto r = static_cast<int>(state >> 56);
+        v = r > 250 ? static_cast<std::uint8_t>(128 + (r - 250) * 20) : static_cast<std::uint8_t>(r / 4);
+    }
+    for (std::int64_t k = 8; k <= 11; ++k)
+        for (std::int64_t j = 10; j <= 13; ++j)
+            for (std::int64_t i = 20; i <= 23; ++i) q.at(i, j, k) = static_cast<std::uint8_t>(200 + i - j);
+    const Volume<float> p = probability_volume(AnyVolume(q));
+    for (const bool mean : {false, true}) {
+        DetectOptions o;
+        o.mean_probability = mean;
+        o.threads = 3;
+        const auto from_bytes = detect_candidates("u", q, o), from_floats = detect_candidates("u", p, o);
+        ASSERT_EQ(from_bytes.size(), from_floats.size());
+        ASSERT_GE(from_bytes.size(), 2u);
+        for (std::size_t n = 0; n < from_bytes.size(); ++n) {
+            EXPECT_EQ(from_bytes[n].candidate.probability, from_floats[n].candidate.probability) << n;
+            EXPECT_EQ(from_bytes[n].candidate.world, from_floats[n].candidate.world) << n;
+            EXPECT_EQ(from_bytes[n].voxels, from_floats[n].voxels) << n;
+        }
     }
 }
 

@@ -61,7 +61,7 @@ std::vector<DetectedCandidate> detect_blobs(const std::string& uid, const Volume
 // detector's heatmap on its own) as its probability — so without the FP reduction they rank by what the network
 // thought of the spot, usually last.
 void add_blob_candidates(std::vector<DetectedCandidate>& candidates, const std::vector<DetectedCandidate>& blobs,
-                         const Volume<float>& probability, double min_distance_mm);
+                         ProbabilityView probability, double min_distance_mm);
 
 // The three eigenvalues of a symmetric 3x3 matrix (xx, yy, zz, xy, xz, yz), sorted by decreasing magnitude.
 void symmetric_eigenvalues(double xx, double yy, double zz, double xy, double xz, double yz, double out[3]);

@@ -8,6 +8,7 @@
 
 #include "nodulecad/core/launch.hpp"
 #include "nodulecad/core/volume.hpp"
+#include "nodulecad/io/probability_map.hpp"
 #include "nodulecad/io/tables.hpp"
 
 namespace nodulecad {
@@ -31,8 +32,8 @@ struct DetectedCandidate {
     std::int64_t voxels = 0;
 };
 
-// `probability` in [0, 1] per voxel (io/probability_map.hpp reads the files predict writes).
-std::vector<DetectedCandidate> detect_candidates(const std::string& uid, const Volume<float>& probability, const DetectOptions& opts);
+// `probability` in [0, 1] per voxel: a float volume, or a uint8 one as predict writes it (io/probability_map.hpp).
+std::vector<DetectedCandidate> detect_candidates(const std::string& uid, ProbabilityView probability, const DetectOptions& opts);
 
 struct BlobOptions;  // blobs.hpp
 
@@ -40,7 +41,7 @@ struct BlobOptions;  // blobs.hpp
 // opts.blobs_per_scan > 0, the blobs of `scan` inside `lungs` (its lung mask) that no U-Net candidate covers
 // (`blobs` gives the filter's other settings; its max_per_scan and threads are taken from opts); by probability,
 // capped at opts.max_per_scan.
-std::vector<DetectedCandidate> detect_scan(const std::string& uid, const Volume<float>& probability, const Volume<std::int16_t>* scan,
+std::vector<DetectedCandidate> detect_scan(const std::string& uid, ProbabilityView probability, const Volume<std::int16_t>* scan,
                                            const Volume<std::uint8_t>* lungs, const DetectOptions& opts, const BlobOptions& blobs);
 
 // Every PRED/<uid>_prob.mhd of a predict folder, in uid order (with a shard: the shard's, items K, K+N, ...); each
