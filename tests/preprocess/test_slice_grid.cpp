@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 
 #include "nodulecad/core/random.hpp"
@@ -11,17 +12,25 @@
 namespace nodulecad {
 namespace {
 
+// A volume of this size and spacing on direction d, its centre at world (20, -20, -100) whatever the direction.
+Geometry centred_geometry(const Mat3& d, std::array<std::int64_t, 3> size, Vec3 spacing) {
+    Geometry g;
+    g.size = size;
+    g.spacing = spacing;
+    g.direction = d;
+    Vec3 half{};
+    for (int a = 0; a < 3; ++a) half[a] = static_cast<double>(size[a] - 1) / 2 * spacing[a];
+    half = multiply(d, half);
+    g.origin = {20 - half[0], -20 - half[1], -100 - half[2]};
+    return g;
+}
+
 TEST(SliceGrid, PaintedSquareGoesBackToTheRightVoxelsOnAnyDirection) {
     for (const auto& [name, d] : test::test_directions()) {
         if (d[2] != 0 || d[5] != 0 || d[6] != 0 || d[7] != 0) continue;  // axial slices only (diag and flips)
         SCOPED_TRACE(name);
-        Geometry g;
-        g.size = {60, 50, 5};
-        g.spacing = {0.8, 0.8, 2};
-        g.direction = d;
-        // Centre the volume on world (20, -20) whatever the direction, so it covers the painted square.
-        const Vec3 half = multiply(d, Vec3{29.5 * 0.8, 24.5 * 0.8, 2 * 2});
-        g.origin = {20 - half[0], -20 - half[1], -100 - half[2]};
+        // Centred on world (20, -20), so the volume covers the painted square.
+        const Geometry g = centred_geometry(d, {60, 50, 5}, {0.8, 0.8, 2});
         const SliceGrid grid{-5.0, -40.0, 1.0, 64};
         // A square of ones covering world x in [15, 25], y in [-25, -15] on the grid.
         std::vector<float> values(64 * 64, 0.f);
@@ -75,12 +84,7 @@ struct RandomScan {
     Volume<std::uint8_t> lungs;
 };
 RandomScan random_scan(const Mat3& d, std::uint64_t seed) {
-    Geometry g;
-    g.size = {23, 19, 6};
-    g.spacing = {0.9, 1.1, 2};
-    g.direction = d;
-    const Vec3 half = multiply(d, Vec3{11 * 0.9, 9 * 1.1, 2.5 * 2});
-    g.origin = {20 - half[0], -20 - half[1], -100 - half[2]};
+    const Geometry g = centred_geometry(d, {23, 19, 6}, {0.9, 1.1, 2});
     RandomScan r{Volume<std::int16_t>(g, 0), Volume<std::uint8_t>(g, 0)};
     Rng rng(seed);
     for (auto& v : r.hu.voxels) v = static_cast<std::int16_t>(rng.uniform(-1100, 500));
