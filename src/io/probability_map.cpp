@@ -1,5 +1,6 @@
 #include "nodulecad/io/probability_map.hpp"
 
+#include <algorithm>
 #include <array>
 #include <type_traits>
 #include <variant>
@@ -8,16 +9,8 @@
 
 namespace nodulecad {
 
-Volume<float> probability_volume(AnyVolume&& v) {
-    const bool bytes = element_type_of_volume(v) == ElementType::UInt8;
-    Volume<float> p = convert_volume<float>(std::move(v));
-    if (bytes)
-        for (float& x : p.voxels) x /= 255.0f;
-    return p;
-}
-
 namespace {
-// probability_volume's arithmetic for every byte: the float of b, divided by 255 in float.
+// Every byte's probability: the float of b, divided by 255 in float (probability_volume and the view both read it).
 const std::array<float, 256>& byte_table() {
     static const std::array<float, 256> table = [] {
         std::array<float, 256> t{};
@@ -33,6 +26,18 @@ const std::array<float, 256>& byte_table() {
 }  // namespace
 
 float byte_probability(std::uint8_t b) { return byte_table()[b]; }
+
+// uint8 maps through the same table the view reads, so a copy and a view cannot disagree.
+Volume<float> probability_volume(AnyVolume&& v) {
+    const auto* bytes = std::get_if<Volume<std::uint8_t>>(&v);
+    if (!bytes) return convert_volume<float>(std::move(v));
+    const std::array<float, 256>& table = byte_table();
+    Volume<float> p;
+    p.geometry = bytes->geometry;
+    p.voxels.resize(bytes->voxels.size());
+    std::transform(bytes->voxels.begin(), bytes->voxels.end(), p.voxels.begin(), [&](std::uint8_t b) { return table[b]; });
+    return p;
+}
 
 ProbabilityView::ProbabilityView(const Volume<std::uint8_t>& v)
     : geometry_(&v.geometry), bytes_(v.voxels.data()), bytes_table_(byte_table().data()), size_(v.voxels.size()) {}
