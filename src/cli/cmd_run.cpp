@@ -77,6 +77,9 @@ void register_run(CLI::App& app) {
     cmd->add_option("--detector3d-blobs", o->peaks.blobs_per_scan, "heatmap3d: also the strongest N 3D blobs per scan that no peak covers (0 = peaks only)")
         ->capture_default_str()
         ->check(CLI::NonNegativeNumber);
+    add_enum_option(cmd, "--detector3d-input", o->det3d.net.input, kDetector3dInputNames,
+                    "heatmap3d: what the 3D network sees: lung (the grid's window, -1000..400 HU) or lung+glass (also\n"
+                    "its lower half, -1000..-300 HU, stretched: ground glass at twice the contrast)");
     add_enum_option(cmd, "--detector3d-head", o->det3d.head, kDetector3dHeadNames,
                     "heatmap3d: what the 3D network learns: heatmap (nodule centres; candidates are its peaks) or\n"
                     "segmentation (each nodule's ball; candidates are its components at --component-threshold)");

@@ -23,7 +23,7 @@ torch::nn::Sequential double_conv3d(std::int64_t in, std::int64_t out, bool bn) 
 
 Detector3dImpl::Detector3dImpl(const Detector3dConfig& c) : config_(c) {
     c.check();
-    std::int64_t prev = c.in_channels;
+    std::int64_t prev = c.network_channels();
     for (int l = 0; l < c.depth; ++l) {
         const std::int64_t f = static_cast<std::int64_t>(c.base_filters) << l;
         down_.push_back(register_module("down" + std::to_string(l), double_conv3d(prev, f, c.batch_norm)));
@@ -42,7 +42,14 @@ Detector3dImpl::Detector3dImpl(const Detector3dConfig& c) : config_(c) {
     size_->bias.fill_(std::log(6.0));
 }
 
+torch::Tensor detector3d_input(const torch::Tensor& x, Detector3dInput input) {
+    if (input == Detector3dInput::Lung) return x;
+    // -1..1 is the card's window; its lower half, -1..0, stretched to -1..1.
+    return torch::cat({x, (2 * x + 1).clamp(-1, 1)}, 1);
+}
+
 torch::Tensor Detector3dImpl::forward(torch::Tensor x) {
+    x = detector3d_input(x, config_.input);
     std::vector<torch::Tensor> skips;
     for (std::size_t l = 0; l < down_.size(); ++l) {
         if (l > 0) x = torch::max_pool3d(x, 2);

@@ -13,7 +13,7 @@ void Detector3dConfig::check() const {
 }
 
 std::int64_t detector3d_parameter_count(const Detector3dConfig& c) {
-    return unet_body_parameter_count(c.in_channels, c.base_filters, c.depth, c.batch_norm, 27) + 2 * (c.base_filters + 1);  // two 1x1x1 heads
+    return unet_body_parameter_count(c.network_channels(), c.base_filters, c.depth, c.batch_norm, 27) + 2 * (c.base_filters + 1);  // two 1x1x1 heads
 }
 
 }  // namespace nodulecad
@@ -21,13 +21,15 @@ std::int64_t detector3d_parameter_count(const Detector3dConfig& c) {
 namespace nodulecad {
 
 std::string Detector3dCard::to_json() const {
-    const nlohmann::ordered_json j = {{"kind", "detector3d"},
+    nlohmann::ordered_json j = {{"kind", "detector3d"},
                                       {"head", enum_name(head, kDetector3dHeadNames)},
                                       {"net", {{"in_channels", net.in_channels}, {"base_filters", net.base_filters}, {"depth", net.depth}, {"batch_norm", net.batch_norm}}},
                                       {"grid", nlohmann::json(grid)},
                                       {"patch", patch},
                                       {"epoch", epoch},
                                       {"best_score", best_score}};
+    // Only when not the default: a card without it (written before it existed) sees the lung window alone.
+    if (net.input != Detector3dInput::Lung) j["net"]["input"] = enum_name(net.input, kDetector3dInputNames);
     return j.dump();
 }
 
@@ -40,6 +42,7 @@ Detector3dCard Detector3dCard::from_json(const std::string& text, const std::str
         if (j.contains("head")) c.head = parse_enum("head", j.at("head").get<std::string>(), kDetector3dHeadNames);
         const auto& n = j.at("net");
         c.net = {n.at("in_channels").get<int>(), n.at("base_filters").get<int>(), n.at("depth").get<int>(), n.at("batch_norm").get<bool>()};
+        if (n.contains("input")) c.net.input = parse_enum("input", n.at("input").get<std::string>(), kDetector3dInputNames);
         j.at("grid").get_to(c.grid);
         c.patch = j.at("patch").get<int>();
         c.epoch = j.at("epoch").get<int>();

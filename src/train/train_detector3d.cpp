@@ -95,6 +95,9 @@ public:
         if (card_.head != o_.head)
             fail(checkpoint, "model was trained with the " + enum_name(card_.head, kDetector3dHeadNames) + " head, this run trains the " +
                                  enum_name(o_.head, kDetector3dHeadNames) + " head");
+        if (card_.net.input != o_.net.input)
+            fail(checkpoint, "model sees the " + enum_name(card_.net.input, kDetector3dInputNames) + " input, this run trains on " +
+                                 enum_name(o_.net.input, kDetector3dInputNames));
         progress = {card_.epoch, card_.best_score};
         return *model_;
     }

@@ -33,6 +33,7 @@ void to_json(nlohmann::json& j, const Detector3dTrainOptions& o) {
     if (o.nodule_mining) j["nodule_mining"] = true;  // likewise
     if (o.scale_augment > 0) j["scale_augment"] = o.scale_augment;
     if (o.contrast_augment > 0) j["contrast_augment"] = o.contrast_augment;
+    if (o.net.input != Detector3dInput::Lung) j["input"] = enum_name(o.net.input, kDetector3dInputNames);
 }
 
 void from_json(const nlohmann::json& j, Detector3dTrainOptions& o) {
@@ -51,6 +52,7 @@ void from_json(const nlohmann::json& j, Detector3dTrainOptions& o) {
     o.loss.alpha = j.value("focal_alpha", o.loss.alpha);
     o.loss.beta = j.value("focal_beta", o.loss.beta);
     o.loss.size_weight = j.value("size_weight", o.loss.size_weight);
+    if (j.contains("input")) o.net.input = parse_enum("input", j.at("input").get<std::string>(), kDetector3dInputNames);
     if (j.contains("head")) o.head = parse_enum("head", j.at("head").get<std::string>(), kDetector3dHeadNames);
 }
 

@@ -31,6 +31,42 @@ TEST(Detector3d, ShapesAndParameterCount) {
     EXPECT_THROW(Detector3d{Detector3dConfig({1, 0, 3, false})}, OptionError);
 }
 
+TEST(Detector3d, TheGlassWindowIsTheLowerHalfStretched) {
+    // Input values -1..1 are the grid's window (-1000..400 HU by default): the second channel maps -1..0 (-1000..-300
+    // HU) to -1..1 and saturates above; the first channel is the input untouched.
+    const torch::Tensor x = torch::tensor({-1.f, -0.75f, -0.5f, -0.1f, 0.f, 0.4f, 1.f}).reshape({1, 1, 1, 1, 7});
+    EXPECT_TRUE(torch::equal(detector3d_input(x, Detector3dInput::Lung), x));
+    const torch::Tensor y = detector3d_input(x, Detector3dInput::LungAndGlass);
+    ASSERT_EQ(y.sizes(), (std::vector<std::int64_t>{1, 2, 1, 1, 7}));
+    EXPECT_TRUE(torch::equal(y.select(1, 0), x.select(1, 0)));
+    const std::vector<float> glass = {-1.f, -0.5f, 0.f, 0.8f, 1.f, 1.f, 1.f};
+    for (std::int64_t i = 0; i < 7; ++i) EXPECT_NEAR(y[0][1][0][0][i].item<float>(), glass[static_cast<std::size_t>(i)], 1e-6) << i;
+    // -550 HU (ground glass) and -850 HU (parenchyma) as the grid stores them: twice the difference in the second channel.
+    const auto unit = [](double hu) { return static_cast<float>((hu + 1000) / 1400 * 2 - 1); };
+    const torch::Tensor two = detector3d_input(torch::tensor({unit(-850), unit(-550)}).reshape({1, 1, 1, 1, 2}), Detector3dInput::LungAndGlass);
+    const float wide = (two[0][0][0][0][1] - two[0][0][0][0][0]).item<float>(), narrow = (two[0][1][0][0][1] - two[0][1][0][0][0]).item<float>();
+    EXPECT_NEAR(narrow, 2 * wide, 1e-5);
+
+    // One more input channel in the first convolution: 27 weights per filter; the network takes one channel still.
+    Detector3dConfig c;
+    c.input = Detector3dInput::LungAndGlass;
+    EXPECT_EQ(c.network_channels(), 2);
+    EXPECT_EQ(detector3d_parameter_count(c), 1461010 + 27 * 16);
+    Detector3d net(Detector3dConfig{1, 4, 2, true, Detector3dInput::LungAndGlass});
+    std::int64_t n = 0;
+    for (const auto& p : net->parameters()) n += p.numel();
+    EXPECT_EQ(n, detector3d_parameter_count(net->config()));
+    EXPECT_EQ(net->forward(torch::zeros({1, 1, 8, 8, 8})).sizes(), (std::vector<std::int64_t>{1, 2, 8, 8, 8}));
+
+    // The card carries it; a card without it (written before it existed) is the lung window alone.
+    Detector3dCard card;
+    card.net = net->config();
+    EXPECT_EQ(Detector3dCard::from_json(card.to_json(), "x").net.input, Detector3dInput::LungAndGlass);
+    card.net.input = Detector3dInput::Lung;
+    EXPECT_EQ(card.to_json().find("input"), std::string::npos);
+    EXPECT_EQ(Detector3dCard::from_json(card.to_json(), "x").net.input, Detector3dInput::Lung);
+}
+
 TEST(Detector3d, LossIsSmallOnlyForTheRightMap) {
     // One centre voxel in a 4^3 patch with a Gaussian around it; a prediction that draws it scores better than one
     // that draws nothing or one that puts the centre elsewhere; the size term counts at the centre only.

@@ -266,6 +266,41 @@ TEST(TrainDetector3d, SegmentationHeadFindsTheBallAsAComponent) {
     EXPECT_EQ(back.head, Detector3dHead::Segmentation);
 }
 
+// The glass window through the trainer: the run's network and card see two channels, the runner rebuilds it from
+// the card and still finds the balls; a run on the lung window alone refuses its checkpoint, and only a run with the
+// glass window names it in its options (the others' stage keys stay what they were).
+TEST(TrainDetector3d, GlassWindowRunKeepsItInItsCardAndFindsTheBall) {
+    test::TempDir dir;
+    write_cohort(dir, 8);
+    make_dataset(dir);
+    Detector3dTrainOptions o = tiny_options(dir, "glass", 6);
+    o.net.input = Detector3dInput::LungAndGlass;
+    const auto epochs = train_detector3d(o);
+    ASSERT_EQ(epochs.size(), 6u);
+    EXPECT_LT(epochs.back().train_loss, 0.5 * epochs.front().train_loss);
+    Detector3dRunOptions ro;
+    ro.model = dir.path("glass/best.pt");
+    ro.device = "cpu";
+    const Detector3dRunner runner(ro);
+    EXPECT_EQ(runner.card().net.input, Detector3dInput::LungAndGlass);
+    PeakOptions peaks;
+    peaks.threshold = 0;
+    peaks.max_per_scan = 1;
+    const int hits = find_balls(runner, peaks).hits;
+    EXPECT_GE(hits, 4) << "of " << test::test_directions().size();
+
+    Detector3dTrainOptions lung = o;
+    lung.net.input = Detector3dInput::Lung;
+    lung.run.epochs = 7;
+    lung.run.resume = true;
+    test::expect_error([&] { train_detector3d(lung); }, {"last.pt", "model sees the lung+glass input, this run trains on lung"});
+    EXPECT_EQ(nlohmann::json(o).at("input"), "lung+glass");
+    EXPECT_FALSE(nlohmann::json(lung).contains("input"));
+    Detector3dTrainOptions back;
+    nlohmann::json(o).get_to(back);
+    EXPECT_EQ(back.net.input, Detector3dInput::LungAndGlass);
+}
+
 // keep = Final: best.pt holds the last epoch's weights whatever the validation loss did; best-validation: the
 // epoch of the lowest loss. Training itself is the same either way.
 TEST(TrainDetector3d, KeepFinalHoldsTheLastEpochBestValidationTheLowestLoss) {

@@ -17,6 +17,14 @@ enum class Detector3dHead { Heatmap, Segmentation };
 inline constexpr EnumName<Detector3dHead> kDetector3dHeadNames[] = {{Detector3dHead::Heatmap, "heatmap"},
                                                                     {Detector3dHead::Segmentation, "segmentation"}};
 
+// What the network sees of its input (one grid channel, the card's window mapped to -1..1). `LungAndGlass` adds a
+// second channel computed from it inside the network: the window's lower half (-1000..-300 HU with the default
+// -1000..400) stretched across -1..1, everything denser saturated — ground glass (-700..-300 HU) stands out from the
+// parenchyma at twice the contrast and looks like a solid nodule's edge, not like noise (docs/model.md).
+enum class Detector3dInput { Lung, LungAndGlass };
+inline constexpr EnumName<Detector3dInput> kDetector3dInputNames[] = {{Detector3dInput::Lung, "lung"},
+                                                                      {Detector3dInput::LungAndGlass, "lung+glass"}};
+
 // Test-time passes of the detector (none, then x, y, z, xy, xz, yz, xyz mirrored): at most this many.
 inline constexpr int kMaxDetector3dFlips = 8;
 
@@ -25,10 +33,14 @@ struct Detector3dConfig {
     int base_filters = 16;  // filters at the first level, doubled per level
     int depth = 4;          // levels; patch sides must be divisible by 2^(depth-1)
     bool batch_norm = true;
+    Detector3dInput input = Detector3dInput::Lung;
     void check() const;     // OptionError for a network that cannot be built
+    // Channels the first convolution sees: in_channels, twice that with the glass window.
+    int network_channels() const { return input == Detector3dInput::LungAndGlass ? 2 * in_channels : in_channels; }
 };
 
-// Parameters (weights, biases, batch-norm affine): the default (16 filters, 4 levels) has 1,461,010.
+// Parameters (weights, biases, batch-norm affine): the default (16 filters, 4 levels) has 1,461,010; with the glass
+// window 432 more (the first convolution's second input channel).
 std::int64_t detector3d_parameter_count(const Detector3dConfig& c);
 
 // The focal loss's weights (CornerNet / CenterNet): alpha on the prediction, beta on the Gaussian around a centre.
