@@ -1,11 +1,11 @@
 // nodulecad evaluate: LUNA16 FROC / CPM, exactly the official rules, with a bootstrap interval and plots.
-#include <chrono>
 #include <cstdio>
 #include <set>
 #include <string>
 
 #include "cli/commands.hpp"
 #include "nodulecad/core/warnings.hpp"
+#include "nodulecad/core/stopwatch.hpp"
 #include "nodulecad/io/tables.hpp"
 #include "nodulecad/report/evaluation_folder.hpp"
 #include "nodulecad/synth/manifest.hpp"
@@ -36,11 +36,11 @@ void warn_about_tables(const EvaluationOptions& a) {
 
 void run_evaluate(const EvaluationOptions& a) {
     warn_about_tables(a);
-    const auto t0 = std::chrono::steady_clock::now();
+    const Stopwatch watch;
     const EvaluationResult e = write_evaluation(a);
     const FrocResult& r = e.froc;
     const FrocBootstrap& b = e.bootstrap;
-    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    const double seconds = watch.seconds();
     std::printf("CPM %.4f", r.cpm);
     if (a.bootstrap > 0) std::printf(" (95%% CI %.4f-%.4f)", b.cpm_lo, b.cpm_hi);
     std::printf(" — %lld/%lld nodules found, %lld false positives over %lld scans (%.2f s) -> %s\n", static_cast<long long>(r.detected),

@@ -1,5 +1,4 @@
 // nodulecad segment-lungs SCAN.mhd --out MASK.mhd: lung mask of a chest CT.
-#include <chrono>
 #include <filesystem>
 #include <iostream>
 #include <nlohmann/json.hpp>
@@ -7,6 +6,7 @@
 
 #include "cli/commands.hpp"
 #include "nodulecad/core/error.hpp"
+#include "nodulecad/core/stopwatch.hpp"
 #include "nodulecad/core/threads.hpp"
 #include "nodulecad/evaluate/overlap.hpp"
 #include "nodulecad/io/image_file.hpp"
@@ -34,11 +34,11 @@ void run_segment(const SegmentArgs& a) {
         truth = read_image_as<std::uint8_t>(a.truth);
         if (!same_grid(truth.geometry, scan.geometry)) throw nodulecad::Error(a.truth + ": geometry differs from " + a.scan);
     }
-    const auto t0 = std::chrono::steady_clock::now();
+    const Stopwatch watch;
     LungSegmentationOptions o = a.robust;
     o.threads = a.threads;
     const LungSegmentation seg = segment_lungs(scan, a.method, o);
-    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    const double seconds = watch.seconds();
     const std::filesystem::path parent = std::filesystem::path(a.out).parent_path();
     if (!parent.empty()) std::filesystem::create_directories(parent);
     write_image(a.out, seg.mask);

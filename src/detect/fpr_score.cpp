@@ -1,10 +1,10 @@
 #include "nodulecad/detect/fpr_score.hpp"
 
-#include <chrono>
 #include <map>
 
 #include "nodulecad/core/error.hpp"
 #include "nodulecad/core/progress.hpp"
+#include "nodulecad/core/stopwatch.hpp"
 #include "nodulecad/core/threads.hpp"
 #include "nodulecad/io/cohort_layout.hpp"
 #include "nodulecad/io/metaimage.hpp"
@@ -46,11 +46,11 @@ void FprScorer::rescore(std::vector<Candidate>& candidates, const std::vector<st
     parallel_for(static_cast<std::int64_t>(idx.size()), std::max(1, impl_->o.threads), [&](std::int64_t i) {
         extract_cube(scan, candidates[idx[static_cast<std::size_t>(i)]].world, patch, cubes.data() + static_cast<std::size_t>(i) * cube_bytes);
     });
-    const auto started = std::chrono::steady_clock::now();
+    const Stopwatch network;
     const std::vector<double> p =
         fpr_probabilities(impl_->model, cubes.data(), static_cast<std::int64_t>(idx.size()), patch, impl_->device, impl_->o.batch, symmetries(),
                           std::max(1, impl_->o.threads));
-    impl_->network_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    impl_->network_seconds += network.seconds();
     for (std::size_t i = 0; i < idx.size(); ++i) {
         Candidate& c = candidates[idx[i]];
         c.probability = combine_probability(c.probability, p[i], impl_->o.combine);

@@ -2,11 +2,11 @@
 
 #include <algorithm>
 #include <array>
-#include <chrono>
 #include <cmath>
 #include <vector>
 
 #include "nodulecad/core/error.hpp"
+#include "nodulecad/core/stopwatch.hpp"
 #include "nodulecad/model/detector3d.hpp"
 #include "nodulecad/model/run_mode.hpp"
 #include "nodulecad/model/unet.hpp"
@@ -83,7 +83,7 @@ HeatmapVolumes Detector3dRunner::run(const Volume<std::uint8_t>& box) const {
                 // Each mirrored pass's heat (sigmoid) and log-diameter, mirrored back and summed per voxel where the
                 // network ran: only their means cross to the CPU (on a GPU, a quarter of the copies and none of the
                 // per-voxel work on one CPU thread).
-                const auto started = std::chrono::steady_clock::now();
+                const Stopwatch network;
                 torch::Tensor heat_sum, logd_sum;
                 for (int f = 0; f < m.flips; ++f) {
                     const auto& dims = kMirrors[static_cast<std::size_t>(f)];
@@ -101,7 +101,7 @@ HeatmapVolumes Detector3dRunner::run(const Volume<std::uint8_t>& box) const {
                 const float inv = 1.f / static_cast<float>(m.flips);
                 const torch::Tensor heat = (heat_sum * inv).to(torch::kCPU).contiguous();
                 const torch::Tensor diameter = torch::exp(logd_sum * inv).to(torch::kCPU).contiguous();
-                m.network_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+                m.network_seconds += network.seconds();
                 const float* heat_v = heat.data_ptr<float>();
                 const float* diameter_v = diameter.data_ptr<float>();
                 for (std::int64_t z = 0; z < C[2] && z0 + z < n[2]; ++z)

@@ -1,13 +1,13 @@
 #include "nodulecad/infer/predict.hpp"
 
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <filesystem>
 #include <variant>
 
 #include "nodulecad/core/error.hpp"
 #include "nodulecad/core/progress.hpp"
+#include "nodulecad/core/stopwatch.hpp"
 #include "nodulecad/core/threads.hpp"
 #include "nodulecad/io/cohort_layout.hpp"
 #include "nodulecad/io/image_file.hpp"
@@ -134,7 +134,6 @@ void batch_output(const torch::Tensor& prob, const SliceGrid& grid, const Volume
 }
 
 // Seconds since `start`.
-double since(std::chrono::steady_clock::time_point start) { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(); }
 
 // Runs the network on `todo` slices of the scan, `batch` at a time. On a CPU, `threads` workers each take whole
 // batches and run them with one compute thread: one slice's small convolutions split over two threads leave both
@@ -145,7 +144,6 @@ double since(std::chrono::steady_clock::time_point start) { return std::chrono::
 // workers, their seconds divided by the workers).
 double predict_slices(const Predictor& p, const Volume<std::int16_t>& scan, const Volume<std::uint8_t>& lungs, const SliceGrid& grid,
                       const std::vector<std::int64_t>& todo, int threads, ProbabilityVolume& out) {
-    using clock = std::chrono::steady_clock;
     const auto batch = static_cast<std::size_t>(p.batch);
     const auto batches = static_cast<std::int64_t>((todo.size() + batch - 1) / batch);
     const auto size_of = [&](std::size_t t0) { return static_cast<std::int64_t>(std::min(batch, todo.size() - t0)); };
@@ -156,9 +154,9 @@ double predict_slices(const Predictor& p, const Volume<std::int16_t>& scan, cons
             const std::size_t t0 = static_cast<std::size_t>(i) * batch;
             std::vector<float> input;
             batch_input(p, scan, lungs, grid, todo, t0, size_of(t0), 1, input);
-            const auto started = clock::now();
+            const Stopwatch network;
             const torch::Tensor prob = batch_forward(p, input, size_of(t0), grid.size).contiguous();
-            seconds[static_cast<std::size_t>(i)] = since(started);
+            seconds[static_cast<std::size_t>(i)] = network.seconds();
             batch_output(prob, grid, scan, todo, t0, size_of(t0), 1, out);
         });
         double sum = 0;
@@ -169,13 +167,13 @@ double predict_slices(const Predictor& p, const Volume<std::int16_t>& scan, cons
     std::vector<float> input;
     if (!todo.empty()) batch_input(p, scan, lungs, grid, todo, 0, size_of(0), threads, input);
     for (std::size_t t0 = 0; t0 < todo.size(); t0 += batch) {
-        auto started = clock::now();
+        Stopwatch watch;
         const torch::Tensor queued = batch_forward(p, input, size_of(t0), grid.size);
-        network += since(started);
+        network += watch.seconds();
         if (t0 + batch < todo.size()) batch_input(p, scan, lungs, grid, todo, t0 + batch, size_of(t0 + batch), threads, input);
-        started = clock::now();
+        watch.restart();
         const torch::Tensor prob = queued.to(torch::kCPU).contiguous();
-        network += since(started);
+        network += watch.seconds();
         batch_output(prob, grid, scan, todo, t0, size_of(t0), threads, out);
     }
     return network;

@@ -1,10 +1,10 @@
 #include "nodulecad/model/speed_bench.hpp"
 
-#include <chrono>
 #include <cmath>
 #include <functional>
 
 #include "nodulecad/core/error.hpp"
+#include "nodulecad/core/stopwatch.hpp"
 #include "nodulecad/model/detector3d.hpp"
 #include "nodulecad/model/losses.hpp"
 #include "nodulecad/model/run_mode.hpp"
@@ -32,16 +32,14 @@ void BenchOptions::check() const {
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
 // Seconds for o.iterations calls of `step` after o.warmup untimed ones, the device's queue drained at both ends.
 double time_steps(const BenchOptions& o, const torch::Device& device, const std::function<void()>& step) {
     for (int i = 0; i < o.warmup; ++i) step();
     if (device.is_cuda()) torch::cuda::synchronize();
-    const auto t0 = Clock::now();
+    const Stopwatch watch;
     for (int i = 0; i < o.iterations; ++i) step();
     if (device.is_cuda()) torch::cuda::synchronize();
-    return std::chrono::duration<double>(Clock::now() - t0).count();
+    return watch.seconds();
 }
 
 // o.mode's step timed: forward, loss, backward and an Adam step in training mode, or a forward pass without

@@ -1,7 +1,6 @@
 #include "nodulecad/pipeline/infer_scans.hpp"
 
 #include <algorithm>
-#include <chrono>
 #include <filesystem>
 #include <iostream>
 #include <memory>
@@ -14,6 +13,7 @@
 #include "nodulecad/core/folder_lock.hpp"
 #include "nodulecad/core/progress.hpp"
 #include "nodulecad/core/random.hpp"
+#include "nodulecad/core/stopwatch.hpp"
 #include "nodulecad/detect/fpr_score.hpp"
 #include "nodulecad/detect/heatmap_candidates.hpp"
 #include "nodulecad/infer/predict.hpp"
@@ -90,29 +90,15 @@ Networks load_networks(const ModelBundle& b, const InferOptions& o) {
     return n;
 }
 
-// Seconds since the last call (the first: since construction), for InferTimes.
-class Lap {
-public:
-    double operator()() {
-        const auto now = std::chrono::steady_clock::now();
-        const double s = std::chrono::duration<double>(now - last_).count();
-        last_ = now;
-        return s;
-    }
-
-private:
-    std::chrono::steady_clock::time_point last_ = std::chrono::steady_clock::now();
-};
-
 // One scan, as the pipeline treats a held-out scan: its candidates by probability after the FP reduction.
 std::vector<Candidate> infer_scan(const Networks& n, const ScanFile& file, int threads, InferTimes& t) {
-    Lap lap;
+    Stopwatch watch;
     const Volume<std::int16_t> scan = read_scan(file);
-    t.read += lap();
+    t.read += watch.lap();
     LungSegmentationOptions lo = n.bundle.lungs;
     lo.threads = threads;
     const Volume<std::uint8_t> lungs = segment_lungs_robust(scan, lo).mask;
-    t.lungs += lap();
+    t.lungs += watch.lap();
     // Pooled: the U-Net's candidates, then the 3D detector's — the order the pipeline's pooled tables sort from.
     std::vector<Candidate> found;
     if (n.unet) {
@@ -121,17 +107,17 @@ std::vector<Candidate> infer_scan(const Networks& n, const ScanFile& file, int t
         Volume<float> converted;
         const ProbabilityView prob = probability_view(written, converted);
         t.unet_network += n.unet->network_seconds() - network;
-        t.unet += lap();
+        t.unet += watch.lap();
         DetectOptions d = n.bundle.detect;
         d.threads = threads;
         for (auto& c : detect_scan(file.uid, prob, &scan, &lungs, d, n.bundle.blobs)) found.push_back(std::move(c.candidate));
-        t.candidates += lap();
+        t.candidates += watch.lap();
     }
     if (n.detector3d) {
         const double network = n.detector3d->network_seconds();
         for (auto& c : detect_scan_3d(file.uid, scan, lungs, *n.detector3d, n.bundle.peaks, threads, n.bundle.blobs)) found.push_back(std::move(c.candidate));
         t.detector3d_network += n.detector3d->network_seconds() - network;
-        t.detector3d += lap();
+        t.detector3d += watch.lap();
     }
     sort_candidates(found);  // pooled: the order the pipeline rescores them in
     if (n.fpr && !found.empty()) {
@@ -141,7 +127,7 @@ std::vector<Candidate> infer_scan(const Networks& n, const ScanFile& file, int t
         n.fpr->rescore(found, all, scan);
         t.fpr_network += n.fpr->network_seconds() - network;
         sort_candidates(found);
-        t.fpr += lap();
+        t.fpr += watch.lap();
     }
     return found;
 }
@@ -167,9 +153,9 @@ InferSummary infer_scans(const InferOptions& o) {
     InferSummary sum;
     std::unique_ptr<Networks> nets;
     const auto load = [&] {
-        Lap lap;
+        Stopwatch watch;
         nets = std::make_unique<Networks>(load_networks(bundle, o));
-        sum.times.load += lap();
+        sum.times.load += watch.lap();
     };
     if (std::any_of(mine.begin(), mine.end(), [&](const ScanFile* f) { return !fs::exists(result_of(*f), ec); })) load();
     sum.scans = static_cast<int>(scans.size());

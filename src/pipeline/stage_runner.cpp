@@ -1,12 +1,12 @@
 #include "nodulecad/pipeline/stage_runner.hpp"
 
-#include <chrono>
 #include <filesystem>
 #include <iostream>
 
 #include "nodulecad/core/cpu_time.hpp"
 #include "nodulecad/core/error.hpp"
 #include "nodulecad/core/files.hpp"
+#include "nodulecad/core/stopwatch.hpp"
 
 namespace nodulecad {
 
@@ -57,10 +57,10 @@ void StageRunner::run(const std::string& name, const std::vector<std::string>& i
     ran_.insert(name);
     fs::remove(marker, ec);
     std::cerr << label << "\n";
-    const auto t0 = std::chrono::steady_clock::now();
+    const Stopwatch watch;
     const double cpu0 = process_cpu_seconds();
     work(fresh);
-    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    const double s = watch.seconds();
     const double cpu = process_cpu_seconds() - cpu0;
     write_file_atomically(marker, json({{"key", key}, {"seconds", s}, {"cpu_seconds", cpu}}).dump(1) + "\n");
     times_.push_back({prefix_ + name, s, cpu, false});

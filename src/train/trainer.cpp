@@ -15,6 +15,7 @@
 #include "nodulecad/core/prefetch.hpp"
 #include "nodulecad/core/progress.hpp"
 #include "nodulecad/core/random.hpp"
+#include "nodulecad/core/stopwatch.hpp"
 #include "nodulecad/core/threads.hpp"
 #include "nodulecad/model/checkpoint.hpp"
 #include "nodulecad/model/run_mode.hpp"
@@ -24,7 +25,6 @@
 namespace nodulecad {
 
 namespace fs = std::filesystem;
-using Clock = std::chrono::steady_clock;
 
 double EpochRecord::get(const std::string& name) const {
     for (const auto& [k, v] : values)
@@ -292,7 +292,7 @@ std::vector<EpochRecord> run_training(TrainingVariant& v, const TrainerOptions& 
     };
     std::vector<EpochRecord> records;
     for (int epoch = progress.epoch + 1; epoch <= o.epochs; ++epoch) {
-        const auto t0 = Clock::now();
+        const Stopwatch watch;
         // Dropout and anything else drawn from torch's generator: seeded from (seed, epoch), so an epoch run again
         // after a resume draws the same.
         torch::manual_seed(mix64(o.seed ^ (0xD50ULL + static_cast<std::uint64_t>(epoch))));
@@ -311,7 +311,7 @@ std::vector<EpochRecord> run_training(TrainingVariant& v, const TrainerOptions& 
             v.after_epoch(epoch, forward);
             if (validated) val = v.validate(epoch, forward);
         }
-        const double seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+        const double seconds = watch.seconds();
 
         EpochRecord rec;
         rec.values.emplace_back("epoch", epoch);
