@@ -143,6 +143,20 @@ TEST(TrainDetector3d, DatasetHoldsBoxesAndNodulesOnTheGrid) {
     test::expect_error([&] { read_detector3d_dataset(dir.path("grid")); }, {"dataset.json", "not a 3D detector dataset"});
 }
 
+// Trains `o` on the ball cohort; the training loss must fall under half its first epoch's.
+void train_on_balls(const Detector3dTrainOptions& o) {
+    const auto epochs = train_detector3d(o);
+    ASSERT_EQ(epochs.size(), static_cast<std::size_t>(o.run.epochs));
+    EXPECT_LT(epochs.back().train_loss, 0.5 * epochs.front().train_loss);
+}
+
+Detector3dRunOptions on_cpu(const std::string& model) {
+    Detector3dRunOptions ro;
+    ro.model = model;
+    ro.device = "cpu";
+    return ro;
+}
+
 TEST(TrainDetector3d, LearnsToPutThePeakOnTheBallOfANewFlippedScan) {
     test::TempDir dir;
     write_cohort(dir, 8);
@@ -239,13 +253,8 @@ TEST(TrainDetector3d, SegmentationHeadFindsTheBallAsAComponent) {
     make_dataset(dir);
     Detector3dTrainOptions o = tiny_options(dir, "seg", 10);  // Dice moves off 1 later than the focal loss
     o.head = Detector3dHead::Segmentation;
-    const auto epochs = train_detector3d(o);
-    ASSERT_EQ(epochs.size(), 10u);
-    EXPECT_LT(epochs.back().train_loss, 0.5 * epochs.front().train_loss);
-    Detector3dRunOptions ro;
-    ro.model = dir.path("seg/best.pt");
-    ro.device = "cpu";
-    const Detector3dRunner runner(ro);
+    train_on_balls(o);
+    const Detector3dRunner runner(on_cpu(dir.path("seg/best.pt")));
     EXPECT_EQ(runner.card().head, Detector3dHead::Segmentation);
     PeakOptions peaks;
     peaks.max_per_scan = 1;
@@ -275,13 +284,8 @@ TEST(TrainDetector3d, GlassWindowRunKeepsItInItsCardAndFindsTheBall) {
     make_dataset(dir);
     Detector3dTrainOptions o = tiny_options(dir, "glass", 6);
     o.net.input = Detector3dInput::LungAndGlass;
-    const auto epochs = train_detector3d(o);
-    ASSERT_EQ(epochs.size(), 6u);
-    EXPECT_LT(epochs.back().train_loss, 0.5 * epochs.front().train_loss);
-    Detector3dRunOptions ro;
-    ro.model = dir.path("glass/best.pt");
-    ro.device = "cpu";
-    const Detector3dRunner runner(ro);
+    train_on_balls(o);
+    const Detector3dRunner runner(on_cpu(dir.path("glass/best.pt")));
     EXPECT_EQ(runner.card().net.input, Detector3dInput::LungAndGlass);
     PeakOptions peaks;
     peaks.threshold = 0;
