@@ -4,8 +4,8 @@
 #include <string>
 
 #include "cli/commands.hpp"
-#include "nodulecad/core/warnings.hpp"
 #include "nodulecad/core/stopwatch.hpp"
+#include "nodulecad/core/warnings.hpp"
 #include "nodulecad/io/tables.hpp"
 #include "nodulecad/report/evaluation_folder.hpp"
 #include "nodulecad/synth/manifest.hpp"

@@ -133,8 +133,6 @@ void batch_output(const torch::Tensor& prob, const SliceGrid& grid, const Volume
     parallel_for(n, threads, [&](std::int64_t b) { out.put(todo[t0 + static_cast<std::size_t>(b)], pv + b * S * S, grid, scan.geometry); });
 }
 
-// Seconds since `start`.
-
 // Runs the network on `todo` slices of the scan, `batch` at a time. On a CPU, `threads` workers each take whole
 // batches and run them with one compute thread: one slice's small convolutions split over two threads leave both
 // waiting (771 slices of 5 scans, 2 cores: 46.9 s on one worker of 2 threads, 38.4 s on two workers of 1; the

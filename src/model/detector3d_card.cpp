@@ -22,12 +22,12 @@ namespace nodulecad {
 
 std::string Detector3dCard::to_json() const {
     nlohmann::ordered_json j = {{"kind", "detector3d"},
-                                      {"head", enum_name(head, kDetector3dHeadNames)},
-                                      {"net", {{"in_channels", net.in_channels}, {"base_filters", net.base_filters}, {"depth", net.depth}, {"batch_norm", net.batch_norm}}},
-                                      {"grid", nlohmann::json(grid)},
-                                      {"patch", patch},
-                                      {"epoch", epoch},
-                                      {"best_score", best_score}};
+                                {"head", enum_name(head, kDetector3dHeadNames)},
+                                {"net", {{"in_channels", net.in_channels}, {"base_filters", net.base_filters}, {"depth", net.depth}, {"batch_norm", net.batch_norm}}},
+                                {"grid", nlohmann::json(grid)},
+                                {"patch", patch},
+                                {"epoch", epoch},
+                                {"best_score", best_score}};
     // Only when not the default: a card without it (written before it existed) sees the lung window alone.
     if (net.input != Detector3dInput::Lung) j["net"]["input"] = enum_name(net.input, kDetector3dInputNames);
     return j.dump();
