@@ -97,8 +97,11 @@ void register_run(CLI::App& app) {
     cmd->add_option("--fpr-views", o->fpr.set.positive_views, "Extra views (centre moved, turned about z) of each annotated training nodule for the\n"
                                                            "false-positive reduction")->capture_default_str();
     cmd->add_option("--fpr-negatives", o->fpr.set.max_train_negatives_per_scan,
-                    "Train the false-positive reduction on at most N negative candidates of each training scan, a\n"
-                    "seeded random choice (0 = all; the demo uses 30 to bound its time)")->capture_default_str()->check(CLI::NonNegativeNumber);
+                    "Train the false-positive reduction on at most N negative candidates of each training scan, by\n"
+                    "default a seeded random choice (0 = all; the demo uses 30 to bound its time)")->capture_default_str()->check(CLI::NonNegativeNumber);
+    add_enum_option(cmd, "--fpr-negatives-by", o->fpr.set.negative_choice, kNegativeChoiceNames,
+                    "Which negatives a training scan over --fpr-negatives keeps: random (a seeded draw) or hardest (the\n"
+                    "highest detector probabilities)");
     cmd->add_option("--fpr-scans", o->fpr_scans, "Predict at most this many training scans for FPR candidates (0 = all)")->capture_default_str();
     cmd->add_option("--blobs", o->detect.blobs_per_scan, "Also the strongest N 3D blobs per scan as candidates (small round nodules the\n"
                                                          "U-Net misses; 0 = U-Net candidates only)")->capture_default_str()->check(CLI::NonNegativeNumber);

@@ -34,8 +34,11 @@ void register_train_fpr(CLI::App& app) {
     cmd->add_option("--positive-views", o->set.positive_views, "Extra views of each annotated training nodule: centre moved up to a\n"
                                                                "quarter of its diameter, cube turned about z (0-1000)")->capture_default_str();
     cmd->add_option("--max-negatives", o->set.max_train_negatives_per_scan,
-                    "At most N negative candidates of each training scan, a seeded random choice (0 = all; validation\n"
-                    "scans keep every candidate)")->capture_default_str()->check(CLI::NonNegativeNumber);
+                    "At most N negative candidates of each training scan, chosen as --negatives-by says (0 = all;\n"
+                    "validation scans keep every candidate)")->capture_default_str()->check(CLI::NonNegativeNumber);
+    add_enum_option(cmd, "--negatives-by", o->set.negative_choice, kNegativeChoiceNames,
+                    "Which negatives a scan over --max-negatives keeps: random (a seeded draw) or hardest (the highest\n"
+                    "detector probabilities)");
     cmd->add_option("--val-fraction", o->set.val_fraction, "Share of patients held out for validation")->capture_default_str();
     cmd->add_option("--val-subsets", o->set.val_subsets, "These LUNA16 subsets are the validation patients instead");
     cmd->add_option("--patch", o->set.patch.patch, "View side in voxels (even)")->capture_default_str();

@@ -59,6 +59,7 @@ void to_json(nlohmann::json& j, const FprSetOptions& o) {
          {"patch", o.patch},         {"add_annotations", o.add_annotations}, {"val_fraction", o.val_fraction}, {"val_subsets", o.val_subsets}};
     if (o.positive_views != 0) j["positive_views"] = o.positive_views;  // only then: work folders from before it stay valid
     if (o.max_train_negatives_per_scan != 0) j["max_train_negatives_per_scan"] = o.max_train_negatives_per_scan;  // likewise
+    if (o.negative_choice != NegativeChoice::Random) j["negative_choice"] = enum_name(o.negative_choice, kNegativeChoiceNames);  // likewise
 }
 
 void from_json(const nlohmann::json& j, FprSetOptions& o) {
@@ -70,6 +71,7 @@ void from_json(const nlohmann::json& j, FprSetOptions& o) {
     o.add_annotations = j.value("add_annotations", o.add_annotations);
     o.positive_views = j.value("positive_views", o.positive_views);
     o.max_train_negatives_per_scan = j.value("max_train_negatives_per_scan", o.max_train_negatives_per_scan);
+    if (j.contains("negative_choice")) o.negative_choice = parse_enum("negative_choice", j.at("negative_choice").get<std::string>(), kNegativeChoiceNames);
     o.val_fraction = j.value("val_fraction", o.val_fraction);
     o.val_subsets = j.value("val_subsets", o.val_subsets);
 }
@@ -283,17 +285,25 @@ std::map<std::string, std::vector<FprRow>> label_rows(const std::vector<ScanFile
     return by_scan;
 }
 
-// Keeps at most `cap` negative candidates of each training scan, a seeded random choice per scan (uid), in their
-// order; validation scans, positives and added centres are untouched.
-void cap_training_negatives(std::map<std::string, std::vector<FprRow>>& by_scan, int cap, std::uint64_t seed, FprSetSummary& sum) {
+// Keeps at most `cap` negative candidates of each training scan, in their order: a seeded random choice per scan
+// (uid), or the highest probabilities; validation scans, positives and added centres are untouched.
+void cap_training_negatives(std::map<std::string, std::vector<FprRow>>& by_scan, int cap, NegativeChoice choice, std::uint64_t seed,
+                            FprSetSummary& sum) {
     if (cap <= 0) return;
-    for (auto& [uid, rows] : by_scan) {
+    for (auto& entry : by_scan) {
+        // A plain reference, not a structured binding: C++17 lambdas cannot capture bindings (clang refuses it).
+        const std::string& uid = entry.first;
+        std::vector<FprRow>& rows = entry.second;
         std::vector<std::size_t> negatives;
         for (std::size_t i = 0; i < rows.size(); ++i)
             if (!rows[i].val && rows[i].from_candidates() && rows[i].label == 0) negatives.push_back(i);
         if (negatives.size() <= static_cast<std::size_t>(cap)) continue;
-        Rng rng = Rng::derive(seed, {hash_string(uid), 0xCA9ULL});
-        shuffle(negatives, rng);  // the first `cap` are a uniform choice
+        if (choice == NegativeChoice::Hardest) {
+            std::stable_sort(negatives.begin(), negatives.end(), [&](std::size_t a, std::size_t b) { return rows[a].probability > rows[b].probability; });
+        } else {
+            Rng rng = Rng::derive(seed, {hash_string(uid), 0xCA9ULL});
+            shuffle(negatives, rng);  // the first `cap` are a uniform choice
+        }
         std::vector<bool> drop(rows.size(), false);
         for (std::size_t k = static_cast<std::size_t>(cap); k < negatives.size(); ++k) drop[negatives[k]] = true;
         std::vector<FprRow> kept;
@@ -372,7 +382,7 @@ FprSetSummary build_fpr_set(const FprSetOptions& o) {
     const std::set<std::string> val = validation_uids(scans, o.val_fraction, o.val_subsets, o.seed);
     sum.val_uids.assign(val.begin(), val.end());
     auto by_scan = label_rows(scans, read_results(o.candidates), nodules, excluded, val, o.add_annotations, o.positive_views, o.seed, sum);
-    cap_training_negatives(by_scan, o.max_train_negatives_per_scan, o.seed, sum);
+    cap_training_negatives(by_scan, o.max_train_negatives_per_scan, o.negative_choice, o.seed, sum);
     std::vector<FprRow> rows;
     for (const auto& s : scans)
         if (const auto it = by_scan.find(s.uid); it != by_scan.end()) rows.insert(rows.end(), it->second.begin(), it->second.end());
@@ -387,6 +397,7 @@ FprSetSummary build_fpr_set(const FprSetOptions& o) {
     nlohmann::json key = set_key(o, ann_path, exc_path, scans, sum);
     if (o.positive_views != 0) key["positive_views"] = o.positive_views;  // only then: sets from before it stay valid
     if (o.max_train_negatives_per_scan != 0) key["max_train_negatives_per_scan"] = o.max_train_negatives_per_scan;
+    if (o.negative_choice != NegativeChoice::Random) key["negative_choice"] = enum_name(o.negative_choice, kNegativeChoiceNames);
     fs::create_directories(o.out_dir, ec);
     if (ec) fail(o.out_dir, "cannot create output folder: " + ec.message());
     if (set_is_done(o.out_dir, key)) {

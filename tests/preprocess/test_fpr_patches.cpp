@@ -398,17 +398,24 @@ TEST(FprPatches, SetLabelsSplitsAndReuses) {
     EXPECT_TRUE(build_fpr_set(o).reused);
 }
 
-TEST(FprPatches, TrainingNegativesAreCappedPerScanWhileValidationKeepsAll) {
-    test::TempDir dir;
+// A 3-scan cohort under DIR/cohort and DIR/cands.csv: a hit on every nodule (0.9) and 12 negatives a scan, the k-th
+// (0..11) with probability p(k).
+template <class P> CohortOptions cohort_with_negatives(const test::TempDir& dir, P p) {
     const CohortOptions co = test::small_cohort(dir.path("cohort"), 3, 5, 0.5, 2);
     write_cohort(co);
-    const auto nodules = read_annotations(dir.path("cohort/annotations.csv"));
     std::vector<Candidate> cands;
-    for (const auto& a : nodules) cands.push_back({a.seriesuid, {a.world[0] + 0.5, a.world[1], a.world[2]}, 0.9});  // hits
-    const std::vector<ScanFile> scans = find_scans(co.out_dir);
-    for (const auto& f : scans)
-        for (int k = 0; k < 12; ++k) cands.push_back({f.uid, {-60.0 + 10 * k, 5.0 * k, 30.0}, 0.3});  // 12 negatives a scan
+    for (const auto& a : read_annotations(dir.path("cohort/annotations.csv")))
+        cands.push_back({a.seriesuid, {a.world[0] + 0.5, a.world[1], a.world[2]}, 0.9});
+    for (const auto& f : find_scans(co.out_dir))
+        for (int k = 0; k < 12; ++k) cands.push_back({f.uid, {-60.0 + 10 * k, 5.0 * k, 30.0}, p(k)});
     write_results(dir.path("cands.csv"), cands);
+    return co;
+}
+
+TEST(FprPatches, TrainingNegativesAreCappedPerScanWhileValidationKeepsAll) {
+    test::TempDir dir;
+    const CohortOptions co = cohort_with_negatives(dir, [](int) { return 0.3; });
+    const std::vector<ScanFile> scans = find_scans(co.out_dir);
     FprSetOptions o = small_set(co, dir.path("cands.csv"), dir.path("all"));
     const FprSetSummary all = build_fpr_set(o);
     EXPECT_EQ(all.negatives_dropped, 0);
@@ -450,6 +457,54 @@ TEST(FprPatches, TrainingNegativesAreCappedPerScanWhileValidationKeepsAll) {
     EXPECT_FALSE(build_fpr_set(o).reused);
     EXPECT_EQ(nlohmann::json(o).at("max_train_negatives_per_scan"), 6);
     EXPECT_FALSE(nlohmann::json(FprSetOptions{}).contains("max_train_negatives_per_scan"));
+}
+
+// negative_choice = hardest: a capped training scan keeps its highest-probability negatives (ties in the
+// candidates' order), whatever the seed; the choice is part of the set's key and, only when not random, of the
+// options' JSON.
+TEST(FprPatches, HardestChoiceKeepsTheHighestProbabilityNegatives) {
+    test::TempDir dir;
+    // Two negatives of each of 0.05..0.30 a scan.
+    const CohortOptions co = cohort_with_negatives(dir, [](int k) { return 0.05 * (k % 6 + 1); });
+    const std::vector<ScanFile> scans = find_scans(co.out_dir);
+    FprSetOptions o = small_set(co, dir.path("cands.csv"), dir.path("hard"));
+    o.max_train_negatives_per_scan = 5;
+    o.negative_choice = NegativeChoice::Hardest;
+    const FprSetSummary hard = build_fpr_set(o);
+    ASSERT_EQ(hard.val_uids.size(), 1u);
+    EXPECT_EQ(hard.negatives_dropped, 2 * 7);
+    std::map<std::string, std::vector<double>> kept;
+    for (const auto& r : read_fpr_rows(dir.path("hard/patches.csv")))
+        if (r.label == 0) kept[r.seriesuid].push_back(r.probability);
+    for (const auto& f : scans) {
+        if (f.uid == hard.val_uids[0]) {
+            EXPECT_EQ(kept[f.uid].size(), 12u);
+            continue;
+        }
+        // The two 0.30s, the two 0.25s and the first 0.20 (k = 3), in the candidates' order.
+        std::vector<double> p = kept[f.uid];
+        ASSERT_EQ(p.size(), 5u) << f.uid;
+        std::sort(p.begin(), p.end());
+        const std::vector<double> expected = {0.20, 0.25, 0.25, 0.30, 0.30};
+        for (std::size_t i = 0; i < 5; ++i) EXPECT_NEAR(p[i], expected[i], 1e-9) << f.uid;
+    }
+    // Another seed (the same split here) keeps the same negatives; random would draw others.
+    o.seed = 3;
+    o.out_dir = dir.path("hard3");
+    if (build_fpr_set(o).val_uids == hard.val_uids) {
+        EXPECT_EQ(read_file(dir.path("hard3/patches.csv")), read_file(dir.path("hard/patches.csv")));
+    }
+    o.seed = 2;
+    o.out_dir = dir.path("hard");
+    EXPECT_TRUE(build_fpr_set(o).reused);
+    o.negative_choice = NegativeChoice::Random;
+    EXPECT_FALSE(build_fpr_set(o).reused);
+    EXPECT_FALSE(nlohmann::json(o).contains("negative_choice"));
+    o.negative_choice = NegativeChoice::Hardest;
+    EXPECT_EQ(nlohmann::json(o).at("negative_choice"), "hardest");
+    FprSetOptions back;
+    nlohmann::json(o).get_to(back);
+    EXPECT_EQ(back.negative_choice, NegativeChoice::Hardest);
 }
 
 // Work folders and patch sets written before the extra views stay valid: the options' JSON (part of the pipeline's

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "nodulecad/core/enum_names.hpp"
 #include "nodulecad/core/random.hpp"
 #include "nodulecad/core/volume.hpp"
 #include "nodulecad/io/tables.hpp"
@@ -91,6 +92,14 @@ struct FprRow {
 // the diameter), each with a uniform turn about z. Derived from (seed, the nodule's uid and index) only.
 std::vector<FprRow> nodule_views(const Annotation& nodule, int nodule_index, int count, std::uint64_t seed);
 
+// Which negatives a training scan over the cap keeps (FprSetOptions::max_train_negatives_per_scan).
+enum class NegativeChoice {
+    Random,   // a uniform draw, seeded by the scan's uid
+    Hardest,  // the highest detector probabilities (ties in the candidates' order): the false positives the
+              // reduction will have to rank below the nodules
+};
+inline constexpr EnumName<NegativeChoice> kNegativeChoiceNames[] = {{NegativeChoice::Random, "random"}, {NegativeChoice::Hardest, "hardest"}};
+
 struct FprSetOptions {
     std::string data_dir;      // cohort: subset*/<uid>.mhd or <uid>.mhd
     std::string candidates;    // detect's output on these scans
@@ -102,11 +111,12 @@ struct FprSetOptions {
     // Extra views of each annotated training nodule (nodule_views): the reduction sees only a hundred or so
     // nodules in a small cohort, and flips, quarter turns and 1-voxel shifts of the same cut are all it has of them.
     int positive_views = 0;
-    // At most this many negative candidates of each training scan (0: all), drawn at random (seeded by the scan's
-    // uid); validation scans keep all theirs, so the validation CPM scores every candidate. Why: the U-Net's
+    // At most this many negative candidates of each training scan (0: all), chosen as `negative_choice` says;
+    // validation scans keep all theirs, so the validation CPM scores every candidate. Why: the U-Net's
     // candidate count swings threefold between training draws (500-1,500 on the demo's 24 scans), and the
     // reduction's training time with it; a cap bounds the demo's time whatever the draw (docs/pipeline.md).
     int max_train_negatives_per_scan = 0;
+    NegativeChoice negative_choice = NegativeChoice::Random;
     double val_fraction = 0.2;
     std::vector<int> val_subsets;
     std::uint64_t seed = 0;
