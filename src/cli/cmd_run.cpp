@@ -78,8 +78,9 @@ void register_run(CLI::App& app) {
         ->capture_default_str()
         ->check(CLI::NonNegativeNumber);
     add_enum_option(cmd, "--detector3d-input", o->det3d.net.input, kDetector3dInputNames,
-                    "heatmap3d: what the 3D network sees: lung (the grid's window, -1000..400 HU) or lung+glass (also\n"
-                    "its lower half, -1000..-300 HU, stretched: ground glass at twice the contrast)");
+                    "heatmap3d: what the 3D network sees: lung (the grid's window, -1000..400 HU), lung+glass (also\n"
+                    "its lower half, -1000..-300 HU, stretched: ground glass at twice the contrast) or lung+mask (also\n"
+                    "the lung mask on the grid: the lungs' outline apart from the chest wall)");
     add_enum_option(cmd, "--detector3d-head", o->det3d.head, kDetector3dHeadNames,
                     "heatmap3d: what the 3D network learns: heatmap (nodule centres; candidates are its peaks) or\n"
                     "segmentation (each nodule's ball; candidates are its components at --component-threshold)");

@@ -59,8 +59,9 @@ void register_train_3d(CLI::App& app) {
     cmd->add_option("--depth", o->net.depth, "Levels")->capture_default_str();
     cmd->add_flag("!--no-batch-norm", o->net.batch_norm, "No batch normalisation after the convolutions");
     add_enum_option(cmd, "--input-windows", o->net.input, kDetector3dInputNames,
-                    "What the network sees: lung (the grid's window, -1000..400 HU) or lung+glass (also its lower\n"
-                    "half, -1000..-300 HU, stretched: ground glass at twice the contrast)");
+                    "What the network sees: lung (the grid's window, -1000..400 HU), lung+glass (also its lower\n"
+                    "half, -1000..-300 HU, stretched: ground glass at twice the contrast) or lung+mask (also the lung\n"
+                    "mask on the grid, which the dataset then stores: the lungs' outline apart from the chest wall)");
     add_enum_option(cmd, "--head", o->head, kDetector3dHeadNames,
                     "What the network learns: heatmap (nodule centres; candidates are its peaks) or segmentation\n"
                     "(each nodule's ball; candidates are its components)");

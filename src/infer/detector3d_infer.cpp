@@ -50,8 +50,11 @@ const Detector3dCard& Detector3dRunner::card() const { return impl_->card; }
 
 double Detector3dRunner::network_seconds() const { return impl_->network_seconds; }
 
-HeatmapVolumes Detector3dRunner::run(const Volume<std::uint8_t>& box) const {
+HeatmapVolumes Detector3dRunner::run(const Volume<std::uint8_t>& box, const Volume<std::uint8_t>* lungs_on_box) const {
     Impl& m = *impl_;  // the module's forward is not const
+    const bool mask = m.card.net.needs_lung_mask();
+    if (mask && (lungs_on_box == nullptr || !same_grid(lungs_on_box->geometry, box.geometry)))
+        throw Error("the 3D detector sees the lung mask beside the scan (lung+mask input): it needs the mask on the box's grid");
     const auto& n = box.geometry.size;
     const std::int64_t step = std::int64_t{1} << (m.card.net.depth - 1), M = m.margin;
     // Per axis, the core: the whole box when it fits in `core` (rounded up so core + margins halve evenly), so most
@@ -66,20 +69,25 @@ HeatmapVolumes Detector3dRunner::run(const Volume<std::uint8_t>& box) const {
     const std::int64_t tile_voxels = T[0] * T[1] * T[2];
     HeatmapVolumes out{Volume<float>(box.geometry, 0.f), Volume<float>(box.geometry, 0.f)};
     torch::NoGradGuard no_grad;
-    std::vector<float> tile(static_cast<std::size_t>(tile_voxels));
+    const std::int64_t channels = mask ? 2 : 1;
+    std::vector<float> tile(static_cast<std::size_t>(tile_voxels * channels));
     const auto tix = [&](std::int64_t x, std::int64_t y, std::int64_t z) { return static_cast<std::size_t>((z * T[1] + y) * T[0] + x); };
     for (std::int64_t z0 = 0; z0 < n[2]; z0 += C[2])
         for (std::int64_t y0 = 0; y0 < n[1]; y0 += C[1])
             for (std::int64_t x0 = 0; x0 < n[0]; x0 += C[0]) {
-                // Input: the core and its margins, -1 (air, -1000 HU) outside the box.
+                // Input: the core and its margins, -1 (air, -1000 HU; outside the lungs) outside the box.
                 for (std::int64_t z = 0; z < T[2]; ++z)
                     for (std::int64_t y = 0; y < T[1]; ++y)
                         for (std::int64_t x = 0; x < T[0]; ++x) {
                             const std::int64_t i = x0 - M + x, j = y0 - M + y, k = z0 - M + z;
                             const bool inside = i >= 0 && j >= 0 && k >= 0 && i < n[0] && j < n[1] && k < n[2];
-                            tile[tix(x, y, z)] = inside ? static_cast<float>(box.voxels[box.offset(i, j, k)]) / 127.5f - 1.f : -1.f;
+                            const auto v = [&](const Volume<std::uint8_t>& from) {
+                                return inside ? static_cast<float>(from.voxels[from.offset(i, j, k)]) / 127.5f - 1.f : -1.f;
+                            };
+                            tile[tix(x, y, z)] = v(box);
+                            if (mask) tile[static_cast<std::size_t>(tile_voxels) + tix(x, y, z)] = v(*lungs_on_box);
                         }
-                const torch::Tensor x = torch::from_blob(tile.data(), {1, 1, T[2], T[1], T[0]}, torch::kFloat).to(m.device);
+                const torch::Tensor x = torch::from_blob(tile.data(), {1, channels, T[2], T[1], T[0]}, torch::kFloat).to(m.device);
                 // Each mirrored pass's heat (sigmoid) and log-diameter, mirrored back and summed per voxel where the
                 // network ran: only their means cross to the CPU (on a GPU, a quarter of the copies and none of the
                 // per-voxel work on one CPU thread).
@@ -117,7 +125,10 @@ HeatmapVolumes Detector3dRunner::run(const Volume<std::uint8_t>& box) const {
 }
 
 HeatmapVolumes Detector3dRunner::run(const Volume<std::int16_t>& scan, const Volume<std::uint8_t>& lungs, int threads) const {
-    return run(lung_box_on_grid(scan, lungs, impl_->card.grid, threads));
+    const Volume<std::uint8_t> box = lung_box_on_grid(scan, lungs, impl_->card.grid, threads);
+    if (!impl_->card.net.needs_lung_mask()) return run(box);
+    const Volume<std::uint8_t> lungs_on_box = lungs_on_grid(lungs, box.geometry, threads);
+    return run(box, &lungs_on_box);
 }
 
 }  // namespace nodulecad

@@ -1,7 +1,9 @@
 #include "nodulecad/model/detector3d.hpp"
 
 #include <cmath>
+#include <string>
 
+#include "nodulecad/core/error.hpp"
 #include "nodulecad/model/checkpoint.hpp"
 #include "nodulecad/model/losses.hpp"
 
@@ -43,12 +45,15 @@ Detector3dImpl::Detector3dImpl(const Detector3dConfig& c) : config_(c) {
 }
 
 torch::Tensor detector3d_input(const torch::Tensor& x, Detector3dInput input) {
-    if (input == Detector3dInput::Lung) return x;
+    if (input != Detector3dInput::LungAndGlass) return x;  // the mask, when there is one, is fed as a channel
     // -1..1 is the card's window; its lower half, -1..0, stretched to -1..1.
     return torch::cat({x, (2 * x + 1).clamp(-1, 1)}, 1);
 }
 
 torch::Tensor Detector3dImpl::forward(torch::Tensor x) {
+    if (x.dim() != 5 || x.size(1) != config_.fed_channels())
+        throw Error("the 3D detector takes (batch, " + std::to_string(config_.fed_channels()) + ", z, y, x) input, got " + std::to_string(x.dim()) +
+                    " dimensions with " + std::to_string(x.dim() > 1 ? x.size(1) : 0) + " channels");
     x = detector3d_input(x, config_.input);
     std::vector<torch::Tensor> skips;
     for (std::size_t l = 0; l < down_.size(); ++l) {

@@ -278,7 +278,8 @@ void rescore_held_out(std::vector<Candidate>& c, const PipelineOptions& o, const
 
 // The 3D detector's data: each training scan's lung box on the millimetre grid, validation patients marked.
 void stage_grid3d(StageRunner& st, const PipelineOptions& o, const Split& s) {
-    const json key = {{"grid", o.grid3d}, {"val_fraction", o.prep.val_fraction}, {"seed", o.seed}};
+    json key = {{"grid", o.grid3d}, {"val_fraction", o.prep.val_fraction}, {"seed", o.seed}};
+    if (o.det3d.net.needs_lung_mask()) key["lung_mask"] = true;  // only then: work folders made before it keep their key
     st.run("grid3d", {"split"}, key, {s.path("grid3d/dataset.json")}, [&](bool) {
         std::error_code ec;
         fs::remove_all(s.path("grid3d"), ec);
@@ -289,6 +290,7 @@ void stage_grid3d(StageRunner& st, const PipelineOptions& o, const Split& s) {
         d.grid = o.grid3d;
         d.val_fraction = o.prep.val_fraction;
         d.seed = o.seed;
+        d.lung_mask = o.det3d.net.needs_lung_mask();
         d.threads = o.threads;
         const Detector3dDataset set = build_detector3d_dataset(d);
         std::size_t val = 0;

@@ -59,7 +59,8 @@ Detector3dDataset build_detector3d_dataset(const Detector3dDatasetOptions& o) {
         for (const std::string& problem : annotation_problems(scan.geometry, annotations_of(nodules, file.uid))) warn(file.path, problem);
         LungSegmentationOptions lo = o.lungs;
         lo.threads = o.threads;
-        const Volume<std::uint8_t> box = lung_box_on_grid(scan, segment_lungs_robust(scan, lo).mask, o.grid, o.threads);
+        const Volume<std::uint8_t> lungs = segment_lungs_robust(scan, lo).mask;
+        const Volume<std::uint8_t> box = lung_box_on_grid(scan, lungs, o.grid, o.threads);
         Detector3dScan s;
         s.uid = file.uid;
         s.file = file.uid + ".npy";
@@ -68,9 +69,15 @@ Detector3dDataset build_detector3d_dataset(const Detector3dDatasetOptions& o) {
         for (const Annotation& a : annotations_of(nodules, file.uid)) s.nodules.push_back({world_to_index(box.geometry, a.world), a.diameter_mm});
         const auto& n = box.geometry.size;
         write_npy((fs::path(o.out_dir) / s.file).string(), {n[2], n[1], n[0]}, box.voxels);
+        if (o.lung_mask) {
+            s.lungs_file = file.uid + "_lungs.npy";
+            write_npy((fs::path(o.out_dir) / s.lungs_file).string(), {n[2], n[1], n[0]}, lungs_on_grid(lungs, box.geometry, o.threads).voxels);
+        }
         json nj = json::array();
         for (const GridNodule& g : s.nodules) nj.push_back({{"index", g.index}, {"diameter_mm", g.diameter_mm}});
-        entries.push_back({{"uid", s.uid}, {"file", s.file}, {"validation", s.validation}, {"geometry", geometry_json(s.geometry)}, {"nodules", nj}});
+        json e = {{"uid", s.uid}, {"file", s.file}, {"validation", s.validation}, {"geometry", geometry_json(s.geometry)}, {"nodules", nj}};
+        if (o.lung_mask) e["lungs_file"] = s.lungs_file;
+        entries.push_back(std::move(e));
         d.scans.push_back(std::move(s));
         progress.advance();
     }
@@ -95,6 +102,7 @@ Detector3dDataset read_detector3d_dataset(const std::string& dir) {
             Detector3dScan s;
             e.at("uid").get_to(s.uid);
             e.at("file").get_to(s.file);
+            s.lungs_file = e.value("lungs_file", std::string());
             e.at("validation").get_to(s.validation);
             s.geometry = geometry_from(e.at("geometry"), path);
             for (const json& n : e.at("nodules")) s.nodules.push_back({n.at("index").get<Vec3>(), n.at("diameter_mm").get<double>()});

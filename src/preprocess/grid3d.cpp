@@ -99,4 +99,18 @@ Volume<std::uint8_t> lung_box_on_grid(const Volume<std::int16_t>& scan, const Vo
     return out;
 }
 
+Volume<std::uint8_t> lungs_on_grid(const Volume<std::uint8_t>& lungs, const Geometry& box, int threads) {
+    Volume<std::uint8_t> out(box, 0);
+    const auto& n = box.size;
+    parallel_for(n[2], threads, [&](std::int64_t k) {
+        for (std::int64_t j = 0; j < n[1]; ++j)
+            for (std::int64_t i = 0; i < n[0]; ++i) {
+                const Vec3 world = index_to_world(box, Vec3{static_cast<double>(i), static_cast<double>(j), static_cast<double>(k)});
+                const double v = trilinear(lungs, world_to_index(lungs.geometry, world), 0.0);
+                out.voxels[out.offset(i, j, k)] = static_cast<std::uint8_t>(std::lround(255.0 * std::clamp(v, 0.0, 1.0)));
+            }
+    });
+    return out;
+}
+
 }  // namespace nodulecad

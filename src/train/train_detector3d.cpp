@@ -30,12 +30,13 @@ namespace {
 
 using Index3 = std::array<std::int64_t, 3>;
 
-// One scan's box, memory-mapped.
+// One scan's box, memory-mapped, and its lung mask on the box when the input needs it.
 struct Box {
     const Detector3dScan* scan = nullptr;
-    std::unique_ptr<NpyMap> voxels;
+    std::unique_ptr<NpyMap> voxels, lungs;
     std::int64_t n(int a) const { return scan->geometry.size[static_cast<std::size_t>(a)]; }
     BoxView view() const { return {voxels->data(), {n(0), n(1), n(2)}}; }
+    BoxView lungs_view() const { return {lungs->data(), {n(0), n(1), n(2)}}; }
 };
 
 struct Data {
@@ -45,18 +46,29 @@ struct Data {
     std::vector<std::pair<std::size_t, std::size_t>> nodules;  // (box, nodule) of the training boxes
 };
 
-Data open_data(const std::string& dir) {
+// A box-shaped uint8 volume of the dataset, memory-mapped.
+std::unique_ptr<NpyMap> open_box_file(const std::string& path, const Detector3dScan& s) {
+    auto map = std::make_unique<NpyMap>(path);
+    const auto& h = map->header();
+    if (h.dtype != ElementType::UInt8 || h.shape != std::vector<std::int64_t>{s.geometry.size[2], s.geometry.size[1], s.geometry.size[0]})
+        fail(path, "does not match its entry in dataset.json (uint8, z-y-x of the box)");
+    return map;
+}
+
+Data open_data(const std::string& dir, bool lung_masks) {
     Data d;
     d.set = read_detector3d_dataset(dir);
     d.boxes.resize(d.set.scans.size());
     for (std::size_t b = 0; b < d.set.scans.size(); ++b) {
         const Detector3dScan& s = d.set.scans[b];
-        const std::string path = (fs::path(dir) / s.file).string();
         d.boxes[b].scan = &s;
-        d.boxes[b].voxels = std::make_unique<NpyMap>(path);
-        const auto& h = d.boxes[b].voxels->header();
-        if (h.dtype != ElementType::UInt8 || h.shape != std::vector<std::int64_t>{s.geometry.size[2], s.geometry.size[1], s.geometry.size[0]})
-            fail(path, "does not match its entry in dataset.json (uint8, z-y-x of the box)");
+        d.boxes[b].voxels = open_box_file((fs::path(dir) / s.file).string(), s);
+        if (lung_masks) {
+            if (s.lungs_file.empty())
+                fail((fs::path(dir) / "dataset.json").string(),
+                     "has no lung masks, which the lung+mask input needs (train-3d on a cohort builds them for it)");
+            d.boxes[b].lungs = open_box_file((fs::path(dir) / s.lungs_file).string(), s);
+        }
         (s.validation ? d.val : d.train).push_back(b);
         if (!s.validation)
             for (std::size_t n = 0; n < s.nodules.size(); ++n) d.nodules.emplace_back(b, n);
@@ -73,7 +85,7 @@ struct HardNegative {
 
 class Detector3dVariant final : public TrainingVariant {
 public:
-    explicit Detector3dVariant(const Detector3dTrainOptions& o) : o_(o), d_(open_data(o.data_dir)) {}
+    explicit Detector3dVariant(const Detector3dTrainOptions& o) : o_(o), d_(open_data(o.data_dir, o.net.needs_lung_mask())) {}
 
     torch::nn::Module& build(const torch::Device& device) override {
         card_.net = o_.net;
@@ -264,22 +276,30 @@ private:
         return p;
     }
 
-    // Inputs (B, 1, P, P, P) in [-1, 1] and targets (B, 2, P, P, P): the heatmap (1 at each nodule's centre voxel, a
-    // Gaussian below 1 around it) and log-diameter at centre voxels; for the segmentation head, 1 inside each
-    // nodule's ball and log-diameter there.
+    // Inputs (B, 1, P, P, P) in [-1, 1] (with the lung mask, (B, 2, P, P, P): the mask the same way, without the
+    // contrast gain) and targets (B, 2, P, P, P): the heatmap (1 at each nodule's centre voxel, a Gaussian below 1
+    // around it) and log-diameter at centre voxels; for the segmentation head, 1 inside each nodule's ball and
+    // log-diameter there.
     Batch make_batch(const std::vector<PatchPlace>& places) const {
         const int P = side();
         const std::size_t vol = static_cast<std::size_t>(P) * static_cast<std::size_t>(P) * static_cast<std::size_t>(P);
         const auto B = static_cast<std::int64_t>(places.size());
+        const int C = o_.net.fed_channels();
+        const auto channels = static_cast<std::size_t>(C);
         Batch b;
-        b.x.assign(places.size() * vol, 0.f);
+        b.x.assign(places.size() * vol * channels, 0.f);
         b.y.assign(places.size() * vol * 2, 0.f);
-        b.x_shape = {B, 1, P, P, P};
+        b.x_shape = {B, C, P, P, P};
         b.y_shape = {B, 2, P, P, P};
         for (std::size_t s = 0; s < places.size(); ++s) {
             const PatchPlace& p = places[s];
             const Box& box = d_.boxes[p.box];
-            sample_patch(p, P, box.view(), b.x.data() + s * vol);
+            sample_patch(p, P, box.view(), b.x.data() + s * vol * channels);
+            if (o_.net.needs_lung_mask()) {
+                PatchPlace mask_place = p;
+                mask_place.contrast = 1;
+                sample_patch(mask_place, P, box.lungs_view(), b.x.data() + (s * channels + 1) * vol);
+            }
             float* first = b.y.data() + s * vol * 2;
             if (o_.head == Detector3dHead::Segmentation)
                 draw_balls(p, first, first + vol);
@@ -547,8 +567,10 @@ std::vector<Detector3dEpoch> train_joined(const Detector3dTrainOptions& o, RankG
 
 // What makes a built dataset the one asked for (RUN/grid3d/options.json).
 json dataset_key(const Detector3dDatasetOptions& d) {
-    return {{"data", d.data_dir}, {"annotations", d.annotations}, {"grid", d.grid}, {"val_fraction", d.val_fraction}, {"val_subsets", d.val_subsets},
-            {"seed", d.seed}};
+    json key = {{"data", d.data_dir}, {"annotations", d.annotations}, {"grid", d.grid}, {"val_fraction", d.val_fraction}, {"val_subsets", d.val_subsets},
+                {"seed", d.seed}};
+    if (d.lung_mask) key["lung_mask"] = true;  // only then: datasets built before masks existed keep their key
+    return key;
 }
 
 std::string dataset_key_file(const std::string& dir) { return (fs::path(dir) / "options.json").string(); }
@@ -593,6 +615,7 @@ Detector3dCohortResult train_detector3d_on_cohort(Detector3dDatasetOptions set, 
     if (train.run.run_dir.empty()) throw OptionError("run_dir", "is needed");
     set.out_dir = (fs::path(train.run.run_dir) / "grid3d").string();
     set.seed = train.run.seed;
+    set.lung_mask = set.lung_mask || train.net.needs_lung_mask();
     train.data_dir = set.out_dir;
     // Several ranks: rank 0 builds (or checks) the dataset while the others wait as long as it takes (a rank 0 that
     // fails ends them at once), then they open the finished one.

@@ -9,6 +9,7 @@
 #include "nodulecad/core/error.hpp"
 #include "nodulecad/detect/heatmap_peaks.hpp"
 #include "nodulecad/model/detector3d.hpp"
+#include "test_util.hpp"
 
 namespace nodulecad {
 namespace {
@@ -65,6 +66,32 @@ TEST(Detector3d, TheGlassWindowIsTheLowerHalfStretched) {
     card.net.input = Detector3dInput::Lung;
     EXPECT_EQ(card.to_json().find("input"), std::string::npos);
     EXPECT_EQ(Detector3dCard::from_json(card.to_json(), "x").net.input, Detector3dInput::Lung);
+}
+
+TEST(Detector3d, TheLungMaskIsASecondChannelTheCallerFeeds) {
+    Detector3dConfig c;
+    c.input = Detector3dInput::LungAndMask;
+    EXPECT_TRUE(c.needs_lung_mask());
+    EXPECT_EQ(c.fed_channels(), 2);
+    EXPECT_EQ(c.network_channels(), 2);
+    EXPECT_EQ(detector3d_parameter_count(c), 1461010 + 27 * 16);
+    EXPECT_FALSE(Detector3dConfig{}.needs_lung_mask());
+    EXPECT_EQ(Detector3dConfig{}.fed_channels(), 1);
+    const torch::Tensor x = torch::rand({1, 2, 2, 2, 2});
+    EXPECT_TRUE(torch::equal(detector3d_input(x, Detector3dInput::LungAndMask), x));  // passed through, not computed
+
+    Detector3d net(Detector3dConfig{1, 4, 2, true, Detector3dInput::LungAndMask});
+    std::int64_t n = 0;
+    for (const auto& p : net->parameters()) n += p.numel();
+    EXPECT_EQ(n, detector3d_parameter_count(net->config()));
+    EXPECT_EQ(net->forward(torch::zeros({1, 2, 8, 8, 8})).sizes(), (std::vector<std::int64_t>{1, 2, 8, 8, 8}));
+    // The scan alone is refused with the shape it needs, not a convolution's error.
+    test::expect_error([&] { net->forward(torch::zeros({1, 1, 8, 8, 8})); }, {"(batch, 2, z, y, x)", "1 channels"});
+
+    Detector3dCard card;
+    card.net = net->config();
+    EXPECT_EQ(Detector3dCard::from_json(card.to_json(), "x").net.input, Detector3dInput::LungAndMask);
+    EXPECT_NE(card.to_json().find("lung+mask"), std::string::npos);
 }
 
 TEST(Detector3d, LossIsSmallOnlyForTheRightMap) {

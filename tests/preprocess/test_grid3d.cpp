@@ -61,6 +61,37 @@ TEST(Grid3d, LungBoxFindsTheBallInWorldMillimetresOnEveryDirection) {
     }
 }
 
+// The mask on the box lies voxel on voxel with the box: a scan that is 400 HU inside the mask and -1000 HU outside
+// gives a box (window -1000..400) equal to the mask on it, within rounding, on every direction matrix; both 0 far
+// from the mask, 255 deep inside it.
+TEST(Grid3d, TheLungMaskOnTheBoxLiesOnTheBoxsVoxels) {
+    const Vec3 centre{12.5, -31.0, 47.0};
+    Grid3dOptions o;
+    o.spacing_mm = 1.5;
+    o.margin_mm = 4;
+    for (const auto& [name, direction] : test::test_directions()) {
+        SCOPED_TRACE(name);
+        auto scan = test::scan_with_ball(direction, centre);
+        const auto lungs = mask_around(scan, centre, 9);
+        for (std::size_t v = 0; v < scan.voxels.size(); ++v) scan.voxels[v] = lungs.voxels[v] ? 400 : -1000;
+        const Volume<std::uint8_t> box = lung_box_on_grid(scan, lungs, o, 2);
+        const Volume<std::uint8_t> mask = lungs_on_grid(lungs, box.geometry, 2);
+        EXPECT_EQ(mask.geometry, box.geometry);
+        EXPECT_EQ(mask.voxels, lungs_on_grid(lungs, box.geometry, 1).voxels);  // any thread count
+        int inside = 0, off = 0;
+        for (std::size_t v = 0; v < box.voxels.size(); ++v) {
+            off += std::abs(static_cast<int>(box.voxels[v]) - static_cast<int>(mask.voxels[v])) > 1;
+            inside += mask.voxels[v] == 255;
+        }
+        EXPECT_EQ(off, 0);
+        EXPECT_GT(inside, 500);  // a 15-mm ball's core, 1.5-mm voxels
+        // The box voxel nearest the centre is inside, the box's corner (the margin, 13 mm out) outside.
+        const Vec3 c = world_to_index(box.geometry, centre);
+        EXPECT_EQ(mask.voxels[mask.offset(std::llround(c[0]), std::llround(c[1]), std::llround(c[2]))], 255);
+        EXPECT_EQ(mask.voxels.front(), 0);
+    }
+}
+
 TEST(Grid3d, WithoutLungsTheWholeScanAndBadOptionsAreRefused) {
     const auto scan = test::scan_with_ball(identity3(), {0, 0, 0});
     Grid3dOptions o;

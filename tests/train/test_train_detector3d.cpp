@@ -5,6 +5,7 @@
 // uninterrupted one, and two ranks (c10d Gloo, threads of this process) train like one process.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <nlohmann/json.hpp>
@@ -14,9 +15,12 @@
 #include "nodulecad/core/random.hpp"
 #include "nodulecad/detect/heatmap_candidates.hpp"
 #include "nodulecad/io/metaimage.hpp"
+#include "nodulecad/io/npy.hpp"
 #include "nodulecad/io/tables.hpp"
 #include "nodulecad/model/detector3d.hpp"
 #include "nodulecad/preprocess/detector3d_dataset.hpp"
+#include "nodulecad/preprocess/grid3d.hpp"
+#include "nodulecad/preprocess/lung_segmentation.hpp"
 #include "nodulecad/train/rank_group.hpp"
 #include "nodulecad/train/train_detector3d.hpp"
 #include "test_util.hpp"
@@ -28,8 +32,9 @@ namespace {
 namespace fs = std::filesystem;
 
 // A 36 x 36 x 16 scan at 1 x 1 x 2.5 mm of -850 HU with noise, a tube (vessel-like, 2 mm across) along z and a
-// 6 mm ball (40 HU) at a random place away from the tube.
-Volume<std::int16_t> ball_scan(const Mat3& direction, Rng& rng, Vec3& ball) {
+// 6 mm ball (40 HU) at a random place away from the tube; `walled`: inside a 3-mm wall of 40 HU along x and y, so
+// that lung segmentation finds a lung (the same random draws either way).
+Volume<std::int16_t> ball_scan(const Mat3& direction, Rng& rng, Vec3& ball, bool walled = false) {
     Geometry g;
     g.size = {36, 36, 16};
     g.spacing = {1.0, 1.0, 2.5};
@@ -48,19 +53,20 @@ Volume<std::int16_t> ball_scan(const Mat3& direction, Rng& rng, Vec3& ball) {
                 double hu = -850 + rng.uniform(-40, 40);
                 if (r < 3.5) hu = std::max(hu, 40 - 890 * std::max(0.0, r - 2.5));
                 if (tube < 1.5) hu = std::max(hu, 40.0);
+                if (walled && (std::min(i, j) < 3 || std::max(i, j) >= 33)) hu = 40;
                 v.voxels[v.offset(i, j, k)] = static_cast<std::int16_t>(hu);
             }
     return v;
 }
 
 // `n` training scans (uids s0..) and their annotations under DIR/data.
-void write_cohort(const test::TempDir& dir, int n) {
+void write_cohort(const test::TempDir& dir, int n, bool walled = false) {
     fs::create_directories(dir.path("data"));
     Rng rng(7);
     std::vector<Annotation> rows;
     for (int s = 0; s < n; ++s) {
         Vec3 ball{};
-        const auto scan = ball_scan(identity3(), rng, ball);
+        const auto scan = ball_scan(identity3(), rng, ball, walled);
         const std::string uid = "s" + std::to_string(s);
         write_metaimage(dir.path("data/" + uid + ".mhd"), scan);
         rows.push_back({uid, ball, 6.0});
@@ -84,8 +90,9 @@ Detector3dTrainOptions tiny_options(const test::TempDir& dir, const std::string&
     return o;
 }
 
-Detector3dDataset make_dataset(const test::TempDir& dir) {
+Detector3dDataset make_dataset(const test::TempDir& dir, bool lung_mask = false) {
     Detector3dDatasetOptions d;
+    d.lung_mask = lung_mask;
     d.data_dir = dir.path("data");
     d.annotations = dir.path("data/annotations.csv");
     d.out_dir = dir.path("grid");
@@ -101,13 +108,15 @@ struct BallsFound {
     int hits = 0, empty = 0;
     bool sized = true;
 };
-BallsFound find_balls(const Detector3dRunner& runner, const PeakOptions& peaks) {
+// With `walled`, walled scans whose lungs are segment_lungs_robust's, as the dataset's masks were made; else none.
+BallsFound find_balls(const Detector3dRunner& runner, const PeakOptions& peaks, bool walled = false) {
     BallsFound f;
     Rng rng(99);
     for (const auto& [name, direction] : test::test_directions()) {
         Vec3 ball{};
-        const auto scan = ball_scan(direction, rng, ball);
-        const auto found = detect_scan_3d("x", scan, Volume<std::uint8_t>(scan.geometry, 0), runner, peaks, 1);
+        const auto scan = ball_scan(direction, rng, ball, walled);
+        const auto lungs = walled ? segment_lungs_robust(scan).mask : Volume<std::uint8_t>(scan.geometry, 0);
+        const auto found = detect_scan_3d("x", scan, lungs, runner, peaks, 1);
         if (found.empty()) {
             ++f.empty;
             continue;
@@ -117,6 +126,14 @@ BallsFound find_balls(const Detector3dRunner& runner, const PeakOptions& peaks) 
         f.sized = f.sized && found[0].candidate.diameter_mm > 0;
     }
     return f;
+}
+
+// find_balls with each scan's strongest peak, however weak.
+BallsFound find_balls_by_top_peak(const Detector3dRunner& runner, bool walled = false) {
+    PeakOptions peaks;
+    peaks.threshold = 0;
+    peaks.max_per_scan = 1;
+    return find_balls(runner, peaks, walled);
 }
 
 TEST(TrainDetector3d, DatasetHoldsBoxesAndNodulesOnTheGrid) {
@@ -172,10 +189,7 @@ TEST(TrainDetector3d, LearnsToPutThePeakOnTheBallOfANewFlippedScan) {
     ro.device = "cpu";
     const Detector3dRunner runner(ro);
     EXPECT_EQ(runner.card().grid.spacing_mm, 2.0);
-    PeakOptions peaks;
-    peaks.threshold = 0;
-    peaks.max_per_scan = 1;
-    const BallsFound found = find_balls(runner, peaks);
+    const BallsFound found = find_balls_by_top_peak(runner);
     EXPECT_EQ(found.empty, 0);  // with threshold 0 every scan has a peak
     const int hits = found.hits;
     EXPECT_GE(hits, 4) << "of " << test::test_directions().size();
@@ -287,10 +301,7 @@ TEST(TrainDetector3d, GlassWindowRunKeepsItInItsCardAndFindsTheBall) {
     train_on_balls(o);
     const Detector3dRunner runner(on_cpu(dir.path("glass/best.pt")));
     EXPECT_EQ(runner.card().net.input, Detector3dInput::LungAndGlass);
-    PeakOptions peaks;
-    peaks.threshold = 0;
-    peaks.max_per_scan = 1;
-    const int hits = find_balls(runner, peaks).hits;
+    const int hits = find_balls_by_top_peak(runner).hits;
     EXPECT_GE(hits, 4) << "of " << test::test_directions().size();
 
     Detector3dTrainOptions lung = o;
@@ -303,6 +314,46 @@ TEST(TrainDetector3d, GlassWindowRunKeepsItInItsCardAndFindsTheBall) {
     Detector3dTrainOptions back;
     nlohmann::json(o).get_to(back);
     EXPECT_EQ(back.net.input, Detector3dInput::LungAndGlass);
+}
+
+// The lung mask through the dataset, the trainer and the runner: the dataset stores each box's mask beside it, the
+// run's network takes two channels and still finds the balls, its card says so, and the runner refuses a box
+// without the mask; a dataset built without masks is refused by a lung+mask run, naming the dataset.
+TEST(TrainDetector3d, LungMaskRunFeedsTheMaskFromItsDatasetAndFindsTheBall) {
+    test::TempDir dir;
+    write_cohort(dir, 8, true);
+    Detector3dTrainOptions o = tiny_options(dir, "mask", 6);
+    o.net.input = Detector3dInput::LungAndMask;
+    make_dataset(dir);
+    test::expect_error([&] { train_detector3d(o); }, {"dataset.json", "has no lung masks"});
+
+    const Detector3dDataset set = make_dataset(dir, true);
+    for (const Detector3dScan& sc : set.scans) {
+        EXPECT_EQ(sc.lungs_file, sc.uid + "_lungs.npy");
+        // The box's mask: the ball inside the lungs, the wall and the margin beyond it outside.
+        const NpyArray<std::uint8_t> m = read_npy<std::uint8_t>(dir.path("grid/" + sc.lungs_file));
+        ASSERT_EQ(m.data.size(), static_cast<std::size_t>(sc.geometry.size[0] * sc.geometry.size[1] * sc.geometry.size[2]));
+        const Vec3& c = sc.nodules.at(0).index;
+        EXPECT_EQ(m.data[static_cast<std::size_t>(std::llround(c[0]) + sc.geometry.size[0] * (std::llround(c[1]) + sc.geometry.size[1] * std::llround(c[2])))], 255);
+        EXPECT_EQ(m.data.front(), 0);
+        const auto inside = std::count(m.data.begin(), m.data.end(), 255);
+        EXPECT_GT(inside, static_cast<std::ptrdiff_t>(m.data.size() / 4));
+        EXPECT_LT(inside, static_cast<std::ptrdiff_t>(m.data.size()));
+    }
+    EXPECT_EQ(read_detector3d_dataset(dir.path("grid")).scans.at(0).lungs_file, "s0_lungs.npy");
+    train_on_balls(o);
+    const Detector3dRunner runner(on_cpu(dir.path("mask/best.pt")));
+    EXPECT_EQ(runner.card().net.input, Detector3dInput::LungAndMask);
+    const int hits = find_balls_by_top_peak(runner, true).hits;
+    EXPECT_GE(hits, 4) << "of " << test::test_directions().size();
+    Rng rng(5);
+    Vec3 ball{};
+    const auto scan = ball_scan(identity3(), rng, ball);
+    const auto box = lung_box_on_grid(scan, Volume<std::uint8_t>(scan.geometry, 1), runner.card().grid);
+    test::expect_error([&] { runner.run(box); }, {"lung+mask", "needs the mask on the box's grid"});
+    const auto mask = lungs_on_grid(Volume<std::uint8_t>(scan.geometry, 1), box.geometry);
+    EXPECT_EQ(runner.run(box, &mask).heat.geometry, box.geometry);
+    EXPECT_EQ(nlohmann::json(o).at("input"), "lung+mask");
 }
 
 // keep = Final: best.pt holds the last epoch's weights whatever the validation loss did; best-validation: the

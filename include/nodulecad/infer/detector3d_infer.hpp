@@ -39,9 +39,10 @@ public:
     // Seconds spent in the network so far (its passes, until their means are on the CPU): what `infer` reports
     // beside the step's time, to tell the device's share from the CPU's.
     double network_seconds() const;
-    // A box made with card().grid (lung_box_on_grid).
-    HeatmapVolumes run(const Volume<std::uint8_t>& box) const;
-    // A scan and its lung mask: the box, then the above.
+    // A box made with card().grid (lung_box_on_grid) and, for a network with the lung+mask input (card().net
+    // .needs_lung_mask()), the lung mask on it (lungs_on_grid; Error when missing or not on the box's grid).
+    HeatmapVolumes run(const Volume<std::uint8_t>& box, const Volume<std::uint8_t>* lungs_on_box = nullptr) const;
+    // A scan and its lung mask: the box (and the mask on it), then the above.
     HeatmapVolumes run(const Volume<std::int16_t>& scan, const Volume<std::uint8_t>& lungs, int threads) const;
 
 private:

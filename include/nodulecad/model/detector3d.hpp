@@ -25,8 +25,8 @@ private:
 };
 TORCH_MODULE(Detector3d);
 
-// The channels the first convolution sees (forward calls it): `x` (B, C, D, H, W) itself, or with the glass window
-// after it, (B, 2C, D, H, W): clamp(2x + 1, -1, 1).
+// The channels the first convolution sees (forward calls it): `x` (B, C, D, H, W) itself (lung; lung+mask, whose
+// mask is fed as x's last channel), or with the glass window after it, (B, 2C, D, H, W): clamp(2x + 1, -1, 1).
 torch::Tensor detector3d_input(const torch::Tensor& x, Detector3dInput input);
 
 // Checkpoints (model/checkpoint.hpp) with a Detector3dCard; loading refuses other networks' checkpoints by name.

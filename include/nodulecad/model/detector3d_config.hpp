@@ -21,9 +21,11 @@ inline constexpr EnumName<Detector3dHead> kDetector3dHeadNames[] = {{Detector3dH
 // second channel computed from it inside the network: the window's lower half (-1000..-300 HU with the default
 // -1000..400) stretched across -1..1, everything denser saturated — ground glass (-700..-300 HU) stands out from the
 // parenchyma at twice the contrast and looks like a solid nodule's edge, not like noise (docs/model.md).
-enum class Detector3dInput { Lung, LungAndGlass };
-inline constexpr EnumName<Detector3dInput> kDetector3dInputNames[] = {{Detector3dInput::Lung, "lung"},
-                                                                      {Detector3dInput::LungAndGlass, "lung+glass"}};
+// `LungAndMask` feeds a second channel from outside: the scan's lung mask on the same grid (0..1 as -1..1; the mask
+// takes juxtapleural nodules in), so that dense tissue inside the lungs' outline reads apart from the chest wall.
+enum class Detector3dInput { Lung, LungAndGlass, LungAndMask };
+inline constexpr EnumName<Detector3dInput> kDetector3dInputNames[] = {
+    {Detector3dInput::Lung, "lung"}, {Detector3dInput::LungAndGlass, "lung+glass"}, {Detector3dInput::LungAndMask, "lung+mask"}};
 
 // Test-time passes of the detector (none, then x, y, z, xy, xz, yz, xyz mirrored): at most this many.
 inline constexpr int kMaxDetector3dFlips = 8;
@@ -35,8 +37,12 @@ struct Detector3dConfig {
     bool batch_norm = true;
     Detector3dInput input = Detector3dInput::Lung;
     void check() const;     // OptionError for a network that cannot be built
-    // Channels the first convolution sees: in_channels, twice that with the glass window.
-    int network_channels() const { return input == Detector3dInput::LungAndGlass ? 2 * in_channels : in_channels; }
+    // Whether callers feed the lung mask as a last input channel.
+    bool needs_lung_mask() const { return input == Detector3dInput::LungAndMask; }
+    // Channels callers feed: in_channels, one more with the lung mask.
+    int fed_channels() const { return needs_lung_mask() ? in_channels + 1 : in_channels; }
+    // Channels the first convolution sees: what is fed, twice in_channels with the glass window.
+    int network_channels() const { return input == Detector3dInput::LungAndGlass ? 2 * in_channels : fed_channels(); }
 };
 
 // Parameters (weights, biases, batch-norm affine): the default (16 filters, 4 levels) has 1,461,010; with the glass

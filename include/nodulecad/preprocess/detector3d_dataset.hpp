@@ -1,7 +1,9 @@
 #pragma once
 // The 3D detector's training data: every training scan's lung box on the millimetre grid (preprocess/grid3d.hpp)
 // as DIR/<uid>.npy (uint8, z-y-x) and DIR/dataset.json with each box's geometry, its nodules (continuous grid
-// index and diameter) and whether the patient validates. Patches are cut from these at training time.
+// index and diameter) and whether the patient validates; with `lung_mask`, also DIR/<uid>_lungs.npy, the lung mask
+// on the same box (lungs_on_grid, uint8 0..255), for the detector's lung+mask input. Patches are cut from these at
+// training time.
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -21,6 +23,7 @@ struct Detector3dDatasetOptions {
     double val_fraction = 0.1;      // patients held out for validation (patient_split.hpp)
     std::vector<int> val_subsets;   // or these LUNA16 subsets
     std::uint64_t seed = 0;
+    bool lung_mask = false;    // also write each box's lung mask
     int threads = 1;
 };
 
@@ -31,6 +34,7 @@ struct GridNodule {
 
 struct Detector3dScan {
     std::string uid, file;     // file: <uid>.npy, relative to the dataset folder
+    std::string lungs_file;    // <uid>_lungs.npy, the same way; empty in a dataset built without lung masks
     Geometry geometry;         // of the box
     std::vector<GridNodule> nodules;
     bool validation = false;

@@ -42,4 +42,10 @@ void from_json(const nlohmann::json& j, Grid3dOptions& o);
 Volume<std::uint8_t> lung_box_on_grid(const Volume<std::int16_t>& scan, const Volume<std::uint8_t>& lungs, const Grid3dOptions& opts,
                                       int threads = 1);
 
+// The lung mask (0/1, any grid) on `box`'s grid (a lung box from the above): 255 * the mask's trilinear value at each
+// box voxel's centre, found through world mm, so the two volumes lie voxel on voxel; outside the mask's scan 0. What
+// the 3D detector's `lung+mask` input feeds beside the box (trilinear at the centre whatever the box's sampling:
+// the mask's outline is smooth on the scale of a cell).
+Volume<std::uint8_t> lungs_on_grid(const Volume<std::uint8_t>& lungs, const Geometry& box, int threads = 1);
+
 }  // namespace nodulecad
