@@ -10,6 +10,7 @@
 #include "nodulecad/model/device.hpp"
 #include "nodulecad/pipeline/pipeline.hpp"
 #include "nodulecad/pipeline/recipes.hpp"
+#include "nodulecad/preprocess/fpr_patches.hpp"
 #include "nodulecad/synth/scan_spec.hpp"
 #include "nodulecad/synth/cohort.hpp"
 
@@ -37,7 +38,9 @@ struct DemoArgs {
     Detector detector = cpu_demo_recipe().detector;
     FprArch fpr_net = cpu_demo_recipe().fpr.net.arch;
     int fpr_views = -1;  // < 0: the recipe's
+    int fpr_scans = -1;  // < 0: the recipe's
     Detector3dHead head = cpu_demo_recipe().det3d.head;
+    NegativeChoice negatives_by = cpu_demo_recipe().fpr.set.negative_choice;
 };
 
 }  // namespace
@@ -78,7 +81,15 @@ void register_demo(CLI::App& app) {
                     "Extra views of each annotated training nodule for the false-positive reduction (centre moved,\n"
                     "turned about z; default: the recipe's, docs/detect.md)")
         ->check(CLI::Range(0, 1000));
-    cmd->callback([a, detector, fpr_net, head] {
+    cmd->add_option("--fpr-scans", a->fpr_scans,
+                    "Training scans whose candidates teach the false-positive reduction (0 = all; default: the recipe's,\n"
+                    "48 of 80 on a CPU, docs/pipeline.md)")
+        ->check(CLI::NonNegativeNumber);
+    CLI::Option* negatives_by = add_enum_option(
+        cmd, "--fpr-negatives-by", a->negatives_by, kNegativeChoiceNames,
+        "Which 30 negative candidates of each training scan teach the false-positive reduction: random (a seeded\n"
+        "draw) or hardest (the highest detector probabilities; docs/detect.md)");
+    cmd->callback([a, detector, fpr_net, head, negatives_by] {
         namespace fs = std::filesystem;
         use_threads(a->threads);
         const bool cuda = a->device.rfind("cuda", 0) == 0 || (a->device == "auto" && cuda_available());
@@ -87,7 +98,9 @@ void register_demo(CLI::App& app) {
         if (detector->count() > 0) o.detector = a->detector;
         if (fpr_net->count() > 0) o.fpr.net.arch = a->fpr_net;
         if (head->count() > 0) o.det3d.head = a->head;
+        if (negatives_by->count() > 0) o.fpr.set.negative_choice = a->negatives_by;
         if (a->fpr_views >= 0) o.fpr.set.positive_views = a->fpr_views;
+        if (a->fpr_scans >= 0) o.fpr_scans = a->fpr_scans;
         if (a->scans > 0) cohort.scans = a->scans;
         if (a->full_fraction >= 0) cohort.full_fraction = a->full_fraction;
         cohort.out_dir = (fs::path(a->out) / "cohort").string();

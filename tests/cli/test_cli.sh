@@ -381,6 +381,12 @@ if "$bin" train --help > /dev/null 2>&1 && ! "$bin" train --help 2>&1 | grep -q 
     check "demo --fpr-net 2.5d trains the 2.5d FP reduction" grep -q '"arch": "2.5d"' "$tmp/demofpr2/work/fpr/config.json"
     "$bin" infer --model "$tmp/demofpr2/work/model" --data "$tmp/demofpr2/work/split/test" --out "$tmp/inffpr2" --threads 2 > /dev/null 2>&1; rc=$?
     check "infer with a 2.5d FP reduction gives the pipeline's candidates" sh -c "test $rc -eq 0 && cmp -s '$tmp/inffpr2/candidates.csv' '$tmp/demofpr2/work/candidates.csv'"
+    # --fpr-negatives-by hardest in the same folder: only the reduction and what follows it run again.
+    "$bin" demo --quick --fpr-net 2.5d --fpr-negatives-by hardest --out "$tmp/demofpr2" --threads 2 > /dev/null 2> "$tmp/demohard.err"; rc=$?
+    check "demo --fpr-negatives-by hardest retrains the reduction alone" sh -c "test $rc -eq 0 && grep -q '\"negative_choice\": \"hardest\"' '$tmp/demofpr2/work/fpr/config.json' && test \$(grep -c 'done earlier, skipped' '$tmp/demohard.err') -eq 7 && grep -q '^\[7/10\] fpr' '$tmp/demohard.err'"
+    # --fpr-scans 3: the reduction's candidates come from 3 of the 4 training scans; the U-Net and the held-out predictions are reused.
+    "$bin" demo --quick --fpr-net 2.5d --fpr-negatives-by hardest --fpr-scans 3 --out "$tmp/demofpr2" --threads 2 > /dev/null 2> "$tmp/demoscans.err"; rc=$?
+    check "demo --fpr-scans 3 predicts 3 training scans for the reduction" sh -c "test $rc -eq 0 && test \$(find '$tmp/demofpr2/work/split/fpr' -name '*.mhd' | wc -l) -eq 3 && test \$(find '$tmp/demofpr2/work/split/train' -name '*.mhd' | wc -l) -eq 4 && test \$(grep -c 'done earlier, skipped' '$tmp/demoscans.err') -eq 4 && grep -q '^\[2/10\] split-fpr\$' '$tmp/demoscans.err'"
     # The 3D detector through the same pipeline: its own stages, a heatmap3d bundle that infer applies.
     "$bin" demo --quick --detector heatmap3d --out "$tmp/demo3d" --threads 2 > "$tmp/demo3d.out" 2> "$tmp/demo3d.err"; rc=$?
     check "demo --detector heatmap3d exit 0" test "$rc" -eq 0
