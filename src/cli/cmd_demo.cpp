@@ -41,6 +41,7 @@ struct DemoArgs {
     int fpr_scans = -1;  // < 0: the recipe's
     Detector3dHead head = cpu_demo_recipe().det3d.head;
     NegativeChoice negatives_by = cpu_demo_recipe().fpr.set.negative_choice;
+    bool blobs_uncovered = false;
 };
 
 }  // namespace
@@ -89,6 +90,9 @@ void register_demo(CLI::App& app) {
         cmd, "--fpr-negatives-by", a->negatives_by, kNegativeChoiceNames,
         "Which 30 negative candidates of each training scan teach the false-positive reduction: random (a seeded\n"
         "draw) or hardest (the highest detector probabilities; docs/detect.md)");
+    cmd->add_flag("--blobs-uncovered", a->blobs_uncovered,
+                  "The U-Net's 10 blob candidates a scan are the 10 strongest blobs no U-Net candidate covers (default:\n"
+                  "those of the 10 strongest blobs that none covers; docs/detect.md)");
     cmd->callback([a, detector, fpr_net, head, negatives_by] {
         namespace fs = std::filesystem;
         use_threads(a->threads);
@@ -101,6 +105,7 @@ void register_demo(CLI::App& app) {
         if (negatives_by->count() > 0) o.fpr.set.negative_choice = a->negatives_by;
         if (a->fpr_views >= 0) o.fpr.set.positive_views = a->fpr_views;
         if (a->fpr_scans >= 0) o.fpr_scans = a->fpr_scans;
+        if (a->blobs_uncovered) o.detect.blobs_uncovered = true;
         if (a->scans > 0) cohort.scans = a->scans;
         if (a->full_fraction >= 0) cohort.full_fraction = a->full_fraction;
         cohort.out_dir = (fs::path(a->out) / "cohort").string();

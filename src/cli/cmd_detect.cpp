@@ -67,9 +67,9 @@ void register_detect(CLI::App& app) {
         "lungs, its heatmap over their box, the peaks (or the segmentation head's components) in world mm.\n"
         "With --fpr MODEL --data COHORT each candidate is rescored by the false-positive-reduction network (train-fpr):\n"
         "--combine replace (p = p_fpr), product (p_unet * p_fpr) or mean; --candidates rescores an existing CSV instead.\n"
-        "With --blobs N --data COHORT each scan also gives its N strongest 3D blobs (a Hessian filter inside the lungs that\n"
-        "finds small round nodules a 2D network misses) that no U-Net candidate (with --detector3d: no peak) covers; their\n"
-        "probability is the network's there (usually ~0), so rank them with --fpr ... --combine replace.\n"
+        "With --blobs N --data COHORT each scan also gives those of its N strongest 3D blobs (a Hessian filter inside the\n"
+        "lungs that finds small round nodules a 2D network misses) that no U-Net candidate (with --detector3d: no peak)\n"
+        "covers (--blobs-uncovered: the N strongest that none covers); their probability is the network's there (usually ~0), so rank them with --fpr ... --combine replace.\n"
         "--shard K/N (or the rank under torchrun/srun) takes scans K, K+N, ... (uid order); each shard writes its scans'\n"
         "rows to OUT.parts/, and the shard that completes the set writes OUT, byte for byte one run's (docs/distributed.md).");
     auto* pred_opt = cmd->add_option("--pred", *pred, "Folder of <uid>_prob.mhd (or .nii.gz)");
@@ -88,7 +88,9 @@ void register_detect(CLI::App& app) {
     cmd->add_option("--min-diameter", o->min_diameter_mm, "Drop candidates under this equivalent diameter (mm)")->capture_default_str();
     cmd->add_option("--max-diameter", o->max_diameter_mm, "Drop candidates over this equivalent diameter (mm; 0 = none)")->capture_default_str();
     cmd->add_option("--max-per-scan", o->max_per_scan, "At most this many per scan, by probability (LUNA16: 100; 0 = all)")->capture_default_str();
-    cmd->add_option("--blobs", o->blobs_per_scan, "Also this many blob candidates per scan (needs --data; 0 = none)")->capture_default_str()->check(CLI::NonNegativeNumber);
+    cmd->add_option("--blobs", o->blobs_per_scan, "Also blob candidates: those of the scan's N strongest blobs no U-Net candidate\n"
+                                                  "covers (needs --data; 0 = none)")->capture_default_str()->check(CLI::NonNegativeNumber);
+    cmd->add_flag("--blobs-uncovered", o->blobs_uncovered, "--blobs counts only blobs no U-Net candidate covers: N new ones a scan");
     cmd->add_option("--flips", *flips, "For --detector3d: test-time passes averaged (none, then x, y, z, xy, xz, yz, xyz mirrored;\n"
                                        "1-8; 0 = as run does, 4)")
         ->capture_default_str()

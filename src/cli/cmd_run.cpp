@@ -74,7 +74,7 @@ void register_run(CLI::App& app) {
     cmd->add_option("--detector3d-filters", o->det3d.net.base_filters, "heatmap3d: filters at the first level")->capture_default_str();
     cmd->add_option("--detector3d-flips", o->detector3d_flips, "heatmap3d: test-time passes averaged: none, then x, y, z, xy, xz, yz, xyz\n"
                                                                "mirrored (1-8)")->capture_default_str()->check(CLI::Range(1, kMaxDetector3dFlips));
-    cmd->add_option("--detector3d-blobs", o->peaks.blobs_per_scan, "heatmap3d: also the strongest N 3D blobs per scan that no peak covers (0 = peaks only)")
+    cmd->add_option("--detector3d-blobs", o->peaks.blobs_per_scan, "heatmap3d: also those of the N strongest 3D blobs per scan that no peak covers (0 = peaks only)")
         ->capture_default_str()
         ->check(CLI::NonNegativeNumber);
     add_enum_option(cmd, "--detector3d-input", o->det3d.net.input, kDetector3dInputNames,
@@ -104,8 +104,11 @@ void register_run(CLI::App& app) {
                     "Which negatives a training scan over --fpr-negatives keeps: random (a seeded draw) or hardest (the\n"
                     "highest detector probabilities)");
     cmd->add_option("--fpr-scans", o->fpr_scans, "Predict at most this many training scans for FPR candidates (0 = all)")->capture_default_str();
-    cmd->add_option("--blobs", o->detect.blobs_per_scan, "Also the strongest N 3D blobs per scan as candidates (small round nodules the\n"
-                                                         "U-Net misses; 0 = U-Net candidates only)")->capture_default_str()->check(CLI::NonNegativeNumber);
+    cmd->add_option("--blobs", o->detect.blobs_per_scan, "Also those of the N strongest 3D blobs per scan that no U-Net candidate covers (small\n"
+                                                         "round nodules the U-Net misses; 0 = U-Net candidates only)")->capture_default_str()->check(CLI::NonNegativeNumber);
+    cmd->add_flag("--blobs-uncovered", o->detect.blobs_uncovered,
+                  "--blobs counts only blobs no U-Net candidate covers, so every scan gets N new candidates (default:\n"
+                  "of the N strongest blobs, those no U-Net candidate covers; docs/detect.md)");
     cmd->add_option("--combine", *combine, "How the FPR probability is used: replace, product, mean, or auto (replace with --blobs;\n"
                                            "without, the best mean CPM on the FP reduction's validation patients over the 5 epochs\n"
                                            "up to its best.pt)")->capture_default_str()->check(CLI::IsMember({"auto", "replace", "product", "mean"}));

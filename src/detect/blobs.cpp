@@ -205,7 +205,7 @@ BlobResponse blob_response(const Volume<std::int16_t>& scan, const Volume<std::u
 }
 
 std::vector<DetectedCandidate> detect_blobs(const std::string& uid, const Volume<std::int16_t>& scan, const Volume<std::uint8_t>& region,
-                                            const BlobOptions& o) {
+                                            const BlobOptions& o, const BlobCounts& counts) {
     const BlobResponse resp = blob_response(scan, region, o);
     if (resp.response.voxels.empty()) return {};
     const Volume<float>& R = resp.response;
@@ -243,9 +243,10 @@ std::vector<DetectedCandidate> detect_blobs(const std::string& uid, const Volume
 
     const IndexWorldTransform t(R.geometry);
     std::vector<DetectedCandidate> out;
+    int counted = 0;
     const double d2min = o.min_distance_mm * o.min_distance_mm;
     for (const Peak& p : peaks) {
-        if (o.max_per_scan > 0 && static_cast<int>(out.size()) >= o.max_per_scan) break;
+        if (o.max_per_scan > 0 && counted >= o.max_per_scan) break;
         // Sub-voxel centre: a parabola through the response and its two neighbours along each axis.
         double idx[3] = {static_cast<double>(p.i), static_cast<double>(p.j), static_cast<double>(p.k)};
         const std::int64_t step[3] = {1, nx, nx * ny};
@@ -271,9 +272,20 @@ std::vector<DetectedCandidate> detect_blobs(const std::string& uid, const Volume
         d.candidate.probability = p.r / (p.r + 100.0);
         d.candidate.diameter_mm = 2 * std::sqrt(3.0) * resp.sigma_mm.voxels[c];
         d.voxels = 1;
+        if (!counts || counts(w)) ++counted;
         out.push_back(d);
     }
     return out;
+}
+
+bool covered_by(const std::vector<DetectedCandidate>& candidates, std::size_t count, const Vec3& world, double min_distance_mm) {
+    for (std::size_t n = 0; n < std::min(count, candidates.size()); ++n) {
+        const Candidate& c = candidates[n].candidate;
+        const double r = std::max(min_distance_mm, std::isnan(c.diameter_mm) ? 0.0 : c.diameter_mm / 2);
+        const double dx = c.world[0] - world[0], dy = c.world[1] - world[1], dz = c.world[2] - world[2];
+        if (dx * dx + dy * dy + dz * dz < r * r) return true;
+    }
+    return false;
 }
 
 void add_blob_candidates(std::vector<DetectedCandidate>& candidates, const std::vector<DetectedCandidate>& blobs,
@@ -282,14 +294,7 @@ void add_blob_candidates(std::vector<DetectedCandidate>& candidates, const std::
     const IndexWorldTransform t(g);
     const std::size_t unet = candidates.size();
     for (const DetectedCandidate& b : blobs) {
-        bool covered = false;
-        for (std::size_t n = 0; n < unet && !covered; ++n) {
-            const Candidate& c = candidates[n].candidate;
-            const double r = std::max(min_distance_mm, std::isnan(c.diameter_mm) ? 0.0 : c.diameter_mm / 2);
-            const double dx = c.world[0] - b.candidate.world[0], dy = c.world[1] - b.candidate.world[1], dz = c.world[2] - b.candidate.world[2];
-            covered = dx * dx + dy * dy + dz * dz < r * r;
-        }
-        if (covered) continue;
+        if (covered_by(candidates, unet, b.candidate.world, min_distance_mm)) continue;
         const Vec3 idx = t.to_index(b.candidate.world);
         float p = 0;
         for (int dk = -1; dk <= 1; ++dk)

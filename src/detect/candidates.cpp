@@ -34,6 +34,8 @@ void to_json(nlohmann::json& j, const DetectOptions& o) {
     j = {{"threshold", o.threshold},         {"mean_probability", o.mean_probability}, {"min_voxels", o.min_voxels},
          {"min_diameter_mm", o.min_diameter_mm}, {"max_diameter_mm", o.max_diameter_mm},  {"max_per_scan", o.max_per_scan},
          {"blobs_per_scan", o.blobs_per_scan}};
+    // Only when set, so the stage keys and model cards of every earlier run stay what they were.
+    if (o.blobs_uncovered) j["blobs_uncovered"] = true;
 }
 
 void from_json(const nlohmann::json& j, DetectOptions& o) {
@@ -44,6 +46,7 @@ void from_json(const nlohmann::json& j, DetectOptions& o) {
     o.max_diameter_mm = j.value("max_diameter_mm", o.max_diameter_mm);
     o.max_per_scan = j.value("max_per_scan", o.max_per_scan);
     o.blobs_per_scan = j.value("blobs_per_scan", o.blobs_per_scan);
+    o.blobs_uncovered = j.value("blobs_uncovered", o.blobs_uncovered);
 }
 
 std::vector<DetectedCandidate> detect_candidates(const std::string& uid, ProbabilityView prob, const DetectOptions& o) {
@@ -146,7 +149,12 @@ std::vector<DetectedCandidate> detect_scan(const std::string& uid, ProbabilityVi
     BlobOptions b = blobs;
     b.max_per_scan = opts.blobs_per_scan;
     b.threads = opts.threads;
-    add_blob_candidates(found, detect_blobs(uid, *scan, *lungs, b), prob, b.min_distance_mm);
+    BlobCounts counts;
+    if (opts.blobs_uncovered) {
+        const std::size_t unet = found.size();
+        counts = [&found, unet, &b](const Vec3& world) { return !covered_by(found, unet, world, b.min_distance_mm); };
+    }
+    add_blob_candidates(found, detect_blobs(uid, *scan, *lungs, b, counts), prob, b.min_distance_mm);
     rank_and_cap(found, opts.max_per_scan);
     return found;
 }

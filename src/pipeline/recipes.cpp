@@ -21,8 +21,9 @@ PipelineOptions cpu_pipeline_defaults() {
     // Low enough for the small nodules the U-Net is unsure of (the FP reduction ranks them), and more negatives to
     // train the reduction on.
     o.detect.threshold = 0.1;
-    // Plus the 10 strongest 3D blobs per scan that no U-Net candidate covers: the small nodules a 2D network misses
-    // (docs/pipeline.md: 82 -> 92 of 115 nodules among the candidates).
+    // Plus those of the 10 strongest 3D blobs per scan that no U-Net candidate covers (3-10, on average 5.6 a scan on
+    // the demo's training scans): the small nodules a 2D network misses (docs/pipeline.md: 82 -> 92 of 115 nodules
+    // among the candidates).
     o.detect.blobs_per_scan = 10;
     o.fpr.run.epochs = 40;
     o.fpr.run.batch = 64;

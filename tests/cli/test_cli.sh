@@ -223,6 +223,11 @@ check "detect --blobs adds up to 3 candidates per scan" sh -c "test $added -gt 0
 check "detect --blobs keeps every nodule first: CPM 1" grep -q '^CPM 1.0000' "$tmp/eval_blobs.txt"
 "$bin" detect --pred "$tmp/truthpred" --out "$tmp/x.csv" --blobs 3 > /dev/null 2> "$tmp/err.txt"; rc=$?
 check "detect --blobs without --data exits 1 and says why" sh -c "test $rc -eq 1 && grep -q 'blobs needs' '$tmp/err.txt'"
+# --blobs-uncovered: the 3 strongest blobs no truth component covers, so exactly 3 a scan and at least as many as
+# without it (which counts the blobs under the nodules too).
+"$bin" detect --pred "$tmp/truthpred" --out "$tmp/cands_unc.csv" --threshold 0.001 --blobs 3 --blobs-uncovered --data "$tmp/cohort" 2> /dev/null; rc=$?
+added_unc=$(($(wc -l < "$tmp/cands_unc.csv") - $(wc -l < "$tmp/cands.csv")))
+check "detect --blobs 3 --blobs-uncovered adds exactly 3 candidates per scan" sh -c "test $rc -eq 0 && test $added_unc -eq $((3 * $(ls "$tmp"/truthpred/*_prob.mhd | wc -l))) && test $added_unc -ge $added"
 
 # rle: encode the preprocessing masks, decode them back: identical bytes.
 "$bin" rle encode "$tmp/prep/masks.npy" --out "$tmp/rle.csv" --min-pixels 0 2> /dev/null; rc=$?
@@ -387,6 +392,12 @@ if "$bin" train --help > /dev/null 2>&1 && ! "$bin" train --help 2>&1 | grep -q 
     # --fpr-scans 3: the reduction's candidates come from 3 of the 4 training scans; the U-Net and the held-out predictions are reused.
     "$bin" demo --quick --fpr-net 2.5d --fpr-negatives-by hardest --fpr-scans 3 --out "$tmp/demofpr2" --threads 2 > /dev/null 2> "$tmp/demoscans.err"; rc=$?
     check "demo --fpr-scans 3 predicts 3 training scans for the reduction" sh -c "test $rc -eq 0 && test \$(find '$tmp/demofpr2/work/split/fpr' -name '*.mhd' | wc -l) -eq 3 && test \$(find '$tmp/demofpr2/work/split/train' -name '*.mhd' | wc -l) -eq 4 && test \$(grep -c 'done earlier, skipped' '$tmp/demoscans.err') -eq 4 && grep -q '^\[2/10\] split-fpr\$' '$tmp/demoscans.err'"
+    # --blobs-uncovered: the candidate stages and what follows run again (not the U-Net, not the predictions), the
+    # bundle records the rule, and infer repeats the pipeline's candidates with it.
+    "$bin" demo --quick --fpr-net 2.5d --fpr-negatives-by hardest --fpr-scans 3 --blobs-uncovered --out "$tmp/demofpr2" --threads 2 > /dev/null 2> "$tmp/demounc.err"; rc=$?
+    check "demo --blobs-uncovered re-runs from the candidates on" sh -c "test $rc -eq 0 && grep -q '^\[6/10\] candidates-train\$' '$tmp/demounc.err' && grep -q 'predict-train: done earlier, skipped' '$tmp/demounc.err' && grep -q '\"blobs_uncovered\": true' '$tmp/demofpr2/work/model/model.json'"
+    "$bin" infer --model "$tmp/demofpr2/work/model" --data "$tmp/demofpr2/work/split/test" --out "$tmp/infunc" --threads 2 > /dev/null 2>&1; rc=$?
+    check "infer with --blobs-uncovered's bundle gives the pipeline's candidates" sh -c "test $rc -eq 0 && cmp -s '$tmp/infunc/candidates.csv' '$tmp/demofpr2/work/candidates.csv'"
     # The 3D detector through the same pipeline: its own stages, a heatmap3d bundle that infer applies.
     "$bin" demo --quick --detector heatmap3d --out "$tmp/demo3d" --threads 2 > "$tmp/demo3d.out" 2> "$tmp/demo3d.err"; rc=$?
     check "demo --detector heatmap3d exit 0" test "$rc" -eq 0

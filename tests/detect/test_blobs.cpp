@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "nodulecad/detect/blobs.hpp"
+#include "nodulecad/detect/candidates.hpp"
 #include "nodulecad/io/metaimage.hpp"
 #include "nodulecad/synth/phantom.hpp"
 #include "test_util.hpp"
@@ -213,6 +214,76 @@ TEST(Blobs, MergeKeepsOnlyUncoveredBlobsWithTheUNetProbabilityThere) {
     again[0].candidate.diameter_mm = 2.0;
     add_blob_candidates(again, {blobs[0]}, prob, 6.0);
     EXPECT_EQ(again.size(), 1u);
+}
+
+// Three 5-mm balls far apart, of falling contrast (+900, +600, +300 HU over -850), on anisotropic voxels.
+struct ThreeBalls {
+    Volume<std::int16_t> scan;
+    Vec3 ball[3]{};
+};
+ThreeBalls three_balls(const Mat3& direction) {
+    Geometry g;
+    g.size = {64, 40, 20};
+    g.spacing = {0.9, 0.9, 2.0};
+    g.origin = {12, -40, -150};
+    g.direction = direction;
+    const IndexWorldTransform t(g);
+    ThreeBalls s;
+    s.scan = Volume<std::int16_t>(g, -850);
+    const double centre[3][3] = {{12.2, 20.4, 9.6}, {32.5, 19.7, 10.2}, {51.8, 20.1, 9.9}};
+    for (int b = 0; b < 3; ++b) s.ball[b] = t.to_world({centre[b][0], centre[b][1], centre[b][2]});
+    for (std::int64_t k = 0; k < g.size[2]; ++k)
+        for (std::int64_t j = 0; j < g.size[1]; ++j)
+            for (std::int64_t i = 0; i < g.size[0]; ++i)
+                for (int b = 0; b < 3; ++b)
+                    if (distance(t.to_world({static_cast<double>(i), static_cast<double>(j), static_cast<double>(k)}), s.ball[b]) <= 2.5)
+                        s.scan.at(i, j, k) = static_cast<std::int16_t>(-850 + 900 - 300 * b);
+    return s;
+}
+
+// --blobs 1: by default the strongest blob, which the U-Net's candidate covers, so none is added; with
+// blobs_uncovered the strongest that no U-Net candidate covers (the second ball). On every test direction.
+TEST(Blobs, UncoveredCountsOnlyBlobsNoUNetCandidateCovers) {
+    for (const auto& [name, d] : test::test_directions()) {
+        SCOPED_TRACE(name);
+        const ThreeBalls s = three_balls(d);
+        const Volume<std::uint8_t> lungs(s.scan.geometry, 1);
+        BlobOptions all;
+        all.max_per_scan = 0;
+        const auto blobs = detect_blobs("u", s.scan, lungs, all);
+        ASSERT_GE(blobs.size(), 3u);
+        for (int b = 0; b < 3; ++b) EXPECT_LT(distance(blobs[static_cast<std::size_t>(b)].candidate.world, s.ball[b]), 1.0) << b;
+        // The U-Net found the strongest ball: a probability cube around it.
+        Volume<float> prob(s.scan.geometry, 0.0f);
+        const Vec3 at = IndexWorldTransform(s.scan.geometry).to_index(s.ball[0]);
+        for (std::int64_t k = std::llround(at[2]) - 1; k <= std::llround(at[2]) + 1; ++k)
+            for (std::int64_t j = std::llround(at[1]) - 2; j <= std::llround(at[1]) + 2; ++j)
+                for (std::int64_t i = std::llround(at[0]) - 2; i <= std::llround(at[0]) + 2; ++i) prob.at(i, j, k) = 0.9f;
+        DetectOptions o;
+        o.threshold = 0.5;
+        o.blobs_per_scan = 1;
+        const auto strongest = detect_scan("u", prob, &s.scan, &lungs, o, BlobOptions{});
+        ASSERT_EQ(strongest.size(), 1u);  // the U-Net's candidate alone: the one blob counted was under it
+        EXPECT_LT(distance(strongest[0].candidate.world, s.ball[0]), 1.0);
+        o.blobs_uncovered = true;
+        const auto uncovered = detect_scan("u", prob, &s.scan, &lungs, o, BlobOptions{});
+        ASSERT_EQ(uncovered.size(), 2u);
+        EXPECT_LT(distance(uncovered[0].candidate.world, s.ball[0]), 1.0);
+        EXPECT_LT(distance(uncovered[1].candidate.world, s.ball[1]), 1.0);
+        EXPECT_EQ(uncovered[1].candidate.probability, 0);  // the U-Net's probability there
+        // The counted list runs on past the covered blob and stops at the first accepted one; the covered one
+        // comes back too, as in the uncapped list.
+        BlobOptions one;
+        one.max_per_scan = 1;
+        const auto counted = detect_blobs("u", s.scan, lungs, one, [&](const Vec3& w) { return distance(w, s.ball[0]) > 5; });
+        ASSERT_EQ(counted.size(), 2u);
+        for (std::size_t n = 0; n < 2; ++n) EXPECT_EQ(counted[n].candidate.world, blobs[n].candidate.world);
+        // Two uncovered: the second and third balls, strongest first.
+        o.blobs_per_scan = 2;
+        const auto two = detect_scan("u", prob, &s.scan, &lungs, o, BlobOptions{});
+        ASSERT_EQ(two.size(), 3u);
+        EXPECT_LT(distance(two[2].candidate.world, s.ball[2]), 1.0);
+    }
 }
 
 // A cohort folder (DIR/data/subset0) and a predictions folder (DIR/pred), both empty, and a phantom with a 6-mm

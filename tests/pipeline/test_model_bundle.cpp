@@ -72,7 +72,13 @@ TEST(ModelBundle, WrittenAndReadBackWhole) {
         EXPECT_EQ(b.blobs.sigmas_mm, (std::vector<double>{1.5, 3.0}));
         EXPECT_DOUBLE_EQ(b.blobs.min_response, 12);
         EXPECT_EQ(b.version, version());
+        EXPECT_FALSE(b.detect.blobs_uncovered);  // absent from the card: the rule every earlier bundle ran
     }
+    EXPECT_FALSE(nlohmann::json::parse(read_file(dir.path("model/model.json"))).at("detect").contains("blobs_uncovered"));
+    ModelBundle uncovered = sample_bundle(dir, true);
+    uncovered.detect.blobs_uncovered = true;
+    write_model_bundle(dir.path("model"), uncovered);
+    EXPECT_TRUE(read_model_bundle(dir.path("model")).detect.blobs_uncovered);
 }
 
 TEST(ModelBundle, WithoutFalsePositiveReduction) {
@@ -108,7 +114,7 @@ TEST(ModelBundle, Heatmap3dBundleNamesItsNetworkAndPeaks) {
     EXPECT_EQ(r.detector3d_flips, 1);
     b.peaks.blobs_per_scan = 7;
     write_model_bundle(dir.path("model"), b);
-    EXPECT_EQ(nlohmann::json::parse(read_file(dir.path("model/model.json"))).at("format_version"), 4);
+    EXPECT_EQ(nlohmann::json::parse(read_file(dir.path("model/model.json"))).at("format_version"), kModelBundleFormat);
     EXPECT_EQ(read_model_bundle(dir.path("model")).peaks.blobs_per_scan, 7);
     b.peaks.blobs_per_scan = 0;
     b.detector3d_flips = 4;

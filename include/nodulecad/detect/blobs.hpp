@@ -15,6 +15,7 @@
 // through the direction matrix like every other candidate.
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <nlohmann/json_fwd.hpp>
 #include <string>
 #include <vector>
@@ -49,11 +50,20 @@ struct BlobResponse {
 };
 BlobResponse blob_response(const Volume<std::int16_t>& scan, const Volume<std::uint8_t>& region, const BlobOptions& opts);
 
+// Which blobs count towards BlobOptions::max_per_scan (by their world centre); empty: all of them.
+using BlobCounts = std::function<bool(const Vec3& world)>;
+
 // The filter's local maxima inside `region` (uint8, the scan's geometry; e.g. the lung mask), strongest first.
 // Each candidate: world centre (sub-voxel), probability = response / (response + 100 HU) — an ordering, not a
-// calibrated probability — and diameter 2 sqrt(3) sigma of the scale that answered most.
+// calibrated probability — and diameter 2 sqrt(3) sigma of the scale that answered most. With `counts`, the
+// list runs on until max_per_scan blobs it accepts are in; the others are returned too (between them), and like
+// every blob keep weaker ones within min_distance_mm out — so dropping them afterwards leaves exactly the
+// strongest accepted blobs of the uncapped list.
 std::vector<DetectedCandidate> detect_blobs(const std::string& uid, const Volume<std::int16_t>& scan, const Volume<std::uint8_t>& region,
-                                            const BlobOptions& opts);
+                                            const BlobOptions& opts, const BlobCounts& counts = {});
+
+// Whether one of the first `count` candidates covers `world`: closer than max(min_distance_mm, its radius).
+bool covered_by(const std::vector<DetectedCandidate>& candidates, std::size_t count, const Vec3& world, double min_distance_mm);
 
 // Adds to a scan's network candidates (the U-Net's, or the 3D detector's peaks) the blobs that none of them covers
 // (farther than max(min_distance_mm, its radius) from each), each with the network's probability near it (max over

@@ -20,6 +20,10 @@ struct DetectOptions {
     double min_diameter_mm = 0, max_diameter_mm = 0;  // 0 = no limit
     int max_per_scan = 100;         // the LUNA16 cap; 0 = all
     int blobs_per_scan = 0;         // detect_predictions: also this many blob candidates from each scan (blobs.hpp)
+    // Which blobs blobs_per_scan counts: false (the default, what every recipe was measured with) takes the scan's
+    // strongest blobs and adds those no U-Net candidate covers, so a scan whose strongest blobs the U-Net already
+    // found gets fewer; true counts only the uncovered ones, so every scan gets blobs_per_scan new candidates.
+    bool blobs_uncovered = false;
     int threads = 1;
 };
 // Everything but threads (the pipeline's stage keys, the model bundle's card); from_json keeps the current value of
@@ -38,9 +42,10 @@ std::vector<DetectedCandidate> detect_candidates(const std::string& uid, Probabi
 struct BlobOptions;  // blobs.hpp
 
 // One scan's candidates, as detect_predictions finds them: from its probability volume and, with
-// opts.blobs_per_scan > 0, the blobs of `scan` inside `lungs` (its lung mask) that no U-Net candidate covers
-// (`blobs` gives the filter's other settings; its max_per_scan and threads are taken from opts); by probability,
-// capped at opts.max_per_scan.
+// opts.blobs_per_scan > 0, the blobs of `scan` inside `lungs` (its lung mask) that no U-Net candidate covers —
+// among the scan's blobs_per_scan strongest, or the blobs_per_scan strongest uncovered ones with
+// opts.blobs_uncovered (`blobs` gives the filter's other settings; its max_per_scan and threads are taken from
+// opts); by probability, capped at opts.max_per_scan.
 std::vector<DetectedCandidate> detect_scan(const std::string& uid, ProbabilityView probability, const Volume<std::int16_t>* scan,
                                            const Volume<std::uint8_t>* lungs, const DetectOptions& opts, const BlobOptions& blobs);
 

@@ -18,7 +18,7 @@ struct PeakOptions {
     double min_distance_mm = 4;    // two peaks at least this far apart (the stronger is kept)
     int max_per_scan = 100;        // 0 = all (the segmentation head's components too)
     double component_threshold = 0.5;  // the segmentation head: components of the probability at or above this
-    // Plus the strongest N Hessian blobs per scan that no peak covers (detect/blobs.hpp), each with the network's
+    // Plus those of the N strongest Hessian blobs per scan that no peak covers (detect/blobs.hpp), each with the network's
     // value near it as probability: small round nodules the network ranks too low to be among the peaks (0 = none).
     int blobs_per_scan = 0;
     void check() const;            // OptionError for values no scan can use
