@@ -69,7 +69,8 @@ void register_detect(CLI::App& app) {
         "--combine replace (p = p_fpr), product (p_unet * p_fpr) or mean; --candidates rescores an existing CSV instead.\n"
         "With --blobs N --data COHORT each scan also gives those of its N strongest 3D blobs (a Hessian filter inside the\n"
         "lungs that finds small round nodules a 2D network misses) that no U-Net candidate (with --detector3d: no peak)\n"
-        "covers (--blobs-uncovered: the N strongest that none covers); their probability is the network's there (usually ~0), so rank them with --fpr ... --combine replace.\n"
+        "covers (--blobs-uncovered: the N strongest that no U-Net candidate covers); their probability is the network's\n"
+        "there (usually ~0), so rank them with --fpr ... --combine replace.\n"
         "--shard K/N (or the rank under torchrun/srun) takes scans K, K+N, ... (uid order); each shard writes its scans'\n"
         "rows to OUT.parts/, and the shard that completes the set writes OUT, byte for byte one run's (docs/distributed.md).");
     auto* pred_opt = cmd->add_option("--pred", *pred, "Folder of <uid>_prob.mhd (or .nii.gz)");
@@ -114,6 +115,8 @@ void register_detect(CLI::App& app) {
         if (!det3d->empty() && fpr->data.empty()) throw Error("--detector3d needs --data, the cohort folder holding the scans");
         if (o->blobs_per_scan > 0 && ((pred->empty() && det3d->empty()) || fpr->data.empty()))
             throw Error("--blobs needs --pred (the U-Net's volumes) or --detector3d, and --data (the cohort folder holding the scans)");
+        if (o->blobs_uncovered && (o->blobs_per_scan == 0 || pred->empty()))
+            throw Error("--blobs-uncovered counts the --blobs N beside the U-Net's candidates: it needs --blobs and --pred (not --detector3d)");
 #ifndef NODULECAD_HAVE_TORCH
         if (!fpr->model.empty() || !det3d->empty())
             throw Error(std::string(det3d->empty() ? "--fpr" : "--detector3d") +

@@ -520,6 +520,8 @@ PipelineSummary run_pipeline(const PipelineOptions& o) {
     o.peaks.check();
     if (o.detector == Detector::Pooled && o.peaks.blobs_per_scan > 0)
         throw OptionError("detector3d-blobs", "is for --detector heatmap3d: the pooled detector's U-Net candidates bring --blobs already");
+    if (o.detect.blobs_uncovered && (o.detect.blobs_per_scan == 0 || !uses_unet(o.detector)))
+        throw OptionError("blobs-uncovered", "counts the --blobs N beside the U-Net's candidates: it needs --blobs N and the U-Net (--detector unet2d or unet2d+heatmap3d)");
     if ((o.fold >= 0 || o.merge) && o.folds < 2) throw OptionError(o.merge ? "merge" : "fold", "needs --folds N (N >= 2)");
     if (o.fold >= o.folds && o.folds >= 2) throw OptionError("fold", "must be below --folds " + std::to_string(o.folds) + ", got " + std::to_string(o.fold));
     if (o.fold >= 0 && o.merge) throw OptionError("merge", "and --fold exclude each other: --fold F runs one fold's job, --merge evaluates them all");

@@ -227,6 +227,8 @@ check "detect --blobs without --data exits 1 and says why" sh -c "test $rc -eq 1
 # without it (which counts the blobs under the nodules too).
 "$bin" detect --pred "$tmp/truthpred" --out "$tmp/cands_unc.csv" --threshold 0.001 --blobs 3 --blobs-uncovered --data "$tmp/cohort" 2> /dev/null; rc=$?
 added_unc=$(($(wc -l < "$tmp/cands_unc.csv") - $(wc -l < "$tmp/cands.csv")))
+"$bin" detect --pred "$tmp/truthpred" --out "$tmp/x_unc.csv" --blobs-uncovered --data "$tmp/cohort" > /dev/null 2> "$tmp/err.txt"; rc2=$?
+check "detect --blobs-uncovered without --blobs exits 1 and says why" sh -c "test $rc2 -eq 1 && grep -q 'needs --blobs' '$tmp/err.txt' && test ! -e '$tmp/x_unc.csv'"
 check "detect --blobs 3 --blobs-uncovered adds exactly 3 candidates per scan" sh -c "test $rc -eq 0 && test $added_unc -eq $((3 * $(ls "$tmp"/truthpred/*_prob.mhd | wc -l))) && test $added_unc -ge $added"
 
 # rle: encode the preprocessing masks, decode them back: identical bytes.
@@ -437,6 +439,8 @@ if "$bin" train --help > /dev/null 2>&1 && ! "$bin" train --help 2>&1 | grep -q 
     check "run --component-threshold 0 is refused before any work" sh -c "test $rc -eq 1 && grep -q 'component-threshold must be in (0, 1), got 0' '$tmp/err.txt' && test ! -e '$tmp/headbad'"
     "$bin" run --data "$tmp/demo3d/cohort" --out "$tmp/headbad" --detector unet2d+heatmap3d --detector3d-blobs 5 > /dev/null 2> "$tmp/err.txt"; rc=$?
     check "run --detector3d-blobs with the pooled detector is refused before any work" sh -c "test $rc -eq 1 && grep -q 'detector3d-blobs is for --detector heatmap3d' '$tmp/err.txt' && test ! -e '$tmp/headbad'"
+    "$bin" run --data "$tmp/demo3d/cohort" --out "$tmp/headbad" --detector heatmap3d --blobs-uncovered > /dev/null 2> "$tmp/err.txt"; rc=$?
+    check "run --blobs-uncovered with the 3D detector alone is refused before any work" sh -c "test $rc -eq 1 && grep -q 'blobs-uncovered counts the --blobs N beside' '$tmp/err.txt' && test ! -e '$tmp/headbad'"
     # detect --detector3d --blobs N: the blobs no peak covers follow each scan's peaks.
     d3=(detect --detector3d "$tmp/demo3d/work/detector3d/best.pt" --data "$tmp/demo3d/work/split/test" --threshold 0 --max-per-scan 5 --flips 1 --threads 2)
     "$bin" "${d3[@]}" --out "$tmp/peaks.csv" 2> /dev/null; rc=$?
