@@ -42,6 +42,7 @@ struct DemoArgs {
     Detector3dHead head = cpu_demo_recipe().det3d.head;
     NegativeChoice negatives_by = cpu_demo_recipe().fpr.set.negative_choice;
     bool blobs_uncovered = false;
+    UNetLoss loss = cpu_demo_recipe().unet.loss;
 };
 
 }  // namespace
@@ -93,7 +94,11 @@ void register_demo(CLI::App& app) {
     cmd->add_flag("--blobs-uncovered", a->blobs_uncovered,
                   "The U-Net's 10 blob candidates a scan are the 10 strongest blobs no U-Net candidate covers (default:\n"
                   "those of the 10 strongest blobs that none covers; docs/detect.md)");
-    cmd->callback([a, detector, fpr_net, head, negatives_by] {
+    CLI::Option* loss = add_enum_option(cmd, "--loss", a->loss, kUNetLossNames,
+                                        "The U-Net's loss: dice (negative soft Dice over the batch), dice_bce (plus binary\n"
+                                        "cross-entropy) or sample_dice_bce (each nodule crop's soft Dice averaged, plus binary\n"
+                                        "cross-entropy; docs/model.md)");
+    cmd->callback([a, detector, fpr_net, head, negatives_by, loss] {
         namespace fs = std::filesystem;
         use_threads(a->threads);
         const bool cuda = a->device.rfind("cuda", 0) == 0 || (a->device == "auto" && cuda_available());
@@ -103,6 +108,7 @@ void register_demo(CLI::App& app) {
         if (fpr_net->count() > 0) o.fpr.net.arch = a->fpr_net;
         if (head->count() > 0) o.det3d.head = a->head;
         if (negatives_by->count() > 0) o.fpr.set.negative_choice = a->negatives_by;
+        if (loss->count() > 0) o.unet.loss = a->loss;
         if (a->fpr_views >= 0) o.fpr.set.positive_views = a->fpr_views;
         if (a->fpr_scans >= 0) o.fpr_scans = a->fpr_scans;
         if (a->blobs_uncovered) o.detect.blobs_uncovered = true;

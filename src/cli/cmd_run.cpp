@@ -60,6 +60,9 @@ void register_run(CLI::App& app) {
     cmd->add_option("--val-from", o->unet.run.validate_from, "Validate the U-Net only from this epoch on (and after the last)")
         ->capture_default_str()
         ->check(CLI::PositiveNumber);
+    add_enum_option(cmd, "--loss", o->unet.loss, kUNetLossNames,
+                    "U-Net loss: dice (negative soft Dice over the batch), dice_bce (plus binary cross-entropy) or\n"
+                    "sample_dice_bce (each nodule crop's soft Dice averaged, plus binary cross-entropy; docs/model.md)");
     cmd->add_option("--crop", o->unet.crop, "U-Net training window (0 = whole slices)")->capture_default_str();
     cmd->add_option("--filters", o->unet.unet.base_filters, "U-Net filters at the first level")->capture_default_str();
     cmd->add_option("--depth", o->unet.unet.depth, "U-Net levels")->capture_default_str();

@@ -39,7 +39,10 @@ void register_train(CLI::App& app) {
     cmd->add_option("--filters", o->unet.base_filters, "Filters at the first level (doubled per level)")->capture_default_str();
     cmd->add_option("--depth", o->unet.depth, "Levels")->capture_default_str();
     cmd->add_flag("--batch-norm", o->unet.batch_norm, "Batch normalisation after each convolution");
-    add_enum_option(cmd, "--loss", o->loss, kUNetLossNames, "dice (negative soft Dice) or dice_bce (plus binary cross-entropy)");
+    add_enum_option(cmd, "--loss", o->loss, kUNetLossNames,
+                    "dice (negative soft Dice over the batch), dice_bce (plus binary cross-entropy) or sample_dice_bce\n"
+                    "(each nodule crop's soft Dice averaged, so small nodules weigh as much as large ones, plus\n"
+                    "binary cross-entropy; docs/model.md)");
     cmd->add_flag("!--no-augment", o->augment, "Switch off augmentation (flips, rotations, shifts, scale, intensity jitter)");
     cmd->add_option("--scale-augment", o->scale_augment, "Largest relative scale change of the augmentation (0.1: 0.9-1.1; 0: none)")
         ->capture_default_str()

@@ -178,18 +178,26 @@ public:
 
     // Soft Dice is over the whole batch, not a mean over samples: its three sums are summed over the ranks, and
     // each rank backpropagates the linear term whose gradient on its own pixels is the whole batch's Dice gradient
-    // there (the sums held constant): d(-D)/dp = -(2y / S - (2I + 1) / S^2), S = P + Y + 1.
+    // there (the sums held constant): d(-D)/dp = -(2y / S - (2I + 1) / S^2), S = P + Y + 1. SampleDiceBce's Dice
+    // terms are each a sample's own, so a rank backpropagates its samples' sum over the step's count of them (summed
+    // over the ranks with the batch's sums, one reduction).
     LossTerms step_loss(const torch::Tensor& p, const torch::Tensor& y, const StepShare& share) override {
         const auto opts = torch::TensorOptions().dtype(torch::kFloat).device(card_device());
-        const torch::Tensor local = share.local > 0 ? torch::stack({(p * y).sum(), p.sum(), y.sum()}).detach() : torch::zeros({3}, opts);
+        const bool per_sample = o_.loss == UNetLoss::SampleDiceBce;
+        torch::Tensor sample_sum = torch::zeros({}, opts), sample_count = torch::zeros({}, opts);
+        if (per_sample && share.local > 0) sample_sum = sample_soft_dice_sum(p, y, sample_count);
+        const torch::Tensor local = share.local > 0
+                                        ? torch::stack({(p * y).sum(), p.sum(), y.sum(), sample_sum, sample_count}).detach()
+                                        : torch::zeros({5}, opts);
         const torch::Tensor all = share.sum(local);
         const torch::Tensor inter = all[0], s = all[1] + all[2] + 1;
         const torch::Tensor dice = (2 * inter + 1) / s;
+        const torch::Tensor samples = all[4].clamp_min(1);
         const double f = share.fraction();
         if (share.local == 0) return {torch::zeros({}, opts), {torch::zeros({}, opts)}, torch::zeros({}, opts)};
-        torch::Tensor l = -(2 * (p * y).sum() / s - (2 * inter + 1) * p.sum() / (s * s));
-        torch::Tensor value = -dice * f;
-        if (o_.loss == UNetLoss::DiceBce) {
+        torch::Tensor l = per_sample ? -sample_sum / samples : -(2 * (p * y).sum() / s - (2 * inter + 1) * p.sum() / (s * s));
+        torch::Tensor value = per_sample ? -all[3] / samples * f : -dice * f;
+        if (o_.loss != UNetLoss::Dice) {
             const torch::Tensor bce = torch::binary_cross_entropy(p.clamp(1e-6, 1 - 1e-6), y) * f;
             l = l + bce;
             value = value + bce.detach();

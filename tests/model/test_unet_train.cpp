@@ -153,6 +153,24 @@ TEST(Train, LossGoesDownOnAToySet) {
     EXPECT_DOUBLE_EQ(read_model_card(dir.path("run/best.pt")).best_val_dice, best);
 }
 
+// Each crop's Dice averaged: 16 x 16 windows of 48 x 48 samples, some of them missing their disc, still learn the
+// whole slices; the run records its loss, and the same seed with the batch's Dice ends elsewhere.
+TEST(Train, SampleDiceLearnsWholeSlicesAndIsRecorded) {
+    test::TempDir dir;
+    write_toy_dataset(dir.path("toy"), 20, 1, 48);
+    TrainOptions o = toy_options(dir.path("toy"), dir.path("run"), 30);
+    o.crop = 16;
+    o.loss = UNetLoss::SampleDiceBce;
+    const auto m = train_unet(o);
+    EXPECT_GT(m.back().val_dice, 0.5);
+    EXPECT_LT(m.back().train_loss, m.front().train_loss - 0.2);
+    EXPECT_NE(read_file(dir.path("run/config.json")).find("\"loss\": \"sample_dice_bce\""), std::string::npos);
+    EXPECT_EQ(read_model_card(dir.path("run/best.pt")).loss, UNetLoss::SampleDiceBce);
+    o.loss = UNetLoss::DiceBce;
+    o.run.run_dir = dir.path("batch");
+    EXPECT_NE(train_unet(o).back().train_loss, m.back().train_loss);
+}
+
 TEST(Train, CropsLearnWholeSlices) {
     // 16 x 16 windows around the discs of 48 x 48 samples; validation runs on the whole samples.
     test::TempDir dir;

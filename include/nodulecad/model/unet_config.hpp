@@ -27,8 +27,13 @@ std::int64_t unet_body_parameter_count(int in_channels, int base_filters, int de
 enum class UNetLoss {
     Dice,     // negative soft Dice over the batch, smooth 1 (the seed's)
     DiceBce,  // the same plus binary cross-entropy per pixel
+    // The soft Dice of each sample that holds nodule pixels, averaged over those samples, plus binary cross-entropy
+    // per pixel: every nodule crop weighs alike, whatever the nodule's size (over the batch, a 20-mm nodule's pixels
+    // outweigh a 4-mm one's some 25-fold); samples without nodule pixels are taught by the cross-entropy alone.
+    SampleDiceBce,
 };
-inline constexpr EnumName<UNetLoss> kUNetLossNames[] = {{UNetLoss::Dice, "dice"}, {UNetLoss::DiceBce, "dice_bce"}};
+inline constexpr EnumName<UNetLoss> kUNetLossNames[] = {
+    {UNetLoss::Dice, "dice"}, {UNetLoss::DiceBce, "dice_bce"}, {UNetLoss::SampleDiceBce, "sample_dice_bce"}};
 
 // What a checkpoint carries besides the weights.
 struct ModelCard {
