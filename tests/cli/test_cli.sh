@@ -400,9 +400,11 @@ if "$bin" train --help > /dev/null 2>&1 && ! "$bin" train --help 2>&1 | grep -q 
     check "demo --blobs-uncovered re-runs from the candidates on" sh -c "test $rc -eq 0 && grep -q '^\[6/10\] candidates-train\$' '$tmp/demounc.err' && grep -q 'predict-train: done earlier, skipped' '$tmp/demounc.err' && grep -q '\"blobs_uncovered\": true' '$tmp/demofpr2/work/model/model.json'"
     "$bin" infer --model "$tmp/demofpr2/work/model" --data "$tmp/demofpr2/work/split/test" --out "$tmp/infunc" --threads 2 > /dev/null 2>&1; rc=$?
     check "infer with --blobs-uncovered's bundle gives the pipeline's candidates" sh -c "test $rc -eq 0 && cmp -s '$tmp/infunc/candidates.csv' '$tmp/demofpr2/work/candidates.csv'"
-    # --loss sample_dice_bce: the U-Net trains again (not the preprocessing), and its checkpoint and the bundle's carry the loss.
-    "$bin" demo --quick --fpr-net 2.5d --fpr-negatives-by hardest --fpr-scans 3 --blobs-uncovered --loss sample_dice_bce --out "$tmp/demofpr2" --threads 2 > /dev/null 2> "$tmp/demoloss.err"; rc=$?
-    check "demo --loss sample_dice_bce retrains the U-Net" sh -c "test $rc -eq 0 && grep -q '^\[4/10\] unet\$' '$tmp/demoloss.err' && grep -q 'preprocess: done earlier, skipped' '$tmp/demoloss.err' && grep -q '\"loss\": \"sample_dice_bce\"' '$tmp/demofpr2/work/unet/config.json'"
+    # --loss dice_bce (the batch's Dice, the recipe's before sample_dice_bce): the U-Net trains again (not the
+    # preprocessing), and its run records the loss.
+    check "demo trains the U-Net with sample_dice_bce by default" grep -q '"loss": "sample_dice_bce"' "$tmp/demofpr2/work/unet/config.json"
+    "$bin" demo --quick --fpr-net 2.5d --fpr-negatives-by hardest --fpr-scans 3 --blobs-uncovered --loss dice_bce --out "$tmp/demofpr2" --threads 2 > /dev/null 2> "$tmp/demoloss.err"; rc=$?
+    check "demo --loss dice_bce retrains the U-Net" sh -c "test $rc -eq 0 && grep -q '^\[4/10\] unet\$' '$tmp/demoloss.err' && grep -q 'preprocess: done earlier, skipped' '$tmp/demoloss.err' && grep -q '\"loss\": \"dice_bce\"' '$tmp/demofpr2/work/unet/config.json'"
     # The 3D detector through the same pipeline: its own stages, a heatmap3d bundle that infer applies.
     "$bin" demo --quick --detector heatmap3d --out "$tmp/demo3d" --threads 2 > "$tmp/demo3d.out" 2> "$tmp/demo3d.err"; rc=$?
     check "demo --detector heatmap3d exit 0" test "$rc" -eq 0
