@@ -42,6 +42,7 @@ struct DemoArgs {
     Detector3dHead head = cpu_demo_recipe().det3d.head;
     NegativeChoice negatives_by = cpu_demo_recipe().fpr.set.negative_choice;
     bool blobs_uncovered = false;
+    bool unet_nodule_mining = false;
     UNetLoss loss = cpu_demo_recipe().unet.loss;
 };
 
@@ -98,6 +99,9 @@ void register_demo(CLI::App& app) {
                                         "The U-Net's loss: dice (negative soft Dice over the batch), dice_bce (plus binary\n"
                                         "cross-entropy) or sample_dice_bce (each nodule crop's soft Dice averaged, plus binary\n"
                                         "cross-entropy; docs/model.md)");
+    cmd->add_flag("--unet-nodule-mining", a->unet_nodule_mining,
+                  "The U-Net draws the training nodules it segmented worst last epoch more often (up to five times; train\n"
+                  "--nodule-mining, docs/model.md)");
     cmd->callback([a, detector, fpr_net, head, negatives_by, loss] {
         namespace fs = std::filesystem;
         use_threads(a->threads);
@@ -112,6 +116,7 @@ void register_demo(CLI::App& app) {
         if (a->fpr_views >= 0) o.fpr.set.positive_views = a->fpr_views;
         if (a->fpr_scans >= 0) o.fpr_scans = a->fpr_scans;
         if (a->blobs_uncovered) o.detect.blobs_uncovered = true;
+        if (a->unet_nodule_mining) o.unet.nodule_mining = true;
         if (a->scans > 0) cohort.scans = a->scans;
         if (a->full_fraction >= 0) cohort.full_fraction = a->full_fraction;
         cohort.out_dir = (fs::path(a->out) / "cohort").string();

@@ -64,6 +64,9 @@ void register_run(CLI::App& app) {
                     "U-Net loss: dice (negative soft Dice over the batch), dice_bce (plus binary cross-entropy) or\n"
                     "sample_dice_bce (each nodule crop's soft Dice averaged, plus binary cross-entropy; docs/model.md)");
     cmd->add_option("--crop", o->unet.crop, "U-Net training window (0 = whole slices)")->capture_default_str();
+    cmd->add_flag("--unet-nodule-mining", o->unet.nodule_mining,
+                  "The U-Net draws the training nodules it segmented worst last epoch more often (up to five times; train\n"
+                  "--nodule-mining, docs/model.md)");
     cmd->add_option("--filters", o->unet.unet.base_filters, "U-Net filters at the first level")->capture_default_str();
     cmd->add_option("--depth", o->unet.unet.depth, "U-Net levels")->capture_default_str();
     cmd->add_option("--size", o->prep.size, "Sample size in pixels")->capture_default_str();

@@ -33,6 +33,16 @@ void MetricsTable::keep_epochs_up_to(int last) {
     rows = std::move(kept);
 }
 
+std::string epoch_file(const std::string& run_dir, const std::string& name, int epoch) {
+    return (fs::path(run_dir) / (name + "_" + std::to_string(epoch) + ".json")).string();
+}
+
+void keep_epoch_file(const std::string& run_dir, const std::string& name, int epoch, const std::string& text) {
+    write_file_atomically(epoch_file(run_dir, name, epoch), text);
+    std::error_code ec;
+    fs::remove(epoch_file(run_dir, name, epoch - 2), ec);
+}
+
 MetricsTable read_metrics_table(const std::string& path) {
     MetricsTable t;
     std::error_code ec;

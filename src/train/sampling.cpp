@@ -54,4 +54,12 @@ std::vector<std::int64_t> sample_epoch(const SamplePool& pool, std::size_t wante
     return order;
 }
 
+SamplePool weigh_by_scores(SamplePool pool, const std::vector<double>& scores) {
+    if (scores.size() != pool.nodule_weight.size())
+        throw Error(std::to_string(scores.size()) + " nodule scores for " + std::to_string(pool.nodule_weight.size()) + " samples");
+    for (std::size_t r = 0; r < scores.size(); ++r)
+        if (!std::isnan(scores[r])) pool.nodule_weight[r] *= 1.25 - std::clamp(scores[r], 0.0, 1.0);
+    return pool;
+}
+
 }  // namespace nodulecad

@@ -389,13 +389,9 @@ private:
 
     // What an epoch mined (hard negatives, nodule scores) is kept as RUN/<name>_<epoch>.json for a resumed run to draw
     // the same; the last two epochs' stay.
-    std::string epoch_file(const std::string& name, int epoch) const {
-        return (fs::path(o_.run.run_dir) / (name + "_" + std::to_string(epoch) + ".json")).string();
-    }
+    std::string epoch_file(const std::string& name, int epoch) const { return nodulecad::epoch_file(o_.run.run_dir, name, epoch); }
     void keep_epoch_file(const std::string& name, int epoch, const json& mined) const {
-        write_file_atomically(epoch_file(name, epoch), mined.dump() + "\n");
-        std::error_code ec;
-        fs::remove(epoch_file(name, epoch - 2), ec);
+        nodulecad::keep_epoch_file(o_.run.run_dir, name, epoch, mined.dump() + "\n");
     }
     std::string hard_file(int epoch) const { return epoch_file("hard_negatives", epoch); }
 

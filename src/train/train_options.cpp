@@ -15,6 +15,7 @@ void TrainOptions::check() const {
     require_non_negative("epoch_samples", epoch_samples);
     require_non_negative("max_samples_per_epoch", max_samples_per_epoch);
     require_non_negative("crop", crop);
+    if (nodule_mining && sampling != Sampling::Nodules) throw OptionError("nodule_mining", "needs nodules sampling");
     if (!(scale_augment >= 0 && scale_augment < 0.5)) throw OptionError("scale_augment", "must be in [0, 0.5), got " + shown(scale_augment));
 }
 
@@ -29,6 +30,7 @@ void to_json(json& j, const TrainOptions& o) {
          {"max_samples_per_epoch", o.max_samples_per_epoch},
          {"epoch_samples", o.epoch_samples},
          {"sampling", enum_name(o.sampling, kSamplingNames)}};
+    if (o.nodule_mining) j["nodule_mining"] = true;  // only then: the stage keys and cards of earlier runs stay valid
 }
 
 void from_json(const json& j, TrainOptions& o) {
@@ -42,6 +44,7 @@ void from_json(const json& j, TrainOptions& o) {
     o.max_samples_per_epoch = j.value("max_samples_per_epoch", o.max_samples_per_epoch);
     o.epoch_samples = j.value("epoch_samples", o.epoch_samples);
     o.sampling = parse_enum("sampling", j.value("sampling", enum_name(o.sampling, kSamplingNames)), kSamplingNames);
+    o.nodule_mining = j.value("nodule_mining", o.nodule_mining);
 }
 
 const MetricsFields<EpochMetrics>& unet_metrics_fields() {

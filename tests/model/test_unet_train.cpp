@@ -2,6 +2,7 @@
 #include <caffe2/serialize/inline_container.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <nlohmann/json.hpp>
@@ -289,6 +290,79 @@ TEST(Train, ResumeGivesTheSameResultAsAnUninterruptedRun) {
     EXPECT_DOUBLE_EQ(rest[0].val_dice, straight[2].val_dice);
     expect_same_weights(dir.path("a/last.pt"), dir.path("b/last.pt"));
     EXPECT_EQ(read_csv(dir.path("b/metrics.csv"), true).rows.size(), 3u);
+}
+
+// Nodule mining: after each epoch every training sample is scored by the soft Dice of the training window centred on
+// its disc (checked here against the epoch's network run on that window again), the last two epochs' scores are
+// kept, the first epoch draws as without mining and the second otherwise, and a resumed run draws what the whole
+// run drew.
+TEST(Train, NoduleMiningScoresEachNoduleWindowAndDrawsByIt) {
+    test::TempDir dir;
+    const int n = 20, S = 32, W = 16;
+    write_toy_dataset(dir.path("toy"), n, 1, S);
+    TrainOptions o = toy_options(dir.path("toy"), dir.path("mined"), 4);
+    o.crop = W;
+    o.sampling = Sampling::Nodules;
+    o.nodule_mining = true;
+    const auto mined = train_unet(o);
+    EXPECT_NE(read_file(dir.path("mined/config.json")).find("\"nodule_mining\": true"), std::string::npos);
+    EXPECT_FALSE(std::filesystem::exists(dir.path("mined/nodule_scores_2.json")));
+    ASSERT_TRUE(std::filesystem::exists(dir.path("mined/nodule_scores_3.json")));
+    const nlohmann::json kept = nlohmann::json::parse(read_file(dir.path("mined/nodule_scores_4.json")));
+    ASSERT_EQ(kept.size(), 16u);  // the training samples (every fifth is validation's), one disc each
+
+    ModelCard card;
+    UNet net = load_checkpoint(dir.path("mined/last.pt"), card);
+    net->eval();
+    double lowest = 1, highest = 0;
+    std::size_t k = 0;
+    for (int s = 0; s < n; ++s) {
+        const torch::NoGradGuard no_grad;
+        if (s % 5 == 4) continue;
+        SCOPED_TRACE("sample " + std::to_string(s));
+        // The toy dataset's disc (image 0.8 on 0.1, normalised by mean 0.15 and std 0.2); its centroid is its centre.
+        const int cx = 8 + (s * 7) % 16, cy = 8 + (s * 11) % 16, r = 3 + s % 4;
+        const int x0 = std::clamp(cx - W / 2, 0, S - W), y0 = std::clamp(cy - W / 2, 0, S - W);
+        torch::Tensor x = torch::empty({1, 1, W, W}), y = torch::zeros({1, 1, W, W});
+        for (int v = 0; v < W; ++v)
+            for (int u = 0; u < W; ++u) {
+                const bool in = std::hypot(x0 + u - cx, y0 + v - cy) <= r;
+                x[0][0][v][u] = ((in ? 0.8 : 0.1) - 0.15) / 0.2;
+                y[0][0][v][u] = in ? 1.0 : 0.0;
+            }
+        const torch::Tensor p = net->forward(x);
+        const double dice = (2 * (p * y).sum().item<double>() + 1) / (p.sum().item<double>() + y.sum().item<double>() + 1);
+        ASSERT_EQ(kept[k].at(0).get<int>(), s);
+        EXPECT_NEAR(kept[k].at(1).get<double>(), dice, 1e-5);
+        lowest = std::min(lowest, dice);
+        highest = std::max(highest, dice);
+        ++k;
+    }
+    EXPECT_LT(lowest, highest - 0.01);  // the weights differ between the samples
+
+    TrainOptions plain = o;
+    plain.nodule_mining = false;
+    plain.run.run_dir = dir.path("plain");
+    const auto drawn = train_unet(plain);
+    EXPECT_DOUBLE_EQ(mined[0].train_loss, drawn[0].train_loss);
+    EXPECT_NE(mined[1].train_loss, drawn[1].train_loss);
+    EXPECT_FALSE(std::filesystem::exists(dir.path("plain/nodule_scores_4.json")));
+
+    TrainOptions first = o;
+    first.run.run_dir = dir.path("resumed");
+    first.run.epochs = 2;
+    train_unet(first);
+    first.run.epochs = 4;
+    first.run.resume = true;
+    const auto rest = train_unet(first);
+    ASSERT_EQ(rest.size(), 2u);
+    EXPECT_DOUBLE_EQ(rest[0].train_loss, mined[2].train_loss);
+    EXPECT_DOUBLE_EQ(rest[1].train_loss, mined[3].train_loss);
+    expect_same_weights(dir.path("mined/last.pt"), dir.path("resumed/last.pt"));
+
+    o.sampling = Sampling::Slices;
+    o.run.run_dir = dir.path("bad");
+    test::expect_error([&] { train_unet(o); }, {"nodule_mining needs nodules sampling"});
 }
 
 // last.pt is an epoch's commit point, written after its metrics row: a run stopped between the two (a signal ends

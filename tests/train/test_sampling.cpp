@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <limits>
 #include <map>
 
 #include "nodulecad/core/error.hpp"
@@ -53,6 +54,37 @@ TEST(Sampling, NodulesDrawsEachNoduleEquallyAndKeepsTheNegativeShare) {
     EXPECT_EQ(seen["large"] + seen["small"], 60 * epochs);
     EXPECT_NEAR(seen["small"] / double(epochs), 30.0, 1.5);
     EXPECT_NEAR(seen["large"] / double(epochs), 30.0, 1.5);
+}
+
+// Nodule mining: a scored row's weight is times 1.25 - score (clamped to [0, 1]), an unscored one's stays; then the
+// small nodule scoring 0 comes up five times as often as the large one scoring 1, the negatives keeping their share.
+TEST(Sampling, ScoresWeighTheWorstSegmentedNodulesUpToFiveTimes) {
+    const double nan = std::numeric_limits<double>::quiet_NaN();
+    std::vector<double> scores(21, nan);
+    for (int r = 0; r < 10; ++r) scores[static_cast<std::size_t>(r)] = r == 0 ? 1.7 : 1.0;  // 1.7 counts as 1
+    scores[10] = 0.0;
+    scores[11] = -0.2;  // counts as 0
+    const SamplePool w = weigh_by_scores(two_nodules(), scores);
+    EXPECT_DOUBLE_EQ(w.nodule_weight[0], 0.1 * 0.25);
+    EXPECT_DOUBLE_EQ(w.nodule_weight[9], 0.1 * 0.25);
+    EXPECT_DOUBLE_EQ(w.nodule_weight[10], 0.5 * 1.25);
+    EXPECT_DOUBLE_EQ(w.nodule_weight[11], 0.5 * 1.25);
+    EXPECT_DOUBLE_EQ(w.nodule_weight[12], 0.0);
+    EXPECT_EQ(w.rows, two_nodules().rows);
+    scores[10] = 0.6;  // a middling score: 1.25 - 0.6
+    EXPECT_DOUBLE_EQ(weigh_by_scores(two_nodules(), scores).nodule_weight[10], 0.5 * 0.65);
+    scores[10] = 0.0;
+
+    Rng rng(12);
+    std::map<std::string, int> seen;
+    const int epochs = 200;
+    for (int e = 0; e < epochs; ++e)
+        for (const std::int64_t r : sample_epoch(w, 100, Sampling::Nodules, rng)) ++seen[r < 10 ? "large" : r < 12 ? "small" : "negative"];
+    EXPECT_EQ(seen["negative"], 40 * epochs);
+    EXPECT_NEAR(seen["small"] / double(epochs), 50.0, 1.5);  // 60 positive draws, 5 : 1
+    EXPECT_NEAR(seen["large"] / double(epochs), 10.0, 1.5);
+
+    test::expect_error([] { weigh_by_scores(two_nodules(), std::vector<double>(20, 0.5)); }, {"20 nodule scores for 21 samples"});
 }
 
 TEST(Sampling, NodulesWithoutNegativesOrPositives) {

@@ -56,6 +56,12 @@ template <class Metrics> std::vector<Metrics> read_metrics(const std::string& ru
     return out;
 }
 
+// What an epoch mined (hard negatives, nodule scores): RUN/<name>_<epoch>.json, kept for a resumed run to draw the
+// next epoch as the first run did.
+std::string epoch_file(const std::string& run_dir, const std::string& name, int epoch);
+// Writes it atomically and removes the one of two epochs before (the last two epochs' stay).
+void keep_epoch_file(const std::string& run_dir, const std::string& name, int epoch, const std::string& text);
+
 // RUN/config.json of a run of `network` ("unet", "fpr"), handed to `read`, which takes the options out of it.
 // Error naming the file when it is missing, of another network, or not what `read` expects.
 void read_run_config(const std::string& run_dir, const std::string& network, const std::function<void(const nlohmann::json&)>& read);

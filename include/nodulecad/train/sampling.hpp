@@ -28,4 +28,11 @@ struct SamplePool {
 // slices would be drawn five times as often as a 5 mm one. The result is shuffled; `rng` alone decides it.
 std::vector<std::int64_t> sample_epoch(const SamplePool& pool, std::size_t wanted, Sampling sampling, Rng& rng);
 
+// Nodule mining: the pool with each scored row's nodule_weight times (1.25 - its score), the score (clamped to
+// [0, 1]) being how well the network segmented that sample's nodules last epoch; `scores` has one per row of
+// index.csv, NaN where a row was not scored (its weight stays). A sample scoring 0 comes up five times as often as
+// one scoring 1: the nodules a 2D network misses are few and alike (small ones against vessels; docs/model.md),
+// and drawn uniformly they come up as rarely as the easy ones. Error when `scores` is not one per row.
+SamplePool weigh_by_scores(SamplePool pool, const std::vector<double>& scores);
+
 }  // namespace nodulecad

@@ -30,6 +30,10 @@ struct TrainOptions {
     // foreground; the network stays fully convolutional, so validation and predict run on whole slices.
     int crop = 0;
     Sampling sampling = Sampling::Nodules;
+    // After each epoch, each training sample with nodule pixels is scored (the soft Dice of a crop centred on each of
+    // its nodule cuts, the lowest), and the next epoch draws those samples by weigh_by_scores (train/sampling.hpp):
+    // the nodules the network segments worst come up up to five times as often. Needs Sampling::Nodules.
+    bool nodule_mining = false;
 
     // OptionError for values no run can use (those that depend on the dataset are checked when it is opened).
     void check() const;
