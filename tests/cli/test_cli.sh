@@ -403,8 +403,11 @@ if "$bin" train --help > /dev/null 2>&1 && ! "$bin" train --help 2>&1 | grep -q 
     # --loss dice_bce (the batch's Dice, the recipe's before sample_dice_bce): the U-Net trains again (not the
     # preprocessing), and its run records the loss.
     check "demo trains the U-Net with sample_dice_bce by default" grep -q '"loss": "sample_dice_bce"' "$tmp/demofpr2/work/unet/config.json"
-    "$bin" demo --quick --fpr-net 2.5d --fpr-negatives-by hardest --fpr-scans 3 --blobs-uncovered --loss dice_bce --out "$tmp/demofpr2" --threads 2 > /dev/null 2> "$tmp/demoloss.err"; rc=$?
+    check "demo's U-Net mines no nodules by default" sh -c "! grep -q nodule_mining '$tmp/demofpr2/work/unet/config.json' && ! ls '$tmp/demofpr2/work/unet' | grep -q nodule_scores"
+    # ...and with --unet-nodule-mining it scores its training nodules after each epoch (the one epoch of --quick).
+    "$bin" demo --quick --fpr-net 2.5d --fpr-negatives-by hardest --fpr-scans 3 --blobs-uncovered --loss dice_bce --unet-nodule-mining --out "$tmp/demofpr2" --threads 2 > /dev/null 2> "$tmp/demoloss.err"; rc=$?
     check "demo --loss dice_bce retrains the U-Net" sh -c "test $rc -eq 0 && grep -q '^\[4/10\] unet\$' '$tmp/demoloss.err' && grep -q 'preprocess: done earlier, skipped' '$tmp/demoloss.err' && grep -q '\"loss\": \"dice_bce\"' '$tmp/demofpr2/work/unet/config.json'"
+    check "demo --unet-nodule-mining records it and scores the nodules" sh -c "grep -q '\"nodule_mining\": true' '$tmp/demofpr2/work/unet/config.json' && grep -q '^\[\[' '$tmp/demofpr2/work/unet/nodule_scores_1.json'"
     # The 3D detector through the same pipeline: its own stages, a heatmap3d bundle that infer applies.
     "$bin" demo --quick --detector heatmap3d --out "$tmp/demo3d" --threads 2 > "$tmp/demo3d.out" 2> "$tmp/demo3d.err"; rc=$?
     check "demo --detector heatmap3d exit 0" test "$rc" -eq 0
