@@ -24,6 +24,15 @@ SamplePool two_nodules() {
     return p;
 }
 
+// What `epochs` epochs of 100 nodule-sampled draws from a two_nodules() pool visit: "large", "small", "negative".
+std::map<std::string, int> draws_by_nodule(const SamplePool& p, int epochs, std::uint64_t seed) {
+    Rng rng(seed);
+    std::map<std::string, int> seen;
+    for (int e = 0; e < epochs; ++e)
+        for (const std::int64_t r : sample_epoch(p, 100, Sampling::Nodules, rng)) ++seen[r < 10 ? "large" : r < 12 ? "small" : "negative"];
+    return seen;
+}
+
 TEST(Sampling, SlicesVisitsEverySampleOncePerPass) {
     const SamplePool p = two_nodules();
     Rng rng(7);
@@ -42,12 +51,8 @@ TEST(Sampling, SlicesVisitsEverySampleOncePerPass) {
 }
 
 TEST(Sampling, NodulesDrawsEachNoduleEquallyAndKeepsTheNegativeShare) {
-    const SamplePool p = two_nodules();
-    Rng rng(11);
-    std::map<std::string, int> seen;
     const int epochs = 200;
-    for (int e = 0; e < epochs; ++e)
-        for (const std::int64_t r : sample_epoch(p, 100, Sampling::Nodules, rng)) ++seen[r < 10 ? "large" : r < 12 ? "small" : "negative"];
+    std::map<std::string, int> seen = draws_by_nodule(two_nodules(), epochs, 11);
     // 12 of 20 rows are positive: 60 positive draws and 40 negatives an epoch; by slice the large nodule would get
     // 50 of the 60, by nodule each gets 30.
     EXPECT_EQ(seen["negative"], 40 * epochs);
@@ -75,11 +80,8 @@ TEST(Sampling, ScoresWeighTheWorstSegmentedNodulesUpToFiveTimes) {
     EXPECT_DOUBLE_EQ(weigh_by_scores(two_nodules(), scores).nodule_weight[10], 0.5 * 0.65);
     scores[10] = 0.0;
 
-    Rng rng(12);
-    std::map<std::string, int> seen;
     const int epochs = 200;
-    for (int e = 0; e < epochs; ++e)
-        for (const std::int64_t r : sample_epoch(w, 100, Sampling::Nodules, rng)) ++seen[r < 10 ? "large" : r < 12 ? "small" : "negative"];
+    std::map<std::string, int> seen = draws_by_nodule(w, epochs, 12);
     EXPECT_EQ(seen["negative"], 40 * epochs);
     EXPECT_NEAR(seen["small"] / double(epochs), 50.0, 1.5);  // 60 positive draws, 5 : 1
     EXPECT_NEAR(seen["large"] / double(epochs), 10.0, 1.5);
