@@ -43,6 +43,7 @@ struct DemoArgs {
     NegativeChoice negatives_by = cpu_demo_recipe().fpr.set.negative_choice;
     bool blobs_uncovered = false;
     bool unet_nodule_mining = false;
+    int context = -1;  // < 0: the recipe's
     UNetLoss loss = cpu_demo_recipe().unet.loss;
 };
 
@@ -99,6 +100,9 @@ void register_demo(CLI::App& app) {
                                         "The U-Net's loss: dice (negative soft Dice over the batch), dice_bce (plus binary\n"
                                         "cross-entropy) or sample_dice_bce (each nodule crop's soft Dice averaged, plus binary\n"
                                         "cross-entropy; docs/model.md)");
+    cmd->add_option("--context", a->context,
+                    "U-Net input: K slices above and below each slice as extra channels (2K+1; the recipe's 1; docs/model.md)")
+        ->check(CLI::Range(0, 10));
     cmd->add_flag("--unet-nodule-mining", a->unet_nodule_mining,
                   "The U-Net draws the training nodules it segmented worst last epoch more often (up to five times; train\n"
                   "--nodule-mining, docs/model.md)");
@@ -117,6 +121,10 @@ void register_demo(CLI::App& app) {
         if (a->fpr_scans >= 0) o.fpr_scans = a->fpr_scans;
         if (a->blobs_uncovered) o.detect.blobs_uncovered = true;
         if (a->unet_nodule_mining) o.unet.nodule_mining = true;
+        if (a->context >= 0) {
+            o.prep.context = a->context;
+            o.unet.unet.in_channels = 2 * a->context + 1;
+        }
         if (a->scans > 0) cohort.scans = a->scans;
         if (a->full_fraction >= 0) cohort.full_fraction = a->full_fraction;
         cohort.out_dir = (fs::path(a->out) / "cohort").string();

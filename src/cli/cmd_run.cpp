@@ -64,6 +64,8 @@ void register_run(CLI::App& app) {
                     "U-Net loss: dice (negative soft Dice over the batch), dice_bce (plus binary cross-entropy) or\n"
                     "sample_dice_bce (each nodule crop's soft Dice averaged, plus binary cross-entropy; docs/model.md)");
     cmd->add_option("--crop", o->unet.crop, "U-Net training window (0 = whole slices)")->capture_default_str();
+    cmd->add_option("--context", o->prep.context, "U-Net input: K slices above and below each slice as extra channels (2K+1 channels;\n"
+                                                 "the neighbouring slices, whatever their thickness)")->capture_default_str()->check(CLI::Range(0, 10));
     cmd->add_flag("--unet-nodule-mining", o->unet.nodule_mining,
                   "The U-Net draws the training nodules it segmented worst last epoch more often (up to five times; train\n"
                   "--nodule-mining, docs/model.md)");
@@ -125,7 +127,7 @@ void register_run(CLI::App& app) {
     cmd->callback([o, combine] {
         use_threads(o->threads);
         PipelineOptions p = *o;
-        p.prep.context = (p.unet.unet.in_channels - 1) / 2;
+        p.unet.unet.in_channels = 2 * p.prep.context + 1;
         p.combine = enum_from_name(*combine, kFprCombineNames);  // "auto": none, chosen by validation
         const PipelineSummary s = run_pipeline(p);
         if (s.fold >= 0) {

@@ -408,6 +408,15 @@ if "$bin" train --help > /dev/null 2>&1 && ! "$bin" train --help 2>&1 | grep -q 
     "$bin" demo --quick --fpr-net 2.5d --fpr-negatives-by hardest --fpr-scans 3 --blobs-uncovered --loss dice_bce --unet-nodule-mining --out "$tmp/demofpr2" --threads 2 > /dev/null 2> "$tmp/demoloss.err"; rc=$?
     check "demo --loss dice_bce retrains the U-Net" sh -c "test $rc -eq 0 && grep -q '^\[4/10\] unet\$' '$tmp/demoloss.err' && grep -q 'preprocess: done earlier, skipped' '$tmp/demoloss.err' && grep -q '\"loss\": \"dice_bce\"' '$tmp/demofpr2/work/unet/config.json'"
     check "demo --unet-nodule-mining records it and scores the nodules" sh -c "grep -q '\"nodule_mining\": true' '$tmp/demofpr2/work/unet/config.json' && grep -q '^\[\[' '$tmp/demofpr2/work/unet/nodule_scores_1.json'"
+    # --context 2: five slices a sample instead of three; the preprocessing and all after it run again, the U-Net takes
+    # five channels, and infer, reading them from the bundle, repeats the pipeline's candidates.
+    check "demo's U-Net sees three slices by default" sh -c "grep -q '\"in_channels\": 3' '$tmp/demofpr2/work/unet/config.json' && grep -q '\"context\": 1' '$tmp/demofpr2/work/prep/stats.json'"
+    "$bin" demo --quick --fpr-net 2.5d --fpr-negatives-by hardest --fpr-scans 3 --blobs-uncovered --loss dice_bce --unet-nodule-mining --context 2 --out "$tmp/demofpr2" --threads 2 > /dev/null 2> "$tmp/democtx.err"; rc=$?
+    check "demo --context 2 preprocesses again and trains a five-channel U-Net" sh -c "test $rc -eq 0 && grep -q '^\[3/10\] preprocess\$' '$tmp/democtx.err' && grep -q '\"in_channels\": 5' '$tmp/demofpr2/work/unet/config.json' && grep -q '\"context\": 2' '$tmp/demofpr2/work/prep/stats.json'"
+    "$bin" infer --model "$tmp/demofpr2/work/model" --data "$tmp/demofpr2/work/split/test" --out "$tmp/infctx" --threads 2 > /dev/null 2>&1; rc=$?
+    check "infer with a five-channel U-Net gives the pipeline's candidates" sh -c "test $rc -eq 0 && cmp -s '$tmp/infctx/candidates.csv' '$tmp/demofpr2/work/candidates.csv'"
+    "$bin" demo --quick --context 11 --out "$tmp/democtxbad" > /dev/null 2> "$tmp/err.txt"; rc=$?
+    check "demo --context 11 refused before any work" sh -c "test $rc -ne 0 && grep -q 'context' '$tmp/err.txt' && test ! -e '$tmp/democtxbad'"
     # The 3D detector through the same pipeline: its own stages, a heatmap3d bundle that infer applies.
     "$bin" demo --quick --detector heatmap3d --out "$tmp/demo3d" --threads 2 > "$tmp/demo3d.out" 2> "$tmp/demo3d.err"; rc=$?
     check "demo --detector heatmap3d exit 0" test "$rc" -eq 0
