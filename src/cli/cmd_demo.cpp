@@ -121,10 +121,7 @@ void register_demo(CLI::App& app) {
         if (a->fpr_scans >= 0) o.fpr_scans = a->fpr_scans;
         if (a->blobs_uncovered) o.detect.blobs_uncovered = true;
         if (a->unet_nodule_mining) o.unet.nodule_mining = true;
-        if (a->context >= 0) {
-            o.prep.context = a->context;
-            o.unet.unet.in_channels = 2 * a->context + 1;
-        }
+        if (a->context >= 0) set_unet_context(o, a->context);
         if (a->scans > 0) cohort.scans = a->scans;
         if (a->full_fraction >= 0) cohort.full_fraction = a->full_fraction;
         cohort.out_dir = (fs::path(a->out) / "cohort").string();

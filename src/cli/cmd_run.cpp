@@ -127,7 +127,7 @@ void register_run(CLI::App& app) {
     cmd->callback([o, combine] {
         use_threads(o->threads);
         PipelineOptions p = *o;
-        p.unet.unet.in_channels = 2 * p.prep.context + 1;
+        set_unet_context(p, p.prep.context);
         p.combine = enum_from_name(*combine, kFprCombineNames);  // "auto": none, chosen by validation
         const PipelineSummary s = run_pipeline(p);
         if (s.fold >= 0) {

@@ -75,6 +75,11 @@ PipelineOptions cpu_pipeline_defaults() {
     return o;
 }
 
+void set_unet_context(PipelineOptions& o, int context) {
+    o.prep.context = context;
+    o.unet.unet.in_channels = 2 * context + 1;
+}
+
 PipelineOptions demo_pipeline_options(DemoSize size, CohortOptions& cohort) {
     PipelineOptions o = cpu_pipeline_defaults();
     // The demo runs the seed's U-Net whatever run's default: the 3D detector with four passes would take about 16.5

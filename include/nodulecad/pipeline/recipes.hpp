@@ -8,6 +8,10 @@ namespace nodulecad {
 
 PipelineOptions cpu_pipeline_defaults();
 
+// The U-Net's slice context: K slices above and below each slice in the preprocessed samples, and the 2K+1 input
+// channels the U-Net then takes (its stage key records them).
+void set_unet_context(PipelineOptions& o, int context);
+
 // Quick: 6 small scans, 1 epoch — the machinery in a minute, for tests. Cpu: 100 demo-preset scans, 20 held out,
 // under 15 minutes on 2 cores. Cuda: 100 full-size scans, the seed's 32-filter U-Net on 512 px slices pooled with a
 // full-size 3D detector (1.5 mm grid, 16 filters, 64-voxel patches).
