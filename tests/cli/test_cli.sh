@@ -333,6 +333,12 @@ if "$bin" train --help > /dev/null 2>&1 && ! "$bin" train --help 2>&1 | grep -q 
     check "train-fpr --positive-views adds 3 views of each annotated centre" \
         sh -c "test \$(grep -c ',view,' '$tmp/fprv/patches.csv') -gt 0 && test \$(grep -c ',view,' '$tmp/fprv/patches.csv') -eq \$((3 * \$(grep -c ',annotation,' '$tmp/fprv/patches.csv')))"
     check "train-fpr --positive-views says how many it added" grep -q 'views of them added' "$tmp/fprv.err"
+    # --val-every 2 --val-from 2 over 3 epochs: validated after epochs 2 and 3 (the last), not after 1.
+    "$bin" train-fpr --data "$tmp/cohort" --candidates "$tmp/fpr_cands.csv" --out "$tmp/fpre" --epochs 3 --patch 16 --width 4 --val-fraction 0.5 \
+        --val-every 2 --val-from 2 --threads 2 2> /dev/null; rc=$?
+    check "train-fpr --val-every --val-from exit 0" test "$rc" -eq 0
+    check "train-fpr --val-every 2 --val-from 2 validates after epochs 2 and 3 only" \
+        sh -c "awk -F, 'NR > 1 { printf \"%s:%s \", \$1, (\$4 == \"nan\" ? \"-\" : \"v\") }' '$tmp/fpre/metrics.csv' | grep -qx '1:- 2:v 3:v '"
     "$bin" train-fpr --data "$tmp/cohort" --candidates "$tmp/fpr_cands.csv" --out "$tmp/fprw" --positive-views -1 > /dev/null 2> "$tmp/err.txt"; rc=$?
     check "train-fpr --positive-views -1 is refused in one line" \
         sh -c "test $rc -eq 1 && test \$(wc -l < '$tmp/err.txt') -eq 1 && grep -q 'positive-views must be between 0 and 1000' '$tmp/err.txt'"
