@@ -41,6 +41,7 @@ struct DemoArgs {
     int fpr_scans = -1;  // < 0: the recipe's
     Detector3dHead head = cpu_demo_recipe().det3d.head;
     NegativeChoice negatives_by = cpu_demo_recipe().fpr.set.negative_choice;
+    KeepWeights fpr_keep = cpu_demo_recipe().fpr.run.keep;
     bool blobs_uncovered = false;
     bool unet_nodule_mining = false;
     int context = -1;  // < 0: the recipe's
@@ -93,6 +94,10 @@ void register_demo(CLI::App& app) {
         cmd, "--fpr-negatives-by", a->negatives_by, kNegativeChoiceNames,
         "Which 30 negative candidates of each training scan teach the false-positive reduction: random (a seeded\n"
         "draw) or hardest (the highest detector probabilities; docs/detect.md)");
+    CLI::Option* fpr_keep = add_enum_option(
+        cmd, "--fpr-keep", a->fpr_keep, kKeepWeightsNames,
+        "The false-positive reduction's weights: final (the last epoch's; validated after it only) or best-validation\n"
+        "(the best validation AUC, validated every 3rd epoch of the second half; docs/model.md)");
     cmd->add_flag("--blobs-uncovered", a->blobs_uncovered,
                   "The U-Net's 10 blob candidates a scan are the 10 strongest blobs no U-Net candidate covers (default:\n"
                   "those of the 10 strongest blobs that none covers; docs/detect.md)");
@@ -106,7 +111,7 @@ void register_demo(CLI::App& app) {
     cmd->add_flag("--unet-nodule-mining", a->unet_nodule_mining,
                   "The U-Net draws the training nodules it segmented worst last epoch more often (up to five times; train\n"
                   "--nodule-mining, docs/model.md)");
-    cmd->callback([a, detector, fpr_net, head, negatives_by, loss] {
+    cmd->callback([a, detector, fpr_net, head, negatives_by, fpr_keep, loss] {
         namespace fs = std::filesystem;
         use_threads(a->threads);
         const bool cuda = a->device.rfind("cuda", 0) == 0 || (a->device == "auto" && cuda_available());
@@ -116,6 +121,7 @@ void register_demo(CLI::App& app) {
         if (fpr_net->count() > 0) o.fpr.net.arch = a->fpr_net;
         if (head->count() > 0) o.det3d.head = a->head;
         if (negatives_by->count() > 0) o.fpr.set.negative_choice = a->negatives_by;
+        if (fpr_keep->count() > 0) set_fpr_keep(o, a->fpr_keep);
         if (loss->count() > 0) o.unet.loss = a->loss;
         if (a->fpr_views >= 0) o.fpr.set.positive_views = a->fpr_views;
         if (a->fpr_scans >= 0) o.fpr_scans = a->fpr_scans;

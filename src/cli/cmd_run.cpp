@@ -99,6 +99,9 @@ void register_run(CLI::App& app) {
     add_enum_option(cmd, "--detector3d-keep", o->det3d.run.keep, kKeepWeightsNames,
                     "heatmap3d: the weights used: final (the last epoch's) or best-validation (the lowest loss on the\n"
                     "validation patients' patches)");
+    add_enum_option(cmd, "--fpr-keep", o->fpr.run.keep, kKeepWeightsNames,
+                    "The false-positive reduction's weights: best-validation (the epoch with the best validation AUC) or\n"
+                    "final (the last epoch's; the demo's recipe, docs/model.md)");
     add_enum_option(cmd, "--fpr-net", o->fpr.net.arch, kFprArchNames,
                     "False-positive reduction: 2.5d (three orthogonal views of each candidate) or 3d (the candidate's\n"
                     "cube at two scales of context; docs/model.md)");

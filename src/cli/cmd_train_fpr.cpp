@@ -20,7 +20,8 @@ void register_train_fpr(CLI::App& app) {
         "negative; annotated nodule centres are added as positives. Cubes cut along the world axes; the network sees\n"
         "2.5D views of them (--arch 2.5d: axial, coronal, sagittal, 3 planes each) or the cube itself at two scales\n"
         "(--arch 3d); class-balanced epochs; flips, quarter turns and shifts; patient split.\n"
-        "Each epoch: validation ROC AUC, precision, recall, F1 and the candidate FROC (CPM) before and after.\n"
+        "Each validated epoch (--val-every, --val-from): ROC AUC, precision, recall, F1 and the candidate FROC (CPM)\n"
+        "before and after.\n"
         "Writes FPR/patches.npy|csv|json, last.pt, best.pt (best validation AUC), metrics.csv, config.json.\n"
         "Under torchrun, srun or RANK/WORLD_SIZE/MASTER_ADDR/MASTER_PORT it trains as several ranks, each taking --batch\n"
         "samples of every step; rank 0 cuts the patches and writes FPR (docs/distributed.md).");

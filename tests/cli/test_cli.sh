@@ -389,6 +389,7 @@ if "$bin" train --help > /dev/null 2>&1 && ! "$bin" train --help 2>&1 | grep -q 
     check "infer without a bundle exits 1 in one line" sh -c "test $rc -eq 1 && test \$(wc -l < '$tmp/err.txt') -eq 1 && grep -q 'model bundle not found' '$tmp/err.txt'"
     # The FP reduction: 3d by default (the demo above), 2.5d selectable; either is bundled and applied by infer.
     check "demo trains the 3d FP reduction by default" grep -q '"arch": "3d"' "$tmp/demo/work/fpr/config.json"
+    check "demo's FP reduction keeps its final weights by default" grep -q '"keep": "final"' "$tmp/demo/work/fpr/config.json"
     "$bin" demo --quick --fpr-net 2.5d --out "$tmp/demofpr2" --threads 2 > /dev/null 2> "$tmp/demofpr2.err"; rc=$?
     check "demo --fpr-net 2.5d exit 0" test "$rc" -eq 0
     check "demo --fpr-net 2.5d trains the 2.5d FP reduction" grep -q '"arch": "2.5d"' "$tmp/demofpr2/work/fpr/config.json"
@@ -421,6 +422,9 @@ if "$bin" train --help > /dev/null 2>&1 && ! "$bin" train --help 2>&1 | grep -q 
     check "demo --context 2 preprocesses again and trains a five-channel U-Net" sh -c "test $rc -eq 0 && grep -q '^\[3/10\] preprocess\$' '$tmp/democtx.err' && grep -q '\"in_channels\": 5' '$tmp/demofpr2/work/unet/config.json' && grep -q '\"context\": 2' '$tmp/demofpr2/work/prep/stats.json'"
     "$bin" infer --model "$tmp/demofpr2/work/model" --data "$tmp/demofpr2/work/split/test" --out "$tmp/infctx" --threads 2 > /dev/null 2>&1; rc=$?
     check "infer with a five-channel U-Net gives the pipeline's candidates" sh -c "test $rc -eq 0 && cmp -s '$tmp/infctx/candidates.csv' '$tmp/demofpr2/work/candidates.csv'"
+    # --fpr-keep best-validation: the reduction alone trains again, keeping its best validated epoch.
+    "$bin" demo --quick --fpr-net 2.5d --fpr-negatives-by hardest --fpr-scans 3 --blobs-uncovered --loss dice_bce --unet-nodule-mining --context 2 --fpr-keep best-validation --out "$tmp/demofpr2" --threads 2 > /dev/null 2> "$tmp/demokeep.err"; rc=$?
+    check "demo --fpr-keep best-validation retrains the reduction alone" sh -c "test $rc -eq 0 && grep -q '\"keep\": \"best-validation\"' '$tmp/demofpr2/work/fpr/config.json' && test \$(grep -c 'done earlier, skipped' '$tmp/demokeep.err') -eq 7 && grep -q '^\[7/10\] fpr' '$tmp/demokeep.err'"
     "$bin" demo --quick --context 11 --out "$tmp/democtxbad" > /dev/null 2> "$tmp/err.txt"; rc=$?
     check "demo --context 11 refused before any work" sh -c "test $rc -ne 0 && grep -q 'context' '$tmp/err.txt' && test ! -e '$tmp/democtxbad'"
     # The 3D detector through the same pipeline: its own stages, a heatmap3d bundle that infer applies.

@@ -287,6 +287,22 @@ TEST(Pipeline, FoldsAsSeparateJobsGiveTheResultOfOneRun) {
 
 // The CUDA recipe (issue 16: "uses the 3D stage at full size"): both detectors, the 3D one larger and on a finer grid
 // than the 2-core recipe's, with options a run accepts; its network builds and maps one training patch to a heatmap
+// The demo's reduction keeps its final weights and validates once, after its last epoch; run's keeps the best
+// validated epoch; --fpr-keep best-validation brings back validation from the second half of the epochs.
+TEST(Recipes, TheDemosReductionKeepsItsFinalWeightsAndValidatesAfterItsLastEpoch) {
+    CohortOptions cohort;
+    PipelineOptions demo = demo_pipeline_options(DemoSize::Cpu, cohort);
+    EXPECT_EQ(demo.fpr.run.keep, KeepWeights::Final);
+    EXPECT_EQ(demo.fpr.run.epochs, 30);
+    EXPECT_EQ(demo.fpr.run.validate_from, 30);
+    EXPECT_EQ(cpu_pipeline_defaults().fpr.run.keep, KeepWeights::BestValidation);
+    set_fpr_keep(demo, KeepWeights::BestValidation);
+    EXPECT_EQ(demo.fpr.run.keep, KeepWeights::BestValidation);
+    EXPECT_EQ(demo.fpr.run.validate_from, 16);
+    set_fpr_keep(demo, KeepWeights::Final);
+    EXPECT_EQ(demo.fpr.run.validate_from, 30);
+}
+
 // and a size map of the patch's shape.
 TEST(Recipes, CudaDemoRunsBothDetectorsWithTheFullSize3dNetwork) {
     CohortOptions cohort;

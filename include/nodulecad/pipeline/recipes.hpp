@@ -12,6 +12,11 @@ PipelineOptions cpu_pipeline_defaults();
 // channels the U-Net then takes (its stage key records them).
 void set_unet_context(PipelineOptions& o, int context);
 
+// Which weights the false-positive reduction keeps, and from which epoch it validates: final validates after the
+// last epoch only (for the record: nothing is chosen), best-validation from the second half of its epochs (under the
+// cosine learning rate the first half never held the best weights). Call after setting its epochs.
+void set_fpr_keep(PipelineOptions& o, KeepWeights keep);
+
 // Quick: 6 small scans, 1 epoch — the machinery in a minute, for tests. Cpu: 100 demo-preset scans, 20 held out,
 // under 15 minutes on 2 cores. Cuda: 100 full-size scans, the seed's 32-filter U-Net on 512 px slices pooled with a
 // full-size 3D detector (1.5 mm grid, 16 filters, 64-voxel patches).
