@@ -131,9 +131,9 @@ PipelineOptions demo_pipeline_options(DemoSize size, CohortOptions& cohort) {
     // every epoch: AUC 0.982, which epoch 28 matched) until it kept its final weights, below.
     o.unet.run.validate_from = 16;
     // The reduction keeps its final epoch's weights and validates after it only (for the record): on six tuning work
-    // folders, over twelve paired reductions, the final epoch scored as the best validated one (+0.002 on the mean;
-    // 0.808 against 0.811 for today's recipe), and its four validations before the last took about 25 s (docs/model.md,
-    // "Where the held-out CPM goes"). Until then: best-validation, validated every 3rd epoch from 16.
+    // folders, eighteen paired reductions (three training recipes), the final epoch scored as the best validated one
+    // on the mean (+0.002; with this recipe 0.808 against 0.811), and its four validations before the last took about
+    // 25 s (docs/model.md, "Where the held-out CPM goes"). Until then: best-validation, every 3rd epoch from 16.
     set_fpr_keep(o, KeepWeights::Final);
     if (size == DemoSize::Quick) {
         cohort.full_fraction = 0;
