@@ -28,12 +28,7 @@ void register_train(CLI::App& app) {
     cmd->add_option("--lr", o->run.lr, "Adam learning rate")->capture_default_str();
     add_enum_option(cmd, "--lr-schedule", o->run.lr_schedule, kLrScheduleNames, "constant, or cosine (lr down to lr/100 over the epochs)");
     add_enum_option(cmd, "--keep", o->run.keep, kKeepWeightsNames, "which weights best.pt holds: best-validation (the epoch scoring best on the validation patients) or final (the last epoch)");
-    cmd->add_option("--val-every", o->run.validate_every, "Validate after every Nth epoch and the last (the others cannot become best.pt)")
-        ->capture_default_str()
-        ->check(CLI::PositiveNumber);
-    cmd->add_option("--val-from", o->run.validate_from, "Validate only from this epoch on (and after the last)")
-        ->capture_default_str()
-        ->check(CLI::PositiveNumber);
+    add_validation_options(cmd, o->run);
     cmd->add_option("--device", o->run.device, "auto, cpu or cuda[:N]")->capture_default_str();
     cmd->add_flag("!--fp32", o->run.amp, "On CUDA, run in fp32 instead of bf16 autocast with channels-last (no effect on a CPU)");
     cmd->add_option("--filters", o->unet.base_filters, "Filters at the first level (doubled per level)")->capture_default_str();

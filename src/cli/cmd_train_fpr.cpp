@@ -49,13 +49,7 @@ void register_train_fpr(CLI::App& app) {
     cmd->add_option("--lr", o->run.lr, "Adam learning rate")->capture_default_str();
     add_enum_option(cmd, "--lr-schedule", o->run.lr_schedule, kLrScheduleNames, "constant, or cosine (lr down to lr/100 over the epochs)");
     add_enum_option(cmd, "--keep", o->run.keep, kKeepWeightsNames, "which weights best.pt holds: best-validation (the epoch scoring best on the validation patients) or final (the last epoch)");
-    cmd->add_option("--val-every", o->run.validate_every, "Validate after every Nth epoch and the last (the others cannot become best.pt)")
-        ->capture_default_str()
-        ->check(CLI::PositiveNumber);
-    cmd->add_option("--val-from", o->run.validate_from, "Validate only from this epoch on (and after the last); the pipeline's\n"
-                                                        "CPU recipes validate every 3rd epoch from 16")
-        ->capture_default_str()
-        ->check(CLI::PositiveNumber);
+    add_validation_options(cmd, o->run);
     cmd->add_option("--symmetries", o->symmetries, "Validation scores: mean over this many turns and mirrors of the axial plane\n"
                                                    "(1-8; the model remembers it and detect --fpr does the same)")->capture_default_str()->check(CLI::Range(1, 8));
     add_enum_option(cmd, "--arch", o->net.arch, kFprArchNames,

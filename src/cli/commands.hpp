@@ -8,6 +8,7 @@
 #include "nodulecad/core/enum_names.hpp"
 #include "nodulecad/core/error.hpp"
 #include "nodulecad/core/launch.hpp"
+#include "nodulecad/train/trainer_options.hpp"
 
 namespace nodulecad::cli {
 
@@ -49,6 +50,8 @@ void add_reference_options(CLI::App* cmd, std::vector<std::string>& annotations,
 // Commands that train as several ranks (docs/distributed.md): --dist-timeout into `timeout_s`, and the help's note
 // on the launchers.
 void add_rank_options(CLI::App* cmd, int& timeout_s);
+// The trainers' validation schedule (train, train-fpr): --val-every and --val-from into `run`.
+void add_validation_options(CLI::App* cmd, TrainerOptions& run);
 // This process's place among the ranks a launcher started (RANK/WORLD_SIZE, torchrun, Slurm), for a command that
 // trains; ranks other than 0 show no progress (rank 0 speaks for all).
 WorldSpec join_launch();

@@ -63,6 +63,15 @@ void add_rank_options(CLI::App* cmd, int& timeout_s) {
         ->check(CLI::PositiveNumber);
 }
 
+void add_validation_options(CLI::App* cmd, TrainerOptions& run) {
+    cmd->add_option("--val-every", run.validate_every, "Validate after every Nth epoch and the last (the others cannot become best.pt)")
+        ->capture_default_str()
+        ->check(CLI::PositiveNumber);
+    cmd->add_option("--val-from", run.validate_from, "Validate only from this epoch on (and after the last)")
+        ->capture_default_str()
+        ->check(CLI::PositiveNumber);
+}
+
 WorldSpec join_launch() {
     const WorldSpec w = world_from_environment();
     if (w.rank != 0) Progress::set_enabled(false);

@@ -285,8 +285,6 @@ TEST(Pipeline, FoldsAsSeparateJobsGiveTheResultOfOneRun) {
     test::expect_error([&] { run_pipeline(job); }, {"fold needs --folds N (N >= 2)"});
 }
 
-// The CUDA recipe (issue 16: "uses the 3D stage at full size"): both detectors, the 3D one larger and on a finer grid
-// than the 2-core recipe's, with options a run accepts; its network builds and maps one training patch to a heatmap
 // The demo's reduction keeps its final weights and validates once, after its last epoch; run's keeps the best
 // validated epoch; --fpr-keep best-validation brings back validation from the second half of the epochs.
 TEST(Recipes, TheDemosReductionKeepsItsFinalWeightsAndValidatesAfterItsLastEpoch) {
@@ -303,6 +301,8 @@ TEST(Recipes, TheDemosReductionKeepsItsFinalWeightsAndValidatesAfterItsLastEpoch
     EXPECT_EQ(demo.fpr.run.validate_from, 30);
 }
 
+// The CUDA recipe (issue 16: "uses the 3D stage at full size"): both detectors, the 3D one larger and on a finer grid
+// than the 2-core recipe's, with options a run accepts; its network builds and maps one training patch to a heatmap
 // and a size map of the patch's shape.
 TEST(Recipes, CudaDemoRunsBothDetectorsWithTheFullSize3dNetwork) {
     CohortOptions cohort;
