@@ -39,6 +39,7 @@ struct DemoArgs {
     FprArch fpr_net = cpu_demo_recipe().fpr.net.arch;
     int fpr_views = -1;  // < 0: the recipe's
     int fpr_scans = -1;  // < 0: the recipe's
+    double fpr_val_fraction = -1;  // < 0: the recipe's
     Detector3dHead head = cpu_demo_recipe().det3d.head;
     NegativeChoice negatives_by = cpu_demo_recipe().fpr.set.negative_choice;
     KeepWeights fpr_keep = cpu_demo_recipe().fpr.run.keep;
@@ -90,6 +91,10 @@ void register_demo(CLI::App& app) {
                     "Training scans whose candidates teach the false-positive reduction (0 = all; default: the recipe's,\n"
                     "48 of 80 on a CPU, docs/pipeline.md)")
         ->check(CLI::NonNegativeNumber);
+    cmd->add_option("--fpr-val-fraction", a->fpr_val_fraction,
+                    "Share of the training scans held out as the false-positive reduction's validation patients, among\n"
+                    "--fpr-scans (at most a quarter of them; 0 = none: it learns from all; default: the recipe's, docs/model.md)")
+        ->check(CLI::Range(0.0, 0.9));
     CLI::Option* negatives_by = add_enum_option(
         cmd, "--fpr-negatives-by", a->negatives_by, kNegativeChoiceNames,
         "Which 30 negative candidates of each training scan teach the false-positive reduction: random (a seeded\n"
@@ -125,6 +130,7 @@ void register_demo(CLI::App& app) {
         if (loss->count() > 0) o.unet.loss = a->loss;
         if (a->fpr_views >= 0) o.fpr.set.positive_views = a->fpr_views;
         if (a->fpr_scans >= 0) o.fpr_scans = a->fpr_scans;
+        if (a->fpr_val_fraction >= 0) o.fpr.set.val_fraction = a->fpr_val_fraction;
         if (a->blobs_uncovered) o.detect.blobs_uncovered = true;
         if (a->unet_nodule_mining) o.unet.nodule_mining = true;
         if (a->context >= 0) set_unet_context(o, a->context);

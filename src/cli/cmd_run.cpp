@@ -115,6 +115,12 @@ void register_run(CLI::App& app) {
                     "Which negatives a training scan over --fpr-negatives keeps: random (a seeded draw) or hardest (the\n"
                     "highest detector probabilities)");
     cmd->add_option("--fpr-scans", o->fpr_scans, "Predict at most this many training scans for FPR candidates (0 = all)")->capture_default_str();
+    cmd->add_option("--fpr-val-fraction", o->fpr.set.val_fraction,
+                    "Share of the training scans held out as the false-positive reduction's validation patients, among those\n"
+                    "whose candidates it learns from (with --fpr-scans at most a quarter of them; 0 = none: it learns from\n"
+                    "all, and best.pt is the last epoch's; docs/model.md)")
+        ->capture_default_str()
+        ->check(CLI::Range(0.0, 0.9));
     cmd->add_option("--blobs", o->detect.blobs_per_scan, "Also those of the N strongest 3D blobs per scan that no U-Net candidate covers (small\n"
                                                          "round nodules the U-Net misses; 0 = U-Net candidates only)")->capture_default_str()->check(CLI::NonNegativeNumber);
     cmd->add_flag("--blobs-uncovered", o->detect.blobs_uncovered,

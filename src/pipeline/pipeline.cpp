@@ -129,9 +129,11 @@ void stage_split(StageRunner& st, const PipelineOptions& o, const Split& s) {
 }
 
 // Links to the training scans whose candidates teach the FP reduction. A stage of its own so that choosing more or
-// fewer of them (`--fpr-scans`) re-runs only what depends on them, not the preprocessing and the networks.
+// fewer of them (`--fpr-scans`) re-runs only what depends on them, not the preprocessing and the networks. Its key
+// is the scans alone: the reduction's share of validation patients is in the fpr stage's own key, and changing it
+// must not predict the same scans again.
 void stage_split_fpr(StageRunner& st, const Split& s) {
-    const json key = {{"fpr_scans", uids_of(s.fpr.scans)}, {"val_fraction", s.fpr.val_fraction}};
+    const json key = {{"fpr_scans", uids_of(s.fpr.scans)}};
     st.run("split-fpr", {"split"}, key, {s.path("split/fpr")}, [&](bool) { link_scans(s.fpr.scans, s.path("split/fpr")); });
 }
 
@@ -256,8 +258,11 @@ void stage_fpr(StageRunner& st, const PipelineOptions& o, const Split& s) {
         }
         if (!res.epochs.empty()) {
             const auto& m = res.epochs.back();
-            std::cerr << "  " << res.set.positives << " positive / " << res.set.negatives << " negative patches; last epoch: validation AUC " << m.val_auc
-                      << ", CPM " << m.cpm_before << " -> " << m.cpm_after << "\n";
+            std::cerr << "  " << res.set.positives << " positive / " << res.set.negatives << " negative patches; ";
+            if (res.set.val_uids.empty())
+                std::cerr << "no validation patients (all its candidate scans teach it; it keeps the last epoch's weights)\n";
+            else
+                std::cerr << "last epoch: validation AUC " << m.val_auc << ", CPM " << m.cpm_before << " -> " << m.cpm_after << "\n";
         }
     });
 }

@@ -425,6 +425,9 @@ if "$bin" train --help > /dev/null 2>&1 && ! "$bin" train --help 2>&1 | grep -q 
     # --fpr-keep best-validation: the reduction alone trains again, keeping its best validated epoch.
     "$bin" demo --quick --fpr-net 2.5d --fpr-negatives-by hardest --fpr-scans 3 --blobs-uncovered --loss dice_bce --unet-nodule-mining --context 2 --fpr-keep best-validation --out "$tmp/demofpr2" --threads 2 > /dev/null 2> "$tmp/demokeep.err"; rc=$?
     check "demo --fpr-keep best-validation retrains the reduction alone" sh -c "test $rc -eq 0 && grep -q '\"keep\": \"best-validation\"' '$tmp/demofpr2/work/fpr/config.json' && test \$(grep -c 'done earlier, skipped' '$tmp/demokeep.err') -eq 7 && grep -q '^\[7/10\] fpr' '$tmp/demokeep.err'"
+    # --fpr-val-fraction 0: the reduction alone trains again, with no validation patients (the same candidate scans).
+    "$bin" demo --quick --fpr-net 2.5d --fpr-negatives-by hardest --fpr-scans 3 --blobs-uncovered --loss dice_bce --unet-nodule-mining --context 2 --fpr-keep best-validation --fpr-val-fraction 0 --out "$tmp/demofpr2" --threads 2 > /dev/null 2> "$tmp/demonoval.err"; rc=$?
+    check "demo --fpr-val-fraction 0 retrains the reduction alone, without validation patients" sh -c "test $rc -eq 0 && grep -q '\"val_uids\": \[\]' '$tmp/demofpr2/work/fpr/config.json' && test \$(grep -c 'done earlier, skipped' '$tmp/demonoval.err') -eq 7 && grep -q '^\[7/10\] fpr' '$tmp/demonoval.err' && grep -q 'no validation patients' '$tmp/demonoval.err'"
     "$bin" demo --quick --context 11 --out "$tmp/democtxbad" > /dev/null 2> "$tmp/err.txt"; rc=$?
     check "demo --context 11 refused before any work" sh -c "test $rc -ne 0 && grep -q 'context' '$tmp/err.txt' && test ! -e '$tmp/democtxbad'"
     # The 3D detector through the same pipeline: its own stages, a heatmap3d bundle that infer applies.

@@ -20,6 +20,7 @@
 #include "nodulecad/pipeline/recipes.hpp"
 #include "nodulecad/preprocess/patient_split.hpp"
 #include "nodulecad/synth/cohort.hpp"
+#include "nodulecad/train/train_fpr.hpp"
 #include "pipeline/quick_pipeline.hpp"
 #include "test_util.hpp"
 
@@ -190,6 +191,44 @@ TEST(Pipeline, FprValidationPatientsAreAmongThePredictedScans) {
         EXPECT_FALSE(more.at(s)) << s;
     EXPECT_EQ(find_scans(dir.path("work/split/fpr")).size(), 5u);
     EXPECT_EQ(find_predictions(dir.path("work/pred_train")).size(), 5u);
+}
+
+// --fpr-val-fraction 0: the reduction has no validation patients and learns from every candidate scan (the demo keeps
+// its final weights, so validation there was only for the record); the held-out candidates are still rescored.
+TEST(Pipeline, FprWithoutValidationPatientsLearnsFromEveryCandidateScan) {
+    test::TempDir dir;
+    PipelineOptions o = test::quick_pipeline(dir, 8);  // 6 training scans
+    o.fpr_scans = 4;
+    o.fpr.set.val_fraction = 0;
+    o.detect.threshold = 0.99;  // the blobs are the candidates (see the test above)
+    (void)run_pipeline(o);
+    const auto config = nlohmann::json::parse(read_file(dir.path("work/fpr/config.json")));
+    EXPECT_TRUE(config.at("val_uids").empty());
+    const auto summary = nlohmann::json::parse(read_file(dir.path("work/fpr/patches.json")));
+    EXPECT_EQ(summary.at("val").get<int>(), 0);
+    EXPECT_EQ(summary.at("train").get<int>(), summary.at("rows").get<int>());
+    const CsvTable patches = read_csv(dir.path("work/fpr/patches.csv"), true);
+    const std::size_t uid = patches.column("seriesuid"), split = patches.column("split"), source = patches.column("source");
+    std::set<std::string> candidate_scans, centre_scans;
+    for (const auto& r : patches.rows) {
+        EXPECT_EQ(r.fields.at(split), "train");
+        (r.fields.at(source) == "candidate" ? candidate_scans : centre_scans).insert(r.fields.at(uid));
+    }
+    std::set<std::string> predicted;
+    for (const auto& s : find_scans(dir.path("work/split/fpr"))) predicted.insert(s.uid);
+    EXPECT_EQ(candidate_scans, predicted);  // every candidate scan's patches, none held back
+    // ...and the annotated centres of every training scan, those not predicted included.
+    EXPECT_TRUE(std::any_of(centre_scans.begin(), centre_scans.end(), [&](const std::string& u) { return predicted.count(u) == 0; }));
+    ASSERT_TRUE(std::filesystem::exists(dir.path("work/fpr/best.pt")));
+    EXPECT_EQ(fpr_checkpoint_epoch(dir.path("work/fpr/best.pt")), o.fpr.run.epochs);
+    // The held-out candidates carry the reduction's probabilities, not the first stage's.
+    const auto first = read_results(dir.path("work/candidates_unet.csv")), after = read_results(dir.path("work/candidates.csv"));
+    ASSERT_FALSE(first.empty());
+    ASSERT_EQ(first.size(), after.size());
+    std::multiset<double> p_first, p_after;
+    for (const auto& c : first) p_first.insert(c.probability);
+    for (const auto& c : after) p_after.insert(c.probability);
+    EXPECT_NE(p_first, p_after);
 }
 
 // --combine auto: the best mean validation CPM over the 5 epochs up to best.pt's, not the one epoch (which often
