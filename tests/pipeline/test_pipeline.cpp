@@ -18,6 +18,7 @@
 #include "nodulecad/model/detector3d.hpp"
 #include "nodulecad/pipeline/pipeline.hpp"
 #include "nodulecad/pipeline/recipes.hpp"
+#include "nodulecad/pipeline/splits.hpp"
 #include "nodulecad/preprocess/patient_split.hpp"
 #include "nodulecad/synth/cohort.hpp"
 #include "nodulecad/train/train_fpr.hpp"
@@ -324,9 +325,10 @@ TEST(Pipeline, FoldsAsSeparateJobsGiveTheResultOfOneRun) {
     test::expect_error([&] { run_pipeline(job); }, {"fold needs --folds N (N >= 2)"});
 }
 
-// The demo's reduction keeps its final weights and validates once, after its last epoch; run's keeps the best
-// validated epoch; --fpr-keep best-validation brings back validation from the second half of the epochs.
-TEST(Recipes, TheDemosReductionKeepsItsFinalWeightsAndValidatesAfterItsLastEpoch) {
+// The demo's reduction keeps its final weights and validates once, after its last epoch (on no patients since
+// 2026-12-06); run's keeps the best validated epoch; --fpr-keep best-validation brings back validation from the
+// second half of the epochs.
+TEST(Recipes, TheDemosReductionKeepsItsFinalWeightsAndLearnsFromAllItsScans) {
     CohortOptions cohort;
     PipelineOptions demo = demo_pipeline_options(DemoSize::Cpu, cohort);
     EXPECT_EQ(demo.fpr.run.keep, KeepWeights::Final);
@@ -338,6 +340,14 @@ TEST(Recipes, TheDemosReductionKeepsItsFinalWeightsAndValidatesAfterItsLastEpoch
     EXPECT_EQ(demo.fpr.run.validate_from, 16);
     set_fpr_keep(demo, KeepWeights::Final);
     EXPECT_EQ(demo.fpr.run.validate_from, 30);
+    // ...and, keeping its final weights, it has no validation patients: all its candidate scans teach it. The quick
+    // and CUDA recipes keep run's share.
+    EXPECT_EQ(demo.fpr.set.val_fraction, 0.0);
+    EXPECT_EQ(choose_fpr_scans(std::vector<ScanFile>(80), demo.fpr_scans, demo.fpr.set.val_fraction, 0).val_fraction, 0.0);
+    CohortOptions other;
+    EXPECT_EQ(demo_pipeline_options(DemoSize::Quick, other).fpr.set.val_fraction, cpu_pipeline_defaults().fpr.set.val_fraction);
+    EXPECT_EQ(demo_pipeline_options(DemoSize::Cuda, other).fpr.set.val_fraction, cpu_pipeline_defaults().fpr.set.val_fraction);
+    EXPECT_GT(cpu_pipeline_defaults().fpr.set.val_fraction, 0.0);
 }
 
 // The CUDA recipe (issue 16: "uses the 3D stage at full size"): both detectors, the 3D one larger and on a finer grid
