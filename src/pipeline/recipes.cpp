@@ -138,8 +138,8 @@ PipelineOptions demo_pipeline_options(DemoSize size, CohortOptions& cohort) {
     // Keeping its final weights, the reduction needs no validation patients (12 of its 48 scans, only for the record
     // since): it learns from all 48 scans' candidates and every training scan's annotated nodules. On six tuning
     // folders the held-out CPM rose from 0.799 to 0.838 on the mean (higher on five, equal on one), for about 20 s
-    // more of its training in the demo (a third more patches an epoch; docs/model.md, "The reduction's validation patients
-    // taught as well"). The quick and CUDA recipes keep theirs. --fpr-val-fraction 0.15 brings them back.
+    // more of its training in the demo (a third more patches an epoch; docs/model.md, "The reduction's validation
+    // patients taught as well"). The quick and CUDA recipes keep theirs. --fpr-val-fraction 0.15 brings them back.
     if (size == DemoSize::Cpu) o.fpr.set.val_fraction = 0;
     if (size == DemoSize::Quick) {
         cohort.full_fraction = 0;
