@@ -90,10 +90,16 @@ void register_train_fpr(CLI::App& app) {
                   << (r.set.reused ? ", reused" : "") << "); " << r.set.val << " validation patches on " << r.set.val_uids.size() << " scans\n";
         if (r.set.candidates_without_scan)
             std::cerr << "train-fpr: note: " << r.set.candidates_without_scan << " candidates are on scans not under --data (not used)\n";
-        for (const auto& m : r.epochs)
-            std::cerr << "epoch " << m.epoch << ": loss " << m.train_loss << ", val AUC " << m.val_auc << ", precision " << m.val_precision
-                      << ", recall " << m.val_recall << ", F1 " << m.val_f1 << ", CPM " << m.cpm_before << " -> " << m.cpm_after << ", "
-                      << std::lround(m.samples_per_second) << " patches/s\n";
+        for (const auto& m : r.epochs) {
+            std::cerr << "epoch " << m.epoch << ": loss " << m.train_loss << ", ";
+            // An epoch --val-every/--val-from skip, or any epoch without validation patients, has no figures to show.
+            if (std::isnan(m.val_loss))
+                std::cerr << (r.set.val_uids.empty() ? "no validation patients" : "not validated");
+            else
+                std::cerr << "val AUC " << m.val_auc << ", precision " << m.val_precision << ", recall " << m.val_recall << ", F1 " << m.val_f1
+                          << ", CPM " << m.cpm_before << " -> " << m.cpm_after;
+            std::cerr << ", " << std::lround(m.samples_per_second) << " patches/s\n";
+        }
     });
 }
 

@@ -335,8 +335,10 @@ if "$bin" train --help > /dev/null 2>&1 && ! "$bin" train --help 2>&1 | grep -q 
     check "train-fpr --positive-views says how many it added" grep -q 'views of them added' "$tmp/fprv.err"
     # --val-every 2 --val-from 2 over 3 epochs: validated after epochs 2 and 3 (the last), not after 1.
     "$bin" train-fpr --data "$tmp/cohort" --candidates "$tmp/fpr_cands.csv" --out "$tmp/fpre" --epochs 3 --patch 16 --width 4 --val-fraction 0.5 \
-        --val-every 2 --val-from 2 --threads 2 2> /dev/null; rc=$?
+        --val-every 2 --val-from 2 --threads 2 2> "$tmp/fpre.err"; rc=$?
     check "train-fpr --val-every --val-from exit 0" test "$rc" -eq 0
+    check "train-fpr says which epochs were not validated, and shows the others' figures" \
+        sh -c "grep -q '^epoch 1: loss [0-9.e-]*, not validated, [0-9]* patches/s\$' '$tmp/fpre.err' && grep -q '^epoch 2: .*val AUC [0-9.]*, ' '$tmp/fpre.err' && ! grep -q nan '$tmp/fpre.err'"
     check "train-fpr --val-every 2 --val-from 2 validates after epochs 2 and 3 only" \
         sh -c "awk -F, 'NR > 1 { printf \"%s:%s \", \$1, (\$4 == \"nan\" ? \"-\" : \"v\") }' '$tmp/fpre/metrics.csv' | grep -qx '1:- 2:v 3:v '"
     "$bin" train-fpr --data "$tmp/cohort" --candidates "$tmp/fpr_cands.csv" --out "$tmp/fprw" --positive-views -1 > /dev/null 2> "$tmp/err.txt"; rc=$?
