@@ -102,7 +102,9 @@ PipelineOptions demo_pipeline_options(DemoSize size, CohortOptions& cohort) {
     // (docs/pipeline.md).
     o.unet.scale_augment = 0;
     // 30 epochs of the 3D FP reduction instead of run's 40 keep the demo within 15 minutes (40: 15 min 21 s); on
-    // the tuning cohort 30 scored 0.69-0.75 over three seeds, 40 0.72-0.74, the 2.5D reduction 0.62-0.67.
+    // the tuning cohort 30 scored 0.69-0.75 over three seeds, 40 0.72-0.74, the 2.5D reduction 0.62-0.67. Two of 15
+    // epochs with their probabilities averaged (the same training time) scored lower on six tuning folders, 0.809
+    // against 0.838 (docs/model.md, "Two reductions averaged at the demo's training time").
     o.fpr.run.epochs = 30;
     // 30 % of the cohort at the full preset (thin slices, 512x512): on tuning cohorts, training on such a mix raised
     // both detectors' bundles on thin-slice scans by 0.06-0.13 CPM and left demo-like scans within the seed spread
