@@ -108,8 +108,9 @@ void register_demo(CLI::App& app) {
                   "those of the 10 strongest blobs that none covers; docs/detect.md)");
     CLI::Option* loss = add_enum_option(cmd, "--loss", a->loss, kUNetLossNames,
                                         "The U-Net's loss: dice (negative soft Dice over the batch), dice_bce (plus binary\n"
-                                        "cross-entropy) or sample_dice_bce (each nodule crop's soft Dice averaged, plus binary\n"
-                                        "cross-entropy; docs/model.md)");
+                                        "cross-entropy), sample_dice_bce (each nodule crop's soft Dice averaged, plus binary\n"
+                                        "cross-entropy) or sample_tversky_bce (the same with each crop's Tversky index:\n"
+                                        "missed nodule pixels weigh 0.7, false positive ones 0.3; docs/model.md)");
     cmd->add_option("--context", a->context,
                     "U-Net input: K slices above and below each slice as extra channels (2K+1; the recipe's 1; docs/model.md)")
         ->check(CLI::Range(0, 10));

@@ -61,8 +61,9 @@ void register_run(CLI::App& app) {
         ->capture_default_str()
         ->check(CLI::PositiveNumber);
     add_enum_option(cmd, "--loss", o->unet.loss, kUNetLossNames,
-                    "U-Net loss: dice (negative soft Dice over the batch), dice_bce (plus binary cross-entropy) or\n"
-                    "sample_dice_bce (each nodule crop's soft Dice averaged, plus binary cross-entropy; docs/model.md)");
+                    "U-Net loss: dice (negative soft Dice over the batch), dice_bce (plus binary cross-entropy),\n"
+                    "sample_dice_bce (each nodule crop's soft Dice averaged, plus binary cross-entropy) or\n"
+                    "sample_tversky_bce (the same with the Tversky index: missed pixels 0.7, false ones 0.3; docs/model.md)");
     cmd->add_option("--crop", o->unet.crop, "U-Net training window (0 = whole slices)")->capture_default_str();
     cmd->add_option("--context", o->prep.context, "U-Net input: K slices above and below each slice as extra channels (2K+1 channels;\n"
                                                  "the neighbouring slices, whatever their thickness)")->capture_default_str()->check(CLI::Range(0, 10));

@@ -35,9 +35,10 @@ void register_train(CLI::App& app) {
     cmd->add_option("--depth", o->unet.depth, "Levels")->capture_default_str();
     cmd->add_flag("--batch-norm", o->unet.batch_norm, "Batch normalisation after each convolution");
     add_enum_option(cmd, "--loss", o->loss, kUNetLossNames,
-                    "dice (negative soft Dice over the batch), dice_bce (plus binary cross-entropy) or sample_dice_bce\n"
+                    "dice (negative soft Dice over the batch), dice_bce (plus binary cross-entropy), sample_dice_bce\n"
                     "(each nodule crop's soft Dice averaged, so small nodules weigh as much as large ones, plus\n"
-                    "binary cross-entropy; docs/model.md)");
+                    "binary cross-entropy) or sample_tversky_bce (the same with each crop's Tversky index: missed\n"
+                    "nodule pixels weigh 0.7, false positive ones 0.3; docs/model.md)");
     cmd->add_flag("!--no-augment", o->augment, "Switch off augmentation (flips, rotations, shifts, scale, intensity jitter)");
     cmd->add_option("--scale-augment", o->scale_augment, "Largest relative scale change of the augmentation (0.1: 0.9-1.1; 0: none)")
         ->capture_default_str()

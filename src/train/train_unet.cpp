@@ -183,14 +183,14 @@ public:
 
     // Soft Dice is over the whole batch, not a mean over samples: its three sums are summed over the ranks, and
     // each rank backpropagates the linear term whose gradient on its own pixels is the whole batch's Dice gradient
-    // there (the sums held constant): d(-D)/dp = -(2y / S - (2I + 1) / S^2), S = P + Y + 1. SampleDiceBce's Dice
-    // terms are each a sample's own, so a rank backpropagates its samples' sum over the step's count of them (summed
-    // over the ranks with the batch's sums, one reduction).
+    // there (the sums held constant): d(-D)/dp = -(2y / S - (2I + 1) / S^2), S = P + Y + 1. The per-sample losses'
+    // Dice or Tversky terms are each a sample's own, so a rank backpropagates its samples' sum over the step's count
+    // of them (summed over the ranks with the batch's sums, one reduction).
     LossTerms step_loss(const torch::Tensor& p, const torch::Tensor& y, const StepShare& share) override {
         const auto opts = torch::TensorOptions().dtype(torch::kFloat).device(card_device());
-        const bool per_sample = o_.loss == UNetLoss::SampleDiceBce;
+        const bool per_sample = per_sample_loss(o_.loss);
         torch::Tensor sample_sum = torch::zeros({}, opts), sample_count = torch::zeros({}, opts);
-        if (per_sample && share.local > 0) sample_sum = sample_soft_dice_sum(p, y, sample_count);
+        if (per_sample && share.local > 0) sample_sum = sample_overlap_sum(o_.loss, p, y, sample_count);
         const torch::Tensor local = share.local > 0
                                         ? torch::stack({(p * y).sum(), p.sum(), y.sum(), sample_sum, sample_count}).detach()
                                         : torch::zeros({5}, opts);

@@ -84,5 +84,40 @@ TEST(Losses, PerSampleTheSmallNodulesPixelsWeighMoreThanTheLargeOnes) {
     EXPECT_GT(small / large, 5.0);
 }
 
+TEST(Losses, SampleTverskyWeighsMissedPixelsAboveFalseOnes) {
+    const Batch b;
+    torch::Tensor count, dice_count;
+    // At 0.5 / 0.5 it is each sample's soft Dice.
+    EXPECT_NEAR(sample_tversky_sum(b.p, b.y, 0.5, 0.5, count).item<double>(),
+                sample_soft_dice_sum(b.p, b.y, dice_count).item<double>(), 1e-6);
+    EXPECT_EQ(count.item<double>(), 2.0);
+    // At 0.3 / 0.7. Sample 0: I = 1, FP = 0, FN = 3: 3 / (3 + 1.4 * 3) = 3 / 7.2; sample 1: I = 0.25, FP = 0,
+    // FN = 0.75: 1.5 / (1.5 + 1.4 * 0.75) = 1.5 / 2.55; sample 2 holds no nodule and is left out.
+    const double t0 = 3 / 7.2, t1 = 1.5 / 2.55;
+    EXPECT_NEAR(sample_tversky_sum(b.p, b.y, 0.3, 0.7, count).item<double>(), t0 + t1, 1e-6);
+    EXPECT_EQ(count.item<double>(), 2.0);
+    EXPECT_NEAR(sample_overlap_sum(UNetLoss::SampleTverskyBce, b.p, b.y, count).item<double>(), t0 + t1, 1e-6);
+    torch::Tensor shown;
+    EXPECT_NEAR(unet_loss(UNetLoss::SampleTverskyBce, b.p, b.y, &shown).item<double>(), -(t0 + t1) / 2 + bce(b.p, b.y), 1e-6);
+    EXPECT_NEAR(shown.item<double>(), 3.5 / 7.75, 1e-6);  // the batch's Dice, as for every loss
+    EXPECT_TRUE(per_sample_loss(UNetLoss::SampleTverskyBce));
+    EXPECT_TRUE(per_sample_loss(UNetLoss::SampleDiceBce));
+    EXPECT_FALSE(per_sample_loss(UNetLoss::DiceBce));
+
+    // A 4-pixel nodule in an 8 x 8 crop, 0.1 everywhere: I = 0.4, P = 6.4, Y = 4, numerator N = 1.8. A nodule
+    // pixel's gradient against a background pixel's: (2D - N (2 - 2 fn)) / (2 fp N), D the denominator: with Dice
+    // (D = 11.4) (22.8 - 1.8) / 1.8 = 11.67, with 0.3 / 0.7 (D = 10.44) (20.88 - 1.08) / 1.08 = 18.33.
+    torch::Tensor y = torch::zeros({1, 1, 8, 8});
+    y[0][0].slice(0, 3, 5).slice(1, 3, 5).fill_(1);
+    const auto ratio = [&y](double fp, double fn) {
+        const torch::Tensor p = torch::full({1, 1, 8, 8}, 0.1, torch::requires_grad());
+        torch::Tensor n;
+        sample_tversky_sum(p, y, fp, fn, n).backward();
+        return p.grad()[0][0][3][3].item<double>() / -p.grad()[0][0][0][0].item<double>();
+    };
+    EXPECT_NEAR(ratio(0.5, 0.5), 21.0 / 1.8, 1e-3);
+    EXPECT_NEAR(ratio(0.3, 0.7), 19.8 / 1.08, 1e-3);
+}
+
 }  // namespace
 }  // namespace nodulecad

@@ -172,6 +172,20 @@ TEST(Train, SampleDiceLearnsWholeSlicesAndIsRecorded) {
     EXPECT_NE(train_unet(o).back().train_loss, m.back().train_loss);
 }
 
+// Each crop's Tversky index (missed pixels weighing 0.7) learns the same toy slices, and the card says so.
+TEST(Train, SampleTverskyLearnsWholeSlicesAndIsRecorded) {
+    test::TempDir dir;
+    write_toy_dataset(dir.path("toy"), 20, 1, 48);
+    TrainOptions o = toy_options(dir.path("toy"), dir.path("run"), 30);
+    o.crop = 16;
+    o.loss = UNetLoss::SampleTverskyBce;
+    const auto m = train_unet(o);
+    EXPECT_GT(m.back().val_dice, 0.5);
+    EXPECT_LT(m.back().train_loss, m.front().train_loss - 0.2);
+    EXPECT_NE(read_file(dir.path("run/config.json")).find("\"loss\": \"sample_tversky_bce\""), std::string::npos);
+    EXPECT_EQ(read_model_card(dir.path("run/best.pt")).loss, UNetLoss::SampleTverskyBce);
+}
+
 TEST(Train, CropsLearnWholeSlices) {
     // 16 x 16 windows around the discs of 48 x 48 samples; validation runs on the whole samples.
     test::TempDir dir;

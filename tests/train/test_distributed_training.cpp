@@ -15,6 +15,7 @@
 
 #include "nodulecad/core/error.hpp"
 #include "nodulecad/model/checkpoint.hpp"
+#include "nodulecad/model/losses.hpp"
 #include "nodulecad/model/unet.hpp"
 #include "nodulecad/train/rank_group.hpp"
 #include "nodulecad/train/train_unet.hpp"
@@ -68,7 +69,7 @@ double relative_difference_to_initial(const std::string& a_path, const TrainOpti
 
 // 10 training samples: 2 ranks x 2 = steps of 4, 4, 2; 3 ranks x 2 = steps of 6 and 4 (the third rank has none in
 // the second step). Each must end where one process with the whole step's batch ends: with the batch's soft Dice,
-// and with each sample's (sample_dice_bce, on 16-pixel crops, some of which miss their disc).
+// and with each sample's (sample_dice_bce and sample_tversky_bce, on 16-pixel crops, some of which miss their disc).
 TEST(DistributedTraining, RanksOfBatchBTrainLikeOneProcessOfBatchRanksTimesB) {
     if (!rank_groups_available()) GTEST_SKIP() << "this build has no c10d Gloo (libgloo-dev)";
     test::TempDir dir;
@@ -76,10 +77,10 @@ TEST(DistributedTraining, RanksOfBatchBTrainLikeOneProcessOfBatchRanksTimesB) {
     const auto options = [&dir](UNetLoss loss, const std::string& run) {
         TrainOptions o = test::toy_options(dir.path("toy"), run, 3);
         o.loss = loss;
-        if (loss == UNetLoss::SampleDiceBce) o.crop = 16;
+        if (per_sample_loss(loss)) o.crop = 16;
         return o;
     };
-    for (const UNetLoss loss : {UNetLoss::Dice, UNetLoss::SampleDiceBce})
+    for (const UNetLoss loss : {UNetLoss::Dice, UNetLoss::SampleDiceBce, UNetLoss::SampleTverskyBce})
     for (const int ranks : {2, 3}) {
         SCOPED_TRACE(std::to_string(ranks) + " ranks, loss " + std::string(enum_name(loss, kUNetLossNames)));
         const std::string tag = std::to_string(ranks) + enum_name(loss, kUNetLossNames);

@@ -31,9 +31,18 @@ enum class UNetLoss {
     // per pixel: every nodule crop weighs alike, whatever the nodule's size (over the batch, a 20-mm nodule's pixels
     // outweigh a 4-mm one's some 25-fold); samples without nodule pixels are taught by the cross-entropy alone.
     SampleDiceBce,
+    // The same with each sample's soft Tversky index instead of its Dice: missed nodule pixels weigh 0.7, false
+    // positive pixels 0.3 (Dice weighs both 0.5), for the small faint nodules a Dice-trained U-Net leaves at 0.
+    SampleTverskyBce,
 };
-inline constexpr EnumName<UNetLoss> kUNetLossNames[] = {
-    {UNetLoss::Dice, "dice"}, {UNetLoss::DiceBce, "dice_bce"}, {UNetLoss::SampleDiceBce, "sample_dice_bce"}};
+inline constexpr EnumName<UNetLoss> kUNetLossNames[] = {{UNetLoss::Dice, "dice"},
+                                                        {UNetLoss::DiceBce, "dice_bce"},
+                                                        {UNetLoss::SampleDiceBce, "sample_dice_bce"},
+                                                        {UNetLoss::SampleTverskyBce, "sample_tversky_bce"}};
+// SampleTverskyBce's weights on false-positive and false-negative pixels (Salehi et al. 2017 found 0.3 / 0.7 best
+// for small lesions).
+inline constexpr double kTverskyFalsePositiveWeight = 0.3;
+inline constexpr double kTverskyFalseNegativeWeight = 0.7;
 
 // What a checkpoint carries besides the weights.
 struct ModelCard {
