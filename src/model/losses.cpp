@@ -13,6 +13,8 @@ torch::Tensor sample_soft_dice_sum(const torch::Tensor& p, const torch::Tensor& 
     return (d * holds).sum();
 }
 
+// Not sample_soft_dice_sum's body at 0.5 / 0.5 (equal in exact arithmetic, tested): the recipe's loss keeps its own
+// float operations, so that runs with it reproduce the figures measured before this loss existed.
 torch::Tensor sample_tversky_sum(const torch::Tensor& p, const torch::Tensor& y, double fp, double fn, torch::Tensor& count) {
     const torch::Tensor pf = p.flatten(1), yf = y.flatten(1);
     const torch::Tensor ysum = yf.sum(1), inter = (pf * yf).sum(1);
