@@ -77,7 +77,7 @@ FprCard FprCard::from_json(const std::string& text, const std::string& source) {
         c.epoch = j.at("epoch").get<int>();
         c.best_val_auc = j.at("best_val_auc").get<double>();
         c.symmetries = j.value("symmetries", 1);  // models from before test-time augmentation
-        require_between("symmetries", c.symmetries, 1, 8);
+        require_between("symmetries", c.symmetries, 1, kCubeSymmetries);
         c.train_positives = j.at("train_positives").get<std::int64_t>();
         c.train_negatives = j.at("train_negatives").get<std::int64_t>();
         c.net.check();

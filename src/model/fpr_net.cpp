@@ -87,19 +87,15 @@ torch::Tensor FprNetImpl::forward(torch::Tensor x) {
 
 std::vector<double> fpr_probabilities(FprNet& model, const std::uint8_t* cubes, std::int64_t n, const PatchOptions& patch,
                                       const torch::Device& device, int batch, int symmetries, int threads) {
-    require_between("symmetries", symmetries, 1, 8);
+    require_between("symmetries", symmetries, 1, kCubeSymmetries);
     require_positive("batch", batch);
     model->eval();
     const FprNetConfig& net = model->config();
     net.check_patch(patch);
     const std::size_t cube_bytes = static_cast<std::size_t>(patch.cube()) * static_cast<std::size_t>(patch.cube()) * static_cast<std::size_t>(patch.cube());
     const std::size_t input_floats = fpr_input_floats(net, patch);
-    // The dihedral group of the axial square: quarter turns 0-3, then the same after mirroring x.
-    std::vector<Augment> maps(static_cast<std::size_t>(symmetries));
-    for (int s = 0; s < symmetries; ++s) {
-        maps[static_cast<std::size_t>(s)].rotate = s % 4;
-        maps[static_cast<std::size_t>(s)].flip[0] = s >= 4;
-    }
+    std::vector<Augment> maps;
+    for (int s = 0; s < symmetries; ++s) maps.push_back(cube_symmetry(s));
     // One unit of work: a batch under one map, its probabilities into row s of `by_map`.
     const std::int64_t batches = (n + batch - 1) / batch, units = batches * symmetries;
     std::vector<double> by_map(static_cast<std::size_t>(symmetries * n));

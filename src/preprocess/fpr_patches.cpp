@@ -116,6 +116,15 @@ Augment draw_augment(Rng& rng, int max_shift) {
     return a;
 }
 
+Augment cube_symmetry(int s) {
+    require_between("symmetry", s, 0, kCubeSymmetries - 1);
+    Augment a;
+    a.rotate = s % 4;
+    a.flip[0] = s % 8 >= 4;
+    a.flip[2] = s >= 8;
+    return a;
+}
+
 namespace {
 
 // The cube's byte at output offset q from the cube's centre under an augmentation: rotate about z, then mirror,

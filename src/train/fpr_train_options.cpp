@@ -22,7 +22,7 @@ void FprTrainOptions::check() const {
     set.check();
     net.check();
     net.check_patch(set.patch);
-    require_between("symmetries", symmetries, 1, 8);
+    require_between("symmetries", symmetries, 1, kCubeSymmetries);
     require_positive("positive_ratio", positive_ratio);
     require_non_negative("max_samples_per_epoch", max_samples_per_epoch);
 }

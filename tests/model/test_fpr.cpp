@@ -101,8 +101,10 @@ TEST(FprNet, CheckpointRoundTripAndWrongKinds) {
     card.net.arch = FprArch::Cube3d;
     EXPECT_EQ(FprCard::from_json(card.to_json(), "card").net.arch, FprArch::Cube3d);
     card.net.arch = FprArch::Views25d;
-    card.symmetries = 12;
-    test::expect_error([&] { (void)FprCard::from_json(card.to_json(), "card"); }, {"card", "symmetries must be between 1 and 8, got 12"});
+    card.symmetries = 16;
+    EXPECT_EQ(FprCard::from_json(card.to_json(), "card").symmetries, 16);
+    card.symmetries = 17;
+    test::expect_error([&] { (void)FprCard::from_json(card.to_json(), "card"); }, {"card", "symmetries must be between 1 and 16, got 17"});
     const torch::Tensor x = torch::rand({2, 9, 16, 16});
     EXPECT_TRUE(torch::equal(m->forward(x), l->forward(x)));
     // A U-Net is not an FPR model, and the other way round.
@@ -113,8 +115,8 @@ TEST(FprNet, CheckpointRoundTripAndWrongKinds) {
     test::expect_error([&] { load_checkpoint(dir.path("f.pt"), mc); }, {"f.pt", "fpr model, not a U-Net"});
 }
 
-// Test-time augmentation: the mean over the axial plane's quarter turns and mirrors, through the same exact maps
-// training uses.
+// Test-time augmentation: the mean over the axial plane's quarter turns and mirrors (8), and the same upside down
+// (16), through the same exact maps training draws.
 TEST(FprNet, SymmetriesAverageTheTurnsAndMirrorsOfTheAxialPlane) {
     for (const FprArch arch : {FprArch::Views25d, FprArch::Cube3d}) {
         SCOPED_TRACE(enum_name(arch, kFprArchNames));
@@ -136,14 +138,17 @@ TEST(FprNet, SymmetriesAverageTheTurnsAndMirrorsOfTheAxialPlane) {
         const torch::Device cpu(torch::kCPU);
         const std::vector<double> one = fpr_probabilities(m, cubes.data(), 2, patch, cpu, 64, 1);
         const std::vector<double> eight = fpr_probabilities(m, cubes.data(), 2, patch, cpu, 64, 8);
-        // By hand for the random cube: turns 0-3, then the same with x mirrored.
+        const std::vector<double> sixteen = fpr_probabilities(m, cubes.data(), 2, patch, cpu, 64, 16);
+        // By hand for the random cube: turns 0-3, then the same with x mirrored, then all of those with z mirrored.
         const std::int64_t P = patch.patch;
         std::vector<float> input(fpr_input_floats(m->config(), patch));
-        double sum = 0;
-        for (int s = 0; s < 8; ++s) {
+        double sum = 0, sum8 = 0;
+        for (int s = 0; s < 16; ++s) {
+            if (s == 8) sum8 = sum;
             Augment a;
             a.rotate = s % 4;
-            a.flip[0] = s >= 4;
+            a.flip[0] = s % 8 >= 4;
+            a.flip[2] = s >= 8;
             if (arch == FprArch::Cube3d)
                 cube_crop(cubes.data(), patch, a, input.data());
             else
@@ -152,10 +157,15 @@ TEST(FprNet, SymmetriesAverageTheTurnsAndMirrorsOfTheAxialPlane) {
             const std::vector<std::int64_t> shape = arch == FprArch::Cube3d ? std::vector<std::int64_t>{1, 1, P, P, P} : std::vector<std::int64_t>{1, 9, P, P};
             sum += torch::sigmoid(m->forward(torch::from_blob(input.data(), shape))).item<double>();
         }
-        EXPECT_NEAR(eight[0], sum / 8, 1e-6);
-        EXPECT_GT(std::abs(eight[0] - one[0]), 1e-6);  // the maps do change the random cube's views
-        EXPECT_NEAR(eight[1], one[1], 1e-6);           // and not the ball's
-        test::expect_error([&] { (void)fpr_probabilities(m, cubes.data(), 2, patch, cpu, 64, 9); }, {"symmetries must be between 1 and 8, got 9"});
+        EXPECT_NEAR(eight[0], sum8 / 8, 1e-6);
+        EXPECT_NEAR(sixteen[0], sum / 16, 1e-6);
+        EXPECT_GT(std::abs(eight[0] - one[0]), 1e-6);      // the maps do change the random cube's views
+        // The upside-down maps too: were they the first eight again, the two means (doubles of the same float
+        // outputs) would be equal to the last bit; the random network answers them about 1e-7 apart.
+        EXPECT_GT(std::abs(sixteen[0] - eight[0]), 1e-9);
+        EXPECT_NEAR(eight[1], one[1], 1e-6);               // and not the ball's
+        EXPECT_NEAR(sixteen[1], one[1], 1e-6);
+        test::expect_error([&] { (void)fpr_probabilities(m, cubes.data(), 2, patch, cpu, 64, 17); }, {"symmetries must be between 1 and 16, got 17"});
     }
 }
 

@@ -224,6 +224,43 @@ TEST(FprPatches, CubeCropIsTheCubeUnderTheSameMapsAsTheViews) {
     EXPECT_FLOAT_EQ(std::accumulate(crop.begin(), crop.end(), 0.0f), 1.0f);
 }
 
+// The maps averaged at test time: the axial square's four turns, then the same with x mirrored, then all eight
+// upside down — a bright voxel off every axis lands on 16 different places, each where those moves put it.
+TEST(FprPatches, TestTimeSymmetriesAreTheTurnsAndMirrorsThenUpsideDown) {
+    PatchOptions o;
+    o.patch = 8;
+    o.max_shift = 2;
+    const int D = o.cube(), P = 8, half = 4, h = (D - 1) / 2;
+    std::vector<std::uint8_t> cube(static_cast<std::size_t>(D * D * D), 0);
+    const int dx = 2, dy = -1, dz = 3;
+    cube[static_cast<std::size_t>(((h + dz) * D + (h + dy)) * D + (h + dx))] = 255;
+    std::vector<float> crop(static_cast<std::size_t>(P * P * P));
+    std::set<int> seen;
+    for (int s = 0; s < kCubeSymmetries; ++s) {
+        SCOPED_TRACE(s);
+        const Augment a = cube_symmetry(s);
+        EXPECT_EQ(a.shift, (std::array<int, 3>{0, 0, 0}));
+        EXPECT_FALSE(a.flip[1]);
+        cube_crop(cube.data(), o, a, crop.data());
+        // The map reads the source at mirror(turn(q)), so it shows source p at turn^-1(mirror(p)): x and z
+        // mirrored first, then the quarter turns, each showing (x, y) at (y, -x) (as above).
+        int x = s % 8 >= 4 ? -dx : dx, y = dy;
+        const int z = s >= 8 ? -dz : dz;
+        for (int k = 0; k < s % 4; ++k) {
+            const int t = x;
+            x = y;
+            y = -t;
+        }
+        EXPECT_FLOAT_EQ(crop[static_cast<std::size_t>(((half + z) * P + (half + y)) * P + (half + x))], 1.0f);
+        seen.insert((z * 16 + y) * 16 + x);
+    }
+    EXPECT_EQ(seen.size(), 16u);
+    const Augment identity = cube_symmetry(0);
+    EXPECT_EQ(identity.rotate, 0);
+    EXPECT_EQ(identity.flip, (std::array<bool, 3>{false, false, false}));
+    test::expect_error([] { (void)cube_symmetry(16); }, {"symmetry must be between 0 and 15, got 16"});
+}
+
 TEST(FprPatches, AugmentationStaysInsideTheCube) {
     PatchOptions o;
     o.patch = 6;

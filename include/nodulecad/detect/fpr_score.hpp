@@ -17,7 +17,7 @@ struct FprApplyOptions {
     FprCombine combine = FprCombine::Replace;
     std::string device = "auto";
     int batch = 64;
-    int symmetries = 0;  // mean over this many turns/mirrors of the axial plane (1-8); 0 = as validated (model card)
+    int symmetries = 0;  // mean over this many of the cube's maps (1-16, cube_symmetry); 0 = as validated (model card)
     int threads = 1;
 };
 

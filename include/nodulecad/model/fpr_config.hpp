@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "nodulecad/core/enum_names.hpp"
-#include "nodulecad/preprocess/fpr_patches.hpp"  // PatchOptions
+#include "nodulecad/preprocess/fpr_patches.hpp"  // PatchOptions, kCubeSymmetries
 
 namespace nodulecad {
 

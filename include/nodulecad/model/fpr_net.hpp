@@ -27,8 +27,8 @@ private:
 TORCH_MODULE(FprNet);
 
 // Probabilities for `n` cubes (n x cube^3 bytes, cut with `patch`), central views, in eval mode. With `symmetries`
-// > 1 the mean over that many of the eight turns and mirrors of the axial plane (identity first; test-time
-// augmentation with the maps training used, so no interpolation). On a CPU the batches and maps run on `threads`
+// > 1 the mean over the first that many of the 16 maps of cube_symmetry (identity first; test-time augmentation
+// with maps training draws, so no interpolation). On a CPU the batches and maps run on `threads`
 // workers of one compute thread each (ComputeThreadsScope); the result does not depend on `threads`.
 std::vector<double> fpr_probabilities(FprNet& model, const std::uint8_t* cubes, std::int64_t n, const PatchOptions& patch,
                                       const torch::Device& device, int batch = 64, int symmetries = 1, int threads = 1);

@@ -54,6 +54,12 @@ struct Augment {
 };
 Augment draw_augment(Rng& rng, int max_shift);
 
+// The maps averaged at test time: s = 0..15 turns the cube s % 4 quarter turns about z, mirrors x for s % 8 >= 4
+// and z for s >= 8 — the axial square's 8 turns and mirrors, then the same upside down. Training draws every one
+// of them (draw_augment), so the mean asks the network for what it learned to answer alike. Identity first.
+constexpr int kCubeSymmetries = 16;
+Augment cube_symmetry(int s);
+
 // The 9 views of a cube as floats in [0, 1]: out[(view * 3 + plane) * P * P + v * P + u], views axial (u = x,
 // v = y), coronal (u = x, v = z), sagittal (u = y, v = z); planes at -slab, 0, +slab along the view's normal.
 void cube_views(const std::uint8_t* cube, const PatchOptions& o, const Augment& aug, float* out);

@@ -21,7 +21,7 @@ struct FprTrainOptions {
     TrainerOptions run = fpr_trainer_defaults();  // RUN folder (which also holds the patch set), epochs, lr, seed, ...
     FprSetOptions set;            // cohort, candidates, tables, patch cut, patient split (out_dir and seed: from run)
     FprNetConfig net;
-    // Validation probabilities: mean over this many turns/mirrors of the axial plane (1-8); kept in the model card,
+    // Validation probabilities: mean over this many of the cube's maps (1-16, cube_symmetry); kept in the model card,
     // so detect --fpr scores candidates the way validation did.
     int symmetries = 8;
     double positive_ratio = 1.0;  // class balance: positives drawn per epoch = max(P, ratio x negatives), each copy augmented
