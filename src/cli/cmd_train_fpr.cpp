@@ -52,8 +52,8 @@ void register_train_fpr(CLI::App& app) {
     add_enum_option(cmd, "--keep", o->run.keep, kKeepWeightsNames, "which weights best.pt holds: best-validation (the epoch scoring best on the validation patients) or final (the last epoch)");
     add_validation_options(cmd, o->run);
     cmd->add_option("--symmetries", o->symmetries, "Validation scores: mean over this many turns and mirrors of the axial plane\n"
-                                                   "(1-8; 16: the same 8 and each upside down; the model remembers it and\n"
-                                                   "detect --fpr does the same)")->capture_default_str()->check(CLI::Range(1, kCubeSymmetries));
+                                                   "(1-8; 9-16 add those upside down; the model remembers it and detect --fpr\n"
+                                                   "does the same)")->capture_default_str()->check(CLI::Range(1, kCubeSymmetries));
     add_enum_option(cmd, "--arch", o->net.arch, kFprArchNames,
                     "2.5d (three orthogonal views, 2D trunk) or 3d (the cube at two scales, 3D trunks;\n"
                     "--patch a multiple of 4, at least 16)");
