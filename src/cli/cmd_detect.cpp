@@ -101,7 +101,7 @@ void register_detect(CLI::App& app) {
     cmd->add_option("--data", fpr->data, "Cohort folder with the candidates' scans (for --fpr, --blobs and --detector3d)");
     add_enum_option(cmd, "--combine", fpr->combine, kFprCombineNames, "How --fpr combines: replace, product or mean");
     cmd->add_option("--symmetries", fpr->symmetries, "For --fpr: mean over this many turns and mirrors of each candidate's axial plane\n"
-                                                     "(1 = none, up to 8; 9-16 add those upside down; 0 = as the model was validated)")\
+                                                     "(1 = none, up to 8; 9-16 add those upside down; 0 = as the model was validated)")
         ->capture_default_str()->check(CLI::Range(0, kCubeSymmetries));
     cmd->add_option("--device", fpr->device, "Device for --fpr and --detector3d: auto, cpu or cuda[:N]")->capture_default_str();
     cmd->add_option("--threads", o->threads, "Threads")->capture_default_str()->check(CLI::PositiveNumber);
