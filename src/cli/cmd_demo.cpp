@@ -46,6 +46,8 @@ struct DemoArgs {
     bool blobs_uncovered = false;
     bool unet_nodule_mining = false;
     int context = -1;  // < 0: the recipe's
+    int unet_epochs = 0;  // 0: the recipe's
+    double unet_val_fraction = -1;  // < 0: the recipe's
     UNetLoss loss = cpu_demo_recipe().unet.loss;
 };
 
@@ -117,6 +119,12 @@ void register_demo(CLI::App& app) {
     cmd->add_flag("--unet-nodule-mining", a->unet_nodule_mining,
                   "The U-Net draws the training nodules it segmented worst last epoch more often (up to five times; train\n"
                   "--nodule-mining, docs/model.md)");
+    cmd->add_option("--unet-epochs", a->unet_epochs, "U-Net training epochs (default: the recipe's, 30 on a CPU)")
+        ->check(CLI::PositiveNumber);
+    cmd->add_option("--unet-val-fraction", a->unet_val_fraction,
+                    "Share of the training patients held out as the U-Net's validation patients (0 = none: it learns from\n"
+                    "all and keeps its final epoch's weights; default: the recipe's, 0.08 on a CPU; docs/model.md)")
+        ->check(CLI::Range(0.0, 0.9));
     cmd->callback([a, detector, fpr_net, head, negatives_by, fpr_keep, loss] {
         namespace fs = std::filesystem;
         use_threads(a->threads);
@@ -135,6 +143,8 @@ void register_demo(CLI::App& app) {
         if (a->blobs_uncovered) o.detect.blobs_uncovered = true;
         if (a->unet_nodule_mining) o.unet.nodule_mining = true;
         if (a->context >= 0) set_unet_context(o, a->context);
+        if (a->unet_epochs > 0) o.unet.run.epochs = a->unet_epochs;
+        if (a->unet_val_fraction >= 0) set_unet_val_fraction(o, a->unet_val_fraction);
         if (a->scans > 0) cohort.scans = a->scans;
         if (a->full_fraction >= 0) cohort.full_fraction = a->full_fraction;
         cohort.out_dir = (fs::path(a->out) / "cohort").string();

@@ -60,6 +60,11 @@ void register_run(CLI::App& app) {
     cmd->add_option("--val-from", o->unet.run.validate_from, "Validate the U-Net only from this epoch on (and after the last)")
         ->capture_default_str()
         ->check(CLI::PositiveNumber);
+    cmd->add_option("--unet-val-fraction", o->prep.val_fraction,
+                    "Share of the training patients held out as the U-Net's validation patients (0 = none: it learns from\n"
+                    "all and keeps its final epoch's weights)")
+        ->capture_default_str()
+        ->check(CLI::Range(0.0, 0.9));
     add_enum_option(cmd, "--loss", o->unet.loss, kUNetLossNames,
                     "U-Net loss: dice (negative soft Dice over the batch), dice_bce (plus binary cross-entropy),\n"
                     "sample_dice_bce (each nodule crop's soft Dice averaged, plus binary cross-entropy) or\n"
@@ -138,6 +143,7 @@ void register_run(CLI::App& app) {
         use_threads(o->threads);
         PipelineOptions p = *o;
         set_unet_context(p, p.prep.context);
+        set_unet_val_fraction(p, p.prep.val_fraction);
         p.combine = enum_from_name(*combine, kFprCombineNames);  // "auto": none, chosen by validation
         const PipelineSummary s = run_pipeline(p);
         if (s.fold >= 0) {

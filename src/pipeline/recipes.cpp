@@ -88,6 +88,11 @@ void set_fpr_keep(PipelineOptions& o, KeepWeights keep) {
     o.fpr.run.validate_from = keep == KeepWeights::Final ? o.fpr.run.epochs : o.fpr.run.epochs / 2 + 1;
 }
 
+void set_unet_val_fraction(PipelineOptions& o, double fraction) {
+    o.prep.val_fraction = fraction;
+    if (fraction == 0) o.unet.run.keep = KeepWeights::Final;
+}
+
 PipelineOptions demo_pipeline_options(DemoSize size, CohortOptions& cohort) {
     PipelineOptions o = cpu_pipeline_defaults();
     // The demo runs the seed's U-Net whatever run's default: the 3D detector with four passes would take about 16.5

@@ -350,6 +350,24 @@ TEST(Recipes, TheDemosReductionKeepsItsFinalWeightsAndLearnsFromAllItsScans) {
     EXPECT_GT(cpu_pipeline_defaults().fpr.set.val_fraction, 0.0);
 }
 
+// The U-Net's validation patients (demo --unet-val-fraction): with none there is nothing to choose an epoch by, so it
+// keeps its final weights; with some it keeps the best validated epoch, as the demo does by default.
+TEST(Recipes, AUNetWithoutValidationPatientsKeepsItsFinalWeights) {
+    CohortOptions cohort;
+    PipelineOptions demo = demo_pipeline_options(DemoSize::Cpu, cohort);
+    EXPECT_EQ(demo.prep.val_fraction, 0.08);
+    EXPECT_EQ(demo.unet.run.keep, KeepWeights::BestValidation);
+    set_unet_val_fraction(demo, 0.2);
+    EXPECT_EQ(demo.prep.val_fraction, 0.2);
+    EXPECT_EQ(demo.unet.run.keep, KeepWeights::BestValidation);
+    set_unet_val_fraction(demo, 0);
+    EXPECT_EQ(demo.prep.val_fraction, 0.0);
+    EXPECT_EQ(demo.unet.run.keep, KeepWeights::Final);
+    PipelineOptions quick = demo_pipeline_options(DemoSize::Quick, cohort);
+    set_unet_val_fraction(quick, 0);
+    EXPECT_GT(quick.fpr.set.val_fraction, 0.0);  // the reduction's validation patients are its own
+}
+
 // The CUDA recipe (issue 16: "uses the 3D stage at full size"): both detectors, the 3D one larger and on a finer grid
 // than the 2-core recipe's, with options a run accepts; its network builds and maps one training patch to a heatmap
 // and a size map of the patch's shape.

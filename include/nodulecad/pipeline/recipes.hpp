@@ -17,6 +17,10 @@ void set_unet_context(PipelineOptions& o, int context);
 // cosine learning rate the first half never held the best weights). Call after setting its epochs.
 void set_fpr_keep(PipelineOptions& o, KeepWeights keep);
 
+// The share of training patients held out as the U-Net's validation patients. With none (0) there is nothing to
+// choose an epoch by, so the U-Net keeps its final epoch's weights.
+void set_unet_val_fraction(PipelineOptions& o, double fraction);
+
 // Quick: 6 small scans, 1 epoch — the machinery in a minute, for tests. Cpu: 100 demo-preset scans, 20 held out,
 // under 15 minutes on 2 cores. Cuda: 100 full-size scans, the seed's 32-filter U-Net on 512 px slices pooled with a
 // full-size 3D detector (1.5 mm grid, 16 filters, 64-voxel patches).
