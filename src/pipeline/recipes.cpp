@@ -1,5 +1,7 @@
 #include "nodulecad/pipeline/recipes.hpp"
 
+#include <cmath>
+
 namespace nodulecad {
 
 PipelineOptions cpu_pipeline_defaults() {
@@ -91,6 +93,12 @@ void set_fpr_keep(PipelineOptions& o, KeepWeights keep) {
 void set_unet_val_fraction(PipelineOptions& o, double fraction) {
     o.prep.val_fraction = fraction;
     if (fraction == 0) o.unet.run.keep = KeepWeights::Final;
+}
+
+void set_unet_pixel_mm(PipelineOptions& o, double pixel_mm) {
+    const double field_mm = o.prep.pixel_mm > 0 ? o.prep.size * o.prep.pixel_mm : 360.0;  // 0: 360 mm / size
+    o.prep.size = 16 * static_cast<int>(std::ceil(field_mm / pixel_mm / 16 - 1e-9));
+    o.prep.pixel_mm = pixel_mm;
 }
 
 PipelineOptions demo_pipeline_options(DemoSize size, CohortOptions& cohort) {

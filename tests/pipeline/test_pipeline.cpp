@@ -368,6 +368,29 @@ TEST(Recipes, AUNetWithoutValidationPatientsKeepsItsFinalWeights) {
     EXPECT_GT(quick.fpr.set.val_fraction, 0.0);  // the reduction's validation patients are its own
 }
 
+// A finer U-Net grid keeps the slices' field of view: 320 px at 1.0 mm become 400 at 0.8 (and 368 at 0.9, 352 rounded
+// up to a multiple of 16); the training crops keep their pixels. Without a pixel size the field is 360 mm.
+TEST(Recipes, AFinerUNetPixelKeepsTheFieldOfView) {
+    CohortOptions cohort;
+    PipelineOptions demo = demo_pipeline_options(DemoSize::Cpu, cohort);
+    EXPECT_EQ(demo.prep.size, 320);
+    EXPECT_EQ(demo.prep.pixel_mm, 1.0);
+    const int crop = demo.unet.crop;
+    set_unet_pixel_mm(demo, 0.8);
+    EXPECT_EQ(demo.prep.size, 400);
+    EXPECT_EQ(demo.prep.pixel_mm, 0.8);
+    EXPECT_EQ(demo.unet.crop, crop);
+    PipelineOptions other = demo_pipeline_options(DemoSize::Cpu, cohort);
+    set_unet_pixel_mm(other, 0.9);
+    EXPECT_EQ(other.prep.size, 368);
+    EXPECT_GE(other.prep.size * other.prep.pixel_mm, 320.0);
+    PipelineOptions unset;
+    unset.prep.size = 512;
+    unset.prep.pixel_mm = 0;
+    set_unet_pixel_mm(unset, 1.5);
+    EXPECT_EQ(unset.prep.size, 240);
+}
+
 // The CUDA recipe (issue 16: "uses the 3D stage at full size"): both detectors, the 3D one larger and on a finer grid
 // than the 2-core recipe's, with options a run accepts; its network builds and maps one training patch to a heatmap
 // and a size map of the patch's shape.

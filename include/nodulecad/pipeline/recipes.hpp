@@ -21,6 +21,11 @@ void set_fpr_keep(PipelineOptions& o, KeepWeights keep);
 // choose an epoch by, so the U-Net keeps its final epoch's weights.
 void set_unet_val_fraction(PipelineOptions& o, double fraction);
 
+// The U-Net's grid pixel in mm, its slices keeping their field of view: the size grows as the pixel shrinks (rounded
+// up to a multiple of 16 so that every level of the network halves evenly). The crops it trains on keep their pixels,
+// so its training costs the same; whole slices (validation, prediction) cost the ratio of the areas more.
+void set_unet_pixel_mm(PipelineOptions& o, double pixel_mm);
+
 // Quick: 6 small scans, 1 epoch — the machinery in a minute, for tests. Cpu: 100 demo-preset scans, 20 held out,
 // under 15 minutes on 2 cores. Cuda: 100 full-size scans, the seed's 32-filter U-Net on 512 px slices pooled with a
 // full-size 3D detector (1.5 mm grid, 16 filters, 64-voxel patches).
