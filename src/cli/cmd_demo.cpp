@@ -49,6 +49,7 @@ struct DemoArgs {
     int unet_epochs = 0;  // 0: the recipe's
     double unet_val_fraction = -1;  // < 0: the recipe's
     double pixel_mm = 0;  // 0: the recipe's
+    double fpr_patch_mm = 0;  // 0: the recipe's
     UNetLoss loss = cpu_demo_recipe().unet.loss;
 };
 
@@ -130,6 +131,10 @@ void register_demo(CLI::App& app) {
                     "The U-Net's pixel in mm; its slices keep their field of view, so they grow as it shrinks (default:\n"
                     "the recipe's, 1.0 mm and 320 px on a CPU; run --pixel-mm with --size, docs/model.md)")
         ->check(CLI::Range(0.2, 5.0));
+    cmd->add_option("--fpr-patch-mm", a->fpr_patch_mm,
+                    "Voxel of the false-positive reduction's candidate cubes in mm (its inner scale; the outer one twice\n"
+                    "it; default: the recipe's, docs/model.md)")
+        ->check(CLI::Range(0.3, 3.0));
     cmd->callback([a, detector, fpr_net, head, negatives_by, fpr_keep, loss] {
         namespace fs = std::filesystem;
         use_threads(a->threads);
@@ -151,6 +156,7 @@ void register_demo(CLI::App& app) {
         if (a->unet_epochs > 0) o.unet.run.epochs = a->unet_epochs;
         if (a->unet_val_fraction >= 0) set_unet_val_fraction(o, a->unet_val_fraction);
         if (a->pixel_mm > 0) set_unet_pixel_mm(o, a->pixel_mm);
+        if (a->fpr_patch_mm > 0) o.fpr.set.patch.patch_mm = a->fpr_patch_mm;
         if (a->scans > 0) cohort.scans = a->scans;
         if (a->full_fraction >= 0) cohort.full_fraction = a->full_fraction;
         cohort.out_dir = (fs::path(a->out) / "cohort").string();

@@ -112,6 +112,11 @@ void register_run(CLI::App& app) {
                     "False-positive reduction: 2.5d (three orthogonal views of each candidate) or 3d (the candidate's\n"
                     "cube at two scales of context; docs/model.md)");
     cmd->add_option("--fpr-epochs", o->fpr.run.epochs, "False-positive-reduction epochs")->capture_default_str();
+    cmd->add_option("--fpr-patch-mm", o->fpr.set.patch.patch_mm,
+                    "Voxel of the false-positive reduction's candidate cubes in mm (its inner scale; the outer one twice it;\n"
+                    "train-fpr --patch-mm, docs/model.md)")
+        ->capture_default_str()
+        ->check(CLI::Range(0.3, 3.0));
     cmd->add_option("--fpr-views", o->fpr.set.positive_views, "Extra views (centre moved, turned about z) of each annotated training nodule for the\n"
                                                            "false-positive reduction")->capture_default_str();
     cmd->add_option("--fpr-negatives", o->fpr.set.max_train_negatives_per_scan,

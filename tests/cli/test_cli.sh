@@ -421,19 +421,21 @@ if "$bin" train --help > /dev/null 2>&1 && ! "$bin" train --help 2>&1 | grep -q 
     # five channels, and infer, reading them from the bundle, repeats the pipeline's candidates.
     check "demo's U-Net sees three slices by default" sh -c "grep -q '\"in_channels\": 3' '$tmp/demofpr2/work/unet/config.json' && grep -q '\"context\": 1' '$tmp/demofpr2/work/prep/stats.json'"
     check "demo's U-Net has validation patients and keeps its best validated epoch by default" sh -c "grep -q '\"keep\": \"best-validation\"' '$tmp/demofpr2/work/unet/config.json' && grep -qE '\"val_fraction\": 0.08,?\$' '$tmp/demofpr2/work/prep/stats.json'"
-    # ...and with --unet-val-fraction 0 --unet-epochs 2 --pixel-mm 3.5 (in the same run as --context 2, which
-    # preprocesses again anyway): no validation patients, two epochs, the final epoch's weights, a coarser grid.
-    "$bin" demo --quick --fpr-net 2.5d --fpr-negatives-by hardest --fpr-scans 3 --blobs-uncovered --loss dice_bce --unet-nodule-mining --context 2 --unet-val-fraction 0 --unet-epochs 2 --pixel-mm 3.5 --out "$tmp/demofpr2" --threads 2 > /dev/null 2> "$tmp/democtx.err"; rc=$?
+    # ...and with --unet-val-fraction 0 --unet-epochs 2 --pixel-mm 3.5 --fpr-patch-mm 1.25 (in the same run as
+    # --context 2, which preprocesses again anyway): no validation patients, two epochs, the final epoch's weights, a
+    # coarser grid, the reduction's cubes at 1.25 mm (infer, reading them from the bundle, repeats the candidates).
+    "$bin" demo --quick --fpr-net 2.5d --fpr-negatives-by hardest --fpr-scans 3 --blobs-uncovered --loss dice_bce --unet-nodule-mining --context 2 --unet-val-fraction 0 --unet-epochs 2 --pixel-mm 3.5 --fpr-patch-mm 1.25 --out "$tmp/demofpr2" --threads 2 > /dev/null 2> "$tmp/democtx.err"; rc=$?
     check "demo --context 2 preprocesses again and trains a five-channel U-Net" sh -c "test $rc -eq 0 && grep -q '^\[3/10\] preprocess\$' '$tmp/democtx.err' && grep -q '\"in_channels\": 5' '$tmp/demofpr2/work/unet/config.json' && grep -q '\"context\": 2' '$tmp/demofpr2/work/prep/stats.json'"
     check "demo --unet-val-fraction 0 --unet-epochs 2: no validation patients, two epochs, the final weights" sh -c "grep -qE '\"val_fraction\": 0.0,?\$' '$tmp/demofpr2/work/prep/stats.json' && grep -q '\"keep\": \"final\"' '$tmp/demofpr2/work/unet/config.json' && grep -qE '\"epochs\": 2,?\$' '$tmp/demofpr2/work/unet/config.json'"
     check "demo --pixel-mm 3.5: the U-Net's slices at 3.5 mm keep the quick recipe's field (128 px at 2.8 mm -> 112 px)" sh -c "grep -qE '\"pixel_mm\": 3.5,?\$' '$tmp/demofpr2/work/prep/stats.json' && grep -qE '\"size\": 112,?\$' '$tmp/demofpr2/work/prep/stats.json'"
+    check "demo --fpr-patch-mm 1.25: the reduction's cubes at 1.25 mm, recorded in its card" sh -c "test \$(grep -cE '\"patch_mm\": 1.25,?\$' '$tmp/demofpr2/work/fpr/config.json') -ge 2"
     "$bin" infer --model "$tmp/demofpr2/work/model" --data "$tmp/demofpr2/work/split/test" --out "$tmp/infctx" --threads 2 > /dev/null 2>&1; rc=$?
     check "infer with a five-channel U-Net on a 3.5-mm grid gives the pipeline's candidates" sh -c "test $rc -eq 0 && cmp -s '$tmp/infctx/candidates.csv' '$tmp/demofpr2/work/candidates.csv'"
     # --fpr-keep best-validation: the reduction alone trains again, keeping its best validated epoch.
-    "$bin" demo --quick --fpr-net 2.5d --fpr-negatives-by hardest --fpr-scans 3 --blobs-uncovered --loss dice_bce --unet-nodule-mining --context 2 --unet-val-fraction 0 --unet-epochs 2 --pixel-mm 3.5 --fpr-keep best-validation --out "$tmp/demofpr2" --threads 2 > /dev/null 2> "$tmp/demokeep.err"; rc=$?
+    "$bin" demo --quick --fpr-net 2.5d --fpr-negatives-by hardest --fpr-scans 3 --blobs-uncovered --loss dice_bce --unet-nodule-mining --context 2 --unet-val-fraction 0 --unet-epochs 2 --pixel-mm 3.5 --fpr-patch-mm 1.25 --fpr-keep best-validation --out "$tmp/demofpr2" --threads 2 > /dev/null 2> "$tmp/demokeep.err"; rc=$?
     check "demo --fpr-keep best-validation retrains the reduction alone" sh -c "test $rc -eq 0 && grep -q '\"keep\": \"best-validation\"' '$tmp/demofpr2/work/fpr/config.json' && test \$(grep -c 'done earlier, skipped' '$tmp/demokeep.err') -eq 7 && grep -q '^\[7/10\] fpr' '$tmp/demokeep.err'"
     # --fpr-val-fraction 0: the reduction alone trains again, with no validation patients (the same candidate scans).
-    "$bin" demo --quick --fpr-net 2.5d --fpr-negatives-by hardest --fpr-scans 3 --blobs-uncovered --loss dice_bce --unet-nodule-mining --context 2 --unet-val-fraction 0 --unet-epochs 2 --pixel-mm 3.5 --fpr-keep best-validation --fpr-val-fraction 0 --out "$tmp/demofpr2" --threads 2 > /dev/null 2> "$tmp/demonoval.err"; rc=$?
+    "$bin" demo --quick --fpr-net 2.5d --fpr-negatives-by hardest --fpr-scans 3 --blobs-uncovered --loss dice_bce --unet-nodule-mining --context 2 --unet-val-fraction 0 --unet-epochs 2 --pixel-mm 3.5 --fpr-patch-mm 1.25 --fpr-keep best-validation --fpr-val-fraction 0 --out "$tmp/demofpr2" --threads 2 > /dev/null 2> "$tmp/demonoval.err"; rc=$?
     check "demo --fpr-val-fraction 0 retrains the reduction alone, without validation patients" sh -c "test $rc -eq 0 && grep -q '\"val_uids\": \[\]' '$tmp/demofpr2/work/fpr/config.json' && test \$(grep -c 'done earlier, skipped' '$tmp/demonoval.err') -eq 7 && grep -q '^\[7/10\] fpr' '$tmp/demonoval.err' && grep -q 'no validation patients' '$tmp/demonoval.err'"
     "$bin" demo --quick --context 11 --out "$tmp/democtxbad" > /dev/null 2> "$tmp/err.txt"; rc=$?
     check "demo --context 11 refused before any work" sh -c "test $rc -ne 0 && grep -q 'context' '$tmp/err.txt' && test ! -e '$tmp/democtxbad'"
@@ -480,6 +482,8 @@ if "$bin" train --help > /dev/null 2>&1 && ! "$bin" train --help 2>&1 | grep -q 
     check "run --blobs-uncovered with the 3D detector alone is refused before any work" sh -c "test $rc -eq 1 && grep -q 'blobs-uncovered counts the --blobs N beside' '$tmp/err.txt' && test ! -e '$tmp/headbad'"
     "$bin" run --data "$tmp/demo3d/cohort" --out "$tmp/headbad" --unet-val-fraction 1.5 > /dev/null 2> "$tmp/err.txt"; rc=$?
     check "run --unet-val-fraction outside [0, 0.9] is refused before any work" sh -c "test $rc -ne 0 && grep -q 'unet-val-fraction' '$tmp/err.txt' && test ! -e '$tmp/headbad'"
+    "$bin" run --data "$tmp/demo3d/cohort" --out "$tmp/headbad" --fpr-patch-mm 5 > /dev/null 2> "$tmp/err.txt"; rc=$?
+    check "run --fpr-patch-mm outside [0.3, 3] is refused before any work" sh -c "test $rc -ne 0 && grep -q 'fpr-patch-mm' '$tmp/err.txt' && test ! -e '$tmp/headbad'"
     "$bin" demo --quick --pixel-mm 0.1 --out "$tmp/headbad" > /dev/null 2> "$tmp/err.txt"; rc=$?
     check "demo --pixel-mm 0.1 is refused before any work" sh -c "test $rc -ne 0 && grep -q 'pixel-mm' '$tmp/err.txt' && test ! -e '$tmp/headbad'"
     "$bin" demo --quick --unet-epochs 0 --out "$tmp/headbad" > /dev/null 2> "$tmp/err.txt"; rc=$?

@@ -391,6 +391,18 @@ TEST(Recipes, AFinerUNetPixelKeepsTheFieldOfView) {
     EXPECT_EQ(unset.prep.size, 240);
 }
 
+// The demo's reduction cuts its cubes at 0.8 mm (measured on four tuning folders, docs/model.md), run's and the quick
+// demo's at 1.0; the cubes keep their voxels either way.
+TEST(Recipes, TheDemosReductionCutsItsCubesAtEightTenthsOfAMillimetre) {
+    CohortOptions cohort;
+    const PipelineOptions demo = demo_pipeline_options(DemoSize::Cpu, cohort);
+    const PipelineOptions run = cpu_pipeline_defaults();
+    EXPECT_EQ(demo.fpr.set.patch.patch_mm, 0.8);
+    EXPECT_EQ(run.fpr.set.patch.patch_mm, 1.0);
+    EXPECT_EQ(demo.fpr.set.patch.patch, run.fpr.set.patch.patch);
+    EXPECT_EQ(demo_pipeline_options(DemoSize::Quick, cohort).fpr.set.patch.patch_mm, 1.0);
+}
+
 // The CUDA recipe (issue 16: "uses the 3D stage at full size"): both detectors, the 3D one larger and on a finer grid
 // than the 2-core recipe's, with options a run accepts; its network builds and maps one training patch to a heatmap
 // and a size map of the patch's shape.
