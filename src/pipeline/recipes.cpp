@@ -96,7 +96,7 @@ void set_unet_val_fraction(PipelineOptions& o, double fraction) {
 }
 
 void set_unet_pixel_mm(PipelineOptions& o, double pixel_mm) {
-    const double field_mm = o.prep.pixel_mm > 0 ? o.prep.size * o.prep.pixel_mm : 360.0;  // 0: 360 mm / size
+    const double field_mm = o.prep.size * o.prep.sample_pixel_mm();
     o.prep.size = 16 * static_cast<int>(std::ceil(field_mm / pixel_mm / 16 - 1e-9));
     o.prep.pixel_mm = pixel_mm;
 }

@@ -299,7 +299,7 @@ void write_stats(const DatasetSummary& sum, std::size_t val_scans, const Dataset
 
 DatasetSummary build_dataset(const DatasetOptions& o) {
     o.check();
-    const double pixel = o.pixel_mm > 0 ? o.pixel_mm : 360.0 / o.size;
+    const double pixel = o.sample_pixel_mm();
     const std::vector<ScanEntry> scans = find_scans(o.data_dir);
     const std::string ann_path = o.annotations.empty() ? default_annotations(o.data_dir) : o.annotations;
     std::error_code ec;

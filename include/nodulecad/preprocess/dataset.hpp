@@ -41,6 +41,7 @@ struct DatasetOptions {
     Shard shard;
 
     void check() const;  // OptionError for values no dataset can be made with
+    double sample_pixel_mm() const { return pixel_mm > 0 ? pixel_mm : 360.0 / size; }  // pixel_mm, or its default
 };
 // What decides the samples (not the folders, the annotations path or threads): stats.json's "options" and the
 // pipeline's stage key.
