@@ -368,7 +368,7 @@ TEST(Recipes, AUNetWithoutValidationPatientsKeepsItsFinalWeights) {
     EXPECT_GT(quick.fpr.set.val_fraction, 0.0);  // the reduction's validation patients are its own
 }
 
-// A finer U-Net grid keeps the slices' field of view: 320 px at 1.0 mm become 400 at 0.8 (and 368 at 0.9, 352 rounded
+// A finer U-Net grid keeps the slices' field of view: 320 px at 1.0 mm become 400 at 0.8 (and 368 at 0.9, 355.6 rounded
 // up to a multiple of 16); the training crops keep their pixels. Without a pixel size the field is 360 mm.
 TEST(Recipes, AFinerUNetPixelKeepsTheFieldOfView) {
     CohortOptions cohort;
