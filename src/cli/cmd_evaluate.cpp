@@ -2,6 +2,7 @@
 #include <cstdio>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "cli/commands.hpp"
 #include "nodulecad/core/stopwatch.hpp"
@@ -11,6 +12,21 @@
 #include "nodulecad/synth/manifest.hpp"
 
 namespace nodulecad::cli {
+
+std::string mark_budgets_line(const std::vector<MarkBudgetYield>& ys) {
+    if (ys.empty()) return "";
+    std::string ks, hits, means;
+    for (const MarkBudgetYield& y : ys) {
+        const std::string sep = ks.empty() ? "" : " / ";
+        char mean[32];
+        std::snprintf(mean, sizeof mean, "%.1f", y.mean_marks);
+        ks += sep + std::to_string(y.marks_per_scan);
+        hits += sep + std::to_string(y.detected);
+        means += sep + mean;
+    }
+    return "the first " + ks + " marks of a scan hit " + hits + " of " + std::to_string(ys.front().nodules) + " nodules (" + means +
+           " a scan on the mean)";
+}
 
 namespace {
 
@@ -48,6 +64,7 @@ void run_evaluate(const EvaluationOptions& a) {
     for (const GroupSensitivity& g : e.subgroups)
         std::fprintf(stderr, "  %-8s %-13s %4lld nodules: sensitivity %.3f / %.3f / %.3f at 1 / 2 / 8 FPs per scan\n", g.family.c_str(), g.name.c_str(),
                      static_cast<long long>(g.nodules), g.sensitivity[0], g.sensitivity[1], g.sensitivity[2]);
+    std::fprintf(stderr, "  %s\n", mark_budgets_line(e.within_budgets).c_str());
 }
 
 }  // namespace
@@ -60,6 +77,7 @@ void register_evaluate(CLI::App& app) {
         "with a bootstrap 95% interval over scans; localisation and size errors of the nearest candidate per nodule.\n"
         "Sensitivities at 1, 2 and 8 FPs per scan by diameter (3-4, 4-6, 6-10, 10-20, >= 20 mm) and, for a synthetic\n"
         "cohort, by kind (solid / part-solid / ground-glass) and location (juxtapleural / juxtavascular / isolated).\n"
+        "How many nodules each scan's first 10, 30 and 100 marks hit (the measure of a candidate stage).\n"
         "Writes DIR/summary.json, froc.csv, missed_nodules.csv, froc.svg/png, errors.csv, errors.svg/png, subgroups.csv.");
     add_reference_options(cmd, a->annotations, a->excluded, a->seriesuids);
     cmd->add_option("--results", a->results, "Candidates: seriesuid,coordX,coordY,coordZ,probability (other columns ignored)")->required();

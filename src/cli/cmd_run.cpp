@@ -21,7 +21,8 @@ void print_pipeline_summary(const PipelineSummary& s) {
     }
     // CPU time beside the wall clock: over the wall time, the cores the run kept busy.
     std::cerr << " total " << static_cast<long>(total + 0.5) << " s (CPU time " << static_cast<long>(cpu + 0.5) << " s)\n";
-    std::cerr << "Before FP reduction: CPM " << s.cpm_unet << "; FP reduction rule: " << s.combine << "; " << s.detected << "/" << s.nodules << " nodules found; submission: " << s.submission << "\n";
+    const std::string within = mark_budgets_line(s.before_reduction_within);
+    std::cerr << "Before FP reduction: CPM " << s.cpm_unet << (within.empty() ? "" : "; " + within) << "; FP reduction rule: " << s.combine << "; " << s.detected << "/" << s.nodules << " nodules found; submission: " << s.submission << "\n";
     std::printf("CPM %.4f (%d held-out scans) — report: %s\n", s.cpm, s.test_scans, s.report.c_str());
 }
 

@@ -8,6 +8,7 @@
 #include "nodulecad/core/enum_names.hpp"
 #include "nodulecad/core/error.hpp"
 #include "nodulecad/core/launch.hpp"
+#include "nodulecad/evaluate/mark_budget.hpp"
 #include "nodulecad/train/trainer_options.hpp"
 
 namespace nodulecad::cli {
@@ -36,6 +37,10 @@ CLI::Option* add_enum_option(CLI::App* cmd, const std::string& flag, E& value, c
 // The flag the user typed for a library option name (OptionError::option): "epochs" -> "--epochs",
 // "base_filters" -> "--filters".
 std::string flag_for_option(const std::string& option);
+
+// "the first 10 / 30 / 100 marks of a scan hit 22 / 25 / 26 of 29 nodules (9.9 / 28.7 / 86.1 a scan on the mean)";
+// "" for none (cmd_evaluate.cpp; `run` and `demo` say it of their candidates before the reduction).
+std::string mark_budgets_line(const std::vector<MarkBudgetYield>& yields);
 
 // The processes' compute threads (LibTorch builds; a no-op in others), set once per command.
 void use_threads(int threads);

@@ -112,6 +112,11 @@ EvaluationResult write_evaluation(const EvaluationOptions& a) {
         sub.push_back({{"family", g.family}, {"group", g.name}, {"nodules", g.nodules}, {"detected", g.detected}, {"fps_per_scan", kSubgroupFps},
                        {"sensitivities", g.sensitivity}});
     j["subgroups"] = sub;
+    const std::vector<MarkBudgetYield> budgets = yield_within_budgets(ann, exc, uids, res, {kMarkBudgets.begin(), kMarkBudgets.end()});
+    nlohmann::ordered_json within = nlohmann::ordered_json::array();
+    for (const auto& y : budgets)
+        within.push_back({{"marks_per_scan", y.marks_per_scan}, {"mean_marks", y.mean_marks}, {"nodules", y.nodules}, {"detected", y.detected}});
+    j["nodules_within_marks"] = within;
     if (!a.manifest.empty()) j["manifest_unmatched"] = unmatched;
     j["inputs"] = {{"annotations", a.annotations}, {"excluded", a.excluded}, {"seriesuids", a.seriesuids}, {"results", a.results}, {"manifest", a.manifest}};
     write_file_atomically((fs::path(a.out) / "summary.json").string(), j.dump(1) + "\n");
@@ -141,6 +146,7 @@ EvaluationResult write_evaluation(const EvaluationOptions& a) {
     out.froc = r;
     out.bootstrap = b;
     out.subgroups = groups;
+    out.within_budgets = budgets;
     return out;
 }
 

@@ -150,6 +150,7 @@ check "evaluate finds the manifest: kinds" grep -q '^kind,solid,' "$tmp/eval_syn
 check "evaluate finds the manifest: locations" grep -q '^location,' "$tmp/eval_syn/subgroups.csv"
 check "every synth nodule is in the manifest" grep -q '"manifest_unmatched": 0' "$tmp/eval_syn/summary.json"
 check "evaluate prints the subgroups" grep -q 'kind     solid' "$tmp/eval_syn.err"
+check "evaluate says what each scan's first 10, 30 and 100 marks hit: every nodule" grep -qE '^  the first 10 / 30 / 100 marks of a scan hit ([0-9]+) / \1 / \1 of \1 nodules \(' "$tmp/eval_syn.err"
 "$bin" evaluate --annotations "$tmp/cohort/annotations.csv" --seriesuids "$tmp/cohort/seriesuids.csv" --results "$tmp/truth_res.csv" --out "$tmp/eval_syn2" --bootstrap 0 --manifest none > /dev/null 2>&1
 check "evaluate --manifest none: sizes only" sh -c "! grep -q '^kind,' '$tmp/eval_syn2/subgroups.csv'"
 check "report is self-contained" sh -c "! grep -qE '(src|href)=\"(https?:|//)' \"$tmp/report/report.html\""
@@ -355,6 +356,7 @@ if "$bin" train --help > /dev/null 2>&1 && ! "$bin" train --help 2>&1 | grep -q 
     check "demo --quick exit 0" test "$rc" -eq 0
     check "demo prints the CPM line last" grep -qE "^CPM [0-9.]+ \(2 held-out scans\) — report: $tmp/demo/work/report.html\$" <(tail -1 "$tmp/demo.out")
     check "demo prints its stages" grep -q '^\[10/10\] model' "$tmp/demo.err"
+    check "demo says what its first candidates hold" grep -qE '^Before FP reduction: CPM [0-9.e-]+; the first 10 / 30 / 100 marks of a scan hit [0-9]+ / [0-9]+ / [0-9]+ of [0-9]+ nodules' "$tmp/demo.err"
     check "demo's stage times end with the wall and CPU totals" grep -qE '^stages: split [0-9]+ s;.* total [0-9]+ s \(CPU time [0-9]+ s\)$' "$tmp/demo.err"
     for f in report.html submission.csv candidates_unet.csv summary.json eval/summary.json eval_unet/summary.json unet/best.pt fpr/patches.json \
              model/model.json model/unet.pt; do

@@ -72,7 +72,18 @@ TEST(Pipeline, QuickRunWritesEveryStageAndResumesAfterDeletions) {
     const auto summary = nlohmann::json::parse(read_file(w("summary.json")));
     EXPECT_DOUBLE_EQ(summary.at("cpm").get<double>(), first.cpm);
     EXPECT_DOUBLE_EQ(nlohmann::json::parse(read_file(w("eval/summary.json"))).at("cpm").get<double>(), first.cpm);
-    EXPECT_DOUBLE_EQ(nlohmann::json::parse(read_file(w("eval_unet/summary.json"))).at("cpm").get<double>(), first.cpm_unet);
+    const auto before = nlohmann::json::parse(read_file(w("eval_unet/summary.json")));
+    EXPECT_DOUBLE_EQ(before.at("cpm").get<double>(), first.cpm_unet);
+    // The candidates before the reduction, within each scan's first 10, 30 and 100: the last are the evaluation's own
+    // 100, so they hit the nodules its FROC found.
+    ASSERT_EQ(first.before_reduction_within.size(), 3u);
+    EXPECT_EQ(first.before_reduction_within[0].marks_per_scan, 10);
+    EXPECT_EQ(first.before_reduction_within[2].marks_per_scan, 100);
+    EXPECT_EQ(first.before_reduction_within[2].detected, before.at("tp").get<std::int64_t>());
+    EXPECT_LE(first.before_reduction_within[0].detected, first.before_reduction_within[1].detected);
+    EXPECT_LE(first.before_reduction_within[0].mean_marks, 10.0);
+    EXPECT_EQ(summary.at("before_reduction_within_marks").size(), 3u);
+    EXPECT_EQ(summary.at("before_reduction_within_marks")[1].at("detected").get<std::int64_t>(), first.before_reduction_within[1].detected);
     EXPECT_NE(read_file(first.report).find("<html"), std::string::npos);
     EXPECT_EQ(first.stages.size(), 12u);
     EXPECT_TRUE(fs::exists(w("model/model.json")));

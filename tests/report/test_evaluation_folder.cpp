@@ -39,6 +39,16 @@ TEST(EvaluationFolder, ScoresAndErrorTableCoverOnlyTheListedScans) {
     EXPECT_EQ(j.at("localisation").at("nodules").get<int>(), 2);
     EXPECT_EQ(j.at("localisation").at("matched").get<int>(), 1);
     EXPECT_DOUBLE_EQ(j.at("cpm").get<double>(), r.froc.cpm);
+    // Scan a's two marks are within every budget: one of its two nodules hit, two marks a scan (b is not listed).
+    ASSERT_EQ(j.at("nodules_within_marks").size(), 3u);
+    for (std::size_t k = 0; k < 3; ++k) {
+        const auto& y = j.at("nodules_within_marks")[k];
+        EXPECT_EQ(y.at("marks_per_scan").get<int>(), kMarkBudgets[k]);
+        EXPECT_EQ(y.at("nodules").get<int>(), 2);
+        EXPECT_EQ(y.at("detected").get<int>(), 1);
+        EXPECT_DOUBLE_EQ(y.at("mean_marks").get<double>(), 2.0);
+    }
+    ASSERT_EQ(r.within_budgets.size(), 3u);
     for (const char* f : {"froc.csv", "missed_nodules.csv", "froc.svg", "froc.png", "errors.svg", "errors.png"})
         EXPECT_GT(file_size(dir.path(std::string("eval/") + f)), 0u) << f;
     // These results have no diameters: the diameter panel says so instead of staying empty.

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "nodulecad/detect/candidates.hpp"
+#include "nodulecad/evaluate/mark_budget.hpp"
 #include "nodulecad/model/fpr_config.hpp"
 #include "nodulecad/pipeline/model_bundle.hpp"
 #include "nodulecad/pipeline/stage_runner.hpp"
@@ -60,6 +61,7 @@ struct PipelineSummary {
     int test_scans = 0;
     int fold = -1;                   // the one fold run (PipelineOptions::fold): no evaluation, no CPM
     std::int64_t nodules = 0, detected = 0;
+    std::vector<MarkBudgetYield> before_reduction_within;  // nodules within each scan's first K candidates, before it
     std::string report, submission;
     std::string combine;             // the rule used (of the first split when there are folds)
     std::vector<StageTime> stages;

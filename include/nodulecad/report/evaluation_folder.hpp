@@ -3,11 +3,12 @@
 // with a bootstrap interval, the localisation and size errors, and their plots:
 //   DIR/summary.json, froc.csv, missed_nodules.csv, froc.svg/png, errors.csv, errors.svg/png, subgroups.csv
 // Sensitivities at 1, 2 and 8 FPs/scan are given per diameter bin and, with a synth manifest, per kind and location
-// (evaluate/subgroups.hpp).
+// (evaluate/subgroups.hpp); how many nodules each scan's first 10, 30 and 100 marks hit (evaluate/mark_budget.hpp).
 #include <cstdint>
 #include <string>
 
 #include "nodulecad/evaluate/froc.hpp"
+#include "nodulecad/evaluate/mark_budget.hpp"
 #include "nodulecad/evaluate/subgroups.hpp"
 
 namespace nodulecad {
@@ -25,6 +26,7 @@ struct EvaluationResult {
     FrocResult froc;
     FrocBootstrap bootstrap;
     std::vector<GroupSensitivity> subgroups;
+    std::vector<MarkBudgetYield> within_budgets;  // at kMarkBudgets
 };
 
 EvaluationResult write_evaluation(const EvaluationOptions& opts);
