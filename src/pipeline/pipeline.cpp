@@ -510,11 +510,12 @@ void write_summary(const PipelineOptions& o, PipelineSummary& sum, std::size_t s
                                 {"test_scans", sum.test_scans}, {"nodules", sum.nodules},         {"detected", sum.detected},
                                 {"submission", sum.submission}, {"report", sum.report},           {"folds", splits}};
     // A work folder evaluated before the budgets were reported has none: said as nothing, not as zeros.
+    const json within = before.value("nodules_within_marks", json::array());
     sum.before_reduction_within.clear();
-    for (const json& y : before.value("nodules_within_marks", json::array()))
+    for (const json& y : within)
         sum.before_reduction_within.push_back({y.at("marks_per_scan").get<int>(), y.at("mean_marks").get<double>(),
                                                y.at("nodules").get<std::int64_t>(), y.at("detected").get<std::int64_t>()});
-    s["before_reduction_within_marks"] = before.value("nodules_within_marks", json::array());
+    s["before_reduction_within_marks"] = within;
     s["subgroups"] = after.value("subgroups", json::array());
     json stages = json::array();
     for (const auto& t : sum.stages) stages.push_back({{"stage", t.name}, {"seconds", t.seconds}, {"cpu_seconds", t.cpu_seconds}, {"skipped", t.skipped}});
