@@ -62,8 +62,8 @@ void register_detect(CLI::App& app) {
     CLI::App* cmd = app.add_subcommand(
         "detect",
         "Turn probability volumes (PRED/<uid>_prob.mhd or .nii.gz from predict) into candidates: threshold, 26-connected components,\n"
-        "probability-weighted centroid in world mm, equivalent-sphere diameter, probability = max (or --mean) in the\n"
-        "component, size filters, at most --max-per-scan by probability. Writes seriesuid,coordX,coordY,coordZ,probability,diameter_mm.\n"
+        "probability-weighted centroid in world mm, equivalent-sphere diameter, probability = the component's peak (--score),\n"
+        "size filters, at most --max-per-scan by probability. Writes seriesuid,coordX,coordY,coordZ,probability,diameter_mm.\n"
         "With --detector3d RUN/best.pt --data COHORT the candidates are the 3D detector's (train-3d) instead: each scan's\n"
         "lungs, its heatmap over their box, the peaks (or the segmentation head's components) in world mm.\n"
         "With --fpr MODEL --data COHORT each candidate is rescored by the false-positive-reduction network (train-fpr):\n"
@@ -85,7 +85,10 @@ void register_detect(CLI::App& app) {
                                                  "the segmentation head's components, default 0.5)")
         ->capture_default_str()
         ->check(CLI::Range(0.0, 1.0));
-    cmd->add_flag("--mean", o->mean_probability, "Candidate probability = mean in the component instead of max");
+    auto* score_opt = add_enum_option(cmd, "--score", o->score, kCandidateScoreNames,
+                                      "A component's probability: peak-share (its peak; equal peaks, as 8-bit maps saturate, ordered by\n"
+                                      "the share of its voxels at the peak: p = peak - (1 - share) / 510), peak, or mean");
+    cmd->add_flag_callback("--mean", [o] { o->score = CandidateScore::Mean; }, "The same as --score mean")->excludes(score_opt);
     cmd->add_option("--min-voxels", o->min_voxels, "Drop smaller components")->capture_default_str();
     cmd->add_option("--min-diameter", o->min_diameter_mm, "Drop candidates under this equivalent diameter (mm)")->capture_default_str();
     cmd->add_option("--max-diameter", o->max_diameter_mm, "Drop candidates over this equivalent diameter (mm; 0 = none)")->capture_default_str();

@@ -28,19 +28,35 @@ void rank_and_cap(std::vector<DetectedCandidate>& c, int max_per_scan) {
     if (max_per_scan > 0 && static_cast<int>(c.size()) > max_per_scan) c.resize(static_cast<std::size_t>(max_per_scan));
 }
 
+// CandidateScore's probability of a component of n voxels: peak p, sum of p, `at_peak` voxels at the peak value.
+double component_score(CandidateScore score, double peak, double sum, std::int64_t at_peak, std::int64_t n) {
+    switch (score) {
+        case CandidateScore::Mean:
+            return sum / static_cast<double>(n);
+        case CandidateScore::PeakShare:
+            return peak - (1.0 - static_cast<double>(at_peak) / static_cast<double>(n)) / 510.0;
+        case CandidateScore::Peak:
+            break;
+    }
+    return peak;
+}
+
 }  // namespace
 
 void to_json(nlohmann::json& j, const DetectOptions& o) {
-    j = {{"threshold", o.threshold},         {"mean_probability", o.mean_probability}, {"min_voxels", o.min_voxels},
+    j = {{"threshold", o.threshold},         {"mean_probability", o.score == CandidateScore::Mean}, {"min_voxels", o.min_voxels},
          {"min_diameter_mm", o.min_diameter_mm}, {"max_diameter_mm", o.max_diameter_mm},  {"max_per_scan", o.max_per_scan},
          {"blobs_per_scan", o.blobs_per_scan}};
     // Only when set, so the stage keys and model cards of every earlier run stay what they were.
     if (o.blobs_uncovered) j["blobs_uncovered"] = true;
+    if (o.score == CandidateScore::PeakShare) j["score"] = enum_name(o.score, kCandidateScoreNames);
 }
 
 void from_json(const nlohmann::json& j, DetectOptions& o) {
     o.threshold = j.value("threshold", o.threshold);
-    o.mean_probability = j.value("mean_probability", o.mean_probability);
+    // A card or key from before peak-share holds only the flag: it ranked by the peak or the mean.
+    if (j.contains("mean_probability")) o.score = j.at("mean_probability").get<bool>() ? CandidateScore::Mean : CandidateScore::Peak;
+    if (j.contains("score")) o.score = parse_enum("score", j.at("score").get<std::string>(), kCandidateScoreNames);
     o.min_voxels = j.value("min_voxels", o.min_voxels);
     o.min_diameter_mm = j.value("min_diameter_mm", o.min_diameter_mm);
     o.max_diameter_mm = j.value("max_diameter_mm", o.max_diameter_mm);
@@ -59,7 +75,7 @@ std::vector<DetectedCandidate> detect_candidates(const std::string& uid, Probabi
     const Components c = label_volume(mask, o.threads, true);
     struct Acc {
         double w = 0, wi = 0, wj = 0, wk = 0, pmax = 0, psum = 0;
-        std::int64_t n = 0;
+        std::int64_t n = 0, at_max = 0;  // voxels, and those at the peak value
     };
     std::vector<Acc> acc(static_cast<std::size_t>(c.count));
     for (std::size_t r = 0; r < c.runs.size(); ++r) {
@@ -71,7 +87,12 @@ std::vector<DetectedCandidate> detect_candidates(const std::string& uid, Probabi
             a.wi += p * static_cast<double>(i);
             a.wj += p * static_cast<double>(j);
             a.wk += p * static_cast<double>(k);
-            a.pmax = std::max(a.pmax, p);
+            if (p > a.pmax) {
+                a.pmax = p;
+                a.at_max = 1;
+            } else if (p == a.pmax) {
+                ++a.at_max;
+            }
             a.psum += p;
             ++a.n;
         }
@@ -87,7 +108,7 @@ std::vector<DetectedCandidate> detect_candidates(const std::string& uid, Probabi
         DetectedCandidate d;
         d.candidate.seriesuid = uid;
         d.candidate.world = t.to_world({a.wi / a.w, a.wj / a.w, a.wk / a.w});
-        d.candidate.probability = o.mean_probability ? a.psum / static_cast<double>(a.n) : a.pmax;
+        d.candidate.probability = component_score(o.score, a.pmax, a.psum, a.at_max, a.n);
         d.candidate.diameter_mm = diameter;
         d.voxels = a.n;
         out.push_back(d);

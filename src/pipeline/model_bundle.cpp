@@ -146,6 +146,9 @@ ModelBundle read_model_bundle(const std::string& dir_or_card) {
         if (networks.contains("fpr")) b.fpr = network_path(card.parent_path(), networks, "fpr", card.string());
         b.lungs_only = j.at("predict").value("lungs_only", true);
         b.lungs = lungs_from_json(j.at("lungs"), card.string());
+        // Checked here, so that an unknown value is named with the card (from_json's own check names only the key).
+        if (j.at("detect").contains("score"))
+            card_enum(card.string(), "detect.score", j.at("detect").at("score").get<std::string>(), kCandidateScoreNames);
         j.at("detect").get_to(b.detect);
         j.at("blobs").get_to(b.blobs);
         b.blobs.max_per_scan = b.detect.blobs_per_scan;

@@ -363,6 +363,11 @@ if "$bin" train --help > /dev/null 2>&1 && ! "$bin" train --help 2>&1 | grep -q 
         check "demo writes $f" test -s "$tmp/demo/work/$f"
     done
     check "demo submission has the LUNA16 columns" grep -qx 'seriesuid,coordX,coordY,coordZ,probability' <(head -1 "$tmp/demo/work/submission.csv")
+    # The demo ranks the U-Net's components as detect does by default (peak-share): the same table from its maps.
+    "$bin" detect --pred "$tmp/demo/work/pred_test" --threshold 0.1 --blobs 10 --data "$tmp/demo/cohort" --out "$tmp/demo_unet.csv" --threads 2 2> /dev/null
+    check "detect's default score gives the demo's first-stage candidates" cmp -s "$tmp/demo_unet.csv" "$tmp/demo/work/candidates_unet.csv"
+    "$bin" detect --pred "$tmp/demo/work/pred_test" --mean --score peak --out "$tmp/x_mean.csv" > /dev/null 2> "$tmp/err.txt"; rc=$?
+    check "detect --mean with --score exits 1 and says why" sh -c "test $rc -eq 1 && grep -qE -- '--(mean|score) excludes --(score|mean)' '$tmp/err.txt' && test ! -e '$tmp/x_mean.csv'"
     "$bin" demo --quick --out "$tmp/demo" --threads 2 > "$tmp/demo2.out" 2> "$tmp/demo2.err"; rc=$?
     check "demo re-run exit 0" test "$rc" -eq 0
     check "demo re-run skips all 12 stages" test "$(grep -c 'done earlier, skipped' "$tmp/demo2.err")" -eq 12

@@ -1,7 +1,9 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <nlohmann/json.hpp>
 
+#include "nodulecad/core/error.hpp"
 #include "nodulecad/core/math.hpp"
 #include "nodulecad/detect/candidates.hpp"
 #include "nodulecad/io/probability_map.hpp"
@@ -28,7 +30,9 @@ TEST(Detect, CentroidsInWorldOnEveryDirectionAndAnisotropicSpacing) {
         p.at(12, 8, 5) = 0.6f;
         // A second, smaller blob elsewhere.
         p.at(25, 20, 10) = 0.7f;
-        const auto c = detect_candidates("u", p, {});
+        DetectOptions peak;
+        peak.score = CandidateScore::Peak;
+        const auto c = detect_candidates("u", p, peak);
         ASSERT_EQ(c.size(), 2u);
         EXPECT_FLOAT_EQ(static_cast<float>(c[0].candidate.probability), 0.9f);  // max in the component, sorted first
         EXPECT_EQ(c[0].voxels, 28);
@@ -61,9 +65,10 @@ TEST(Detect, Uint8MapsGiveTheCandidatesOfTheirFloatCopy) {
         for (std::int64_t j = 10; j <= 13; ++j)
             for (std::int64_t i = 20; i <= 23; ++i) q.at(i, j, k) = static_cast<std::uint8_t>(200 + i - j);
     const Volume<float> p = probability_volume(AnyVolume(q));
-    for (const bool mean : {false, true}) {
+    for (const CandidateScore score : {CandidateScore::Peak, CandidateScore::Mean, CandidateScore::PeakShare}) {
+        SCOPED_TRACE(enum_name(score, kCandidateScoreNames));
         DetectOptions o;
-        o.mean_probability = mean;
+        o.score = score;
         o.threads = 3;
         const auto from_bytes = detect_candidates("u", q, o), from_floats = detect_candidates("u", p, o);
         ASSERT_EQ(from_bytes.size(), from_floats.size());
@@ -106,18 +111,73 @@ TEST(Detect, DiagonalNeighboursJoinAndFiltersAndCap) {
     // 150 separate blobs: the cap keeps the 100 most probable.
     Volume<float> many(g, 0.f);
     for (int n = 0; n < 150; ++n) many.at(2 * (n % 25), 2 * ((n / 25) % 25), 2 * (n / 25 % 5)) = 0.5f + 0.003f * static_cast<float>(n);
-    const auto capped = detect_candidates("u", many, {});
+    const auto capped = detect_candidates("u", many, {});  // single voxels: peak-share is the peak
     ASSERT_EQ(capped.size(), 100u);
     EXPECT_FLOAT_EQ(static_cast<float>(capped.front().candidate.probability), 0.5f + 0.003f * 149);
     DetectOptions big;
     big.min_diameter_mm = 1.5;
     EXPECT_EQ(detect_candidates("u", many, big).size(), 0u);  // single voxels are 1.24 mm
     DetectOptions mean;
-    mean.mean_probability = true;
+    mean.score = CandidateScore::Mean;
     Volume<float> two(g, 0.f);
     two.at(5, 5, 5) = 1.0f;
     two.at(6, 5, 5) = 0.6f;
     EXPECT_NEAR(detect_candidates("u", two, mean)[0].candidate.probability, 0.8, 1e-7);
+}
+
+TEST(Detect, PeakShareOrdersComponentsTiedAtTheirPeak) {
+    // Three components of an 8-bit map, as predict writes it: a wisp of 8 voxels with one at 255, a solid core of 8
+    // with 6 at 255, and one peaking a level lower (254) with every voxel there. By the peak the first two tie and
+    // keep their order of discovery (the wisp first); peak-share puts the core first and never lifts the 254 one
+    // above either.
+    Geometry g;
+    g.size = {40, 10, 10};
+    g.direction = {-1, 0, 0, 0, 1, 0, 0, 0, 1};
+    Volume<std::uint8_t> m(g, 0);
+    for (std::int64_t i = 2; i < 10; ++i) m.at(i, 5, 5) = i == 2 ? 255 : 40;  // the wisp
+    for (std::int64_t i = 15; i < 23; ++i) m.at(i, 5, 5) = i < 21 ? 255 : 100;  // the core
+    for (std::int64_t i = 30; i < 33; ++i) m.at(i, 5, 5) = 254;
+    DetectOptions o;
+    o.threshold = 0.1;
+    o.score = CandidateScore::Peak;
+    const auto by_peak = detect_candidates("u", m, o);
+    ASSERT_EQ(by_peak.size(), 3u);
+    EXPECT_EQ(by_peak[0].candidate.probability, 1.0);
+    EXPECT_EQ(by_peak[1].candidate.probability, 1.0);
+    const double wisp_x = by_peak[0].candidate.world[0];  // x mirrored: world x falls as i rises
+    EXPECT_GT(wisp_x, by_peak[1].candidate.world[0]);
+    o.score = CandidateScore::PeakShare;
+    const auto shared = detect_candidates("u", m, o);
+    ASSERT_EQ(shared.size(), 3u);
+    EXPECT_DOUBLE_EQ(shared[0].candidate.probability, 1.0 - (1.0 - 6.0 / 8.0) / 510.0);  // the core
+    EXPECT_LT(shared[0].candidate.world[0], wisp_x);
+    EXPECT_DOUBLE_EQ(shared[1].candidate.probability, 1.0 - (1.0 - 1.0 / 8.0) / 510.0);  // the wisp
+    EXPECT_EQ(shared[1].candidate.world[0], wisp_x);
+    EXPECT_DOUBLE_EQ(shared[2].candidate.probability, static_cast<double>(byte_probability(254)));  // share 1: its peak
+    EXPECT_GT(shared[1].candidate.probability, shared[2].candidate.probability);
+}
+
+TEST(Detect, ScoreKeysOfEarlierRunsReadAsTheyRanked) {
+    // Stage keys and bundle cards from before peak-share hold only "mean_probability".
+    DetectOptions o;
+    from_json(nlohmann::json{{"mean_probability", false}}, o);
+    EXPECT_EQ(o.score, CandidateScore::Peak);
+    from_json(nlohmann::json{{"mean_probability", true}}, o);
+    EXPECT_EQ(o.score, CandidateScore::Mean);
+    from_json(nlohmann::json{{"threshold", 0.2}}, o);  // a missing key keeps the current value
+    EXPECT_EQ(o.score, CandidateScore::Mean);
+    // Peak and mean write what they always wrote; peak-share adds its name, and each reads back as itself.
+    for (const CandidateScore score : {CandidateScore::Peak, CandidateScore::Mean, CandidateScore::PeakShare}) {
+        DetectOptions w;
+        w.score = score;
+        const nlohmann::json j = w;
+        EXPECT_EQ(j.contains("score"), score == CandidateScore::PeakShare);
+        DetectOptions r;
+        r.score = score == CandidateScore::Peak ? CandidateScore::Mean : CandidateScore::Peak;
+        from_json(j, r);
+        EXPECT_EQ(r.score, score);
+    }
+    EXPECT_THROW(from_json(nlohmann::json{{"score", "loudest"}}, o), Error);
 }
 
 }  // namespace

@@ -81,6 +81,22 @@ TEST(ModelBundle, WrittenAndReadBackWhole) {
     EXPECT_TRUE(read_model_bundle(dir.path("model")).detect.blobs_uncovered);
 }
 
+TEST(ModelBundle, CandidateScoreAsWrittenAndAsEarlierFormatsRanked) {
+    test::TempDir dir;
+    write_model_bundle(dir.path("model"), sample_bundle(dir, true));  // DetectOptions' default: peak-share
+    EXPECT_EQ(nlohmann::json::parse(read_file(dir.path("model/model.json"))).at("detect").at("score"), "peak-share");
+    EXPECT_EQ(read_model_bundle(dir.path("model")).detect.score, CandidateScore::PeakShare);
+    // A format-5 card knows only "mean_probability": its bundles ranked by the peak (false) or the mean.
+    edit_card(dir.path("model"), [](nlohmann::json& j) { j["format_version"] = 5, j["detect"].erase("score"); });
+    EXPECT_EQ(read_model_bundle(dir.path("model")).detect.score, CandidateScore::Peak);
+    edit_card(dir.path("model"), [](nlohmann::json& j) { j["detect"]["mean_probability"] = true; });
+    EXPECT_EQ(read_model_bundle(dir.path("model")).detect.score, CandidateScore::Mean);
+    edit_card(dir.path("model"), [](nlohmann::json& j) { j["detect"]["score"] = "loudest"; });
+    const std::string e = error_of(dir.path("model"));
+    EXPECT_NE(e.find("model.json: bad model bundle card: detect.score must be"), std::string::npos) << e;
+    EXPECT_NE(e.find("got \"loudest\""), std::string::npos) << e;
+}
+
 TEST(ModelBundle, WithoutFalsePositiveReduction) {
     test::TempDir dir;
     write_model_bundle(dir.path("model"), sample_bundle(dir, true));

@@ -1,11 +1,12 @@
 #pragma once
 // Candidates from a probability volume: threshold, 3D connected components (26-connected), one candidate per
 // component — probability-weighted centroid in world mm through the direction matrix, equivalent-sphere diameter,
-// probability (max in the component, or mean) — size filters, and at most `max_per_scan` by probability.
+// probability (CandidateScore) — size filters, and at most `max_per_scan` by probability.
 #include <nlohmann/json_fwd.hpp>
 #include <string>
 #include <vector>
 
+#include "nodulecad/core/enum_names.hpp"
 #include "nodulecad/core/launch.hpp"
 #include "nodulecad/core/volume.hpp"
 #include "nodulecad/io/probability_map.hpp"
@@ -13,9 +14,19 @@
 
 namespace nodulecad {
 
+// A component's candidate probability. `predict` writes 8-bit maps, where a dozen or more components a scan reach
+// 255 (p = 1.0): ranked by the peak alone they tie at the top, and which of them a scan's first marks keep is an
+// accident of their order. PeakShare breaks those ties by the share of the component's voxels at its peak value,
+// so a solid core ranks above a thin wisp with one saturated voxel: p = peak - (1 - share) / 510, less than half an
+// 8-bit level, so it orders equal 8-bit peaks and never reorders different ones (on float maps, peaks closer than
+// 1/510 are ordered by the blend). Measured in docs/model.md ("The first stage's ties broken").
+enum class CandidateScore { Peak, Mean, PeakShare };
+inline constexpr EnumName<CandidateScore> kCandidateScoreNames[] = {
+    {CandidateScore::Peak, "peak"}, {CandidateScore::Mean, "mean"}, {CandidateScore::PeakShare, "peak-share"}};
+
 struct DetectOptions {
     double threshold = 0.5;
-    bool mean_probability = false;  // candidate probability: max in the component (default) or mean
+    CandidateScore score = CandidateScore::PeakShare;
     std::int64_t min_voxels = 1;
     double min_diameter_mm = 0, max_diameter_mm = 0;  // 0 = no limit
     int max_per_scan = 100;         // the LUNA16 cap; 0 = all
@@ -27,7 +38,8 @@ struct DetectOptions {
     int threads = 1;
 };
 // Everything but threads (the pipeline's stage keys, the model bundle's card); from_json keeps the current value of
-// a missing key.
+// a missing key. The score is written as before it had three values ("mean_probability"), plus "score" for
+// peak-share only, so the stage keys and cards of earlier runs stay what they were and read back as they ranked.
 void to_json(nlohmann::json& j, const DetectOptions& o);
 void from_json(const nlohmann::json& j, DetectOptions& o);
 

@@ -26,8 +26,8 @@ inline bool uses_detector3d(Detector d) { return d != Detector::UNet2d; }
 
 // model.json's "format_version"; bump on any change infer must know of. 2: heatmap3d's test-time mirrors; 3: the
 // pooled detector (both networks in one bundle); 4: blobs beside the 3D detector's peaks (peaks.blobs_per_scan);
-// 5: detect.blobs_uncovered.
-inline constexpr int kModelBundleFormat = 5;
+// 5: detect.blobs_uncovered; 6: detect.score (peak-share).
+inline constexpr int kModelBundleFormat = 6;
 inline constexpr int kOldestModelBundleFormat = 1;  // still read: what it lacks has a default that reproduces it
 inline constexpr const char* kModelBundleCard = "model.json";
 
