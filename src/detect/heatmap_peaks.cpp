@@ -121,6 +121,7 @@ std::vector<DetectedCandidate> heatmap_peaks(const std::string& uid, const Volum
 
 std::vector<DetectedCandidate> segmentation_components(const std::string& uid, const Volume<float>& probability, const PeakOptions& o) {
     DetectOptions d;
+    d.score = CandidateScore::Peak;  // float maps, as measured (docs/model.md) and as every bundle of this head ranked
     d.threshold = o.component_threshold;
     d.max_per_scan = o.max_per_scan;
     return detect_candidates(uid, probability, d);
