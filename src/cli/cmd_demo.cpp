@@ -50,6 +50,7 @@ struct DemoArgs {
     double unet_val_fraction = -1;  // < 0: the recipe's
     double pixel_mm = 0;  // 0: the recipe's
     double fpr_patch_mm = 0;  // 0: the recipe's
+    double mask_min_diameter_mm = -1;  // < 0: the recipe's
     UNetLoss loss = cpu_demo_recipe().unet.loss;
 };
 
@@ -135,6 +136,10 @@ void register_demo(CLI::App& app) {
                     "Voxel of the false-positive reduction's candidate cubes in mm (its inner scale; the outer one twice\n"
                     "it; default: the recipe's, 0.8 on a CPU, 1.0 with --quick and on CUDA; docs/model.md)")
         ->check(CLI::Range(0.3, 3.0));
+    cmd->add_option("--mask-min-diameter-mm", a->mask_min_diameter_mm,
+                    "The U-Net's targets: nodules smaller than this drawn as balls of this diameter (0: as annotated;\n"
+                    "default: the recipe's, docs/model.md)")
+        ->check(CLI::Range(0.0, 100.0));
     cmd->callback([a, detector, fpr_net, head, negatives_by, fpr_keep, loss] {
         namespace fs = std::filesystem;
         use_threads(a->threads);
@@ -157,6 +162,7 @@ void register_demo(CLI::App& app) {
         if (a->unet_val_fraction >= 0) set_unet_val_fraction(o, a->unet_val_fraction);
         if (a->pixel_mm > 0) set_unet_pixel_mm(o, a->pixel_mm);
         if (a->fpr_patch_mm > 0) o.fpr.set.patch.patch_mm = a->fpr_patch_mm;
+        if (a->mask_min_diameter_mm >= 0) o.prep.mask_min_diameter_mm = a->mask_min_diameter_mm;
         if (a->scans > 0) cohort.scans = a->scans;
         if (a->full_fraction >= 0) cohort.full_fraction = a->full_fraction;
         cohort.out_dir = (fs::path(a->out) / "cohort").string();

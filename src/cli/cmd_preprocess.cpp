@@ -65,6 +65,10 @@ void register_preprocess(CLI::App& app) {
     cmd->add_option("--val-subsets", o.val_subsets, "Hold out these LUNA16 subsets instead (e.g. --val-subsets 8 9)");
     cmd->add_option("--dtype", args->dtype, "images.npy element type")->capture_default_str()->check(CLI::IsMember({"float32", "float16"}));
     cmd->add_flag("--legacy-radius", o.legacy_radius, "Nodule masks with the seed system's radius = diameter (its bug), for comparison");
+    cmd->add_option("--mask-min-diameter-mm", o.mask_min_diameter_mm,
+                    "Draw nodules smaller than this as balls of this diameter in the masks (0: as annotated; docs/model.md)")
+        ->capture_default_str()
+        ->check(CLI::Range(0.0, 100.0));
     cmd->add_option("--seed", o.seed, "Seed for negative sampling and the split")->capture_default_str();
     cmd->add_option("--threads", o.threads, "Scans processed in parallel")->capture_default_str()->check(CLI::PositiveNumber);
     cmd->add_option("--shard", args->shard,

@@ -80,6 +80,11 @@ void register_run(CLI::App& app) {
     cmd->add_option("--depth", o->unet.unet.depth, "U-Net levels")->capture_default_str();
     cmd->add_option("--size", o->prep.size, "Sample size in pixels")->capture_default_str();
     cmd->add_option("--pixel-mm", o->prep.pixel_mm, "Sample pixel in mm")->capture_default_str();
+    cmd->add_option("--mask-min-diameter-mm", o->prep.mask_min_diameter_mm,
+                    "The U-Net's targets: nodules smaller than this drawn as balls of this diameter (0: as annotated;\n"
+                    "docs/model.md)")
+        ->capture_default_str()
+        ->check(CLI::Range(0.0, 100.0));
     cmd->add_option("--grid-mm", o->grid3d.spacing_mm, "heatmap3d: voxel side of the millimetre grid")->capture_default_str();
     add_enum_option(cmd, "--grid-sampling", o->grid3d.sampling, kGridSamplingNames,
                     "heatmap3d: a grid voxel is the scan at its centre (centre) or the scan's mean over its cell\n"

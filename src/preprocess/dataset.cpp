@@ -48,10 +48,12 @@ std::string part_path(const DatasetOptions& o, const std::string& uid, const cha
 json part_params(const DatasetOptions& o, double pixel, const std::vector<Annotation>& rows) {
     std::uint64_t h = 0;
     for (const auto& a : rows) h = mix64(h ^ hash_string(format_double(a.world[0]) + format_double(a.world[1]) + format_double(a.world[2]) + format_double(a.diameter_mm)));
-    return {{"size", o.size}, {"pixel_mm", pixel}, {"context", o.context}, {"window", {o.window_lo, o.window_hi}},
-            {"mask_lungs", o.mask_lungs}, {"negatives_per_positive", o.negatives_per_positive},
-            {"min_negatives_per_scan", o.min_negatives_per_scan}, {"seed", o.seed}, {"legacy_radius", o.legacy_radius},
-            {"annotations_hash", h}, {"rows_format", 2}};
+    json params = {{"size", o.size}, {"pixel_mm", pixel}, {"context", o.context}, {"window", {o.window_lo, o.window_hi}},
+                   {"mask_lungs", o.mask_lungs}, {"negatives_per_positive", o.negatives_per_positive},
+                   {"min_negatives_per_scan", o.min_negatives_per_scan}, {"seed", o.seed}, {"legacy_radius", o.legacy_radius},
+                   {"annotations_hash", h}, {"rows_format", 2}};
+    if (o.mask_min_diameter_mm > 0) params["mask_min_diameter_mm"] = o.mask_min_diameter_mm;  // earlier parts stay valid
+    return params;
 }
 
 bool part_done(const DatasetOptions& o, const std::string& uid, const json& params) {
@@ -126,6 +128,7 @@ void process_scan(const ScanEntry& e, const std::vector<Annotation>& rows, const
     }
     NoduleMaskOptions mo;
     mo.legacy_radius = o.legacy_radius;
+    mo.min_diameter_mm = o.mask_min_diameter_mm;
     const Volume<std::uint8_t> nodules = nodule_mask(g, rows, mo);
     const SliceChoice chosen = choose_slices(e.uid, nodules, lungs.mask, o);
 
@@ -163,6 +166,7 @@ void DatasetOptions::check() const {
     require_fraction("val_fraction", val_fraction);
     require_non_negative("negatives_per_positive", negatives_per_positive);
     require_non_negative("pixel_mm", pixel_mm);
+    require_between("mask_min_diameter_mm", mask_min_diameter_mm, 0.0, 100.0);
 }
 
 void to_json(json& j, const DatasetOptions& o) {
@@ -178,6 +182,7 @@ void to_json(json& j, const DatasetOptions& o) {
          {"float16", o.float16},
          {"legacy_radius", o.legacy_radius},
          {"seed", o.seed}};
+    if (o.mask_min_diameter_mm > 0) j["mask_min_diameter_mm"] = o.mask_min_diameter_mm;  // earlier stage keys stay valid
 }
 
 namespace {

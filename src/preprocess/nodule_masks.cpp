@@ -15,7 +15,8 @@ Volume<std::uint8_t> nodule_mask(const Geometry& g, const std::vector<Annotation
     for (std::size_t n = 0; n < nodules.size(); ++n) {
         const Annotation& a = nodules[n];
         if (!(a.diameter_mm > 0)) continue;
-        const double r = opts.legacy_radius ? a.diameter_mm : a.diameter_mm / 2;
+        const double drawn = std::max(a.diameter_mm, opts.min_diameter_mm);
+        const double r = opts.legacy_radius ? drawn : drawn / 2;
         // Index-space box of the ball: the transformed corners of its world bounding cube.
         double lo[3] = {1e300, 1e300, 1e300}, hi[3] = {-1e300, -1e300, -1e300};
         for (int c = 0; c < 8; ++c) {

@@ -123,6 +123,13 @@ check "preprocess index header" grep -q '^row,seriesuid,scan,subset,split,slice,
 "$bin" preprocess --data "$tmp/cohort" --out "$tmp/prep" --size 64 --pixel-mm 5 2> "$tmp/prep2.err"; rc=$?
 check "preprocess resume exit 0" test "$rc" -eq 0
 check "preprocess resume reuses both scans" grep -q '(2 reused' "$tmp/prep2.err"
+# --mask-min-diameter-mm: the small nodules' targets widened (more slices cross one), recorded; a negative one refused.
+"$bin" preprocess --data "$tmp/cohort" --out "$tmp/prepwide" --size 64 --pixel-mm 5 --mask-min-diameter-mm 20 2> "$tmp/prepwide.err"; rc=$?
+positives() { grep -o '"positives": [0-9]*' "$1" | grep -o '[0-9]*$'; }
+check "preprocess --mask-min-diameter-mm 20: more positive slices" test "$rc" -eq 0 -a "$(positives "$tmp/prepwide/stats.json")" -gt "$(positives "$tmp/prep/stats.json")"
+check "preprocess --mask-min-diameter-mm 20: recorded in stats.json" grep -q '"mask_min_diameter_mm": 20.0' "$tmp/prepwide/stats.json"
+"$bin" preprocess --data "$tmp/cohort" --out "$tmp/prepbad" --mask-min-diameter-mm -2 > /dev/null 2> "$tmp/err.txt"; rc=$?
+check "preprocess --mask-min-diameter-mm -2 refused, nothing written" sh -c "test $rc -ne 0 && grep -q 'mask-min-diameter-mm' '$tmp/err.txt' && test ! -e '$tmp/prepbad'"
 "$bin" preprocess --data "$tmp/nothing" --out "$tmp/prep3" > /dev/null 2> "$tmp/err.txt"; rc=$?
 check "preprocess missing data exits 1" test "$rc" -eq 1
 check "preprocess missing data says why" grep -q 'data folder not found' "$tmp/err.txt"

@@ -233,6 +233,21 @@ TEST(Dataset, ValidationSubsetsAndLegacyRadius) {
     EXPECT_GT(l.positives, n.positives);  // balls twice as wide cross more slices
 }
 
+TEST(Dataset, MinimumMaskDiameterWidensSmallNodulesTargetsAndRedoesTheParts) {
+    test::TempDir dir;
+    DatasetOptions o = options(dir.path("prep"));
+    const DatasetSummary plain = build_dataset(o);
+    const std::string plain_masks = read_file(dir.path("prep/masks.npy"));
+    EXPECT_EQ(read_file(dir.path("prep/stats.json")).find("mask_min_diameter_mm"), std::string::npos);
+    o.mask_min_diameter_mm = 40;  // above every test nodule: each one's target becomes a 40-mm ball
+    const DatasetSummary wide = build_dataset(o);  // the same folder: its parts were made without it and are redone
+    EXPECT_GT(wide.positives, plain.positives);
+    EXPECT_NE(read_file(dir.path("prep/masks.npy")), plain_masks);
+    EXPECT_EQ(nlohmann::json::parse(read_file(dir.path("prep/stats.json")))["options"]["mask_min_diameter_mm"], 40.0);
+    o.mask_min_diameter_mm = -1;
+    test::expect_error([&] { build_dataset(o); }, {"mask_min_diameter_mm"});
+}
+
 TEST(Dataset, BadInputsAndScansWithoutLungs) {
     test::TempDir dir;
     DatasetOptions o = options(dir.path("out"));

@@ -96,6 +96,34 @@ TEST(NoduleMasks, LegacyRadiusIsTheDiameterAndLabelsAreInstances) {
     EXPECT_NEAR(static_cast<double>(stats(l, 1).count) / static_cast<double>(stats(m, 1).count), 8.0, 0.8);
 }
 
+TEST(NoduleMasks, SmallNodulesDrawnAtTheMinimumDiameterAndLargerOnesAsAnnotated) {
+    for (const auto& [name, d] : test::test_directions()) {
+        SCOPED_TRACE(name);
+        const Geometry g = scan_geometry(d);
+        const Vec3 small = index_to_world(g, {20.4, 20.2, 20.3}), large = index_to_world(g, {55.6, 45.1, 20.7});
+        const std::vector<Annotation> rows{{"u", small, 3.5}, {"u", large, 8.0}};
+        NoduleMaskOptions o;
+        o.min_diameter_mm = 6.0;
+        const Volume<std::uint8_t> m = nodule_mask(g, rows, o);
+        const Volume<std::uint8_t> plain = nodule_mask(g, rows);
+        // The 3.5-mm nodule becomes a 6-mm ball about the same centre: (6 / 3.5)^3 = 5.0 times the voxels.
+        const Stats s = stats(m, 1), p = stats(plain, 1);
+        const double expected = 4.0 / 3.0 * kPi * 27 / (0.7 * 0.7 * 1.25);
+        EXPECT_NEAR(static_cast<double>(s.count), expected, 0.08 * expected);
+        EXPECT_LT(p.count * 4, s.count);
+        for (int ax = 0; ax < 3; ++ax) EXPECT_NEAR(s.centre[ax], small[ax], 0.3);
+        const Vec3 in = world_to_index(g, {small[0] + 2.7, small[1], small[2]});
+        EXPECT_EQ(m.at(std::llround(in[0]), std::llround(in[1]), std::llround(in[2])), 1);
+        // The 8-mm one, above the minimum, is the same voxels with or without it.
+        EXPECT_EQ(stats(m, 2).count, stats(plain, 2).count);
+        for (std::size_t v = 0; v < m.voxels.size(); ++v) {
+            if (plain.voxels[v] == 2 || m.voxels[v] == 2) {
+                ASSERT_EQ(m.voxels[v], plain.voxels[v]) << v;
+            }
+        }
+    }
+}
+
 TEST(NoduleMasks, NodulesAtTheEdgeAreClippedAndUnknownDiametersSkipped) {
     const Geometry g = scan_geometry(identity3());
     const Volume<std::uint8_t> m = nodule_mask(g, {{"u", g.origin, 10.0}, {"u", index_to_world(g, {40, 35, 20}), -1}});

@@ -34,6 +34,7 @@ struct DatasetOptions {
     std::vector<int> val_subsets;    // if not empty: these LUNA16 subsets are the validation split
     bool float16 = false;
     bool legacy_radius = false;
+    double mask_min_diameter_mm = 0;  // nodules smaller than this drawn as balls of this diameter (0: as annotated)
     std::uint64_t seed = 0;
     int threads = 1;
     // Only scans K, K + N, ... of the uid order get their part made (docs/distributed.md); the dataset is written

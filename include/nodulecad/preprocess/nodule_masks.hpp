@@ -11,6 +11,9 @@ namespace nodulecad {
 
 struct NoduleMaskOptions {
     bool legacy_radius = false;  // the seed system's bug: radius = diameter (a ball twice too wide)
+    // Smaller nodules are drawn as balls of this diameter (0: as annotated). A 3.5-mm nodule is a handful of pixels
+    // on a 1-mm slice; a larger target gives the 2D network more of them to learn an answer from (docs/model.md).
+    double min_diameter_mm = 0;
     bool instance_labels = true; // label i for the i-th annotation (capped at 255); false: 1 everywhere
 };
 
