@@ -61,6 +61,11 @@ void register_train_fpr(CLI::App& app) {
     cmd->add_option("--positive-ratio", o->positive_ratio, "Positives drawn per negative each epoch (copies augmented)")->capture_default_str();
     cmd->add_option("--max-samples", o->max_samples_per_epoch, "At most this many patches per epoch (0 = all)")->capture_default_str();
     cmd->add_flag("!--no-augment", o->augment, "Switch off augmentation");
+    cmd->add_option("--intensity-augment", o->intensity_augment,
+                    "Also scale each training cube's values by a gain in [1-A, 1+A] and move them by up to A/4 (window units;\n"
+                    "0.2 = +-20 % contrast, +-70 HU); 0 = none")
+        ->capture_default_str()
+        ->check(CLI::Range(0.0, 0.5));
     cmd->add_option("--device", o->run.device, "auto, cpu or cuda[:N]")->capture_default_str();
     cmd->add_flag("!--fp32", o->run.amp, "On CUDA, run in fp32 instead of bf16 autocast (no effect on a CPU)");
     cmd->add_option("--seed", o->run.seed, "Seed (split, weights, order, augmentation)")->capture_default_str();

@@ -116,6 +116,13 @@ Augment draw_augment(Rng& rng, int max_shift) {
     return a;
 }
 
+void augment_intensity(float* values, std::size_t n, double amount, Rng& rng) {
+    if (amount <= 0) return;
+    const auto gain = static_cast<float>(rng.uniform(1 - amount, 1 + amount));
+    const auto offset = static_cast<float>(rng.uniform(-amount / 4, amount / 4));
+    for (std::size_t i = 0; i < n; ++i) values[i] = values[i] * gain + offset;
+}
+
 Augment cube_symmetry(int s) {
     require_between("symmetry", s, 0, kCubeSymmetries - 1);
     Augment a;

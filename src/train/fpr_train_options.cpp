@@ -25,6 +25,7 @@ void FprTrainOptions::check() const {
     require_between("symmetries", symmetries, 1, kCubeSymmetries);
     require_positive("positive_ratio", positive_ratio);
     require_non_negative("max_samples_per_epoch", max_samples_per_epoch);
+    require_between("intensity_augment", intensity_augment, 0.0, 0.5);
 }
 
 void to_json(json& j, const FprTrainOptions& o) {
@@ -34,6 +35,8 @@ void to_json(json& j, const FprTrainOptions& o) {
          {"positive_ratio", o.positive_ratio},
          {"max_samples_per_epoch", o.max_samples_per_epoch},
          {"augment", o.augment}};
+    // Only when set, so the stage keys of every earlier run stay what they were.
+    if (o.intensity_augment > 0) j["intensity_augment"] = o.intensity_augment;
 }
 
 void from_json(const json& j, FprTrainOptions& o) {
@@ -43,6 +46,7 @@ void from_json(const json& j, FprTrainOptions& o) {
     o.positive_ratio = j.value("positive_ratio", o.positive_ratio);
     o.max_samples_per_epoch = j.value("max_samples_per_epoch", o.max_samples_per_epoch);
     o.augment = j.value("augment", o.augment);
+    o.intensity_augment = j.value("intensity_augment", o.intensity_augment);
 }
 
 const MetricsFields<FprEpochMetrics>& fpr_metrics_fields() {

@@ -179,7 +179,10 @@ public:
                 const std::int64_t r = order[first + i];
                 Rng rng = Rng::derive(o_.run.seed, {static_cast<std::uint64_t>(epoch), first + i, 0xA7ULL});
                 const Augment aug = o_.augment ? draw_augment(rng, patch.max_shift) : Augment{};
-                fpr_input(card_.net, set_.cube(r), patch, aug, b.x.data() + i * input_floats);
+                float* x = b.x.data() + i * input_floats;
+                fpr_input(card_.net, set_.cube(r), patch, aug, x);
+                // Drawn after the cut's augmentation, so runs without it draw exactly as before.
+                if (o_.augment) augment_intensity(x, input_floats, o_.intensity_augment, rng);
                 b.y[i] = static_cast<float>(set_.rows[static_cast<std::size_t>(r)].label);
             }
             return b;

@@ -3,6 +3,7 @@
 
 #include <cmath>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 
 #include "nodulecad/core/files.hpp"
 #include "nodulecad/detect/fpr_score.hpp"
@@ -338,6 +339,36 @@ TEST(TrainFpr, TheCubeNetworkLearnsAndResumes) {
     odd.set.patch.patch = 18;
     test::expect_error([&] { train_fpr(odd); }, {"multiple of 4"});
     EXPECT_FALSE(std::filesystem::exists(dir.path("odd")));
+}
+
+// --intensity-augment reaches the batches (the trained weights differ from a run without it, which equal a second
+// run without it), is kept in config.json only when set (earlier stage keys stay valid) and refuses what it cannot use.
+TEST(TrainFpr, IntensityAugmentationChangesTrainingAndIsRecordedOnlyWhenSet) {
+    test::TempDir dir;
+    FprTrainOptions plain = toy_options(dir.path("plain"), 1), again = toy_options(dir.path("again"), 1),
+                    jitter = toy_options(dir.path("jitter"), 1);
+    jitter.intensity_augment = 0.2;
+    train_fpr(plain);
+    train_fpr(again);
+    train_fpr(jitter);
+    FprCard c;
+    FprNet p = load_fpr_checkpoint(dir.path("plain/last.pt"), c), a = load_fpr_checkpoint(dir.path("again/last.pt"), c),
+           j = load_fpr_checkpoint(dir.path("jitter/last.pt"), c);
+    const auto pp = p->parameters(), pa = a->parameters(), pj = j->parameters();
+    bool differ = false;
+    for (std::size_t i = 0; i < pp.size(); ++i) {
+        ASSERT_TRUE(torch::equal(pp[i], pa[i])) << "parameter " << i;
+        differ = differ || !torch::equal(pp[i], pj[i]);
+    }
+    EXPECT_TRUE(differ);
+
+    EXPECT_FALSE(nlohmann::json(plain).contains("intensity_augment"));
+    const nlohmann::json with = jitter;
+    EXPECT_DOUBLE_EQ(with.at("intensity_augment").get<double>(), 0.2);
+    EXPECT_DOUBLE_EQ(with.get<FprTrainOptions>().intensity_augment, 0.2);
+    EXPECT_DOUBLE_EQ(fpr_resume_options(dir.path("jitter")).intensity_augment, 0.2);
+    jitter.intensity_augment = 0.6;
+    test::expect_error([&] { jitter.check(); }, {"intensity_augment"});
 }
 
 TEST(TrainFpr, ResumeGivesTheSameResultAsAnUninterruptedRun) {

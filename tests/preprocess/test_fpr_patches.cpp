@@ -281,6 +281,40 @@ TEST(FprPatches, AugmentationStaysInsideTheCube) {
     }
 }
 
+// Each input becomes one affine map of itself, gain and offset within the documented ranges, both reaching near
+// their ends over many draws; amount 0 draws nothing and changes nothing, so runs without it train as before.
+TEST(FprPatches, IntensityAugmentationIsOneAffineMapPerInputWithinItsRanges) {
+    const std::vector<float> base = {0.0f, 0.1f, 0.25f, 0.5f, 1.0f};
+    Rng rng(11), untouched(11);
+    std::vector<float> v = base;
+    augment_intensity(v.data(), v.size(), 0, rng);
+    EXPECT_EQ(v, base);
+    EXPECT_EQ(rng.next(), untouched.next());  // no draw
+    double lo_gain = 2, hi_gain = 0, lo_offset = 1, hi_offset = -1;
+    for (int n = 0; n < 2000; ++n) {
+        std::vector<float> w(base);
+        augment_intensity(w.data(), w.size(), 0.2, rng);
+        const double offset = w[0], gain = w[4] - w[0];  // the images of 0 and 1
+        ASSERT_GE(gain, 0.8 - 1e-6);
+        ASSERT_LE(gain, 1.2 + 1e-6);
+        ASSERT_GE(offset, -0.05 - 1e-6);
+        ASSERT_LE(offset, 0.05 + 1e-6);
+        for (std::size_t i = 0; i < base.size(); ++i) ASSERT_NEAR(w[i], base[i] * gain + offset, 1e-6);
+        lo_gain = std::min(lo_gain, gain), hi_gain = std::max(hi_gain, gain);
+        lo_offset = std::min(lo_offset, offset), hi_offset = std::max(hi_offset, offset);
+    }
+    EXPECT_LT(lo_gain, 0.81);
+    EXPECT_GT(hi_gain, 1.19);
+    EXPECT_LT(lo_offset, -0.045);
+    EXPECT_GT(hi_offset, 0.045);
+    // Seeded: the same generator state gives the same map.
+    Rng a(5), b(5);
+    std::vector<float> x = base, y = base;
+    augment_intensity(x.data(), x.size(), 0.3, a);
+    augment_intensity(y.data(), y.size(), 0.3, b);
+    EXPECT_EQ(x, y);
+}
+
 TEST(FprPatches, LabelsFollowLuna16Radii) {
     const std::vector<Annotation> nodules{{"s", {0, 0, 0}, 6}, {"s", {60, 0, 0}, 8}};
     const std::vector<Annotation> excluded{{"s", {20, 0, 0}, -1}, {"s", {40, 0, 0}, 4}, {"s", {61, 0, 0}, 20}};

@@ -53,6 +53,11 @@ struct Augment {
     std::array<int, 3> shift{};     // voxels
 };
 Augment draw_augment(Rng& rng, int max_shift);
+// Intensity augmentation of one training input (values of the window mapped to [0, 1]): every value v becomes
+// v * gain + offset, gain drawn in [1 - amount, 1 + amount], offset in [-amount / 4, amount / 4] (two draws from
+// rng; none, and the values untouched, when amount is 0). At amount 0.2: +-20 % contrast, +-70 HU of a
+// [-1000, 400] window.
+void augment_intensity(float* values, std::size_t n, double amount, Rng& rng);
 
 // The maps averaged at test time: s = 0..15 turns the cube s % 4 quarter turns about z, mirrors x for s % 8 >= 4
 // and z for s >= 8 — the axial square's 8 turns and mirrors, then the same upside down. Training draws every one
